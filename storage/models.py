@@ -1,0 +1,158 @@
+"""SQLModel tables: the roster, Telegram bindings, roles, audit log and conversation state."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _timestamp(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Gender(StrEnum):
+    """Gender as the roster records it."""
+
+    MALE = "M"
+    FEMALE = "F"
+
+
+class Role(StrEnum):
+    """Privileged roles; every bound officer is implicitly an officer."""
+
+    ORGANIZER = "organizer"
+    ADMIN = "admin"
+
+
+class BindingMethod(StrEnum):
+    """How a Telegram account came to be bound to a roster entry."""
+
+    CONTACT = "contact"
+    APPROVAL = "approval"
+    IMPORT = "import"
+
+
+class RequestStatus(StrEnum):
+    """States of a manual binding request."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class Officer(SQLModel, table=True):
+    """One member of the union, as the roster knows them."""
+
+    __tablename__ = "officer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    police_id: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=64)
+    unit: str = Field(default="", max_length=128)
+    phone: str = Field(default="", max_length=20, index=True)
+    birthday: date | None = None
+    gender: str | None = Field(default=None, max_length=1)
+    blood_group: str | None = Field(default=None, max_length=2)
+    rh_negative: bool = False
+    active: bool = True
+    single_opt_in: bool = False
+    greetings_opt_out: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    left_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class TelegramBinding(SQLModel, table=True):
+    """The one Telegram account an officer uses; at most one each way."""
+
+    __tablename__ = "telegram_binding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), unique=True, nullable=False
+        )
+    )
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, unique=True, nullable=False))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    method: str = Field(default=BindingMethod.CONTACT, max_length=16)
+    bound_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class RoleGrant(SQLModel, table=True):
+    """A privileged role held by an officer."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("officer_id", "role", name="uq_role_grant_officer_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    role: str = Field(max_length=16)
+    granted_by: str = Field(default="", max_length=64)
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who did what to whom, and when; never holds health details or phone numbers."""
+
+    __tablename__ = "audit_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(index=True))
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64, index=True)
+    target: str = Field(default="", max_length=128)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class BindingRequest(SQLModel, table=True):
+    """A stranger whose phone is not on the roster, waiting for an organizer's decision."""
+
+    __tablename__ = "binding_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    telegram_name: str = Field(default="", max_length=128)
+    phone: str = Field(max_length=20)
+    claimed_police_id: str = Field(max_length=32)
+    claimed_name: str = Field(max_length=64)
+    status: str = Field(default=RequestStatus.PENDING, max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    decided_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    decided_by: str = Field(default="", max_length=64)
+    officer_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="SET NULL"), nullable=True),
+    )
+
+
+class BindingAttempt(SQLModel, table=True):
+    """A failed binding attempt, counted against the hourly limit."""
+
+    __tablename__ = "binding_attempt"
+    __table_args__ = (Index("ix_binding_attempt_user_at", "telegram_user_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    reason: str = Field(max_length=32)
+
+
+class ConversationState(SQLModel, table=True):
+    """Where a user stands in a conversation, and the draft so far; survives a crash."""
+
+    __tablename__ = "conversation_state"
+
+    name: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=64)
+    state: str = Field(max_length=64)
+    draft: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
