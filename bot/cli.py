@@ -1,0 +1,178 @@
+"""The `nuanjing` command: run the bot, the demo or the sandbox; manage the database and roster."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.policy import load_policy
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import Database
+from storage.models import Role
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nuanjing",
+        description="暖警 NuanJing: the police union's welfare bot on Telegram. "
+        "Settings come from the environment and .env (see README.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("run", help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)")
+    demo = commands.add_parser(
+        "demo", help="play a scripted scenario against the local sandbox and print the chat"
+    )
+    demo.add_argument("--quiet", action="store_true", help="print only the summary line")
+    sandbox = commands.add_parser("sandbox", help="run the local Bot API sandbox alone")
+    sandbox.add_argument("--port", type=int, default=8081, help="port to listen on (8081)")
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    sandbox.add_argument(
+        "--limits", action="store_true", help="enforce Telegram's flood limits (429s)"
+    )
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations")
+    roster = commands.add_parser("roster", help="import or export the union roster")
+    roster_commands = roster.add_subparsers(dest="roster_command", required=True, metavar="ACTION")
+    importing = roster_commands.add_parser("import", help="import a CSV or XLSX roster")
+    importing.add_argument("file", type=Path)
+    importing.add_argument(
+        "--skip-invalid", action="store_true", help="import the good rows even if some are bad"
+    )
+    importing.add_argument(
+        "--deactivate-missing",
+        action="store_true",
+        help="deactivate (and unbind) officers absent from the file",
+    )
+    exporting = roster_commands.add_parser("export", help="export the roster to CSV or XLSX")
+    exporting.add_argument("file", type=Path)
+    for name, verb in (("grant", "give"), ("revoke", "take away")):
+        role = commands.add_parser(name, help=f"{verb} a role (organizer or admin)")
+        role.add_argument("police_id")
+        role.add_argument("role", choices=[str(r) for r in Role])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL, and a Bot API URL carries the token.
+    for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return _dispatch(args)
+    except SettingsError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "sandbox":
+        from bot.sandbox.server import serve
+
+        asyncio.run(serve(args.host, args.port, limits=args.limits))
+        return EXIT_OK
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(quiet=args.quiet)
+    settings = load_settings()
+    if args.command == "run":
+        token = settings.token()
+        policy = load_policy(settings.policy_file)
+        database = _open_database(settings)
+        from bot.app import build_application
+
+        build_application(settings, database, policy, token=token).run_polling(
+            allowed_updates=None, drop_pending_updates=False
+        )
+        return EXIT_OK
+    database = _open_database(settings)
+    if args.command == "db":
+        print("database is up to date")
+        return EXIT_OK
+    if args.command == "roster":
+        return _roster(args, database)
+    return _role(args, database)
+
+
+def _open_database(settings: Settings) -> Database:
+    """Connect and apply pending migrations, or stop with one sentence."""
+    database = Database(settings.database_url)
+    try:
+        pending = database.pending_migrations()
+        if pending:
+            database.upgrade()
+            logging.getLogger("nuanjing").info("applied migrations: %s", ", ".join(pending))
+    except SQLAlchemyError as exc:
+        safe_url = make_url(settings.database_url).render_as_string(hide_password=True)
+        raise SettingsError(
+            f"NUANJING_DATABASE_URL cannot be used: {safe_url} ({type(exc).__name__})."
+        ) from None
+    return database
+
+
+def _roster(args: argparse.Namespace, database: Database) -> int:
+    from bot.roster import RosterError, export_roster, import_roster
+
+    try:
+        if args.roster_command == "export":
+            count = export_roster(database, args.file)
+            print(f"exported {count} officers to {args.file}")
+            return EXIT_OK
+        report = import_roster(
+            database,
+            args.file,
+            actor="cli",
+            skip_invalid=args.skip_invalid,
+            deactivate_missing=args.deactivate_missing,
+        )
+    except RosterError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for line in report.lines():
+        print(line)
+    return EXIT_FAILED if report.errors and not args.skip_invalid else EXIT_OK
+
+
+def _role(args: argparse.Namespace, database: Database) -> int:
+    from bot.rules.identity import normalize_police_id
+    from storage.roles import RoleChange, change_role
+
+    try:
+        police_id = normalize_police_id(args.police_id)
+    except ValueError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    role = Role(args.role)
+    with database.session() as session:
+        outcome, _officer = change_role(
+            session, police_id, role, grant_it=args.command == "grant", actor="cli"
+        )
+    if outcome is RoleChange.NO_OFFICER:
+        print(f"nuanjing: no officer with police ID {police_id}", file=sys.stderr)
+        return EXIT_FAILED
+    verb = "granted" if args.command == "grant" else "revoked"
+    if outcome is RoleChange.UNCHANGED:
+        print(f"{police_id}: nothing to do ({role} already {verb})")
+    else:
+        print(f"{police_id}: {role} {verb} (takes effect in chat at once; command menu on restart)")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

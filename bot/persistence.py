@@ -1,0 +1,95 @@
+"""PTB persistence backed by the database: conversation states only.
+
+Handlers write each new state (and its draft) themselves, in the same transaction as the change
+that caused it and before the prompt is sent, so a SIGKILL never leaves an officer at a step they
+have not seen. This class serves those rows back to the ConversationHandlers on start-up and
+keeps them in step with PTB's own periodic flush.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
+
+from storage import conversations
+from storage.db import Database
+
+
+class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Keeps conversation states in the conversation_state table."""
+
+    def __init__(self, database: Database, *, update_interval: float = 60) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=False, callback_data=False
+            ),
+            update_interval=update_interval,
+        )
+        self.database = database
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        """Open conversations of one handler, as PTB keys them."""
+        with self.database.session() as session:
+            stored = conversations.load_states(session, name)
+        return {tuple(json.loads(key)): state for key, state in stored.items()}
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        """Write one state change; None ends the conversation and drops its draft."""
+        stored_key = json.dumps(list(key))
+        with self.database.session() as session:
+            if new_state is None:
+                conversations.delete(session, name, stored_key)
+            else:
+                conversations.set_state(session, name, stored_key, str(new_state))
+
+    # Only conversations are stored; PTB still requires the rest of the interface.
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        """Not stored."""
+        return {}
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        """Not stored."""
+        return {}
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        """Not stored."""
+        return {}
+
+    async def get_callback_data(self) -> CDCData | None:
+        """Not stored."""
+        return None
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def update_callback_data(self, data: CDCData) -> None:
+        """Not stored."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """Not stored."""
+
+    async def drop_user_data(self, user_id: int) -> None:
+        """Not stored."""
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        """Not stored."""
+
+    async def flush(self) -> None:
+        """Every write is already committed."""

@@ -1,0 +1,53 @@
+"""Update processing: concurrent across users, strictly in order for each user."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Runs updates of different users at once, but one user's updates one after another.
+
+    ConversationHandler needs a user's updates in order; different officers need not wait
+    for each other.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiters: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Await the update's handlers while holding its user's lock."""
+        user_id = _user_id(update)
+        if user_id is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(user_id, asyncio.Lock())
+        self._waiters[user_id] = self._waiters.get(user_id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiters[user_id] -= 1
+            if self._waiters[user_id] == 0:
+                # Forget idle users so the table does not grow with every officer ever seen.
+                del self._waiters[user_id]
+                del self._locks[user_id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to tear down."""
+
+
+def _user_id(update: object) -> int | None:
+    if isinstance(update, Update) and update.effective_user is not None:
+        return update.effective_user.id
+    return None

@@ -1,0 +1,101 @@
+"""Typed callback data: packed into Telegram's 64 bytes, parsed back or rejected.
+
+Callback data comes from the client and can be forged; parsing only checks its shape, and every
+handler authorises the action again against the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import ClassVar, Self
+
+CALLBACK_DATA_LIMIT = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackData:
+    """Base of every button's data: `prefix:field:field…`."""
+
+    prefix: ClassVar[str]
+
+    def pack(self) -> str:
+        """The string sent as callback_data."""
+        parts = [self.prefix]
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            text = str(int(value)) if isinstance(value, bool) else str(value)
+            if ":" in text:
+                raise ValueError(f"':' in callback field {field.name}")
+            parts.append(text)
+        packed = ":".join(parts)
+        if len(packed.encode()) > CALLBACK_DATA_LIMIT:
+            raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {packed!r}")
+        return packed
+
+    @classmethod
+    def unpack(cls, data: object) -> Self | None:
+        """The parsed data, or None when it does not have this shape."""
+        if not isinstance(data, str):
+            return None
+        parts = data.split(":")
+        fields = dataclasses.fields(cls)
+        if parts[0] != cls.prefix or len(parts) != len(fields) + 1:
+            return None
+        values: dict[str, object] = {}
+        for field, raw in zip(fields, parts[1:], strict=True):
+            kind = field.type if isinstance(field.type, str) else field.type.__name__
+            try:
+                if kind == "int":
+                    values[field.name] = int(raw)
+                elif kind == "bool":
+                    if raw not in ("0", "1"):
+                        return None
+                    values[field.name] = raw == "1"
+                else:
+                    values[field.name] = raw
+            except ValueError:
+                return None
+        try:
+            return cls(**values)
+        except (TypeError, ValueError):
+            return None
+
+    @classmethod
+    def pattern(cls) -> re.Pattern[str]:
+        """The regex PTB's CallbackQueryHandler uses to route this kind of button."""
+        return re.compile(rf"^{re.escape(cls.prefix)}(:|$)")
+
+
+@dataclasses.dataclass(frozen=True)
+class MenuChoice(CallbackData):
+    """A main-menu button."""
+
+    prefix: ClassVar[str] = "menu"
+    item: str
+
+    def __post_init__(self) -> None:
+        if self.item not in ("profile", "help", "requests"):
+            raise ValueError(self.item)
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestDecision(CallbackData):
+    """An organizer's decision on a binding request."""
+
+    prefix: ClassVar[str] = "bindreq"
+    approve: bool
+    request_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileAction(CallbackData):
+    """A button on the profile card; value says what to set, so a double press is harmless."""
+
+    prefix: ClassVar[str] = "me"
+    action: str
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ("phone", "blood", "setblood", "single", "greet", "done"):
+            raise ValueError(self.action)

@@ -1,0 +1,165 @@
+"""Helpers shared by the feature modules: who is calling, menus, sending long text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.rules.messages import split_text
+from handlers.callbacks import MenuChoice
+from handlers.context import services
+from storage import officers, roles
+from storage.conversations import key_of
+from storage.models import Officer, Role
+
+Context = ContextTypes.DEFAULT_TYPE
+Markup = InlineKeyboardMarkup | ReplyKeyboardRemove | Any
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A bound officer and the roles they hold right now."""
+
+    officer: Officer
+    roles: frozenset[Role]
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this person."""
+        return f"officer:{self.officer.police_id}"
+
+    def has(self, *wanted: Role) -> bool:
+        """True if the caller holds any of the roles."""
+        return any(role in self.roles for role in wanted)
+
+
+def conversation_key(update: Update) -> str:
+    """The stored key of this update's conversation, as PTB keys it (chat, user)."""
+    assert update.effective_chat is not None and update.effective_user is not None
+    return key_of(update.effective_chat.id, update.effective_user.id)
+
+
+def load_caller(context: Context, telegram_user_id: int) -> Caller | None:
+    """The bound, active officer behind this Telegram account, with roles; None for strangers."""
+    with services(context).database.session() as session:
+        officer = officers.bound_officer(session, telegram_user_id)
+        if officer is None or officer.id is None:
+            return None
+        return Caller(officer=officer, roles=frozenset(roles.roles_of(session, officer.id)))
+
+
+async def caller_or_hint(update: Update, context: Context) -> Caller | None:
+    """The caller if bound; otherwise tell the stranger how to bind and return None."""
+    user = update.effective_user
+    caller = load_caller(context, user.id) if user else None
+    if caller is None:
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts.STRANGER_HINT, show_alert=True)
+        elif update.effective_chat is not None:
+            await context.bot.send_message(update.effective_chat.id, texts.STRANGER_HINT)
+    return caller
+
+
+async def send_text(bot: Bot, chat_id: int, text: str, reply_markup: Markup = None) -> Message:
+    """Send text of any length: split at Telegram's limit, the keyboard on the last part."""
+    parts = split_text(text)
+    for part in parts[:-1]:
+        await bot.send_message(chat_id, part)
+    return await bot.send_message(chat_id, parts[-1], reply_markup=reply_markup)
+
+
+async def reply(update: Update, context: Context, text: str, reply_markup: Markup = None) -> None:
+    """Answer in the chat the update came from."""
+    assert update.effective_chat is not None
+    await send_text(context.bot, update.effective_chat.id, text, reply_markup)
+
+
+async def edit_or_send(
+    update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the pressed message's text, or send a new one if it cannot be edited."""
+    query = update.callback_query
+    if query is not None and isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+            return
+        except BadRequest as exc:
+            if "not modified" in str(exc):
+                return
+    await reply(update, context, text, markup)
+
+
+def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
+    """The main menu's buttons for this caller's roles."""
+    rows = [
+        [InlineKeyboardButton(texts.MENU_PROFILE, callback_data=MenuChoice("profile").pack())],
+        [InlineKeyboardButton(texts.MENU_HELP, callback_data=MenuChoice("help").pack())],
+    ]
+    if caller.has(Role.ORGANIZER, Role.ADMIN):
+        requests = MenuChoice("requests").pack()
+        rows.insert(1, [InlineKeyboardButton(texts.MENU_REQUESTS, callback_data=requests)])
+    return InlineKeyboardMarkup(rows)
+
+
+async def show_main_menu(update: Update, context: Context, caller: Caller) -> None:
+    """Send the main menu."""
+    await reply(
+        update,
+        context,
+        texts.MAIN_MENU.format(name=caller.officer.name),
+        main_menu_markup(caller),
+    )
+
+
+def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
+    """The command menu Telegram shows for a holder of these roles."""
+    commands = [
+        BotCommand("start", texts.COMMAND_START),
+        BotCommand("menu", texts.COMMAND_MENU),
+        BotCommand("me", texts.COMMAND_ME),
+        BotCommand("help", texts.COMMAND_HELP),
+        BotCommand("cancel", texts.COMMAND_CANCEL),
+    ]
+    if Role.ORGANIZER in held or Role.ADMIN in held:
+        commands.append(BotCommand("requests", texts.COMMAND_REQUESTS))
+    if Role.ADMIN in held:
+        commands += [
+            BotCommand("grant", texts.COMMAND_GRANT),
+            BotCommand("revoke", texts.COMMAND_REVOKE),
+        ]
+    return commands
+
+
+async def refresh_commands(bot: Bot, chat_id: int, held: set[Role] | frozenset[Role]) -> None:
+    """Show this chat the commands of its roles (the default list when it has none)."""
+    scope = BotCommandScopeChat(chat_id)
+    if held:
+        await bot.set_my_commands(commands_for(held), scope=scope)
+    else:
+        await bot.delete_my_commands(scope=scope)
+
+
+def help_text(caller: Caller | None) -> str:
+    """Help for what this caller may do."""
+    if caller is None:
+        return texts.HELP_STRANGER
+    text = texts.HELP_OFFICER
+    if caller.has(Role.ORGANIZER, Role.ADMIN):
+        text += texts.HELP_ORGANIZER
+    if caller.has(Role.ADMIN):
+        text += texts.HELP_ADMIN
+    return text

@@ -1,0 +1,123 @@
+"""Data access for the roster: officers and their Telegram bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from storage.models import BindingMethod, Officer, TelegramBinding
+from storage.types import utcnow
+
+
+def by_police_id(session: Session, police_id: str) -> Officer | None:
+    """The officer with this police ID, active or not."""
+    return session.exec(select(Officer).where(Officer.police_id == police_id)).first()
+
+
+def active_by_phone(session: Session, phone: str) -> Officer | None:
+    """The active officer whose roster phone is this one (normalised +86 form)."""
+    return session.exec(
+        select(Officer).where(Officer.phone == phone, col(Officer.active).is_(True))
+    ).first()
+
+
+def by_id(session: Session, officer_id: int) -> Officer | None:
+    """The officer with this database id."""
+    return session.get(Officer, officer_id)
+
+
+def bound_officer(session: Session, telegram_user_id: int) -> Officer | None:
+    """The active officer bound to this Telegram account, or None for a stranger."""
+    return session.exec(
+        select(Officer)
+        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        .where(
+            TelegramBinding.telegram_user_id == telegram_user_id,
+            col(Officer.active).is_(True),
+        )
+    ).first()
+
+
+def binding_of(session: Session, officer_id: int) -> TelegramBinding | None:
+    """The officer's Telegram binding, if any."""
+    return session.exec(
+        select(TelegramBinding).where(TelegramBinding.officer_id == officer_id)
+    ).first()
+
+
+def bind(
+    session: Session,
+    officer: Officer,
+    *,
+    telegram_user_id: int,
+    chat_id: int,
+    method: BindingMethod,
+    now: datetime | None = None,
+) -> TelegramBinding:
+    """Bind the account to the officer, replacing any older binding of either side."""
+    assert officer.id is not None
+    stale = session.exec(
+        select(TelegramBinding).where(
+            (TelegramBinding.officer_id == officer.id)
+            | (TelegramBinding.telegram_user_id == telegram_user_id)
+        )
+    ).all()
+    for row in stale:
+        session.delete(row)
+    session.flush()
+    binding = TelegramBinding(
+        officer_id=officer.id,
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        method=method,
+        bound_at=now or utcnow(),
+    )
+    session.add(binding)
+    session.flush()
+    return binding
+
+
+def unbind(session: Session, officer_id: int) -> bool:
+    """Remove the officer's binding; True if there was one."""
+    binding = binding_of(session, officer_id)
+    if binding is None:
+        return False
+    session.delete(binding)
+    session.flush()
+    return True
+
+
+def update_profile(session: Session, officer: Officer, **changes: object) -> Officer:
+    """Change profile fields of an officer and stamp the update."""
+    for name, value in changes.items():
+        if name not in Officer.model_fields:
+            raise AttributeError(name)
+        setattr(officer, name, value)
+    officer.updated_at = utcnow()
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def create(session: Session, officer: Officer) -> Officer:
+    """Add a new officer to the roster."""
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def bound_chats(session: Session, officer_ids: Sequence[int]) -> dict[int, int]:
+    """Map officer id to chat id for those of the given officers who are bound."""
+    if not officer_ids:
+        return {}
+    rows = session.exec(
+        select(TelegramBinding).where(col(TelegramBinding.officer_id).in_(list(officer_ids)))
+    ).all()
+    return {row.officer_id: row.chat_id for row in rows}
+
+
+def count_active(session: Session) -> int:
+    """How many officers are on the active roster."""
+    return len(session.exec(select(Officer.id).where(col(Officer.active).is_(True))).all())

@@ -1,0 +1,135 @@
+"""Storage on a real database (SQLite by default, PostgreSQL with NUANJING_TEST_DATABASE_URL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+
+from storage import audit, bindings, conversations, officers, roles
+from storage.db import Database
+from storage.models import BindingMethod, Officer, Role
+from storage.types import utcnow
+
+
+def _officer(police_id: str = "100001", phone: str = "+8613800000001") -> Officer:
+    return Officer(police_id=police_id, name="张三", unit="天元分局", phone=phone)
+
+
+def test_migrations_leave_nothing_pending(database: Database) -> None:
+    assert database.pending_migrations() == []
+
+
+def test_bind_replaces_older_binding_of_either_side(database: Database) -> None:
+    with database.session() as session:
+        first = officers.create(session, _officer("100001", "+8613800000001"))
+        second = officers.create(session, _officer("100002", "+8613800000002"))
+        officers.bind(
+            session,
+            first,
+            telegram_user_id=7_000_000_001,
+            chat_id=7_000_000_001,
+            method=BindingMethod.CONTACT,
+        )
+    with database.session() as session:
+        # The same Telegram account now binds to the second officer: the first loses it.
+        officers.bind(
+            session,
+            second,
+            telegram_user_id=7_000_000_001,
+            chat_id=7_000_000_001,
+            method=BindingMethod.APPROVAL,
+        )
+    with database.session() as session:
+        bound = officers.bound_officer(session, 7_000_000_001)
+        assert bound is not None and bound.police_id == "100002"
+        assert first.id is not None and officers.binding_of(session, first.id) is None
+
+
+def test_inactive_officer_is_not_bound(database: Database) -> None:
+    with database.session() as session:
+        officer = officers.create(session, _officer())
+        officers.bind(
+            session, officer, telegram_user_id=42, chat_id=42, method=BindingMethod.CONTACT
+        )
+        officers.update_profile(session, officer, active=False)
+    with database.session() as session:
+        assert officers.bound_officer(session, 42) is None
+
+
+def test_police_id_is_unique(database: Database) -> None:
+    with pytest.raises(IntegrityError), database.session() as session:
+        officers.create(session, _officer("100001", "+8613800000001"))
+        officers.create(session, _officer("100001", "+8613800000002"))
+
+
+def test_timestamps_round_trip_in_utc(database: Database) -> None:
+    beijing = timezone(timedelta(hours=8))
+    local = datetime(2026, 4, 5, 1, 30, tzinfo=beijing)
+    with database.session() as session:
+        bindings.record_failure(session, 9, "wrong_police_id", now=local)
+    with database.session() as session:
+        count = bindings.failures_within(
+            session, 9, timedelta(hours=1), now=local + timedelta(minutes=59)
+        )
+        assert count == 1
+        assert (
+            bindings.failures_within(
+                session, 9, timedelta(hours=1), now=local + timedelta(minutes=61)
+            )
+            == 0
+        )
+    with database.session() as session:
+        entry = audit.record(session, actor="cli", action="test")
+    with database.session() as session:
+        (stored,) = audit.recent(session, action="test")
+        assert stored.at.tzinfo is not None and stored.at.utcoffset() == timedelta(0)
+        assert abs(stored.at - entry.at) < timedelta(seconds=1)
+
+
+def test_naive_datetime_is_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive"), database.session() as session:
+        bindings.record_failure(session, 9, "x", now=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+def test_roles_grant_revoke_and_holders(database: Database) -> None:
+    with database.session() as session:
+        officer = officers.create(session, _officer())
+        assert officer.id is not None
+        assert roles.grant(session, officer.id, Role.ORGANIZER, granted_by="cli")
+        assert not roles.grant(session, officer.id, Role.ORGANIZER, granted_by="cli")
+        officers.bind(session, officer, telegram_user_id=5, chat_id=5, method=BindingMethod.CONTACT)
+    with database.session() as session:
+        assert roles.roles_of(session, officer.id) == {Role.ORGANIZER}
+        holders = roles.reachable_holders(session, {Role.ORGANIZER, Role.ADMIN})
+        assert [(o.police_id, chat) for o, chat in holders] == [("100001", 5)]
+        assert roles.privileged_chats(session) == [(5, {Role.ORGANIZER})]
+        assert roles.revoke(session, officer.id, Role.ORGANIZER)
+        assert not roles.revoke(session, officer.id, Role.ORGANIZER)
+        assert roles.roles_of(session, officer.id) == set()
+
+
+def test_conversation_state_and_draft(database: Database) -> None:
+    with database.session() as session:
+        conversations.save(session, "binding", "[1, 1]", "ASK_POLICE_ID", {"phone": "+86138"})
+        conversations.set_state(session, "binding", "[1, 1]", "ASK_NAME")
+    with database.session() as session:
+        assert conversations.load_states(session, "binding") == {"[1, 1]": "ASK_NAME"}
+        assert conversations.draft(session, "binding", "[1, 1]") == {"phone": "+86138"}
+        conversations.delete(session, "binding", "[1, 1]")
+    with database.session() as session:
+        assert conversations.load_states(session, "binding") == {}
+        assert conversations.draft(session, "binding", "[1, 1]") == {}
+
+
+def test_audit_detail_is_json(database: Database) -> None:
+    with database.session() as session:
+        audit.record(
+            session, actor="officer:100001", action="role.grant", target="100002", role="organizer"
+        )
+    with database.session() as session:
+        (entry,) = audit.recent(session)
+        assert entry.detail == '{"role": "organizer"}'
+        assert entry.at <= utcnow() and entry.at.tzinfo is not None
+        assert entry.at > datetime.now(UTC) - timedelta(minutes=1)
