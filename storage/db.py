@@ -67,9 +67,7 @@ class Database:
         script = ScriptDirectory.from_config(self._alembic_config())
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_heads()
-        pending = [
-            rev.revision for rev in script.iterate_revisions("heads", current or "base")
-        ]
+        pending = [rev.revision for rev in script.iterate_revisions("heads", current or "base")]
         return list(reversed(pending))
 
     def upgrade(self) -> None:
