@@ -82,6 +82,9 @@ async def _log_error(update: object, context: Context) -> None:
 async def polling(application: BotApplication, *, poll_timeout: int = 10) -> AsyncIterator[None]:
     """Run the bot with long polling inside the caller's event loop (tests, demo, bench)."""
     await application.initialize()
+    # run_polling() calls post_init itself; this path must do the same.
+    if application.post_init is not None:
+        await application.post_init(application)
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(

@@ -37,9 +37,9 @@ from handlers.common import (
     conversation_key,
     load_caller,
     main_menu_markup,
+    notify,
     refresh_commands,
     reply,
-    send_text,
     show_main_menu,
 )
 from handlers.context import services
@@ -279,7 +279,7 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
     await reply(update, context, texts.REQUEST_SENT)
     assert request.id is not None
     for _officer, chat_id in organizers:
-        await send_text(context.bot, chat_id, card, _decision_markup(request.id))
+        await notify(context.bot, chat_id, card, _decision_markup(request.id))
     return END
 
 
@@ -365,16 +365,16 @@ async def decision_pressed(update: Update, context: Context) -> None:
     if decision.approve:
         applicant = load_caller(context, request.telegram_user_id)
         name = applicant.officer.name if applicant else officer.name
-        await send_text(context.bot, request.chat_id, texts.REQUEST_APPROVED.format(name=name))
+        await notify(context.bot, request.chat_id, texts.REQUEST_APPROVED.format(name=name))
         if applicant is not None:
-            await send_text(
+            await notify(
                 context.bot,
                 request.chat_id,
                 texts.MAIN_MENU.format(name=name),
                 main_menu_markup(applicant),
             )
     else:
-        await send_text(context.bot, request.chat_id, texts.REQUEST_REJECTED)
+        await notify(context.bot, request.chat_id, texts.REQUEST_REJECTED)
 
 
 def _approve(session: Any, request: BindingRequest, caller: Caller) -> Officer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -25,6 +26,8 @@ from handlers.context import services
 from storage import officers, roles
 from storage.conversations import key_of
 from storage.models import Officer, Role
+
+log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 Markup = InlineKeyboardMarkup | ReplyKeyboardRemove | Any
@@ -80,6 +83,16 @@ async def send_text(bot: Bot, chat_id: int, text: str, reply_markup: Markup = No
     for part in parts[:-1]:
         await bot.send_message(chat_id, part)
     return await bot.send_message(chat_id, parts[-1], reply_markup=reply_markup)
+
+
+async def notify(bot: Bot, chat_id: int, text: str, reply_markup: Markup = None) -> bool:
+    """Send to someone other than the caller; a chat that is gone must not fail the caller."""
+    try:
+        await send_text(bot, chat_id, text, reply_markup)
+    except (Forbidden, BadRequest) as exc:
+        log.warning("could not notify a chat: %s", type(exc).__name__)
+        return False
+    return True
 
 
 async def reply(update: Update, context: Context, text: str, reply_markup: Markup = None) -> None:

@@ -9,7 +9,7 @@ from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot import texts
 from bot.rules.identity import normalize_police_id
-from handlers.common import Context, caller_or_hint, load_caller, refresh_commands, reply, send_text
+from handlers.common import Context, caller_or_hint, load_caller, notify, refresh_commands, reply
 from handlers.context import services
 from storage import audit, officers, roles
 from storage.models import Role
@@ -68,7 +68,7 @@ async def _change(update: Update, context: Context, *, grant_it: bool) -> None:
         target = load_caller(context, binding.telegram_user_id)
         await refresh_commands(context.bot, binding.chat_id, target.roles if target else set())
         notice = texts.YOU_WERE_GRANTED if grant_it else texts.YOU_WERE_REVOKED
-        await send_text(context.bot, binding.chat_id, notice.format(role=values["role"]))
+        await notify(context.bot, binding.chat_id, notice.format(role=values["role"]))
 
 
 async def grant(update: Update, context: Context) -> None:

@@ -1,0 +1,142 @@
+"""Settings and the policy file: defaults, validation, one clear sentence and exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.policy import load_policy
+from bot.settings import Settings, SettingsError, load_settings
+
+ENV_NAMES = (
+    "TELEGRAM_BOT_TOKEN",
+    "NUANJING_API_BASE_URL",
+    "NUANJING_DATABASE_URL",
+    "NUANJING_TIMEZONE",
+    "NUANJING_BROADCAST_RATE",
+    "NUANJING_POLICY_FILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.api_base_url == "https://api.telegram.org/bot"
+    assert settings.file_base_url == "https://api.telegram.org/file/bot"
+    assert settings.database_url == "sqlite:///nuanjing.db"
+    assert settings.timezone == "Asia/Shanghai" and settings.broadcast_rate == 25
+    assert settings.policy_file is None
+
+
+def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=42:from-dotenv\nNUANJING_BROADCAST_RATE=10\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("NUANJING_BROADCAST_RATE", "12.5")
+    monkeypatch.setenv("NUANJING_DATABASE_URL", "postgresql://u@127.0.0.1/db")
+    settings = load_settings()
+    assert settings.token() == "42:from-dotenv"
+    assert settings.broadcast_rate == 12.5  # the environment wins over .env
+    assert settings.database_url == "postgresql+psycopg://u@127.0.0.1/db"
+
+
+def test_token_is_secret_in_repr() -> None:
+    settings = Settings(TELEGRAM_BOT_TOKEN="42:very-secret")  # type: ignore[call-arg]
+    assert "very-secret" not in repr(settings) and "very-secret" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NUANJING_API_BASE_URL", "ftp://example/bot", "NUANJING_API_BASE_URL is invalid"),
+        ("NUANJING_API_BASE_URL", "http://127.0.0.1:8081/", "must end in /bot"),
+        ("NUANJING_TIMEZONE", "Mars/Olympus", "unknown time zone"),
+        ("NUANJING_BROADCAST_RATE", "0", "NUANJING_BROADCAST_RATE is invalid"),
+        ("NUANJING_BROADCAST_RATE", "fast", "NUANJING_BROADCAST_RATE is invalid"),
+        ("NUANJING_DATABASE_URL", "mysql://x/y", "NUANJING_DATABASE_URL is invalid"),
+    ],
+)
+def test_bad_settings_fail_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=message) as caught:
+        load_settings()
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_token() -> None:
+    with pytest.raises(SettingsError, match="TELEGRAM_BOT_TOKEN is not set"):
+        load_settings().token()
+
+
+def test_policy_default_and_errors(tmp_path: Path) -> None:
+    policy = load_policy(None)
+    assert policy.union_name == "株洲市公安局工会"
+    assert policy.clubs == ["马拉松", "足球", "气排球", "羽毛球", "乒乓球", "瑜伽"]
+    hospitalization = [r for r in policy.care.rules if r.event == "hospitalization"]
+    assert [(str(r.effective_from), r.amount) for r in hospitalization] == [
+        ("2000-01-01", 500),
+        ("2018-09-01", 1000),
+    ]
+    with pytest.raises(SettingsError, match="cannot be read"):
+        load_policy(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("union_name = ", encoding="utf-8")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        load_policy(broken)
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('union_name = ""\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match="bad value at union_name"):
+        load_policy(wrong)
+
+
+def _nuanjing(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:x", "NUANJING_API_BASE_URL": "nonsense"},
+            "NUANJING_API_BASE_URL",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:x", "NUANJING_POLICY_FILE": "/nonexistent/policy.toml"},
+            "NUANJING_POLICY_FILE cannot be read",
+        ),
+    ],
+)
+def test_run_stops_with_exit_code_2(env: dict[str, str], message: str) -> None:
+    result = _nuanjing("run", env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_help_lists_every_command() -> None:
+    result = _nuanjing("--help", env={})
+    assert result.returncode == 0
+    for command in ("run", "demo", "sandbox", "db", "roster", "grant", "revoke"):
+        assert command in result.stdout
