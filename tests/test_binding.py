@@ -49,9 +49,9 @@ async def test_happy_path_binds_and_shows_menu(bot: BotHarness) -> None:
     await _seed(bot)
     rows: list[Row] = [
         (WANG, "/start", [WELCOME]),
-        (WANG, Contact("8613800000001"), [says("找到您了,王建国", "请输入您的警号")]),
+        (WANG, Contact("8613800000001"), [says("找到您了，王建国", "请输入您的警号")]),
         (WANG, "100001", [says("绑定成功", "王建国"), says("请选择", buttons=["👤 我的资料"])]),
-        (WANG, "/start", [says("王建国,您好", buttons=["👤 我的资料", "❓ 帮助"])]),
+        (WANG, "/start", [says("王建国，您好", buttons=["👤 我的资料", "❓ 帮助"])]),
     ]
     await bot.dialog.play(rows)
     binding = _binding(bot, WANG)
@@ -192,7 +192,7 @@ async def test_organizer_rejects(bot: BotHarness) -> None:
         (STRANGER, Contact("+8613900000009"), [says("名册里暂时没有")]),
         (STRANGER, "100001", [says("请输入您的姓名")]),
         (STRANGER, "王建国", [says("申请已提交")]),
-        (ORGANIZER, None, [says("名册中有此警号:王建国,天元分局")]),
+        (ORGANIZER, None, [says("名册中有此警号：王建国，天元分局")]),
         (ORGANIZER, Press("❌ 拒绝"), [edits("已拒绝")]),
         (STRANGER, None, [says("未通过")]),
         (STRANGER, "/start", [WELCOME]),
@@ -217,7 +217,7 @@ async def test_forged_decision_from_an_officer_is_refused_and_audited(bot: BotHa
         )
     forged = f"bindreq:1:{request.id}"
     rows: list[Row] = [
-        (OTHER, "/menu", [says("钱多多,您好")]),
+        (OTHER, "/menu", [says("钱多多，您好")]),
         (OTHER, PressData(forged, answer="没有权限"), []),
         (OTHER, PressData("bindreq:1:notanumber", answer="此按钮已失效"), []),
         (OTHER, PressData("whatever:123", answer="此按钮已失效"), []),

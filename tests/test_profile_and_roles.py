@@ -48,8 +48,8 @@ async def test_profile_card_and_changes(bot: BotHarness) -> None:
                     "1988-02-29",
                     "男",
                     "O",
-                    "单身交友活动:未开启",
-                    "节日生日问候:接收",
+                    "单身交友活动：未开启",
+                    "节日生日问候：接收",
                     absent=["13800000001"],
                     buttons=["💞 开启单身交友"],
                 )
@@ -58,13 +58,13 @@ async def test_profile_card_and_changes(bot: BotHarness) -> None:
         (
             WANG,
             Press("💞 开启单身交友"),
-            [edits("单身交友活动:已报名", buttons=["💞 关闭单身交友"])],
+            [edits("单身交友活动：已报名", buttons=["💞 关闭单身交友"])],
         ),
         # A second press of the old button sets the same value: nothing changes, nothing breaks.
         (WANG, PressData("me:single:1"), []),
-        (WANG, Press("🔕 不再接收问候"), [edits("节日生日问候:不接收")]),
+        (WANG, Press("🔕 不再接收问候"), [edits("节日生日问候：不接收")]),
         (WANG, Press("🩸 修改血型"), [edits("请选择您的血型", buttons=["O Rh-", "AB", "不清楚"])]),
-        (WANG, Press("O Rh-"), [edits("血型:O Rh-")]),
+        (WANG, Press("O Rh-"), [edits("血型：O Rh-")]),
         (WANG, PressData("me:setblood:XX", answer="此按钮已失效"), []),
         (WANG, Press("完成"), [edits("资料已保存")]),
     ]
@@ -103,17 +103,17 @@ async def test_admin_grants_and_revokes_in_chat(bot: BotHarness) -> None:
     await _seed(bot)
     rows: list[Row] = [
         (QIAN, "/grant 100001 organizer", [says("没有权限")]),
-        (ADMIN, "/grant", [says("用法:/grant 警号 角色")]),
+        (ADMIN, "/grant", [says("用法：/grant 警号 角色")]),
         (ADMIN, "/grant 100001 boss", [says("角色只能是")]),
         (ADMIN, "/grant 555555 organizer", [says("名册中没有警号 555555")]),
-        (ADMIN, "/grant 100001 organizer", [says("已授予 王建国(100001)工会干部角色")]),
+        (ADMIN, "/grant 100001 organizer", [says("已授予 王建国（100001）工会干部角色")]),
         (WANG, None, [says("您已被授予工会干部角色")]),
         (ADMIN, "/grant 100001 工会干部", [says("已经是工会干部")]),
         (WANG, "/help", [says("/me", "/requests", absent=["/grant"])]),
         (WANG, "/menu", [says("请选择", buttons=["📋 绑定申请"])]),
         (WANG, Press("📋 绑定申请"), [says("目前没有待审核的绑定申请")]),
         (ADMIN, "/revoke 900001 admin", [says("不能撤销自己的管理员角色")]),
-        (ADMIN, "/revoke 100001 organizer", [says("已撤销 王建国(100001)的工会干部角色")]),
+        (ADMIN, "/revoke 100001 organizer", [says("已撤销 王建国（100001）的工会干部角色")]),
         (WANG, None, [says("您的工会干部角色已撤销")]),
         (WANG, "/requests", [says("没有权限")]),
     ]
@@ -158,7 +158,7 @@ async def test_help_free_text_and_stale_buttons(bot: BotHarness) -> None:
         (WANG, "/unknowncommand", [says("发送 /menu 打开菜单")]),
         (WANG, PressData("bindreq:x", answer="此按钮已失效"), []),
         (WANG, PressData("a" * 60, answer="此按钮已失效"), []),
-        (WANG, "/menu", [says("王建国,您好")]),
+        (WANG, "/menu", [says("王建国，您好")]),
         (WANG, Press("❓ 帮助"), [says("/me")]),
         (WANG, Press("👤 我的资料"), [says("我的资料", "100001")]),
     ]

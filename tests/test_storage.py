@@ -90,7 +90,7 @@ def test_timestamps_round_trip_in_utc(database: Database) -> None:
 
 def test_naive_datetime_is_refused(database: Database) -> None:
     with pytest.raises(Exception, match="naive"), database.session() as session:
-        bindings.record_failure(session, 9, "x", now=datetime(2026, 1, 1))  # noqa: DTZ001
+        bindings.record_failure(session, 9, "x", now=datetime(2026, 1, 1))
 
 
 def test_roles_grant_revoke_and_holders(database: Database) -> None:

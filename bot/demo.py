@@ -1,0 +1,182 @@
+"""`nuanjing demo`: the sandbox, the real bot and a scripted scenario, printed as a chat.
+
+Everything runs in one process on a temporary SQLite database and stops before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bot.app import build_application, polling
+from bot.policy import load_policy
+from bot.sandbox import BotEvent, Sandbox, SandboxClient
+from bot.settings import Settings
+from storage import officers, roles
+from storage.db import Database
+from storage.models import BindingMethod, Officer, Role
+
+DEMO_TOKEN = "100200300:demo-token"
+DEADLINE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A fictional person in the demo."""
+
+    id: int
+    name: str
+
+    def user(self) -> dict[str, object]:
+        """As the sandbox sends them."""
+        return {"id": self.id, "first_name": self.name, "language_code": "zh-hans"}
+
+
+OFFICER = Actor(9_000_001, "王建国")
+STRANGER = Actor(9_000_002, "李晓雨")
+ORGANIZER = Actor(9_000_003, "赵敏")
+
+
+def _seed(database: Database) -> None:
+    """A small fictional roster: two officers and an organizer who already uses the bot."""
+    with database.session() as session:
+        officers.create(
+            session,
+            Officer(
+                police_id="100001",
+                name="王建国",
+                unit="天元分局",
+                phone="+8613800000001",
+                birthday=date(1986, 5, 4),
+                gender="M",
+                blood_group="O",
+            ),
+        )
+        officers.create(
+            session,
+            Officer(police_id="100002", name="陈静", unit="芦淞分局", phone="+8613800000002"),
+        )
+        organizer = officers.create(
+            session,
+            Officer(police_id="200001", name="赵敏", unit="市局机关", phone="+8613800000003"),
+        )
+        officers.bind(
+            session,
+            organizer,
+            telegram_user_id=ORGANIZER.id,
+            chat_id=ORGANIZER.id,
+            method=BindingMethod.IMPORT,
+        )
+        assert organizer.id is not None
+        roles.grant(session, organizer.id, Role.ORGANIZER, granted_by="demo")
+
+
+class Transcript:
+    """Prints the conversation as it happens."""
+
+    def __init__(self, client: SandboxClient, *, quiet: bool) -> None:
+        self.client = client
+        self.quiet = quiet
+        self.lines = 0
+
+    def say(self, who: Actor, what: str) -> None:
+        """An officer's turn."""
+        self._print(f"\n{who.name} ▶ {what}")
+
+    def _print(self, line: str) -> None:
+        self.lines += 1
+        if not self.quiet:
+            print(line, flush=True)
+
+    async def expect(self, who: Actor, count: int = 1) -> list[BotEvent]:
+        """Wait for the bot's answers in this person's chat and print them."""
+        events = await self.client.replies(who.user(), count=count, timeout=10)
+        for event in events:
+            label = "暖警 ✎" if event.kind == "edit" else "暖警 ◀"
+            body = event.text.replace("\n", "\n        ")
+            self._print(f"  {label} {body}")
+            if event.buttons:
+                self._print("        " + "  ".join(f"[{text}]" for text in event.button_texts()))
+        return events
+
+
+async def _scenario(client: SandboxClient, show: Transcript) -> None:
+    await client.ensure_user(ORGANIZER.user())
+
+    show.say(OFFICER, "/start")
+    await client.send_text(OFFICER.user(), "/start")
+    await show.expect(OFFICER)
+    show.say(OFFICER, "[分享手机号 +86 138 0000 0001]")
+    await client.share_contact(OFFICER.user(), "+8613800000001")
+    await show.expect(OFFICER)
+    show.say(OFFICER, "100001")
+    await client.send_text(OFFICER.user(), "100001")
+    await show.expect(OFFICER, 2)
+    show.say(OFFICER, "[按下 👤 我的资料]")
+    await client.press(OFFICER.user(), "👤 我的资料")
+    await show.expect(OFFICER)
+    show.say(OFFICER, "[按下 🩸 修改血型]")
+    await client.press(OFFICER.user(), "🩸 修改血型")
+    await show.expect(OFFICER)
+    show.say(OFFICER, "[按下 O]")
+    await client.press(OFFICER.user(), "O")
+    await show.expect(OFFICER)
+
+    show.say(STRANGER, "/start")
+    await client.send_text(STRANGER.user(), "/start")
+    await show.expect(STRANGER)
+    show.say(STRANGER, "[分享手机号 +86 139 0000 0009]")
+    await client.share_contact(STRANGER.user(), "+8613900000009")
+    await show.expect(STRANGER)
+    show.say(STRANGER, "300009")
+    await client.send_text(STRANGER.user(), "300009")
+    await show.expect(STRANGER)
+    show.say(STRANGER, "李晓雨")
+    await client.send_text(STRANGER.user(), "李晓雨")
+    await show.expect(STRANGER)
+    show._print(f"\n（{ORGANIZER.name} 的手机收到：）")
+    await show.expect(ORGANIZER)
+    show.say(ORGANIZER, "[按下 ✅ 批准]")
+    await client.press(ORGANIZER.user(), "✅ 批准")
+    await show.expect(ORGANIZER)
+    show._print(f"\n（{STRANGER.name} 的手机收到：）")
+    await show.expect(STRANGER, 2)
+
+
+async def _demo(quiet: bool) -> int:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nuanjing-demo-") as folder:
+        database = Database(f"sqlite:///{Path(folder) / 'demo.db'}")
+        database.upgrade()
+        _seed(database)
+        async with Sandbox() as sandbox:
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                TELEGRAM_BOT_TOKEN=DEMO_TOKEN,
+                NUANJING_API_BASE_URL=sandbox.api_base_url,
+                NUANJING_DATABASE_URL=database.url,
+            )
+            application = build_application(settings, database, load_policy(None))
+            async with SandboxClient(sandbox.base_url, DEMO_TOKEN) as client:
+                show = Transcript(client, quiet=quiet)
+                async with polling(application, poll_timeout=1):
+                    await asyncio.wait_for(_scenario(client, show), DEADLINE_SECONDS)
+        database.dispose()
+    print(f"\ndemo finished: {show.lines} lines in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def run_demo(*, quiet: bool = False) -> int:
+    """Run the scripted scenario; 0 when every expected answer came."""
+    logging.getLogger("telegram").setLevel(logging.WARNING)
+    logging.getLogger("bot").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_demo(quiet))
+    except (AssertionError, TimeoutError) as exc:
+        print(f"demo failed: {exc}")
+        return 1

@@ -1,0 +1,98 @@
+"""A bot process killed with SIGKILL mid-binding resumes at the step the officer last saw."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bot.sandbox import Sandbox, SandboxClient
+from storage import officers
+from storage.db import Database
+from tests.conftest import TEST_TOKEN, add_officer
+from tests.dialogs import Contact, Dialog, Person, says
+
+WANG = Person(7_300_000_001, "王警官")
+START_TIMEOUT = 30.0
+
+
+@contextmanager
+def bot_process(
+    sandbox: Sandbox, database_url: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m bot run` against the sandbox, as an operator would start it."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
+        "NUANJING_API_BASE_URL": sandbox.api_base_url,
+        "NUANJING_DATABASE_URL": database_url,
+    }
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, stdout=output, stderr=output
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+async def _wait_until_polling(client: SandboxClient, since: int) -> None:
+    """Wait for the process's first getUpdates, i.e. until it is ready for officers."""
+    deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+    while asyncio.get_running_loop().time() < deadline:
+        calls = await client.calls()
+        if any(call.method.lower() == "getupdates" for call in calls[since:]):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bot process did not start polling")
+
+
+async def _wait_until_confirmed(client: SandboxClient) -> None:
+    """Wait until the bot has confirmed every update, as it does on its next poll."""
+    for _ in range(100):
+        if not await client.pending_updates():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the bot never confirmed its updates")
+
+
+async def test_sigkill_mid_binding_then_restart(
+    sandbox: Sandbox, database: Database, database_url: str, tmp_path: Path
+) -> None:
+    add_officer(database, "100001", "王建国", "+8613800000001")
+    log = tmp_path / "bot.log"
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        dialog = Dialog(client)
+        with bot_process(sandbox, database_url, log) as first:
+            await _wait_until_polling(client, 0)
+            await dialog.play(
+                [
+                    (WANG, "/start", [says("欢迎使用暖警")]),
+                    (WANG, Contact("+8613800000001"), [says("请输入您的警号")]),
+                ]
+            )
+            await _wait_until_confirmed(client)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        assert first.returncode == -signal.SIGKILL
+        seen = len(await client.calls())
+        with bot_process(sandbox, database_url, log):
+            await _wait_until_polling(client, seen)
+            await dialog.play(
+                [
+                    (WANG, "100001", [says("绑定成功", "王建国"), says("请选择")]),
+                ]
+            )
+    with database.session() as session:
+        assert officers.bound_officer(session, WANG.id) is not None
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert TEST_TOKEN not in text, "the token leaked into the log"
+    assert "13800000001" not in text, "a phone number leaked into the log"
