@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from bot.app import build_application, polling
 from bot.policy import load_policy
 from bot.sandbox import BotEvent, Sandbox, SandboxClient
@@ -157,7 +159,7 @@ async def _demo(quiet: bool) -> int:
         async with Sandbox() as sandbox:
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
-                TELEGRAM_BOT_TOKEN=DEMO_TOKEN,
+                TELEGRAM_BOT_TOKEN=SecretStr(DEMO_TOKEN),
                 NUANJING_API_BASE_URL=sandbox.api_base_url,
                 NUANJING_DATABASE_URL=database.url,
             )
@@ -173,7 +175,8 @@ async def _demo(quiet: bool) -> int:
 
 def run_demo(*, quiet: bool = False) -> int:
     """Run the scripted scenario; 0 when every expected answer came."""
-    logging.getLogger("telegram").setLevel(logging.WARNING)
+    for noisy in ("telegram", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("bot").setLevel(logging.WARNING)
     try:
         return asyncio.run(_demo(quiet))
