@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
-from telegram.warnings import PTBUserWarning
 
 from bot.persistence import DatabasePersistence
 from bot.policy import Policy
@@ -25,10 +23,6 @@ from storage import roles as role_storage
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-# A conversation entered by a button is keyed per user and chat, not per message, on purpose:
-# the officer's next message (a shared contact) must reach it. PTB warns about that choice.
-warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 

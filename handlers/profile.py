@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from telegram import (
@@ -20,6 +21,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.rules.identity import mask_phone, parse_blood_type, try_normalize_phone
@@ -239,19 +241,23 @@ async def cancel(update: Update, context: Context) -> int:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The profile command, its buttons and the phone-change conversation."""
-    phone_change = ConversationHandler(
-        entry_points=[CallbackQueryHandler(ask_new_phone, pattern=r"^me:phone:")],
-        states={
-            ASK_NEW_PHONE: [
-                MessageHandler(filters.CONTACT & PRIVATE, new_phone_shared),
-                MessageHandler(~filters.COMMAND & PRIVATE, contact_expected),
-            ]
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        allow_reentry=True,
-        name=NAME,
-        persistent=True,
-    )
+    # Entered by a button but keyed per user and chat, not per message, on purpose: the
+    # officer's next message (a shared contact) must reach it. PTB warns about that choice.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        phone_change = ConversationHandler(
+            entry_points=[CallbackQueryHandler(ask_new_phone, pattern=r"^me:phone:")],
+            states={
+                ASK_NEW_PHONE: [
+                    MessageHandler(filters.CONTACT & PRIVATE, new_phone_shared),
+                    MessageHandler(~filters.COMMAND & PRIVATE, contact_expected),
+                ]
+            },
+            fallbacks=[CommandHandler("cancel", cancel)],
+            allow_reentry=True,
+            name=NAME,
+            persistent=True,
+        )
     return [
         phone_change,
         CommandHandler("me", show_profile, filters=PRIVATE),
