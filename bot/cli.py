@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -69,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every request URL, and a Bot API URL carries the token.
-    for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler"):
+    for noisy in ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return _dispatch(args)
@@ -106,7 +107,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("database is up to date")
         return EXIT_OK
     if args.command == "roster":
-        return _roster(args, database)
+        return _roster(args, database, settings)
     return _role(args, database)
 
 
@@ -126,7 +127,7 @@ def _open_database(settings: Settings) -> Database:
     return database
 
 
-def _roster(args: argparse.Namespace, database: Database) -> int:
+def _roster(args: argparse.Namespace, database: Database, settings: Settings) -> int:
     from bot.roster import RosterError, export_roster, import_roster
 
     try:
@@ -140,6 +141,7 @@ def _roster(args: argparse.Namespace, database: Database) -> int:
             actor="cli",
             skip_invalid=args.skip_invalid,
             deactivate_missing=args.deactivate_missing,
+            today=datetime.now(settings.zone).date(),
         )
     except RosterError as exc:
         print(f"nuanjing: {exc}", file=sys.stderr)
