@@ -90,6 +90,10 @@ class Transcript:
         """An officer's turn."""
         self._print(f"\n{who.name} ▶ {what}")
 
+    def note(self, text: str) -> None:
+        """A narrator's line."""
+        self._print(f"\n{text}")
+
     def _print(self, line: str) -> None:
         self.lines += 1
         if not self.quiet:
@@ -107,47 +111,42 @@ class Transcript:
         return events
 
 
+# The scenario, one step a row: who acts, what they do, how many answers to wait for.
+# An action is a text to send, ("contact", phone), ("press", button text), or None when the
+# person only reads what arrived on their phone.
+Action = str | tuple[str, str] | None
+SCENARIO: list[tuple[Actor, Action, int]] = [
+    (OFFICER, "/start", 1),
+    (OFFICER, ("contact", "+8613800000001"), 1),
+    (OFFICER, "100001", 2),
+    (OFFICER, ("press", "👤 我的资料"), 1),
+    (OFFICER, ("press", "🩸 修改血型"), 1),
+    (OFFICER, ("press", "O"), 1),
+    (STRANGER, "/start", 1),
+    (STRANGER, ("contact", "+8613900000009"), 1),
+    (STRANGER, "300009", 1),
+    (STRANGER, "李晓雨", 1),
+    (ORGANIZER, None, 1),
+    (ORGANIZER, ("press", "✅ 批准"), 1),
+    (STRANGER, None, 2),
+]
+
+
 async def _scenario(client: SandboxClient, show: Transcript) -> None:
     await client.ensure_user(ORGANIZER.user())
-
-    show.say(OFFICER, "/start")
-    await client.send_text(OFFICER.user(), "/start")
-    await show.expect(OFFICER)
-    show.say(OFFICER, "[分享手机号 +86 138 0000 0001]")
-    await client.share_contact(OFFICER.user(), "+8613800000001")
-    await show.expect(OFFICER)
-    show.say(OFFICER, "100001")
-    await client.send_text(OFFICER.user(), "100001")
-    await show.expect(OFFICER, 2)
-    show.say(OFFICER, "[按下 👤 我的资料]")
-    await client.press(OFFICER.user(), "👤 我的资料")
-    await show.expect(OFFICER)
-    show.say(OFFICER, "[按下 🩸 修改血型]")
-    await client.press(OFFICER.user(), "🩸 修改血型")
-    await show.expect(OFFICER)
-    show.say(OFFICER, "[按下 O]")
-    await client.press(OFFICER.user(), "O")
-    await show.expect(OFFICER)
-
-    show.say(STRANGER, "/start")
-    await client.send_text(STRANGER.user(), "/start")
-    await show.expect(STRANGER)
-    show.say(STRANGER, "[分享手机号 +86 139 0000 0009]")
-    await client.share_contact(STRANGER.user(), "+8613900000009")
-    await show.expect(STRANGER)
-    show.say(STRANGER, "300009")
-    await client.send_text(STRANGER.user(), "300009")
-    await show.expect(STRANGER)
-    show.say(STRANGER, "李晓雨")
-    await client.send_text(STRANGER.user(), "李晓雨")
-    await show.expect(STRANGER)
-    show._print(f"\n（{ORGANIZER.name} 的手机收到：）")
-    await show.expect(ORGANIZER)
-    show.say(ORGANIZER, "[按下 ✅ 批准]")
-    await client.press(ORGANIZER.user(), "✅ 批准")
-    await show.expect(ORGANIZER)
-    show._print(f"\n（{STRANGER.name} 的手机收到：）")
-    await show.expect(STRANGER, 2)
+    for actor, action, answers in SCENARIO:
+        if action is None:
+            show.note(f"（{actor.name} 的手机收到：）")
+        elif isinstance(action, str):
+            show.say(actor, action)
+            await client.send_text(actor.user(), action)
+        elif action[0] == "contact":
+            show.say(actor, f"[分享手机号 {action[1]}]")
+            await client.share_contact(actor.user(), action[1])
+        else:
+            show.say(actor, f"[按下 {action[1]}]")
+            await client.press(actor.user(), action[1])
+        await show.expect(actor, answers)
 
 
 async def _demo(quiet: bool) -> int:

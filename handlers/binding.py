@@ -12,9 +12,7 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
@@ -34,6 +32,7 @@ from handlers.common import (
     Caller,
     Context,
     caller_or_hint,
+    contact_keyboard,
     conversation_key,
     load_caller,
     main_menu_markup,
@@ -54,14 +53,6 @@ ASK_CLAIM_NAME = "ask_claim_name"
 END = ConversationHandler.END
 HOUR = timedelta(hours=1)
 PRIVATE = filters.ChatType.PRIVATE
-
-
-def _contact_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(texts.SHARE_CONTACT_BUTTON, request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
 
 
 def _locked_out(context: Context, telegram_user_id: int) -> bool:
@@ -118,7 +109,7 @@ async def start(update: Update, context: Context) -> str | int:
         update,
         context,
         texts.WELCOME.format(bot_name=policy.bot_name, union=policy.union_name),
-        _contact_keyboard(),
+        contact_keyboard(),
     )
     return state
 
@@ -135,7 +126,7 @@ async def contact_shared(update: Update, context: Context) -> str | int:
     if message.contact.user_id != user.id:
         if _record_failure(context, update, "foreign_contact"):
             return await _end(update, context, texts.TOO_MANY_ATTEMPTS)
-        await reply(update, context, texts.FOREIGN_CONTACT, _contact_keyboard())
+        await reply(update, context, texts.FOREIGN_CONTACT, contact_keyboard())
         return ASK_CONTACT
     phone = try_normalize_phone(message.contact.phone_number)
     with services(context).database.session() as session:
@@ -156,7 +147,7 @@ async def contact_shared(update: Update, context: Context) -> str | int:
 
 async def contact_expected(update: Update, context: Context) -> str:
     """Anything but a contact while we wait for one."""
-    await reply(update, context, texts.ASK_CONTACT_AGAIN, _contact_keyboard())
+    await reply(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
     return ASK_CONTACT
 
 

@@ -12,7 +12,9 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
     Message,
+    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
@@ -114,6 +116,15 @@ async def edit_or_send(
             if "not modified" in str(exc):
                 return
     await reply(update, context, text, markup)
+
+
+def contact_keyboard() -> ReplyKeyboardMarkup:
+    """A one-time keyboard whose single button shares the officer's own phone contact."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(texts.SHARE_CONTACT_BUTTON, request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
 
 
 def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:

@@ -8,8 +8,6 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
@@ -30,6 +28,7 @@ from handlers.common import (
     Caller,
     Context,
     caller_or_hint,
+    contact_keyboard,
     conversation_key,
     edit_or_send,
     reply,
@@ -176,14 +175,6 @@ async def action_pressed(update: Update, context: Context) -> None:
     await edit_or_send(update, context, profile_card(officer), profile_markup(officer))
 
 
-def _contact_keyboard() -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        [[KeyboardButton(texts.SHARE_CONTACT_BUTTON, request_contact=True)]],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-
-
 async def ask_new_phone(update: Update, context: Context) -> str | int:
     """The 更换手机号 button: ask for the new number as a contact."""
     assert update.callback_query is not None
@@ -193,7 +184,7 @@ async def ask_new_phone(update: Update, context: Context) -> str | int:
     await update.callback_query.answer()
     with services(context).database.session() as session:
         conversations.save(session, NAME, conversation_key(update), ASK_NEW_PHONE, {})
-    await reply(update, context, texts.ASK_NEW_PHONE, _contact_keyboard())
+    await reply(update, context, texts.ASK_NEW_PHONE, contact_keyboard())
     return ASK_NEW_PHONE
 
 
@@ -205,7 +196,7 @@ async def new_phone_shared(update: Update, context: Context) -> str | int:
     if caller is None:
         return await _end(update, context, None)
     if message.contact.user_id != user.id:
-        await reply(update, context, texts.FOREIGN_CONTACT, _contact_keyboard())
+        await reply(update, context, texts.FOREIGN_CONTACT, contact_keyboard())
         return ASK_NEW_PHONE
     phone = try_normalize_phone(message.contact.phone_number)
     if phone is None:
@@ -222,7 +213,7 @@ async def new_phone_shared(update: Update, context: Context) -> str | int:
 
 async def contact_expected(update: Update, context: Context) -> str:
     """Anything but a contact while we wait for the new number."""
-    await reply(update, context, texts.ASK_CONTACT_AGAIN, _contact_keyboard())
+    await reply(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
     return ASK_NEW_PHONE
 
 
