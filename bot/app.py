@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from telegram import Update
-from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot.persistence import DatabasePersistence
@@ -60,10 +59,7 @@ async def _announce_commands(application: BotApplication) -> None:
     with database.session() as session:
         chats = role_storage.privileged_chats(session)
     for chat_id, held in chats:
-        try:
-            await refresh_commands(application.bot, chat_id, held)
-        except TelegramError as exc:
-            log.warning("could not set commands for a chat: %s", type(exc).__name__)
+        await refresh_commands(application.bot, chat_id, held)
 
 
 async def _log_error(update: object, context: Context) -> None:

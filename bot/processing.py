@@ -9,6 +9,10 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+# PTB's own semaphore is taken before do_process_update runs; it is made too wide to matter,
+# and the real limit is applied after the user's turn has come (see do_process_update).
+_UNBOUNDED = 1 << 20
+
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
     """Runs updates of different users at once, but one user's updates one after another.
@@ -18,20 +22,26 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     """
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_UNBOUNDED)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await the update's handlers while holding its user's lock."""
+        """Wait for the user's turn, then for a processing slot, then run the handlers.
+
+        Taking a slot first would let one user's queued updates fill every slot while they
+        wait for each other, stalling all other officers.
+        """
         user_id = _user_id(update)
         if user_id is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         self._waiters[user_id] = self._waiters.get(user_id, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._waiters[user_id] -= 1

@@ -13,7 +13,7 @@ WELCOME = (
 SHARE_CONTACT_BUTTON = "📱 分享我的手机号"
 ASK_CONTACT_AGAIN = "请点下方「分享我的手机号」按钮，不用手动输入号码。"
 FOREIGN_CONTACT = "这不是您本人的号码。请点下方按钮分享您自己的手机号。"
-ASK_POLICE_ID = "找到您了，{name}！请输入您的警号，确认是您本人。"
+ASK_POLICE_ID = "已在工会名册中找到这个手机号！请输入您的警号，确认是您本人。"
 WRONG_POLICE_ID = "警号不对，请再核对一下（还可以试 {left} 次）。"
 POLICE_ID_TRIES_USED = (
     "警号多次核对未通过，本次绑定已结束。请稍后重新发送 /start，或联系单位工会干部。"
@@ -21,7 +21,6 @@ POLICE_ID_TRIES_USED = (
 ASK_TEXT_POLICE_ID = "请直接输入警号，例如 012345。"
 TOO_MANY_ATTEMPTS = "尝试次数过多，为保护您的账号，请一小时后再试。"
 BOUND = "绑定成功！{name}，欢迎回家。以后有事，找工会。"
-ALREADY_BOUND = "您已绑定，{name}。"
 NOT_ON_ROSTER = (
     "抱歉，工会名册里暂时没有这个手机号（可能是换了号码或名册未更新）。\n"
     "别担心，可以提交申请，由工会干部人工核对。请输入您的警号："
@@ -44,12 +43,20 @@ REQUEST_CARD = (
     "名册核对：{roster}"
 )
 ROSTER_MATCH = "名册中有此警号：{name}，{unit}"
+ROSTER_ALREADY_BOUND = "；⚠️ 该会员已绑定另一个 Telegram 账号"
+ROSTER_HAS_ROLE = "；⚠️ 该会员担任工会干部或管理员"
+ROSTER_PHONE_SAME = "；手机号与名册一致"
+ROSTER_PHONE_DIFFERENT = "；手机号与名册不一致（名册：{phone}）"
+APPROVAL_NEEDS_ADMIN = "该警号已绑定其他账号或担任职务，需由管理员批准。"
+ACCOUNT_DISPLACED = (
+    "您的 Telegram 账号已与工会会员身份解除绑定（工会已将该身份改绑到新账号）。"
+    "如有疑问，请联系单位工会干部。"
+)
 ROSTER_NO_MATCH = "名册中没有此警号，批准后将新建会员"
 APPROVE_BUTTON = "✅ 批准"
 REJECT_BUTTON = "❌ 拒绝"
 REQUEST_DONE_APPROVED = "\n\n✅ 已批准（{by}）"
 REQUEST_DONE_REJECTED = "\n\n❌ 已拒绝（{by}）"
-REQUEST_ALREADY_DECIDED = "这条申请已经处理过了。"
 NO_PENDING_REQUESTS = "目前没有待审核的绑定申请。"
 PENDING_REQUESTS_HEADER = "待审核的绑定申请共 {count} 条："
 
@@ -117,7 +124,6 @@ PHONE_NOT_MAINLAND = "只支持中国大陆手机号，请联系工会干部更�
 PHONE_TAKEN = "这个手机号已登记在其他会员名下，请联系工会干部核对。"
 ASK_BLOOD = "请选择您的血型："
 BLOOD_UNKNOWN_BUTTON = "不清楚"
-BLOOD_SAVED = "血型已更新：{blood}。"
 
 # Roles in chat (admins)
 GRANT_USAGE = "用法：/grant 警号 角色（organizer 工会干部，admin 管理员）"
@@ -132,7 +138,3 @@ DID_NOT_HAVE_ROLE = "{name}（{police_id}）没有{role}角色。"
 CANNOT_REVOKE_SELF_ADMIN = "不能撤销自己的管理员角色，请另一位管理员操作。"
 YOU_WERE_GRANTED = "您已被授予{role}角色。发送 /help 查看新功能。"
 YOU_WERE_REVOKED = "您的{role}角色已撤销。"
-
-# Non-text input where text is expected
-TEXT_EXPECTED = "请输入文字。"
-TEXT_TOO_LONG = "内容太长了，请简短一些。"

@@ -6,9 +6,12 @@ Each step commits its state and draft before the prompt goes out, so a crash nev
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
+from sqlmodel import Session
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -16,6 +19,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -26,17 +30,20 @@ from telegram.ext import (
 )
 
 from bot import texts
-from bot.rules.identity import normalize_police_id, try_normalize_phone
+from bot.rules.identity import mask_phone, normalize_police_id, try_normalize_phone
 from handlers.callbacks import RequestDecision
 from handlers.common import (
+    PRIVATE_MESSAGE,
     Caller,
     Context,
+    answer,
     caller_or_hint,
     contact_keyboard,
     conversation_key,
     load_caller,
     main_menu_markup,
     notify,
+    prompt,
     refresh_commands,
     reply,
     show_main_menu,
@@ -45,6 +52,8 @@ from handlers.context import services
 from storage import audit, bindings, conversations, officers, roles
 from storage.models import BindingMethod, BindingRequest, Officer, RequestStatus, Role
 
+log = logging.getLogger(__name__)
+
 NAME = "binding"
 ASK_CONTACT = "ask_contact"
 ASK_POLICE_ID = "ask_police_id"
@@ -52,7 +61,6 @@ ASK_CLAIM_POLICE_ID = "ask_claim_police_id"
 ASK_CLAIM_NAME = "ask_claim_name"
 END = ConversationHandler.END
 HOUR = timedelta(hours=1)
-PRIVATE = filters.ChatType.PRIVATE
 
 
 def _locked_out(context: Context, telegram_user_id: int) -> bool:
@@ -73,7 +81,7 @@ def _record_failure(context: Context, update: Update, reason: str) -> bool:
 async def _end(update: Update, context: Context, text: str) -> int:
     with services(context).database.session() as session:
         conversations.delete(session, NAME, conversation_key(update))
-    await reply(update, context, text, ReplyKeyboardRemove())
+    await prompt(update, context, text, ReplyKeyboardRemove())
     return END
 
 
@@ -94,7 +102,9 @@ async def start(update: Update, context: Context) -> str | int:
     # Deep-link payloads (context.args) are ignored on purpose: nothing may skip the binding.
     caller = load_caller(context, update.effective_user.id)
     if caller is not None:
-        await _end_silently(update, context)
+        # /start is a fresh start: any flow the officer left half-way is dropped.
+        with services(context).database.session() as session:
+            conversations.delete_all_for(session, conversation_key(update))
         await show_main_menu(update, context, caller)
         return END
     if _locked_out(context, update.effective_user.id):
@@ -105,18 +115,9 @@ async def start(update: Update, context: Context) -> str | int:
         return await _end(update, context, texts.REQUEST_PENDING)
     state = _goto(update, context, ASK_CONTACT, {})
     policy = services(context).policy
-    await reply(
-        update,
-        context,
-        texts.WELCOME.format(bot_name=policy.bot_name, union=policy.union_name),
-        contact_keyboard(),
-    )
+    welcome = texts.WELCOME.format(bot_name=policy.bot_name, union=policy.union_name)
+    await prompt(update, context, welcome, contact_keyboard())
     return state
-
-
-async def _end_silently(update: Update, context: Context) -> None:
-    with services(context).database.session() as session:
-        conversations.delete(session, NAME, conversation_key(update))
 
 
 async def contact_shared(update: Update, context: Context) -> str | int:
@@ -126,28 +127,27 @@ async def contact_shared(update: Update, context: Context) -> str | int:
     if message.contact.user_id != user.id:
         if _record_failure(context, update, "foreign_contact"):
             return await _end(update, context, texts.TOO_MANY_ATTEMPTS)
-        await reply(update, context, texts.FOREIGN_CONTACT, contact_keyboard())
+        await prompt(update, context, texts.FOREIGN_CONTACT, contact_keyboard())
         return ASK_CONTACT
     phone = try_normalize_phone(message.contact.phone_number)
     with services(context).database.session() as session:
         officer = officers.active_by_phone(session, phone) if phone else None
     if officer is not None:
+        # The officer's name is not shown yet: whoever holds a recycled number must not learn it.
         state = _goto(update, context, ASK_POLICE_ID, {"officer_id": officer.id, "tries": 0})
-        await reply(
-            update, context, texts.ASK_POLICE_ID.format(name=officer.name), ReplyKeyboardRemove()
-        )
+        await prompt(update, context, texts.ASK_POLICE_ID, ReplyKeyboardRemove())
         return state
     if _record_failure(context, update, "no_roster_match"):
         return await _end(update, context, texts.TOO_MANY_ATTEMPTS)
     raw_digits = "".join(ch for ch in message.contact.phone_number if ch.isdigit() or ch == "+")
     state = _goto(update, context, ASK_CLAIM_POLICE_ID, {"phone": phone or raw_digits[:20]})
-    await reply(update, context, texts.NOT_ON_ROSTER, ReplyKeyboardRemove())
+    await prompt(update, context, texts.NOT_ON_ROSTER, ReplyKeyboardRemove())
     return state
 
 
 async def contact_expected(update: Update, context: Context) -> str:
     """Anything but a contact while we wait for one."""
-    await reply(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
+    await prompt(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
     return ASK_CONTACT
 
 
@@ -162,8 +162,7 @@ async def police_id_entered(update: Update, context: Context) -> str | int:
         entered = normalize_police_id(message.text)
     except ValueError:
         entered = None
-    database = services(context).database
-    with database.session() as session:
+    with services(context).database.session() as session:
         officer = officers.by_id(session, int(draft.get("officer_id", 0)))
         if officer is None or not officer.active:
             conversations.delete(session, NAME, conversation_key(update))
@@ -177,43 +176,46 @@ async def police_id_entered(update: Update, context: Context) -> str | int:
                 method=BindingMethod.CONTACT,
             )
             audit.record(
-                session,
-                actor=f"telegram:{user.id}",
-                action="binding.bind",
-                target=officer.police_id,
+                session, actor=f"telegram:{user.id}", action="binding.bind", target=entered
             )
             conversations.delete(session, NAME, conversation_key(update))
     if officer is None:
-        await reply(update, context, texts.STRANGER_HINT, ReplyKeyboardRemove())
+        await prompt(update, context, texts.STRANGER_HINT, ReplyKeyboardRemove())
         return END
     if entered == officer.police_id:
         await _welcome_bound(update, context, user.id)
         return END
     tries = int(draft.get("tries", 0)) + 1
-    locked = _record_failure(context, update, "wrong_police_id")
-    if locked:
+    if _record_failure(context, update, "wrong_police_id"):
         return await _end(update, context, texts.TOO_MANY_ATTEMPTS)
     left = services(context).policy.binding.max_police_id_tries - tries
     if left <= 0:
         return await _end(update, context, texts.POLICE_ID_TRIES_USED)
     state = _goto(update, context, ASK_POLICE_ID, {**draft, "tries": tries})
-    await reply(update, context, texts.WRONG_POLICE_ID.format(left=left))
+    await prompt(update, context, texts.WRONG_POLICE_ID.format(left=left))
     return state
 
 
 async def _welcome_bound(update: Update, context: Context, telegram_user_id: int) -> None:
     caller = load_caller(context, telegram_user_id)
-    assert caller is not None
-    await reply(update, context, texts.BOUND.format(name=caller.officer.name))
-    if caller.roles:
-        assert update.effective_chat is not None
+    assert caller is not None and update.effective_chat is not None
+    try:
+        await reply(update, context, texts.BOUND.format(name=caller.officer.name))
         await refresh_commands(context.bot, update.effective_chat.id, caller.roles)
-    await show_main_menu(update, context, caller)
+        await show_main_menu(update, context, caller)
+    except TelegramError as exc:
+        # Bound and committed: the officer's next /start shows the menu.
+        log.warning("could not welcome a newly bound officer: %s", type(exc).__name__)
 
 
-async def text_expected(update: Update, context: Context) -> None:
-    """A photo, sticker or the like where a typed answer is expected; the state stays."""
-    await reply(update, context, texts.ASK_TEXT_POLICE_ID)
+async def police_id_as_text(update: Update, context: Context) -> None:
+    """A photo, sticker or the like where a police ID is expected; the state stays."""
+    await prompt(update, context, texts.ASK_TEXT_POLICE_ID)
+
+
+async def name_as_text(update: Update, context: Context) -> None:
+    """A photo, sticker or the like where the name is expected; the state stays."""
+    await prompt(update, context, texts.ASK_CLAIM_NAME)
 
 
 async def claimed_police_id_entered(update: Update, context: Context) -> str:
@@ -223,12 +225,11 @@ async def claimed_police_id_entered(update: Update, context: Context) -> str:
     try:
         police_id = normalize_police_id(message.text)
     except ValueError:
-        await reply(update, context, texts.ASK_TEXT_POLICE_ID)
+        await prompt(update, context, texts.ASK_TEXT_POLICE_ID)
         return ASK_CLAIM_POLICE_ID
-    state = _goto(
-        update, context, ASK_CLAIM_NAME, {**_draft(update, context), "police_id": police_id}
-    )
-    await reply(update, context, texts.ASK_CLAIM_NAME)
+    draft = {**_draft(update, context), "police_id": police_id}
+    state = _goto(update, context, ASK_CLAIM_NAME, draft)
+    await prompt(update, context, texts.ASK_CLAIM_NAME)
     return state
 
 
@@ -242,7 +243,7 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.text is not None and user is not None
     if not _valid_name(message.text):
-        await reply(update, context, texts.BAD_NAME)
+        await prompt(update, context, texts.BAD_NAME)
         return ASK_CLAIM_NAME
     draft = _draft(update, context)
     with services(context).database.session() as session:
@@ -267,20 +268,31 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
         conversations.delete(session, NAME, conversation_key(update))
         organizers = roles.reachable_holders(session, {Role.ORGANIZER, Role.ADMIN})
         card = _request_card(session, request)
-    await reply(update, context, texts.REQUEST_SENT)
     assert request.id is not None
+    await prompt(update, context, texts.REQUEST_SENT)
     for _officer, chat_id in organizers:
         await notify(context.bot, chat_id, card, _decision_markup(request.id))
     return END
 
 
-def _request_card(session: Any, request: BindingRequest) -> str:
+def _request_card(session: Session, request: BindingRequest) -> str:
+    """What an organizer needs to judge a request, including every warning sign."""
     on_roster = officers.by_police_id(session, request.claimed_police_id)
-    roster = (
-        texts.ROSTER_MATCH.format(name=on_roster.name, unit=on_roster.unit or texts.UNKNOWN)
-        if on_roster is not None
-        else texts.ROSTER_NO_MATCH
-    )
+    if on_roster is None or on_roster.id is None:
+        roster = texts.ROSTER_NO_MATCH
+    else:
+        roster = texts.ROSTER_MATCH.format(
+            name=on_roster.name, unit=on_roster.unit or texts.UNKNOWN
+        )
+        if officers.binding_of(session, on_roster.id) is not None:
+            roster += texts.ROSTER_ALREADY_BOUND
+        if roles.roles_of(session, on_roster.id):
+            roster += texts.ROSTER_HAS_ROLE
+        if on_roster.phone == request.phone:
+            roster += texts.ROSTER_PHONE_SAME
+        else:
+            shown = mask_phone(on_roster.phone) if on_roster.phone else texts.UNKNOWN
+            roster += texts.ROSTER_PHONE_DIFFERENT.format(phone=shown)
     return texts.REQUEST_CARD.format(
         id=request.id,
         telegram_name=request.telegram_name or texts.UNKNOWN,
@@ -292,15 +304,13 @@ def _request_card(session: Any, request: BindingRequest) -> str:
 
 
 def _decision_markup(request_id: int) -> InlineKeyboardMarkup:
+    approve = RequestDecision(approve=True, request_id=request_id).pack()
+    reject = RequestDecision(approve=False, request_id=request_id).pack()
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    texts.APPROVE_BUTTON, callback_data=RequestDecision(True, request_id).pack()
-                ),
-                InlineKeyboardButton(
-                    texts.REJECT_BUTTON, callback_data=RequestDecision(False, request_id).pack()
-                ),
+                InlineKeyboardButton(texts.APPROVE_BUTTON, callback_data=approve),
+                InlineKeyboardButton(texts.REJECT_BUTTON, callback_data=reject),
             ]
         ]
     )
@@ -311,33 +321,54 @@ async def cancel(update: Update, context: Context) -> int:
     return await _end(update, context, texts.CANCELLED)
 
 
+class Outcome(Enum):
+    """What an organizer's press on a request came to."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    STALE = "stale"
+    NEEDS_ADMIN = "needs_admin"
+
+
 async def decision_pressed(update: Update, context: Context) -> None:
     """An organizer approves or rejects a binding request; checked again on the server."""
     query, user = update.callback_query, update.effective_user
     assert query is not None and user is not None
     decision = RequestDecision.unpack(query.data)
     if decision is None:
-        await query.answer(texts.STALE_BUTTON)
+        await answer(update, texts.STALE_BUTTON)
         return
-    caller = load_caller(context, user.id)
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
     database = services(context).database
-    if caller is None or not caller.has(Role.ORGANIZER, Role.ADMIN):
+    if not caller.has(Role.ORGANIZER, Role.ADMIN):
         with database.session() as session:
             audit.record(
                 session,
-                actor=caller.actor if caller else f"telegram:{user.id}",
+                actor=caller.actor,
                 action="forged.binding_decision",
                 target=str(decision.request_id),
             )
-        await query.answer(texts.NOT_ALLOWED, show_alert=True)
+        await answer(update, texts.NOT_ALLOWED, alert=True)
         return
+    displaced_chat: int | None = None
     with database.session() as session:
         request = bindings.get_request(session, decision.request_id, for_update=True)
         if request is None or request.status != RequestStatus.PENDING:
-            request = None
-        elif decision.approve:
-            officer = _approve(session, request, caller)
-        else:
+            outcome = Outcome.STALE
+        elif officers.bound_officer(session, request.telegram_user_id) is not None:
+            # The applicant bound by contact meanwhile: the request has nothing left to decide.
+            bindings.decide(session, request, RequestStatus.REJECTED, decided_by=caller.actor)
+            audit.record(
+                session,
+                actor=caller.actor,
+                action="binding.request_stale",
+                target=request.claimed_police_id,
+                request_id=request.id,
+            )
+            outcome = Outcome.STALE
+        elif not decision.approve:
             bindings.decide(session, request, RequestStatus.REJECTED, decided_by=caller.actor)
             audit.record(
                 session,
@@ -346,41 +377,76 @@ async def decision_pressed(update: Update, context: Context) -> None:
                 target=request.claimed_police_id,
                 request_id=request.id,
             )
-    if request is None:
-        await query.answer(texts.REQUEST_ALREADY_DECIDED, show_alert=True)
+            outcome = Outcome.REJECTED
+        else:
+            outcome, displaced_chat = _approve(session, request, caller)
+    if outcome is Outcome.STALE:
+        await answer(update, texts.STALE_BUTTON)
         return
-    await query.answer()
-    done = texts.REQUEST_DONE_APPROVED if decision.approve else texts.REQUEST_DONE_REJECTED
-    if isinstance(query.message, Message) and query.message.text:
-        await query.message.edit_text(query.message.text + done.format(by=caller.officer.name))
-    if decision.approve:
+    if outcome is Outcome.NEEDS_ADMIN:
+        await answer(update, texts.APPROVAL_NEEDS_ADMIN, alert=True)
+        return
+    assert request is not None
+    await answer(update)
+    # The people affected hear first; the organizer's card is cosmetic and may fail.
+    if outcome is Outcome.APPROVED:
         applicant = load_caller(context, request.telegram_user_id)
-        name = applicant.officer.name if applicant else officer.name
-        await notify(context.bot, request.chat_id, texts.REQUEST_APPROVED.format(name=name))
         if applicant is not None:
+            name = applicant.officer.name
+            await notify(context.bot, request.chat_id, texts.REQUEST_APPROVED.format(name=name))
             await notify(
                 context.bot,
                 request.chat_id,
                 texts.MAIN_MENU.format(name=name),
                 main_menu_markup(applicant),
             )
+        if displaced_chat is not None:
+            await notify(context.bot, displaced_chat, texts.ACCOUNT_DISPLACED)
+        done = texts.REQUEST_DONE_APPROVED
     else:
         await notify(context.bot, request.chat_id, texts.REQUEST_REJECTED)
+        done = texts.REQUEST_DONE_REJECTED
+    await _mark_card(query.message, done.format(by=caller.officer.name))
 
 
-def _approve(session: Any, request: BindingRequest, caller: Caller) -> Officer:
+async def _mark_card(message: object, suffix: str) -> None:
+    if not isinstance(message, Message) or not message.text:
+        return
+    try:
+        await message.edit_text(message.text + suffix)
+    except TelegramError as exc:
+        log.info("could not mark a request card: %s", type(exc).__name__)
+
+
+def _approve(
+    session: Session, request: BindingRequest, caller: Caller
+) -> tuple[Outcome, int | None]:
+    """Bind the applicant; returns the outcome and the chat of a displaced account, if any."""
     officer = officers.by_police_id(session, request.claimed_police_id)
-    phone = try_normalize_phone(request.phone) or ""
+    phone = try_normalize_phone(request.phone)
+    displaced: int | None = None
     if officer is None:
+        holder = officers.active_by_phone(session, phone) if phone else None
         officer = officers.create(
             session,
-            Officer(police_id=request.claimed_police_id, name=request.claimed_name, phone=phone),
+            Officer(
+                police_id=request.claimed_police_id,
+                name=request.claimed_name,
+                phone=phone if phone and holder is None else "",
+            ),
         )
     else:
-        changes: dict[str, object] = {"active": True, "left_at": None}
-        if phone:
-            changes["phone"] = phone
-        officers.update_profile(session, officer, **changes)
+        assert officer.id is not None
+        previous = officers.binding_of(session, officer.id)
+        # Handing over someone's identity (and with it any role they hold) is an admin's call.
+        if (previous is not None or roles.roles_of(session, officer.id)) and not caller.has(
+            Role.ADMIN
+        ):
+            return Outcome.NEEDS_ADMIN, None
+        if previous is not None and previous.telegram_user_id != request.telegram_user_id:
+            displaced = previous.chat_id
+        # The roster phone stays: the officer can change it themselves once bound.
+        officers.update_profile(session, officer, active=True, left_at=None)
     officers.bind(
         session,
         officer,
@@ -397,8 +463,9 @@ def _approve(session: Any, request: BindingRequest, caller: Caller) -> Officer:
         action="binding.approve",
         target=officer.police_id,
         request_id=request.id,
+        displaced=displaced is not None,
     )
-    return officer
+    return Outcome.APPROVED, displaced
 
 
 async def list_requests(update: Update, context: Context) -> None:
@@ -406,11 +473,15 @@ async def list_requests(update: Update, context: Context) -> None:
     caller = await caller_or_hint(update, context)
     if caller is None:
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
     if not caller.has(Role.ORGANIZER, Role.ADMIN):
-        await reply(update, context, texts.NOT_ALLOWED)
+        if update.callback_query is not None:
+            with services(context).database.session() as session:
+                audit.record(session, actor=caller.actor, action="forged.requests_menu")
+            await answer(update, texts.NOT_ALLOWED, alert=True)
+        else:
+            await reply(update, context, texts.NOT_ALLOWED)
         return
+    await answer(update)
     with services(context).database.session() as session:
         pending = bindings.pending_requests(session)
         cards = [(request.id, _request_card(session, request)) for request in pending]
@@ -425,29 +496,29 @@ async def list_requests(update: Update, context: Context) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The binding conversation and the organizers' decision buttons."""
-    text = filters.TEXT & ~filters.COMMAND & PRIVATE
-    other = ~filters.COMMAND & PRIVATE
+    text = filters.TEXT & ~filters.COMMAND & PRIVATE_MESSAGE
+    other = ~filters.COMMAND & PRIVATE_MESSAGE
     conversation = ConversationHandler(
-        entry_points=[CommandHandler("start", start, filters=PRIVATE)],
+        entry_points=[CommandHandler("start", start, filters=PRIVATE_MESSAGE)],
         states={
             ASK_CONTACT: [
-                MessageHandler(filters.CONTACT & PRIVATE, contact_shared),
+                MessageHandler(filters.CONTACT & PRIVATE_MESSAGE, contact_shared),
                 MessageHandler(other, contact_expected),
             ],
             ASK_POLICE_ID: [
                 MessageHandler(text, police_id_entered),
-                MessageHandler(other, text_expected),
+                MessageHandler(other, police_id_as_text),
             ],
             ASK_CLAIM_POLICE_ID: [
                 MessageHandler(text, claimed_police_id_entered),
-                MessageHandler(other, text_expected),
+                MessageHandler(other, police_id_as_text),
             ],
             ASK_CLAIM_NAME: [
                 MessageHandler(text, claimed_name_entered),
-                MessageHandler(other, text_expected),
+                MessageHandler(other, name_as_text),
             ],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
         allow_reentry=True,
         name=NAME,
         persistent=True,
@@ -455,5 +526,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         conversation,
         CallbackQueryHandler(decision_pressed, pattern=RequestDecision.pattern()),
-        CommandHandler("requests", list_requests, filters=PRIVATE),
+        CommandHandler("requests", list_requests, filters=PRIVATE_MESSAGE),
     ]

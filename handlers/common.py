@@ -18,8 +18,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import ContextTypes
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes, filters
 
 from bot import texts
 from bot.rules.messages import split_text
@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 Markup = InlineKeyboardMarkup | ReplyKeyboardRemove | Any
+
+# New messages in private chats only: an edited message must not count as a second answer (nor
+# re-run an edited command), and the bot serves officers one to one, never in groups.
+PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,20 @@ async def caller_or_hint(update: Update, context: Context) -> Caller | None:
     caller = load_caller(context, user.id) if user else None
     if caller is None:
         if update.callback_query is not None:
-            await update.callback_query.answer(texts.STRANGER_HINT, show_alert=True)
+            await answer(update, texts.STRANGER_HINT, alert=True)
         elif update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, texts.STRANGER_HINT)
     return caller
+
+
+async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer the pressed button; a query that is too old to answer must not stop the work."""
+    if update.callback_query is None:
+        return
+    try:
+        await update.callback_query.answer(text, show_alert=alert)
+    except BadRequest as exc:
+        log.info("could not answer a button press: %s", type(exc).__name__)
 
 
 async def send_text(bot: Bot, chat_id: int, text: str, reply_markup: Markup = None) -> Message:
@@ -95,6 +109,18 @@ async def notify(bot: Bot, chat_id: int, text: str, reply_markup: Markup = None)
         log.warning("could not notify a chat: %s", type(exc).__name__)
         return False
     return True
+
+
+async def prompt(update: Update, context: Context, text: str, reply_markup: Markup = None) -> None:
+    """Send a conversation's next prompt after its state was committed.
+
+    If the send fails the state stays committed and the officer's next message continues
+    from it; failing here would leave PTB's in-memory state behind the database's.
+    """
+    try:
+        await reply(update, context, text, reply_markup)
+    except TelegramError as exc:
+        log.warning("could not send a prompt: %s", type(exc).__name__)
 
 
 async def reply(update: Update, context: Context, text: str, reply_markup: Markup = None) -> None:
@@ -171,10 +197,14 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
 async def refresh_commands(bot: Bot, chat_id: int, held: set[Role] | frozenset[Role]) -> None:
     """Show this chat the commands of its roles (the default list when it has none)."""
     scope = BotCommandScopeChat(chat_id)
-    if held:
-        await bot.set_my_commands(commands_for(held), scope=scope)
-    else:
-        await bot.delete_my_commands(scope=scope)
+    try:
+        if held:
+            await bot.set_my_commands(commands_for(held), scope=scope)
+        else:
+            await bot.delete_my_commands(scope=scope)
+    except TelegramError as exc:
+        # The menu is a convenience: a chat that refuses it must not block the change itself.
+        log.warning("could not set a chat's commands: %s", type(exc).__name__)
 
 
 def help_text(caller: Caller | None) -> str:

@@ -14,37 +14,46 @@ from bot import texts
 from handlers import binding, profile
 from handlers.callbacks import MenuChoice
 from handlers.common import (
+    PRIVATE_MESSAGE,
     Context,
+    answer,
     caller_or_hint,
+    conversation_key,
     help_text,
     load_caller,
     reply,
     show_main_menu,
 )
+from handlers.context import services
+from storage import conversations
 
-PRIVATE = filters.ChatType.PRIVATE
+
+def _drop_unfinished(update: Update, context: Context) -> int:
+    """Forget every flow this person left half-way; returns how many there were."""
+    with services(context).database.session() as session:
+        return conversations.delete_all_for(session, conversation_key(update))
 
 
 async def menu(update: Update, context: Context) -> None:
-    """/menu: the main menu for officers."""
+    """/menu: the main menu for officers (and a clean slate)."""
     caller = await caller_or_hint(update, context)
     if caller is not None:
+        _drop_unfinished(update, context)
         await show_main_menu(update, context, caller)
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: what this person may do, by role."""
-    assert update.effective_user is not None
-    await reply(update, context, help_text(load_caller(context, update.effective_user.id)))
+    user = update.effective_user
+    await reply(update, context, help_text(load_caller(context, user.id) if user else None))
 
 
 async def menu_pressed(update: Update, context: Context) -> None:
     """A main-menu button."""
-    query = update.callback_query
-    assert query is not None
-    choice = MenuChoice.unpack(query.data)
+    assert update.callback_query is not None
+    choice = MenuChoice.unpack(update.callback_query.data)
     if choice is None:
-        await query.answer(texts.STALE_BUTTON)
+        await answer(update, texts.STALE_BUTTON)
         return
     if choice.item == "profile":
         await profile.show_profile(update, context)
@@ -53,35 +62,41 @@ async def menu_pressed(update: Update, context: Context) -> None:
     else:
         caller = await caller_or_hint(update, context)
         if caller is not None:
-            await query.answer()
+            await answer(update)
             await reply(update, context, help_text(caller))
 
 
 async def cancel_outside(update: Update, context: Context) -> None:
-    """/cancel when no conversation is open."""
-    await reply(update, context, texts.NOTHING_TO_CANCEL, ReplyKeyboardRemove())
+    """/cancel outside the binding conversation: drop any flow left open, such as a phone change."""
+    dropped = _drop_unfinished(update, context)
+    text = texts.CANCELLED if dropped else texts.NOTHING_TO_CANCEL
+    await reply(update, context, text, ReplyKeyboardRemove())
 
 
 async def hint(update: Update, context: Context) -> None:
     """Free text, media or an unknown command outside any conversation: a one-line hint."""
-    assert update.effective_user is not None
-    caller = load_caller(context, update.effective_user.id)
+    user = update.effective_user
+    if user is None:
+        return
+    caller = load_caller(context, user.id)
+    if caller is not None and profile.waiting_for_phone(update, context):
+        await profile.contact_expected(update, context)
+        return
     await reply(update, context, texts.FREE_TEXT_HINT if caller else texts.STRANGER_HINT)
 
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button nobody handles any more (an old message, a finished flow, forged data)."""
-    assert update.callback_query is not None
-    await update.callback_query.answer(texts.STALE_BUTTON)
+    await answer(update, texts.STALE_BUTTON)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Menu, help, cancel and the catch-alls; register after every feature."""
     return [
-        CommandHandler("menu", menu, filters=PRIVATE),
-        CommandHandler("help", help_command, filters=PRIVATE),
-        CommandHandler("cancel", cancel_outside, filters=PRIVATE),
+        CommandHandler("menu", menu, filters=PRIVATE_MESSAGE),
+        CommandHandler("help", help_command, filters=PRIVATE_MESSAGE),
+        CommandHandler("cancel", cancel_outside, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(menu_pressed, pattern=MenuChoice.pattern()),
-        MessageHandler(PRIVATE & ~filters.StatusUpdate.ALL, hint),
+        MessageHandler(PRIVATE_MESSAGE & ~filters.StatusUpdate.ALL, hint),
         CallbackQueryHandler(stale_button),
     ]

@@ -2,45 +2,40 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from sqlmodel import Session
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
 from bot.rules.identity import mask_phone, parse_blood_type, try_normalize_phone
 from handlers.callbacks import ProfileAction
 from handlers.common import (
+    PRIVATE_MESSAGE,
     Caller,
     Context,
+    answer,
     caller_or_hint,
     contact_keyboard,
     conversation_key,
     edit_or_send,
+    prompt,
     reply,
 )
 from handlers.context import services
 from storage import audit, conversations, officers
 from storage.models import Officer
 
+# Changing the phone is a one-step flow: its pending state is a conversation row, so a
+# restart keeps it and /start, /menu or /cancel drop it like any other unfinished flow.
 NAME = "profile_phone"
 ASK_NEW_PHONE = "ask_new_phone"
-END = ConversationHandler.END
-PRIVATE = filters.ChatType.PRIVATE
 BLOOD_CHOICES = ("A", "B", "O", "AB", "A-", "B-", "O-", "AB-")
 
 
@@ -114,46 +109,45 @@ async def show_profile(update: Update, context: Context) -> None:
     caller = await caller_or_hint(update, context)
     if caller is None:
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    await answer(update)
     await reply(update, context, profile_card(caller.officer), profile_markup(caller.officer))
 
 
-def _update_own(caller: Caller, context: Context, action: str, **changes: object) -> Officer:
-    with services(context).database.session() as session:
-        officer = officers.by_id(session, caller.officer.id or 0)
-        assert officer is not None
-        officers.update_profile(session, officer, **changes)
-        # Field names only: the values (phone, blood type) are personal data.
-        audit.record(
-            session,
-            actor=caller.actor,
-            action=action,
-            target=officer.police_id,
-            fields=sorted(changes),
-        )
-        return officer
+def _update_own(session: Session, caller: Caller, action: str, **changes: object) -> Officer:
+    """Change the caller's own record (never anyone else's), audited by field name."""
+    officer = officers.by_id(session, caller.officer.id or 0)
+    assert officer is not None
+    officers.update_profile(session, officer, **changes)
+    # Field names only: the values (phone, blood type) are personal data.
+    audit.record(
+        session, actor=caller.actor, action=action, target=officer.police_id, fields=sorted(changes)
+    )
+    return officer
 
 
 async def action_pressed(update: Update, context: Context) -> None:
     """A profile button; it only ever changes the presser's own record."""
-    query = update.callback_query
-    assert query is not None
-    action = ProfileAction.unpack(query.data)
+    assert update.callback_query is not None
+    action = ProfileAction.unpack(update.callback_query.data)
     if action is None:
-        await query.answer(texts.STALE_BUTTON)
+        await answer(update, texts.STALE_BUTTON)
         return
     caller = await caller_or_hint(update, context)
     if caller is None:
         return
+    if action.action == "phone":
+        await _ask_new_phone(update, context)
+        return
     if action.action == "done":
-        await query.answer()
+        with services(context).database.session() as session:
+            conversations.delete(session, NAME, conversation_key(update))
+        await answer(update)
         await edit_or_send(
             update, context, profile_card(caller.officer) + "\n\n" + texts.PROFILE_CLOSED
         )
         return
     if action.action == "blood":
-        await query.answer()
+        await answer(update)
         await edit_or_send(update, context, texts.ASK_BLOOD, _blood_markup())
         return
     changes: dict[str, object]
@@ -168,89 +162,71 @@ async def action_pressed(update: Update, context: Context) -> None:
     elif action.action == "greet" and action.value in ("0", "1"):
         changes = {"greetings_opt_out": action.value == "0"}
     else:
-        await query.answer(texts.STALE_BUTTON)
+        await answer(update, texts.STALE_BUTTON)
         return
-    officer = _update_own(caller, context, f"profile.{action.action}", **changes)
-    await query.answer()
+    with services(context).database.session() as session:
+        officer = _update_own(session, caller, f"profile.{action.action}", **changes)
+    await answer(update)
     await edit_or_send(update, context, profile_card(officer), profile_markup(officer))
 
 
-async def ask_new_phone(update: Update, context: Context) -> str | int:
-    """The 更换手机号 button: ask for the new number as a contact."""
-    assert update.callback_query is not None
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return END
-    await update.callback_query.answer()
+async def _ask_new_phone(update: Update, context: Context) -> None:
+    """The 更换手机号 button: remember the request, then ask for the number as a contact."""
     with services(context).database.session() as session:
         conversations.save(session, NAME, conversation_key(update), ASK_NEW_PHONE, {})
-    await reply(update, context, texts.ASK_NEW_PHONE, contact_keyboard())
-    return ASK_NEW_PHONE
+    await answer(update)
+    await prompt(update, context, texts.ASK_NEW_PHONE, contact_keyboard())
 
 
-async def new_phone_shared(update: Update, context: Context) -> str | int:
-    """The new phone: the sender's own mainland number, not another member's."""
+def waiting_for_phone(update: Update, context: Context) -> bool:
+    """True if this officer asked to change their phone and has not shared it yet."""
+    with services(context).database.session() as session:
+        return conversations.state_of(session, NAME, conversation_key(update)) == ASK_NEW_PHONE
+
+
+async def contact_expected(update: Update, context: Context) -> None:
+    """Something else than the contact we wait for: ask again."""
+    await prompt(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
+
+
+async def contact_shared(update: Update, context: Context) -> None:
+    """A contact outside the binding flow: the new phone, if the officer asked to change it."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.contact is not None and user is not None
     caller = await caller_or_hint(update, context)
     if caller is None:
-        return await _end(update, context, None)
+        return
+    key = conversation_key(update)
+    if not waiting_for_phone(update, context):
+        await reply(update, context, texts.FREE_TEXT_HINT, ReplyKeyboardRemove())
+        return
     if message.contact.user_id != user.id:
-        await reply(update, context, texts.FOREIGN_CONTACT, contact_keyboard())
-        return ASK_NEW_PHONE
+        await prompt(update, context, texts.FOREIGN_CONTACT, contact_keyboard())
+        return
     phone = try_normalize_phone(message.contact.phone_number)
-    if phone is None:
-        return await _end(update, context, texts.PHONE_NOT_MAINLAND)
     with services(context).database.session() as session:
-        holder = officers.active_by_phone(session, phone)
-    if holder is not None and holder.id != caller.officer.id:
-        return await _end(update, context, texts.PHONE_TAKEN)
-    officer = _update_own(caller, context, "profile.phone", phone=phone)
-    await _end(update, context, texts.PHONE_CHANGED.format(phone=mask_phone(phone)))
+        holder = officers.active_by_phone(session, phone) if phone else None
+        if phone is None or (holder is not None and holder.id != caller.officer.id):
+            conversations.delete(session, NAME, key)
+            refusal = texts.PHONE_NOT_MAINLAND if phone is None else texts.PHONE_TAKEN
+            officer = None
+        else:
+            officer = _update_own(session, caller, "profile.phone", phone=phone)
+            conversations.delete(session, NAME, key)
+    if officer is None:
+        await reply(update, context, refusal, ReplyKeyboardRemove())
+        return
+    assert phone is not None
+    await reply(
+        update, context, texts.PHONE_CHANGED.format(phone=mask_phone(phone)), ReplyKeyboardRemove()
+    )
     await reply(update, context, profile_card(officer), profile_markup(officer))
-    return END
-
-
-async def contact_expected(update: Update, context: Context) -> str:
-    """Anything but a contact while we wait for the new number."""
-    await reply(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
-    return ASK_NEW_PHONE
-
-
-async def _end(update: Update, context: Context, text: str | None) -> int:
-    with services(context).database.session() as session:
-        conversations.delete(session, NAME, conversation_key(update))
-    if text is not None:
-        await reply(update, context, text, ReplyKeyboardRemove())
-    return END
-
-
-async def cancel(update: Update, context: Context) -> int:
-    """/cancel while changing the phone."""
-    return await _end(update, context, texts.CANCELLED)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """The profile command, its buttons and the phone-change conversation."""
-    # Entered by a button but keyed per user and chat, not per message, on purpose: the
-    # officer's next message (a shared contact) must reach it. PTB warns about that choice.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        phone_change = ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_new_phone, pattern=r"^me:phone:")],
-            states={
-                ASK_NEW_PHONE: [
-                    MessageHandler(filters.CONTACT & PRIVATE, new_phone_shared),
-                    MessageHandler(~filters.COMMAND & PRIVATE, contact_expected),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", cancel)],
-            allow_reentry=True,
-            name=NAME,
-            persistent=True,
-        )
+    """The profile command, its buttons, and the contact that changes the phone."""
     return [
-        phone_change,
-        CommandHandler("me", show_profile, filters=PRIVATE),
+        CommandHandler("me", show_profile, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(action_pressed, pattern=ProfileAction.pattern()),
+        MessageHandler(filters.CONTACT & PRIVATE_MESSAGE, contact_shared),
     ]

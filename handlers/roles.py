@@ -5,11 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot import texts
 from bot.rules.identity import normalize_police_id
-from handlers.common import Context, caller_or_hint, load_caller, notify, refresh_commands, reply
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    Context,
+    caller_or_hint,
+    load_caller,
+    notify,
+    refresh_commands,
+    reply,
+)
 from handlers.context import services
 from storage import audit, officers, roles
 from storage.models import Role
@@ -83,8 +91,7 @@ async def revoke(update: Update, context: Context) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The admins' role commands."""
-    private = filters.ChatType.PRIVATE
     return [
-        CommandHandler("grant", grant, filters=private),
-        CommandHandler("revoke", revoke, filters=private),
+        CommandHandler("grant", grant, filters=PRIVATE_MESSAGE),
+        CommandHandler("revoke", revoke, filters=PRIVATE_MESSAGE),
     ]

@@ -40,6 +40,12 @@ def set_state(session: Session, name: str, key: str, state: str) -> None:
     session.flush()
 
 
+def state_of(session: Session, name: str, key: str) -> str | None:
+    """The state of one open conversation, or None."""
+    row = session.get(ConversationState, (name, key))
+    return None if row is None else row.state
+
+
 def draft(session: Session, name: str, key: str) -> dict[str, Any]:
     """The draft of an open conversation, or an empty one."""
     row = session.get(ConversationState, (name, key))

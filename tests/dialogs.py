@@ -160,8 +160,10 @@ class Dialog:
             )
             for event, expect in zip(events, expected, strict=True):
                 expect.check(event, where)
-            wanted_answer = getattr(action, "answer", None)
-            if query_id is not None and wanted_answer is not None:
+            if query_id is not None:
+                # Every press must be answered, or the officer's button keeps spinning.
                 answer = await self.client.callback_answer(query_id, timeout=REPLY_TIMEOUT)
                 assert answer is not None, f"{where}: the button press was not answered"
-                assert wanted_answer in (answer.get("text") or ""), f"{where}: answer {answer}"
+                wanted_answer = getattr(action, "answer", None)
+                if wanted_answer is not None:
+                    assert wanted_answer in (answer.get("text") or ""), f"{where}: {answer}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlmodel import select
+from telegram import Update
 
 from bot.app import build_application, polling
 from bot.policy import load_policy
@@ -49,7 +50,11 @@ async def test_happy_path_binds_and_shows_menu(bot: BotHarness) -> None:
     await _seed(bot)
     rows: list[Row] = [
         (WANG, "/start", [WELCOME]),
-        (WANG, Contact("8613800000001"), [says("找到您了，王建国", "请输入您的警号")]),
+        (
+            WANG,
+            Contact("8613800000001"),
+            [says("已在工会名册中找到", "请输入您的警号", absent=["王建国"])],
+        ),
         (WANG, "100001", [says("绑定成功", "王建国"), says("请选择", buttons=["👤 我的资料"])]),
         (WANG, "/start", [says("王建国，您好", buttons=["👤 我的资料", "❓ 帮助"])]),
     ]
@@ -59,7 +64,7 @@ async def test_happy_path_binds_and_shows_menu(bot: BotHarness) -> None:
     with bot.database.session() as session:
         assert conversations.load_states(session, "binding") == {}
         (entry,) = audit.recent(session, action="binding.bind")
-        assert entry.target == "100001" and "138" not in entry.detail
+        assert entry.target == "100001" and entry.actor == f"telegram:{WANG.id}"
 
 
 async def test_deep_link_payload_is_ignored(bot: BotHarness) -> None:
@@ -166,7 +171,7 @@ async def test_no_roster_match_then_organizer_approves(bot: BotHarness) -> None:
         (STRANGER, "/me", [says("请先发送 /start")]),
         (ORGANIZER, Press("✅ 批准"), [edits("已批准", "赵敏")]),
         (STRANGER, None, [says("申请已通过", "李新人"), says("请选择", buttons=["👤 我的资料"])]),
-        (ORGANIZER, PressData("bindreq:1:1", answer="已经处理过了"), []),
+        (ORGANIZER, PressData("bindreq:1:1", answer="此按钮已失效"), []),
         (STRANGER, "/me", [says("300009", "139****0009")]),
     ]
     await bot.dialog.play(rows)
@@ -274,3 +279,144 @@ async def test_restart_mid_flow_continues_at_the_last_prompt(
             )
     with database.session() as session:
         assert officers.bound_officer(session, WANG.id) is not None
+
+
+ADMIN = Person(7_100_000_005, "孙管理")
+
+
+async def test_no_phone_number_reaches_the_audit_log(bot: BotHarness) -> None:
+    await _seed(bot)
+    await bot.dialog.play(
+        [
+            (WANG, "/start", [WELCOME]),
+            (WANG, Contact(WANG_PHONE), [says("请输入您的警号")]),
+            (WANG, "100001", [says("绑定成功"), says("请选择")]),
+            (STRANGER, "/start", [WELCOME]),
+            (STRANGER, Contact("+8613900000009"), [says("名册里暂时没有")]),
+            (STRANGER, "300009", [says("请输入您的姓名")]),
+            (STRANGER, "李新人", [says("申请已提交")]),
+            (ORGANIZER, None, [says("绑定申请")]),
+            (ORGANIZER, Press("✅ 批准"), [edits("已批准")]),
+            (STRANGER, None, [says("申请已通过"), says("请选择")]),
+        ]
+    )
+    with bot.database.session() as session:
+        entries = audit.recent(session)
+    assert {e.action for e in entries} >= {"binding.bind", "binding.request", "binding.approve"}
+    for entry in entries:
+        for digits in ("13800000001", "13900000009"):
+            assert digits not in f"{entry.actor} {entry.target} {entry.detail}"
+
+
+async def test_a_bound_or_privileged_identity_needs_an_admin(bot: BotHarness) -> None:
+    """An organizer cannot hand a bound officer's identity (or an admin's) to a new account."""
+    await _seed(bot)
+    add_officer(
+        bot.database, "900001", "孙立", "+8613800000009", bound_to=ADMIN.id, roles=[Role.ADMIN]
+    )
+    await bot.meet(ADMIN)
+    rows: list[Row] = [
+        (STRANGER, "/start", [WELCOME]),
+        (STRANGER, Contact("+8613900000009"), [says("名册里暂时没有")]),
+        (STRANGER, "900001", [says("请输入您的姓名")]),
+        (STRANGER, "孙立", [says("申请已提交")]),
+        (
+            ORGANIZER,
+            None,
+            [
+                says(
+                    "名册中有此警号：孙立",
+                    "已绑定另一个 Telegram 账号",
+                    "担任工会干部或管理员",
+                    "手机号与名册不一致（名册：138****0009）",
+                )
+            ],
+        ),
+        (ADMIN, None, [says("绑定申请")]),
+        (ORGANIZER, Press("✅ 批准", answer="需由管理员批准"), []),
+        (STRANGER, None, []),
+        (ADMIN, "/me", [says("孙立", "900001")]),
+    ]
+    await bot.dialog.play(rows)
+    assert _binding(bot, STRANGER) is None
+    # An admin may do it (e.g. the officer lost their phone): the old account is told.
+    await bot.dialog.play(
+        [
+            # The admin approves a claim on their own identity: they are the displaced account.
+            (ADMIN, Press("✅ 批准"), [says("已与工会会员身份解除绑定"), edits("已批准（孙立）")]),
+            (STRANGER, None, [says("申请已通过"), says("请选择")]),
+            (ADMIN, "/me", [says("请先发送 /start")]),
+        ]
+    )
+    with bot.database.session() as session:
+        officer = officers.by_police_id(session, "900001")
+        assert officer is not None and officer.phone == "+8613800000009"  # roster phone kept
+        (entry,) = audit.recent(session, action="binding.approve")
+        assert entry.actor == "officer:900001" and '"displaced": true' in entry.detail
+
+
+async def test_request_of_an_applicant_who_bound_meanwhile_is_stale(bot: BotHarness) -> None:
+    await _seed(bot)
+    await bot.dialog.play(
+        [
+            (WANG, "/start", [WELCOME]),
+            (WANG, Contact("+8613900000009"), [says("名册里暂时没有")]),
+            (WANG, "100001", [says("请输入您的姓名")]),
+            (WANG, "王建国", [says("申请已提交")]),
+            (ORGANIZER, None, [says("绑定申请")]),
+        ]
+    )
+    add_officer(bot.database, "100009", "王建国二", "+8613900000009", bound_to=WANG.id)
+    await bot.dialog.play([(ORGANIZER, Press("✅ 批准", answer="此按钮已失效"), [])])
+    with bot.database.session() as session:
+        (request,) = session.exec(select(BindingRequest)).all()
+        assert request.status == RequestStatus.REJECTED
+        bound = officers.bound_officer(session, WANG.id)
+        assert bound is not None and bound.police_id == "100009"
+
+
+async def test_photo_at_the_name_step_asks_for_the_name(bot: BotHarness) -> None:
+    await _seed(bot)
+    await bot.dialog.play(
+        [
+            (STRANGER, "/start", [WELCOME]),
+            (STRANGER, Contact("+8613900000009"), [says("名册里暂时没有")]),
+            (STRANGER, "300009", [says("请输入您的姓名")]),
+            (STRANGER, Photo(), [says("请输入您的姓名")]),
+            (STRANGER, "李新人", [says("申请已提交")]),
+        ]
+    )
+
+
+async def test_edited_messages_are_not_answers(bot: BotHarness) -> None:
+    """Editing an old message must not count as an answer nor re-run a command."""
+    await _seed(bot)
+    await bot.dialog.play(
+        [
+            (WANG, "/start", [WELCOME]),
+            (WANG, Contact(WANG_PHONE), [says("请输入您的警号")]),
+        ]
+    )
+    edited = Update.de_json(
+        {
+            "update_id": 900_001,
+            "edited_message": {
+                "message_id": 1,
+                "date": 1_800_000_000,
+                "edit_date": 1_800_000_100,
+                "chat": {"id": WANG.id, "type": "private", "first_name": WANG.first_name},
+                "from": {"id": WANG.id, "is_bot": False, "first_name": WANG.first_name},
+                "text": "999999",
+            },
+        },
+        bot.application.bot,
+    )
+    await bot.application.process_update(edited)
+    await bot.dialog.play(
+        [
+            (WANG, None, []),
+            (WANG, "100001", [says("绑定成功"), says("请选择")]),
+        ]
+    )
+    with bot.database.session() as session:
+        assert bindings.failures_within(session, WANG.id, timedelta(hours=1)) == 0

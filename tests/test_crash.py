@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bot.sandbox import Sandbox, SandboxClient
-from storage import officers
+from storage import conversations, officers
 from storage.db import Database
 from tests.conftest import TEST_TOKEN, add_officer
 from tests.dialogs import Contact, Dialog, Person, says
@@ -96,3 +96,41 @@ async def test_sigkill_mid_binding_then_restart(
     text = log.read_text(encoding="utf-8", errors="replace")
     assert TEST_TOKEN not in text, "the token leaked into the log"
     assert "13800000001" not in text, "a phone number leaked into the log"
+
+
+async def test_state_is_committed_before_its_prompt_is_sent(
+    sandbox: Sandbox, database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """Killed while the prompt is still on its way: the step is already in the database."""
+    add_officer(database, "100001", "王建国", "+8613800000001")
+    log = tmp_path / "bot.log"
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        dialog = Dialog(client)
+        with bot_process(sandbox, database_url, log) as first:
+            await _wait_until_polling(client, 0)
+            await dialog.play([(WANG, "/start", [says("欢迎使用暖警")])])
+            await client.configure(delay=60)  # every send now hangs in the sandbox
+            before = len(await client.calls())
+            await client.share_contact(WANG.as_user(), "+8613800000001")
+            await _wait_for_send_in_flight(client, before)
+            with database.session() as session:
+                key = conversations.key_of(WANG.id, WANG.id)
+                assert conversations.state_of(session, "binding", key) == "ask_police_id"
+            await _wait_until_confirmed(client)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        await client.configure(delay=0)
+        seen = len(await client.calls())
+        with bot_process(sandbox, database_url, log):
+            await _wait_until_polling(client, seen)
+            await client.quiet(WANG.as_user(), 0.1)  # forget the prompt that never arrived
+            await dialog.play([(WANG, "100001", [says("绑定成功"), says("请选择")])])
+
+
+async def _wait_for_send_in_flight(client: SandboxClient, since: int) -> None:
+    for _ in range(200):
+        calls = (await client.calls())[since:]
+        if any(c.method.lower() == "sendmessage" and c.status == 0 for c in calls):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the bot never started sending the prompt")

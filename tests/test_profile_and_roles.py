@@ -99,6 +99,30 @@ async def test_change_phone_by_contact(bot: BotHarness) -> None:
         assert officer is not None and officer.phone == "+8613700000000"
 
 
+async def test_leaving_a_phone_change_half_way(bot: BotHarness) -> None:
+    await _seed(bot)
+    ask = says("请点下方按钮分享您的新手机号", contact_button=True)
+    rows: list[Row] = [
+        (WANG, "/me", [says("我的资料")]),
+        (WANG, Press("📱 更换手机号"), [ask]),
+        (WANG, "/cancel", [says("已取消")]),
+        (WANG, Contact("+8613700000000"), [says("发送 /menu 打开菜单")]),
+        (WANG, "/cancel", [says("当前没有进行中的操作")]),
+        (WANG, "/me", [says("我的资料")]),
+        (WANG, Press("📱 更换手机号"), [ask]),
+        (WANG, "/menu", [says("请选择")]),
+        (WANG, "你好", [says("发送 /menu 打开菜单")]),
+        (WANG, "/me", [says("我的资料")]),
+        (WANG, Press("📱 更换手机号"), [ask]),
+        (WANG, "/start", [says("请选择")]),
+        (WANG, Contact("+8613700000000"), [says("发送 /menu 打开菜单")]),
+    ]
+    await bot.dialog.play(rows)
+    with bot.database.session() as session:
+        officer = officers.by_police_id(session, "100001")
+        assert officer is not None and officer.phone == "+8613800000001"
+
+
 async def test_admin_grants_and_revokes_in_chat(bot: BotHarness) -> None:
     await _seed(bot)
     rows: list[Row] = [
