@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -80,3 +82,26 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+@contextmanager
+def scratch_schema(base_url: str, *, prefix: str) -> Iterator[Database]:
+    """A migrated database in a fresh PostgreSQL schema, dropped afterwards (tests, benchmarks).
+
+    The schema is chosen through the connection's search_path, so nothing touches the tables
+    that already live in that database.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = Database(base_url)
+    with admin.engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in base_url else "?"
+    database = Database(f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}")
+    try:
+        database.upgrade()
+        yield database
+    finally:
+        database.dispose()
+        with admin.engine.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -7,15 +7,12 @@ each test then gets a schema of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import text
 
 from bot.app import BotApplication, build_application, polling
 from bot.policy import load_policy
@@ -23,28 +20,11 @@ from bot.sandbox import Sandbox, SandboxClient
 from bot.settings import Settings
 from storage import officers
 from storage import roles as role_storage
-from storage.db import Database
+from storage.db import Database, scratch_schema
 from storage.models import BindingMethod, Officer, Role
 from tests.dialogs import Dialog, Person
 
 TEST_DATABASE_ENV = "NUANJING_TEST_DATABASE_URL"
-
-
-def _postgres_database(base_url: str) -> Iterator[Database]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(base_url)
-    with admin.engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in base_url else "?"
-    database = Database(f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}")
-    try:
-        database.upgrade()
-        yield database
-    finally:
-        database.dispose()
-        with admin.engine.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture
@@ -52,7 +32,7 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     """A URL of an empty, migrated database for this test (SQLite unless told otherwise)."""
     base_url = os.environ.get(TEST_DATABASE_ENV, "")
     if base_url.startswith("postgresql"):
-        for database in _postgres_database(base_url):
+        with scratch_schema(base_url, prefix="t") as database:
             yield database.url
         return
     database = Database(f"sqlite:///{tmp_path / 'nuanjing-test.db'}")
