@@ -8,14 +8,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram import Bot, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    Defaults,
+    TypeHandler,
+)
+from telegram.request import HTTPXRequest
 
+from bot.broadcast import Sender
 from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
-from handlers import binding, menu, profile, roles
+from handlers import announce, binding, menu, profile, roles
 from handlers.common import Context, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
 from storage import roles as role_storage
@@ -24,6 +32,10 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+SENDER_KEY = "nuanjing.sender"
+# Broadcast sends in flight at once: after a SIGKILL at most this many may go out twice.
+SENDER_IN_FLIGHT = 4
 
 # Updates handled at once (each of a different officer). Handlers are short and mostly wait on
 # the Bot API; a handful in flight keeps the event loop busy without crowding the HTTP pool.
@@ -48,15 +60,64 @@ def build_application(
         # No throttling for conversational replies (broadcasts pace themselves); only retry a
         # reply that Telegram answered with 429.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
-        .post_init(_announce_commands)
+        .post_init(_post_init)
+        .post_stop(_stop_sender)
         .build()
     )
-    install(application, Services(database=database, policy=policy, zone=settings.zone))
+    sender = Sender(
+        Bot(
+            token or settings.token(),
+            base_url=settings.api_base_url,
+            base_file_url=settings.file_base_url,
+            request=HTTPXRequest(connection_pool_size=SENDER_IN_FLIGHT + 1),
+        ),
+        database,
+        rate=settings.broadcast_rate,
+        max_in_flight=SENDER_IN_FLIGHT,
+    )
+    application.bot_data[SENDER_KEY] = sender
+    install(
+        application,
+        Services(database=database, policy=policy, zone=settings.zone, broadcaster=sender),
+    )
+    # Before every handler: an officer who blocked the bot and now writes is reachable again.
+    application.add_handler(TypeHandler(Update, _note_reachable), group=-1)
     # Order matters: feature conversations first, the catch-alls of `menu` last.
-    for module in (binding, profile, roles, menu):
+    for module in (binding, profile, roles, announce, menu):
         application.add_handlers(module.handlers())
     application.add_error_handler(_log_error)
     return application
+
+
+def sender_of(application: BotApplication) -> Sender:
+    """The application's broadcast sender."""
+    sender = application.bot_data[SENDER_KEY]
+    assert isinstance(sender, Sender)
+    return sender
+
+
+async def _note_reachable(update: Update, context: Context) -> None:
+    """Clear the 'blocked the bot' mark of anyone who writes to it."""
+    if update.effective_user is not None:
+        sender_of(context.application).reachable_again(update.effective_user.id)
+
+
+async def _start_sender(application: BotApplication) -> None:
+    sender = sender_of(application)
+    await sender.bot.initialize()
+    await sender.start()
+
+
+async def _stop_sender(application: BotApplication) -> None:
+    sender = sender_of(application)
+    await sender.stop()
+    await sender.bot.shutdown()
+
+
+async def _post_init(application: BotApplication) -> None:
+    """Command menus, then the broadcast sender."""
+    await _announce_commands(application)
+    await _start_sender(application)
 
 
 async def _announce_commands(application: BotApplication) -> None:
@@ -98,4 +159,6 @@ async def polling(application: BotApplication, *, poll_timeout: int = 10) -> Asy
     finally:
         await application.updater.stop()
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
         await application.shutdown()

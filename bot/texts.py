@@ -138,3 +138,16 @@ DID_NOT_HAVE_ROLE = "{name}（{police_id}）没有{role}角色。"
 CANNOT_REVOKE_SELF_ADMIN = "不能撤销自己的管理员角色，请另一位管理员操作。"
 YOU_WERE_GRANTED = "您已被授予{role}角色。发送 /help 查看新功能。"
 YOU_WERE_REVOKED = "您的{role}角色已撤销。"
+
+# Broadcasts (群发)
+BROADCAST_STARTING = "📣 准备发送给 {total} 位会员……"
+BROADCAST_PROGRESS = "📣 发送中：已送达 {sent}/{total}，失败 {failed}，无法送达 {blocked}"
+BROADCAST_SUMMARY = "✅ 发送完成：已送达 {sent}/{total}，失败 {failed}，无法送达 {blocked}"
+BROADCAST_CANCELLED_SUMMARY = (
+    "⏹ 已停止发送：已送达 {sent}/{total}，未发送 {cancelled}，失败 {failed}，无法送达 {blocked}"
+)
+BROADCAST_CANCEL_BUTTON = "⏹ 停止发送"
+BROADCAST_CANCEL_DONE = "已停止，不会再发出新的消息。"
+UNREACHED_HEADER = "以下会员未能收到："
+UNREACHED_LINE = "{name}（{police_id}）：{why}"
+UNREACHED_WHY = {"blocked": "已屏蔽机器人", "failed": "发送失败"}

@@ -99,3 +99,11 @@ class ProfileAction(CallbackData):
     def __post_init__(self) -> None:
         if self.action not in ("phone", "blood", "setblood", "single", "greet", "done"):
             raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class BroadcastCancel(CallbackData):
+    """The stop button on a broadcast's progress message."""
+
+    prefix: ClassVar[str] = "bc"
+    broadcast_id: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from telegram.ext import Application, CallbackContext
@@ -14,6 +14,13 @@ from storage.db import Database
 SERVICES_KEY = "nuanjing.services"
 
 
+class Broadcaster(Protocol):
+    """The broadcast engine, as handlers see it."""
+
+    def wake(self) -> None:
+        """A broadcast was just committed: start sending it now."""
+
+
 @dataclass(frozen=True)
 class Services:
     """The bot's dependencies, built once by the composition root."""
@@ -21,6 +28,7 @@ class Services:
     database: Database
     policy: Policy
     zone: ZoneInfo
+    broadcaster: Broadcaster
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -35,6 +35,42 @@ class BindingMethod(StrEnum):
     CONTACT = "contact"
     APPROVAL = "approval"
     IMPORT = "import"
+
+
+class Priority(IntEnum):
+    """Broadcast priority: lower goes first."""
+
+    URGENT = 0
+    NORMAL = 1
+    LOW = 2
+
+
+class BroadcastKind(StrEnum):
+    """What a broadcast carries."""
+
+    APPEAL = "appeal"
+    ANNOUNCEMENT = "announcement"
+    REMINDER = "reminder"
+    GREETING = "greeting"
+
+
+class BroadcastStatus(StrEnum):
+    """A broadcast's life: sending until every delivery is settled, or cancelled."""
+
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryState(StrEnum):
+    """One recipient's message: pending → sending → sent, or failed / blocked / cancelled."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
 
 
 class RequestStatus(StrEnum):
@@ -82,6 +118,8 @@ class TelegramBinding(SQLModel, table=True):
     chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     method: str = Field(default=BindingMethod.CONTACT, max_length=16)
     bound_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # Set when Telegram answered 403 (the officer blocked the bot); cleared when they write again.
+    unreachable_since: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class RoleGrant(SQLModel, table=True):
@@ -156,3 +194,48 @@ class ConversationState(SQLModel, table=True):
     state: str = Field(max_length=64)
     draft: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Broadcast(SQLModel, table=True):
+    """One message to many officers: an appeal, announcement, reminder or greeting run."""
+
+    __tablename__ = "broadcast"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    priority: int = Field(default=Priority.NORMAL)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=BroadcastStatus.SENDING, max_length=16, index=True)
+    created_by: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    finished_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    total: int = 0
+    # Where the organizer watches progress: their chat and the message edited there.
+    progress_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    progress_message_id: int | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """One recipient of one broadcast; (broadcast, officer) is unique so nobody is queued twice."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "officer_id", name="uq_delivery_broadcast_officer"),
+        Index("ix_delivery_queue", "state", "priority", "next_attempt_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    broadcast_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="CASCADE"), nullable=False)
+    )
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    priority: int = Field(default=Priority.NORMAL)
+    state: str = Field(default=DeliveryState.PENDING, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    message_id: int | None = None
+    error: str = Field(default="", max_length=200)

@@ -134,3 +134,68 @@ async def _wait_for_send_in_flight(client: SandboxClient, since: int) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the bot never started sending the prompt")
+
+
+async def test_sigkill_mid_broadcast_then_restart(
+    database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """Every recipient gets the message; only sends in flight at the kill may come twice."""
+    from bot.app import SENDER_IN_FLIGHT
+    from storage import broadcasts
+    from storage.broadcasts import Recipient
+    from storage.models import BroadcastKind, Priority
+
+    async with Sandbox(limits=True) as sandbox:
+        recipients = []
+        async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+            for index in range(60):
+                user_id = 8_100_000_000 + index
+                officer = add_officer(
+                    database,
+                    f"{700000 + index}",
+                    f"警员{index}",
+                    f"+861370000{index:04d}",
+                    bound_to=user_id,
+                )
+                assert officer.id is not None
+                recipients.append(Recipient(officer.id, user_id))
+                await client.ensure_user({"id": user_id, "first_name": f"警员{index}"})
+            with database.session() as session:
+                broadcast = broadcasts.create(
+                    session,
+                    kind=BroadcastKind.ANNOUNCEMENT,
+                    priority=Priority.NORMAL,
+                    text="工会通知",
+                    recipients=recipients,
+                    created_by="test",
+                )
+            assert broadcast.id is not None
+            log = tmp_path / "bot.log"
+            with bot_process(sandbox, database_url, log) as first:
+                for _ in range(400):
+                    if sum(_sent(sandbox).values()) >= 15:
+                        break
+                    await asyncio.sleep(0.02)
+                first.send_signal(signal.SIGKILL)
+                first.wait(timeout=10)
+            at_kill = sum(_sent(sandbox).values())
+            assert 15 <= at_kill < 60, "kill while the broadcast is under way"
+            with bot_process(sandbox, database_url, log):
+                for _ in range(600):
+                    with database.session() as session:
+                        if broadcasts.progress(session, broadcast.id).settled:
+                            break
+                    await asyncio.sleep(0.05)
+        per_chat = _sent(sandbox)
+        assert set(per_chat) == {r.chat_id for r in recipients}, "somebody was lost"
+        duplicates = sum(count - 1 for count in per_chat.values())
+        assert duplicates <= SENDER_IN_FLIGHT
+        assert sandbox.stats(TEST_TOKEN)["rate_limited"] == 0
+
+
+def _sent(sandbox: Sandbox) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for call in sandbox.calls(TEST_TOKEN):
+        if call.method == "sendMessage" and call.status == 200 and call.chat_id is not None:
+            counts[call.chat_id] = counts.get(call.chat_id, 0) + 1
+    return counts

@@ -1,0 +1,290 @@
+"""The broadcast engine: drains the outbox at a steady rate, most urgent first.
+
+Recipients are rows in the database (storage.broadcasts), written with the business record that
+caused them. This sender takes one due delivery at a time, in priority order, at evenly spaced
+slots; it honours Telegram's retry_after, retries transient faults with backoff, marks officers
+who blocked the bot, and after a restart picks up where the dead process stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot import texts
+from bot.rules.messages import split_text
+from handlers.callbacks import BroadcastCancel
+from storage import broadcasts
+from storage.broadcasts import Claimed, Progress
+from storage.db import Database
+from storage.models import BroadcastStatus
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+CHAT_GAP_SECONDS = 1.0  # Telegram allows about one message a second to one chat
+PROGRESS_EVERY_SECONDS = 3.0
+IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts written by another process (the CLI)
+
+
+class Sender:
+    """One asyncio task that sends every broadcast's deliveries."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        database: Database,
+        *,
+        rate: float,
+        max_in_flight: int = 4,
+        max_attempts: int = 5,
+        backoff_seconds: float = 1.0,
+        progress_every: float = PROGRESS_EVERY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.database = database
+        self.interval = 1.0 / rate
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.progress_every = progress_every
+        self.clock = clock
+        self.unreachable: set[int] = set()
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._wake = asyncio.Event()
+        self._next_slot = 0.0
+        self._paused_until = 0.0
+        self._last_send: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._last_progress: dict[int, float] = {}
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Requeue what a dead process left in flight, then start sending."""
+        with self.database.session() as session:
+            released = broadcasts.release_in_flight(session)
+            self.unreachable = broadcasts.unreachable_users(session)
+        if released:
+            log.info("requeued %d deliveries left in flight", released)
+        self._runner = asyncio.create_task(self._run(), name="broadcast-sender")
+        self._watcher = asyncio.create_task(self._watch_progress(), name="broadcast-progress")
+
+    async def stop(self) -> None:
+        """Stop taking deliveries and let those in flight finish."""
+        for task in (self._runner, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._runner = self._watcher = None
+
+    def wake(self) -> None:
+        """A broadcast was just written: look at the queue now rather than at the next poll."""
+        self._wake.set()
+
+    def reachable_again(self, telegram_user_id: int) -> None:
+        """The officer wrote to the bot: they may be sent to again."""
+        if telegram_user_id not in self.unreachable:
+            return
+        self.unreachable.discard(telegram_user_id)
+        with self.database.session() as session:
+            broadcasts.clear_unreachable(session, telegram_user_id)
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._wait_for_slot()
+            claimed = self._claim()
+            if claimed is None:
+                await self._idle()
+                continue
+            self._next_slot = max(self._next_slot, self.clock()) + self.interval
+            await self._in_flight.acquire()
+            task = asyncio.create_task(self._deliver(claimed))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _wait_for_slot(self) -> None:
+        """Sleep until the next even slot, and past any pause Telegram asked for."""
+        while True:
+            delay = max(self._next_slot, self._paused_until) - self.clock()
+            if delay <= 0:
+                return
+            await asyncio.sleep(delay)
+
+    def _claim(self) -> Claimed | None:
+        now = self.clock()
+        busy = [chat for chat, at in self._last_send.items() if now - at < CHAT_GAP_SECONDS]
+        for chat in [chat for chat, at in self._last_send.items() if now - at >= CHAT_GAP_SECONDS]:
+            del self._last_send[chat]
+        with self.database.session() as session:
+            return broadcasts.claim_next(session, utcnow(), busy_chats=busy)
+
+    async def _idle(self) -> None:
+        """Nothing due: wait for a wake-up, the next retry or the next poll."""
+        with self.database.session() as session:
+            due = broadcasts.next_due(session)
+        timeout = IDLE_POLL_SECONDS
+        if due is not None:
+            timeout = min(timeout, max((due - utcnow()).total_seconds(), 0.05))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _deliver(self, claimed: Claimed) -> None:
+        try:
+            self._last_send[claimed.chat_id] = self.clock()
+            try:
+                message = await self.bot.send_message(claimed.chat_id, claimed.text)
+            except RetryAfter as exc:
+                seconds = _seconds(exc)
+                self._paused_until = max(self._paused_until, self.clock() + seconds)
+                log.warning("Telegram asked to wait %.0f s; all broadcasts pause", seconds)
+                with self.database.session() as session:
+                    broadcasts.requeue(session, claimed.id)
+            except Forbidden:
+                with self.database.session() as session:
+                    broadcasts.mark_blocked(session, claimed.id, claimed.chat_id)
+                    self.unreachable = broadcasts.unreachable_users(session)
+            except BadRequest as exc:
+                # "chat not found" and the like: retrying cannot help.
+                with self.database.session() as session:
+                    broadcasts.mark_failed(session, claimed.id, exc.message)
+            except NetworkError as exc:  # 5xx, timeouts, connection errors
+                self._retry_or_fail(claimed, exc)
+            else:
+                with self.database.session() as session:
+                    broadcasts.mark_sent(session, claimed.id, message.message_id)
+        except Exception:
+            log.exception("delivery %d failed unexpectedly", claimed.id)
+            with self.database.session() as session:
+                broadcasts.requeue(session, claimed.id, at=utcnow() + timedelta(seconds=5))
+        finally:
+            self._in_flight.release()
+
+    def _retry_or_fail(self, claimed: Claimed, exc: TelegramError) -> None:
+        attempts = claimed.attempts + 1
+        reason = f"{type(exc).__name__}: {exc.message}"
+        with self.database.session() as session:
+            if attempts >= self.max_attempts:
+                broadcasts.mark_failed(session, claimed.id, reason)
+            else:
+                delay = self.backoff_seconds * 2 ** (attempts - 1)
+                at = utcnow() + timedelta(seconds=delay)
+                broadcasts.retry_later(session, claimed.id, at=at, error=reason)
+                self._wake.set()
+
+    # --- progress -----------------------------------------------------------------------
+
+    async def _watch_progress(self) -> None:
+        """Every few seconds, edit each watched broadcast's progress message; summarise the end."""
+        while True:
+            try:
+                await self._update_progress()
+            except Exception:
+                log.exception("progress update failed")
+            await asyncio.sleep(self.progress_every)
+
+    async def _update_progress(self) -> None:
+        with self.database.session() as session:
+            watched = [
+                (b.id, b.progress_chat_id, b.progress_message_id, b.status)
+                for b in broadcasts.watched(session)
+            ]
+        for broadcast_id, chat_id, message_id, status in watched:
+            assert broadcast_id is not None and chat_id is not None and message_id is not None
+            with self.database.session() as session:
+                state = broadcasts.progress(session, broadcast_id)
+                finished = state.settled and broadcasts.finish(session, broadcast_id)
+                unreached = broadcasts.unreached(session, broadcast_id) if finished else []
+            cancelled = status == BroadcastStatus.CANCELLED
+            if finished:
+                await self._edit(chat_id, message_id, summary_text(state, cancelled=cancelled))
+                if unreached:
+                    await self._send_unreached(chat_id, unreached)
+            else:
+                await self._edit(
+                    chat_id,
+                    message_id,
+                    progress_text(state),
+                    cancel_button=True,
+                    broadcast_id=broadcast_id,
+                )
+
+    async def _edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        cancel_button: bool = False,
+        broadcast_id: int = 0,
+    ) -> None:
+        markup = None
+        if cancel_button:
+            stop = BroadcastCancel(broadcast_id).pack()
+            markup = InlineKeyboardMarkup(
+                [[InlineKeyboardButton(texts.BROADCAST_CANCEL_BUTTON, callback_data=stop)]]
+            )
+        try:
+            await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                log.info("could not edit a progress message: %s", exc.message)
+        except TelegramError as exc:
+            log.info("could not edit a progress message: %s", type(exc).__name__)
+
+    async def _send_unreached(self, chat_id: int, unreached: list[tuple[str, str, str]]) -> None:
+        lines = [
+            texts.UNREACHED_LINE.format(
+                name=name, police_id=police_id, why=texts.UNREACHED_WHY.get(state, state)
+            )
+            for name, police_id, state in unreached
+        ]
+        for part in split_text(texts.UNREACHED_HEADER + "\n" + "\n".join(lines)):
+            try:
+                await self.bot.send_message(chat_id, part)
+            except TelegramError as exc:
+                log.info("could not send the unreached list: %s", type(exc).__name__)
+                return
+
+
+def progress_text(state: Progress) -> str:
+    """The organizer's progress line."""
+    return texts.BROADCAST_PROGRESS.format(
+        sent=state.sent, total=state.total, failed=state.failed, blocked=state.blocked
+    )
+
+
+def summary_text(state: Progress, *, cancelled: bool) -> str:
+    """The organizer's final summary."""
+    template = texts.BROADCAST_CANCELLED_SUMMARY if cancelled else texts.BROADCAST_SUMMARY
+    return template.format(
+        sent=state.sent,
+        total=state.total,
+        failed=state.failed,
+        blocked=state.blocked,
+        cancelled=state.cancelled,
+    )
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after will become a timedelta; either form is handled here.
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

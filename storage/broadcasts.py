@@ -1,0 +1,366 @@
+"""The broadcast outbox: broadcasts, one delivery row per recipient, and the sender's queue."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    Broadcast,
+    BroadcastKind,
+    BroadcastStatus,
+    Delivery,
+    DeliveryState,
+    Officer,
+    Priority,
+    RoleGrant,
+    TelegramBinding,
+)
+from storage.types import utcnow
+
+SETTLED = (
+    DeliveryState.SENT,
+    DeliveryState.FAILED,
+    DeliveryState.BLOCKED,
+    DeliveryState.CANCELLED,
+)
+_INSERT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """An officer a broadcast can reach, and their private chat."""
+
+    officer_id: int
+    chat_id: int
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery the sender has taken and must now send."""
+
+    id: int
+    broadcast_id: int
+    officer_id: int
+    chat_id: int
+    text: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a broadcast stands."""
+
+    total: int
+    sent: int
+    failed: int
+    blocked: int
+    cancelled: int
+    waiting: int
+
+    @property
+    def settled(self) -> bool:
+        """True once nothing is left to send."""
+        return self.waiting == 0
+
+
+def audience(
+    session: Session, *, unit: str | None = None, role: str | None = None
+) -> list[Recipient]:
+    """Active, bound officers who have not blocked the bot, optionally of one unit or role."""
+    query = (
+        select(Officer.id, TelegramBinding.chat_id)
+        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .order_by(col(Officer.id))
+    )
+    if unit is not None:
+        query = query.where(Officer.unit == unit)
+    if role is not None:
+        query = query.join(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id)).where(
+            RoleGrant.role == role
+        )
+    return [
+        Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in session.exec(query)
+    ]
+
+
+def units_in_use(session: Session) -> list[str]:
+    """Units that have at least one active officer, in name order."""
+    rows = session.exec(
+        select(Officer.unit).where(col(Officer.active).is_(True), Officer.unit != "").distinct()
+    ).all()
+    return sorted(rows)
+
+
+def create(
+    session: Session,
+    *,
+    kind: BroadcastKind,
+    priority: Priority,
+    text: str,
+    recipients: Sequence[Recipient],
+    created_by: str,
+    progress_chat_id: int | None = None,
+) -> Broadcast:
+    """Write a broadcast and its deliveries in the caller's transaction (one per officer)."""
+    unique = {recipient.officer_id: recipient for recipient in recipients}
+    broadcast = Broadcast(
+        kind=kind,
+        priority=int(priority),
+        text=text,
+        created_by=created_by,
+        total=len(unique),
+        progress_chat_id=progress_chat_id,
+        status=BroadcastStatus.SENDING if unique else BroadcastStatus.DONE,
+    )
+    session.add(broadcast)
+    session.flush()
+    now = utcnow()
+    rows = [
+        {
+            "broadcast_id": broadcast.id,
+            "officer_id": recipient.officer_id,
+            "chat_id": recipient.chat_id,
+            "priority": int(priority),
+            "state": DeliveryState.PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "error": "",
+        }
+        for recipient in unique.values()
+    ]
+    for start in range(0, len(rows), _INSERT_BATCH):
+        session.execute(insert(Delivery), rows[start : start + _INSERT_BATCH])
+    return broadcast
+
+
+def get(session: Session, broadcast_id: int) -> Broadcast | None:
+    """A broadcast by id."""
+    return session.get(Broadcast, broadcast_id)
+
+
+def set_progress_message(session: Session, broadcast_id: int, message_id: int) -> None:
+    """Remember which message shows the organizer this broadcast's progress."""
+    session.execute(
+        update(Broadcast)
+        .where(col(Broadcast.id) == broadcast_id)
+        .values(progress_message_id=message_id)
+    )
+
+
+def release_in_flight(session: Session) -> int:
+    """At start-up: deliveries a dead process was sending go back to the queue."""
+    result = session.execute(
+        update(Delivery)
+        .where(col(Delivery.state) == DeliveryState.SENDING)
+        .values(state=DeliveryState.PENDING)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def claim_next(
+    session: Session, now: datetime, *, busy_chats: Collection[int] = ()
+) -> Claimed | None:
+    """Take the most urgent due delivery whose chat is not busy, marking it as sending."""
+    query = (
+        select(Delivery, Broadcast.text)
+        .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
+        .where(Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now)
+        .order_by(col(Delivery.priority), col(Delivery.id))
+        .limit(1)
+    )
+    if busy_chats:
+        query = query.where(col(Delivery.chat_id).not_in(list(busy_chats)))
+    row = session.exec(query).first()
+    if row is None:
+        return None
+    delivery, text = row
+    taken = session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery.id, col(Delivery.state) == DeliveryState.PENDING)
+        .values(state=DeliveryState.SENDING)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        return None
+    assert delivery.id is not None
+    return Claimed(
+        id=delivery.id,
+        broadcast_id=delivery.broadcast_id,
+        officer_id=delivery.officer_id,
+        chat_id=delivery.chat_id,
+        text=text,
+        attempts=delivery.attempts,
+    )
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest waiting delivery becomes due, if any waits."""
+    return session.exec(
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.state == DeliveryState.PENDING)
+    ).one()
+
+
+def _set(session: Session, delivery_id: int, **values: object) -> None:
+    session.execute(update(Delivery).where(col(Delivery.id) == delivery_id).values(**values))
+
+
+def mark_sent(session: Session, delivery_id: int, message_id: int) -> None:
+    """The message went out."""
+    _set(session, delivery_id, state=DeliveryState.SENT, sent_at=utcnow(), message_id=message_id)
+
+
+def requeue(session: Session, delivery_id: int, *, at: datetime | None = None) -> None:
+    """Back to the queue without counting an attempt (Telegram asked us to wait)."""
+    _set(session, delivery_id, state=DeliveryState.PENDING, next_attempt_at=at or utcnow())
+
+
+def retry_later(session: Session, delivery_id: int, *, at: datetime, error: str) -> None:
+    """A transient fault: count the attempt and try again at the given time."""
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(
+            state=DeliveryState.PENDING,
+            attempts=col(Delivery.attempts) + 1,
+            next_attempt_at=at,
+            error=error[:200],
+        )
+    )
+
+
+def mark_failed(session: Session, delivery_id: int, error: str) -> None:
+    """Given up: a permanent error, or too many transient ones."""
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(
+            state=DeliveryState.FAILED,
+            attempts=col(Delivery.attempts) + 1,
+            error=error[:200],
+        )
+    )
+
+
+def mark_blocked(session: Session, delivery_id: int, chat_id: int) -> None:
+    """The officer blocked the bot: this and their other waiting deliveries are blocked."""
+    _set(session, delivery_id, state=DeliveryState.BLOCKED, error="blocked by the user")
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.chat_id) == chat_id, col(Delivery.state) == DeliveryState.PENDING)
+        .values(state=DeliveryState.BLOCKED, error="blocked by the user")
+    )
+    session.execute(
+        update(TelegramBinding)
+        .where(col(TelegramBinding.chat_id) == chat_id)
+        .where(col(TelegramBinding.unreachable_since).is_(None))
+        .values(unreachable_since=utcnow())
+    )
+
+
+def unreachable_users(session: Session) -> set[int]:
+    """Telegram accounts that blocked the bot."""
+    rows = session.exec(
+        select(TelegramBinding.telegram_user_id).where(
+            col(TelegramBinding.unreachable_since).is_not(None)
+        )
+    ).all()
+    return set(rows)
+
+
+def clear_unreachable(session: Session, telegram_user_id: int) -> bool:
+    """The officer wrote to the bot again: reachable from now on."""
+    result = session.execute(
+        update(TelegramBinding)
+        .where(col(TelegramBinding.telegram_user_id) == telegram_user_id)
+        .where(col(TelegramBinding.unreachable_since).is_not(None))
+        .values(unreachable_since=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel(session: Session, broadcast_id: int) -> bool:
+    """Stop a broadcast: nothing waiting goes out any more. False if it was not running."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.status != BroadcastStatus.SENDING:
+        return False
+    # finished_at stays empty: the progress watcher still owes the organizer a final summary.
+    broadcast.status = BroadcastStatus.CANCELLED
+    session.add(broadcast)
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.broadcast_id) == broadcast_id)
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+        .values(state=DeliveryState.CANCELLED)
+    )
+    session.flush()
+    return True
+
+
+def progress(session: Session, broadcast_id: int) -> Progress:
+    """Counts of a broadcast's deliveries by state."""
+    rows = session.exec(
+        select(Delivery.state, func.count())
+        .where(Delivery.broadcast_id == broadcast_id)
+        .group_by(Delivery.state)
+    ).all()
+    counts = {str(state): int(count) for state, count in rows}
+    return Progress(
+        total=sum(counts.values()),
+        sent=counts.get(DeliveryState.SENT, 0),
+        failed=counts.get(DeliveryState.FAILED, 0),
+        blocked=counts.get(DeliveryState.BLOCKED, 0),
+        cancelled=counts.get(DeliveryState.CANCELLED, 0),
+        waiting=counts.get(DeliveryState.PENDING, 0) + counts.get(DeliveryState.SENDING, 0),
+    )
+
+
+def watched(session: Session) -> list[Broadcast]:
+    """Broadcasts whose organizer watches a progress message and that are not finished yet."""
+    return list(
+        session.exec(
+            select(Broadcast).where(
+                col(Broadcast.progress_message_id).is_not(None),
+                col(Broadcast.finished_at).is_(None),
+            )
+        ).all()
+    )
+
+
+def finish(session: Session, broadcast_id: int) -> bool:
+    """Mark a settled broadcast finished, once; True if this call finished it."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None or broadcast.finished_at is not None:
+        return False
+    if broadcast.status == BroadcastStatus.SENDING:
+        broadcast.status = BroadcastStatus.DONE
+    broadcast.finished_at = utcnow()
+    session.add(broadcast)
+    session.flush()
+    return True
+
+
+def unreached(session: Session, broadcast_id: int) -> list[tuple[str, str, str]]:
+    """Name, police ID and state of everyone the broadcast could not reach."""
+    rows = session.exec(
+        select(Officer.name, Officer.police_id, Delivery.state)
+        .join(Delivery, col(Delivery.officer_id) == col(Officer.id))
+        .where(Delivery.broadcast_id == broadcast_id)
+        .where(col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.BLOCKED]))
+        .order_by(col(Officer.police_id))
+    ).all()
+    return [(name, police_id, str(state)) for name, police_id, state in rows]
+
+
+def delivered_counts(session: Session, broadcast_id: int) -> dict[int, int]:
+    """Officer id → deliveries marked sent (for tests and benchmarks)."""
+    rows = session.exec(
+        select(Delivery.officer_id, func.count())
+        .where(Delivery.broadcast_id == broadcast_id, Delivery.state == DeliveryState.SENT)
+        .group_by(col(Delivery.officer_id))
+    ).all()
+    return {int(officer_id): int(count) for officer_id, count in rows}

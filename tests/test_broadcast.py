@@ -1,0 +1,328 @@
+"""The broadcast engine against the sandbox with Telegram's limits on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from sqlmodel import select
+from telegram import Bot
+
+from bot.broadcast import Sender
+from bot.sandbox import Sandbox
+from storage import broadcasts
+from storage.broadcasts import Recipient
+from storage.db import Database
+from storage.models import BroadcastKind, Delivery, DeliveryState, Priority, TelegramBinding
+from tests.conftest import TEST_TOKEN, add_officer
+
+FIRST_USER = 8_000_000_000
+
+
+async def seed(
+    database: Database, sandbox: Sandbox, count: int, *, known: bool = True, start: int = 0
+) -> list[Recipient]:
+    """Bound officers; `known` ones have written to the bot, so the sandbox knows their chat."""
+    recipients = []
+    client = sandbox.client(TEST_TOKEN)
+    for index in range(start, start + count):
+        user_id = FIRST_USER + index
+        officer = add_officer(
+            database,
+            f"{500000 + index}",
+            f"警员{index}",
+            f"+861390000{index:04d}",
+            bound_to=user_id,
+        )
+        assert officer.id is not None
+        recipients.append(Recipient(officer.id, user_id))
+        if known:
+            await client.ensure_user({"id": user_id, "first_name": f"警员{index}"})
+    await client.aclose()
+    return recipients
+
+
+def queue(
+    database: Database,
+    recipients: Sequence[Recipient],
+    *,
+    text: str = "通知",
+    priority: Priority = Priority.NORMAL,
+) -> int:
+    with database.session() as session:
+        broadcast = broadcasts.create(
+            session,
+            kind=BroadcastKind.ANNOUNCEMENT,
+            priority=priority,
+            text=text,
+            recipients=recipients,
+            created_by="test",
+        )
+    assert broadcast.id is not None
+    return broadcast.id
+
+
+@pytest.fixture
+async def limited_sandbox() -> AsyncIterator[Sandbox]:
+    async with Sandbox(limits=True) as sandbox:
+        yield sandbox
+
+
+async def running_sender(sandbox: Sandbox, database: Database, **options: float) -> Sender:
+    bot = Bot(TEST_TOKEN, base_url=sandbox.api_base_url, base_file_url=sandbox.file_base_url)
+    await bot.initialize()
+    sender = Sender(bot, database, **{"rate": 25.0, **options})  # type: ignore[arg-type]
+    await sender.start()
+    return sender
+
+
+async def stop(sender: Sender) -> None:
+    await sender.stop()
+    await sender.bot.shutdown()
+
+
+async def settled(database: Database, broadcast_id: int, timeout: float = 30) -> None:
+    for _ in range(int(timeout / 0.05)):
+        with database.session() as session:
+            if broadcasts.progress(session, broadcast_id).settled:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the broadcast never settled")
+
+
+def sends_per_chat(sandbox: Sandbox) -> Counter[int]:
+    return Counter(
+        call.chat_id
+        for call in sandbox.calls(TEST_TOKEN)
+        if call.method == "sendMessage" and call.status == 200 and call.chat_id is not None
+    )
+
+
+async def test_default_rate_gets_no_429_and_reaches_everyone_once(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    recipients = await seed(database, limited_sandbox, 60)
+    broadcast_id = queue(database, recipients, text="今晚八点全体会议")
+    sender = await running_sender(limited_sandbox, database)
+    try:
+        await settled(database, broadcast_id)
+    finally:
+        await stop(sender)
+    assert limited_sandbox.stats(TEST_TOKEN)["rate_limited"] == 0
+    assert sends_per_chat(limited_sandbox) == Counter({r.chat_id: 1 for r in recipients})
+    events = limited_sandbox.events(TEST_TOKEN, recipients[7].chat_id)
+    assert [e["message"]["text"] for e in events] == ["今晚八点全体会议"]
+    with database.session() as session:
+        state = broadcasts.progress(session, broadcast_id)
+    assert (state.sent, state.failed, state.blocked, state.waiting) == (60, 0, 0, 0)
+
+
+async def test_retry_after_pauses_all_sending(limited_sandbox: Sandbox, database: Database) -> None:
+    """Sent faster than the sandbox allows: every 429 stops all sends for retry_after."""
+    recipients = await seed(database, limited_sandbox, 80)
+    broadcast_id = queue(database, recipients)
+    sender = await running_sender(limited_sandbox, database, rate=200.0)
+    try:
+        await settled(database, broadcast_id, timeout=60)
+    finally:
+        await stop(sender)
+    calls = [c for c in limited_sandbox.calls(TEST_TOKEN) if c.method == "sendMessage"]
+    limited = [c for c in calls if c.status == 429]
+    assert limited, "the test needs the sender to hit the limit"
+    for hit in limited:
+        # retry_after is at least 1 s; sends already in flight may land just after the 429.
+        during_pause = [c for c in calls if hit.time + 0.15 < c.time < hit.time + 0.9]
+        assert during_pause == [], f"sent during a pause: {during_pause}"
+    assert sends_per_chat(limited_sandbox) == Counter({r.chat_id: 1 for r in recipients})
+
+
+async def test_403_marks_the_officer_blocked_until_they_write(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    recipients = await seed(database, limited_sandbox, 5)
+    blocked = recipients[2]
+    limited_sandbox.configure(blocked_users=[blocked.chat_id])
+    first = queue(database, recipients)
+    second = queue(database, recipients)  # the blocked officer's second message is not tried
+    sender = await running_sender(limited_sandbox, database)
+    try:
+        await settled(database, first)
+        await settled(database, second)
+        assert blocked.chat_id in sender.unreachable
+        with database.session() as session:
+            states = dict(
+                session.exec(
+                    select(Delivery.broadcast_id, Delivery.state).where(
+                        Delivery.officer_id == blocked.officer_id
+                    )
+                ).all()
+            )
+            assert states == {first: DeliveryState.BLOCKED, second: DeliveryState.BLOCKED}
+            assert blocked.officer_id not in {r.officer_id for r in broadcasts.audience(session)}
+            assert broadcasts.unreached(session, first) == [("警员2", "500002", "blocked")]
+        tried = [
+            c
+            for c in limited_sandbox.calls(TEST_TOKEN)
+            if c.chat_id == blocked.chat_id and c.method == "sendMessage"
+        ]
+        assert [c.status for c in tried] == [403]
+        sender.reachable_again(blocked.chat_id)  # they wrote to the bot
+        with database.session() as session:
+            binding = session.exec(
+                select(TelegramBinding).where(TelegramBinding.chat_id == blocked.chat_id)
+            ).one()
+            assert binding.unreachable_since is None
+            assert blocked in broadcasts.audience(session)
+    finally:
+        await stop(sender)
+
+
+async def test_5xx_is_retried_with_backoff_then_failed(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    recipients = await seed(database, limited_sandbox, 3)
+    limited_sandbox.configure(error_rate=1.0)
+    broadcast_id = queue(database, recipients)
+    sender = await running_sender(limited_sandbox, database, max_attempts=3, backoff_seconds=0.05)
+    try:
+        await settled(database, broadcast_id)
+    finally:
+        await stop(sender)
+    with database.session() as session:
+        rows = session.exec(select(Delivery).where(Delivery.broadcast_id == broadcast_id)).all()
+    assert {(r.state, r.attempts) for r in rows} == {(DeliveryState.FAILED, 3)}
+    assert all("NetworkError" in r.error for r in rows)
+    tries = Counter(
+        c.chat_id for c in limited_sandbox.calls(TEST_TOKEN) if c.method == "sendMessage"
+    )
+    assert tries == Counter({r.chat_id: 3 for r in recipients})
+
+
+async def test_transient_faults_still_deliver_once(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    recipients = await seed(database, limited_sandbox, 20)
+    limited_sandbox.configure(error_rate=0.3, seed=7)
+    broadcast_id = queue(database, recipients)
+    sender = await running_sender(limited_sandbox, database, max_attempts=20, backoff_seconds=0.05)
+    try:
+        await settled(database, broadcast_id)
+    finally:
+        await stop(sender)
+    assert limited_sandbox.stats(TEST_TOKEN)["faults"] > 0
+    assert sends_per_chat(limited_sandbox) == Counter({r.chat_id: 1 for r in recipients})
+
+
+async def test_chat_not_found_fails_without_retry(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    known = await seed(database, limited_sandbox, 2)
+    unknown = await seed(database, limited_sandbox, 1, known=False, start=2)
+    broadcast_id = queue(database, [*known, *unknown])
+    sender = await running_sender(limited_sandbox, database)
+    try:
+        await settled(database, broadcast_id)
+    finally:
+        await stop(sender)
+    with database.session() as session:
+        row = session.exec(
+            select(Delivery).where(Delivery.officer_id == unknown[0].officer_id)
+        ).one()
+    assert (row.state, row.attempts) == (DeliveryState.FAILED, 1)
+    assert "chat not found" in row.error.lower()
+
+
+async def test_urgent_goes_ahead_of_waiting_greetings(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    greeted = await seed(database, limited_sandbox, 300)
+    urgent_to = await seed(database, limited_sandbox, 1, start=300)
+    greetings = queue(database, greeted, text="节日快乐", priority=Priority.LOW)
+    sender = await running_sender(limited_sandbox, database)
+    try:
+        await asyncio.sleep(0.5)
+        appeal = queue(database, urgent_to, text="紧急献血", priority=Priority.URGENT)
+        sender.wake()
+        await settled(database, appeal)
+        with database.session() as session:
+            waiting = broadcasts.progress(session, greetings).waiting
+    finally:
+        await stop(sender)
+    assert waiting > 200, "the appeal must not wait for the greetings"
+    calls = [c for c in limited_sandbox.calls(TEST_TOKEN) if c.method == "sendMessage"]
+    urgent_index = next(i for i, c in enumerate(calls) if c.chat_id == urgent_to[0].chat_id)
+    # At most a slot or two (plus sends already in flight) go out before it.
+    assert urgent_index < 25
+
+
+async def test_cancel_stops_further_sends(limited_sandbox: Sandbox, database: Database) -> None:
+    recipients = await seed(database, limited_sandbox, 100)
+    broadcast_id = queue(database, recipients)
+    sender = await running_sender(limited_sandbox, database)
+    try:
+        await asyncio.sleep(0.8)
+        with database.session() as session:
+            assert broadcasts.cancel(session, broadcast_id)
+        at_cancel = sum(sends_per_chat(limited_sandbox).values())
+        await asyncio.sleep(1.0)
+        after = sum(sends_per_chat(limited_sandbox).values())
+        await settled(database, broadcast_id)
+    finally:
+        await stop(sender)
+    assert 0 < at_cancel < 100
+    assert after - at_cancel <= 4  # only what was already in flight
+    with database.session() as session:
+        state = broadcasts.progress(session, broadcast_id)
+        assert not broadcasts.cancel(session, broadcast_id)
+    assert state.cancelled == 100 - after and state.sent == after
+
+
+async def test_two_messages_to_one_chat_are_a_second_apart(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    recipients = await seed(database, limited_sandbox, 3)
+    first = queue(database, recipients, text="第一条")
+    second = queue(database, recipients, text="第二条")
+    sender = await running_sender(limited_sandbox, database, rate=30.0)
+    try:
+        await settled(database, first)
+        await settled(database, second)
+    finally:
+        await stop(sender)
+    assert limited_sandbox.stats(TEST_TOKEN)["rate_limited"] == 0
+    for recipient in recipients:
+        times = [
+            c.time
+            for c in limited_sandbox.calls(TEST_TOKEN)
+            if c.chat_id == recipient.chat_id and c.method == "sendMessage"
+        ]
+        assert len(times) == 2 and times[1] - times[0] >= 0.95
+
+
+def test_queueing_twice_the_same_officer_is_impossible(database: Database) -> None:
+    officer = add_officer(database, "600001", "甲", "+8613700000001", bound_to=42)
+    assert officer.id is not None
+    twice = [Recipient(officer.id, 42), Recipient(officer.id, 42)]
+    broadcast_id = queue(database, twice)
+    with database.session() as session:
+        rows = session.exec(select(Delivery).where(Delivery.broadcast_id == broadcast_id)).all()
+        assert len(rows) == 1
+        broadcast = broadcasts.get(session, broadcast_id)
+        assert broadcast is not None and broadcast.total == 1
+
+
+def test_in_flight_deliveries_are_requeued_at_start(database: Database) -> None:
+    officer = add_officer(database, "600001", "甲", "+8613700000001", bound_to=42)
+    assert officer.id is not None
+    queue(database, [Recipient(officer.id, 42)])
+    with database.session() as session:
+        from storage.types import utcnow
+
+        claimed = broadcasts.claim_next(session, utcnow())
+        assert claimed is not None
+        assert broadcasts.claim_next(session, utcnow()) is None
+    with database.session() as session:
+        assert broadcasts.release_in_flight(session) == 1
+        assert broadcasts.claim_next(session, utcnow()) is not None
