@@ -66,7 +66,7 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._last_progress: dict[int, float] = {}
+        self._shown: dict[int, str] = {}  # progress text last shown, per broadcast
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -191,7 +191,7 @@ class Sender:
     # --- progress -----------------------------------------------------------------------
 
     async def _watch_progress(self) -> None:
-        """Every few seconds, edit each watched broadcast's progress message; summarise the end."""
+        """Every few seconds: edit progress messages, mark settled broadcasts done, summarise."""
         while True:
             try:
                 await self._update_progress()
@@ -201,26 +201,31 @@ class Sender:
 
     async def _update_progress(self) -> None:
         with self.database.session() as session:
-            watched = [
+            running = [
                 (b.id, b.progress_chat_id, b.progress_message_id, b.status)
-                for b in broadcasts.watched(session)
+                for b in broadcasts.unfinished(session)
             ]
-        for broadcast_id, chat_id, message_id, status in watched:
-            assert broadcast_id is not None and chat_id is not None and message_id is not None
+        for broadcast_id, chat_id, message_id, status in running:
+            assert broadcast_id is not None
             with self.database.session() as session:
                 state = broadcasts.progress(session, broadcast_id)
                 finished = state.settled and broadcasts.finish(session, broadcast_id)
                 unreached = broadcasts.unreached(session, broadcast_id) if finished else []
+            if chat_id is None or message_id is None:
+                continue  # nobody watches this one (greetings, reminders, the CLI)
             cancelled = status == BroadcastStatus.CANCELLED
             if finished:
+                self._shown.pop(broadcast_id, None)
                 await self._edit(chat_id, message_id, summary_text(state, cancelled=cancelled))
                 if unreached:
                     await self._send_unreached(chat_id, unreached)
-            else:
+            elif self._shown.get(broadcast_id) != (text := progress_text(state)):
+                # Only real changes are edited: an unchanged edit is a wasted API call.
+                self._shown[broadcast_id] = text
                 await self._edit(
                     chat_id,
                     message_id,
-                    progress_text(state),
+                    text,
                     cancel_button=True,
                     broadcast_id=broadcast_id,
                 )

@@ -319,16 +319,9 @@ def progress(session: Session, broadcast_id: int) -> Progress:
     )
 
 
-def watched(session: Session) -> list[Broadcast]:
-    """Broadcasts whose organizer watches a progress message and that are not finished yet."""
-    return list(
-        session.exec(
-            select(Broadcast).where(
-                col(Broadcast.progress_message_id).is_not(None),
-                col(Broadcast.finished_at).is_(None),
-            )
-        ).all()
-    )
+def unfinished(session: Session) -> list[Broadcast]:
+    """Broadcasts not yet marked finished (sending, or cancelled but not yet summarised)."""
+    return list(session.exec(select(Broadcast).where(col(Broadcast.finished_at).is_(None))).all())
 
 
 def finish(session: Session, broadcast_id: int) -> bool:

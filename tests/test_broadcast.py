@@ -326,3 +326,54 @@ def test_in_flight_deliveries_are_requeued_at_start(database: Database) -> None:
     with database.session() as session:
         assert broadcasts.release_in_flight(session) == 1
         assert broadcasts.claim_next(session, utcnow()) is not None
+
+
+async def test_progress_message_and_final_summary(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    organizer = (await seed(database, limited_sandbox, 1, start=900))[0]
+    recipients = await seed(database, limited_sandbox, 12)
+    limited_sandbox.configure(blocked_users=[recipients[0].chat_id])
+    with database.session() as session:
+        broadcast = broadcasts.create(
+            session,
+            kind=BroadcastKind.ANNOUNCEMENT,
+            priority=Priority.NORMAL,
+            text="通知",
+            recipients=recipients,
+            created_by="test",
+            progress_chat_id=organizer.chat_id,
+        )
+    assert broadcast.id is not None
+    sender = await running_sender(limited_sandbox, database, rate=10.0, progress_every=0.3)
+    try:
+        shown = await sender.bot.send_message(organizer.chat_id, "准备发送")
+        with database.session() as session:
+            broadcasts.set_progress_message(session, broadcast.id, shown.message_id)
+        await settled(database, broadcast.id)
+        for _ in range(100):
+            with database.session() as session:
+                done = broadcasts.get(session, broadcast.id)
+            if done is not None and done.finished_at is not None:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+    finally:
+        await stop(sender)
+    events = limited_sandbox.events(TEST_TOKEN, organizer.chat_id)
+    edits = [e for e in events if e["kind"] == "edit"]
+    assert any("发送中" in e["message"]["text"] for e in edits), "no progress was shown"
+    assert any(
+        b["text"] == "⏹ 停止发送"
+        for e in edits
+        for row in e["message"].get("reply_markup", {}).get("inline_keyboard", [])
+        for b in row
+    )
+    final = edits[-1]["message"]
+    assert final["text"] == "✅ 发送完成：已送达 11/12，失败 0，无法送达 1"
+    assert "reply_markup" not in final  # no stop button on a finished broadcast
+    assert events[-1]["kind"] == "message"
+    assert events[-1]["message"]["text"] == "以下会员未能收到：\n警员0（500000）：已屏蔽机器人"
+    with database.session() as session:
+        finished = broadcasts.get(session, broadcast.id)
+    assert finished is not None and finished.status == "done"
