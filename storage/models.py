@@ -73,6 +73,16 @@ class DeliveryState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class CaseStatus(StrEnum):
+    """A care case: reported → visited → paid, or declined; a duplicate links to the first."""
+
+    REPORTED = "reported"
+    VISITED = "visited"
+    PAID = "paid"
+    DECLINED = "declined"
+    DUPLICATE = "duplicate"
+
+
 class RequestStatus(StrEnum):
     """States of a manual binding request."""
 
@@ -239,3 +249,44 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     message_id: int | None = None
     error: str = Field(default="", max_length=200)
+
+
+class CareCase(SQLModel, table=True):
+    """A reported life event of an officer, from report to paid condolence.
+
+    The ward and the note are health details: stored encrypted (storage.crypto), never logged.
+    """
+
+    __tablename__ = "care_case"
+    __table_args__ = (Index("ix_care_case_officer_event", "officer_id", "event"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    reporter_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    event: str = Field(max_length=24)
+    event_date: date
+    relation: str = Field(default="", max_length=24)
+    hospital: str = Field(default="", max_length=100)
+    ward_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    note_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    policy_amount: int = 0
+    up_to: bool = False
+    status: str = Field(default=CaseStatus.REPORTED, max_length=16, index=True)
+    duplicate_of: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("care_case.id", ondelete="SET NULL"), nullable=True),
+    )
+    paid_amount: int | None = None
+    adjust_reason: str = Field(default="", max_length=200)
+    decline_reason: str = Field(default="", max_length=200)
+    reported_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(index=True))
+    visited_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    visited_by: str = Field(default="", max_length=64)
+    paid_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    paid_by: str = Field(default="", max_length=64)
+    declined_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    declined_by: str = Field(default="", max_length=64)

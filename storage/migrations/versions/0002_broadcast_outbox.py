@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "broadcast",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -66,7 +65,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("telegram_binding", schema=None) as batch_op:
         batch_op.drop_column("unreachable_since")
 
