@@ -42,6 +42,7 @@ from bot.policy import load_policy
 from bot.sandbox import BotEvent, Sandbox, SandboxClient
 from bot.settings import Settings
 from storage import officers
+from storage.crypto import FieldCipher
 from storage.db import Database, scratch_schema
 from storage.models import BindingMethod, Officer
 
@@ -274,6 +275,8 @@ async def serve(kind: str, api_base_url: str, database_url: str) -> int:
         TELEGRAM_BOT_TOKEN=SecretStr(TOKENS[kind]),
         NUANJING_API_BASE_URL=api_base_url,
         NUANJING_DATABASE_URL=database_url,
+        # A throwaway key: the benchmark stores no health details worth keeping.
+        NUANJING_SECRET_KEY=SecretStr(FieldCipher.generate_key()),
     )
     database = Database(settings.database_url)
     try:

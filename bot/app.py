@@ -78,7 +78,13 @@ def build_application(
     application.bot_data[SENDER_KEY] = sender
     install(
         application,
-        Services(database=database, policy=policy, zone=settings.zone, broadcaster=sender),
+        Services(
+            database=database,
+            policy=policy,
+            zone=settings.zone,
+            broadcaster=sender,
+            cipher=settings.cipher(),
+        ),
     )
     # Before every handler: an officer who blocked the bot and now writes is reachable again.
     application.add_handler(TypeHandler(Update, _note_reachable), group=-1)

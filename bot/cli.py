@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--limits", action="store_true", help="enforce Telegram's flood limits (429s)"
     )
+    commands.add_parser(
+        "secret-key", help="print a new NUANJING_SECRET_KEY (encrypts health details)"
+    )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_commands.add_parser("upgrade", help="apply pending migrations")
@@ -91,9 +94,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.demo import run_demo
 
         return run_demo(quiet=args.quiet)
+    if args.command == "secret-key":
+        from storage.crypto import FieldCipher
+
+        print(FieldCipher.generate_key())
+        return EXIT_OK
     settings = load_settings()
     if args.command == "run":
         token = settings.token()
+        settings.cipher()  # refuse to start without the key, before touching anything
         policy = load_policy(settings.policy_file)
         database = _open_database(settings)
         from bot.app import build_application

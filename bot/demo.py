@@ -20,6 +20,7 @@ from bot.policy import load_policy
 from bot.sandbox import BotEvent, Sandbox, SandboxClient
 from bot.settings import Settings
 from storage import officers, roles
+from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.models import BindingMethod, Officer, Role
 
@@ -161,6 +162,7 @@ async def _demo(quiet: bool) -> int:
                 TELEGRAM_BOT_TOKEN=SecretStr(DEMO_TOKEN),
                 NUANJING_API_BASE_URL=sandbox.api_base_url,
                 NUANJING_DATABASE_URL=database.url,
+                NUANJING_SECRET_KEY=SecretStr(FieldCipher.generate_key()),
             )
             application = build_application(settings, database, load_policy(None))
             async with SandboxClient(sandbox.base_url, DEMO_TOKEN) as client:

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.crypto import CipherError, FieldCipher
+
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///nuanjing.db"
 
@@ -30,6 +32,17 @@ class Settings(BaseSettings):
     timezone: str = Field(default="Asia/Shanghai", alias="NUANJING_TIMEZONE")
     broadcast_rate: float = Field(default=25.0, alias="NUANJING_BROADCAST_RATE", gt=0, le=30)
     policy_file: Path | None = Field(default=None, alias="NUANJING_POLICY_FILE")
+    secret_key: SecretStr | None = Field(default=None, alias="NUANJING_SECRET_KEY")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            try:
+                FieldCipher(value.get_secret_value())
+            except CipherError as exc:
+                raise ValueError(f"{exc}; make one with `nuanjing secret-key`") from None
+        return value
 
     @field_validator("api_base_url")
     @classmethod
@@ -69,6 +82,15 @@ class Settings(BaseSettings):
     def file_base_url(self) -> str:
         """PTB's base_file_url that matches the API base URL."""
         return self.api_base_url.removesuffix("/bot") + "/file/bot"
+
+    def cipher(self) -> FieldCipher:
+        """The cipher for health details, or SettingsError when no key is set."""
+        if self.secret_key is None or not self.secret_key.get_secret_value():
+            raise SettingsError(
+                "NUANJING_SECRET_KEY is not set: health details are stored encrypted; "
+                "make a key with `nuanjing secret-key` and keep it safe."
+            )
+        return FieldCipher(self.secret_key.get_secret_value())
 
     def token(self) -> str:
         """The bot token, or SettingsError when it is not set."""

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from telegram.ext import Application, CallbackContext
 
 from bot.policy import Policy
+from storage.crypto import FieldCipher
 from storage.db import Database
 
 SERVICES_KEY = "nuanjing.services"
@@ -29,6 +30,7 @@ class Services:
     policy: Policy
     zone: ZoneInfo
     broadcaster: Broadcaster
+    cipher: FieldCipher
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any], services: Services) -> None:

@@ -20,6 +20,7 @@ from bot.sandbox import Sandbox, SandboxClient
 from bot.settings import Settings
 from storage import officers
 from storage import roles as role_storage
+from storage.crypto import FieldCipher
 from storage.db import Database, scratch_schema
 from storage.models import BindingMethod, Officer, Role
 from tests.dialogs import Dialog, Person
@@ -52,6 +53,7 @@ def database(database_url: str) -> Iterator[Database]:
 # --- The real bot against the sandbox -----------------------------------------------------
 
 TEST_TOKEN = "123456:sandbox-test-token"
+TEST_SECRET_KEY = FieldCipher.generate_key()
 
 
 @dataclass
@@ -82,6 +84,7 @@ def bot_settings(sandbox: Sandbox, database_url: str) -> Settings:
         TELEGRAM_BOT_TOKEN=TEST_TOKEN,
         NUANJING_API_BASE_URL=sandbox.api_base_url,
         NUANJING_DATABASE_URL=database_url,
+        NUANJING_SECRET_KEY=TEST_SECRET_KEY,
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.sandbox import Sandbox, SandboxClient
 from storage import conversations, officers
 from storage.db import Database
-from tests.conftest import TEST_TOKEN, add_officer
+from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, add_officer
 from tests.dialogs import Contact, Dialog, Person, says
 
 WANG = Person(7_300_000_001, "王警官")
@@ -31,6 +31,7 @@ def bot_process(
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
         "NUANJING_API_BASE_URL": sandbox.api_base_url,
         "NUANJING_DATABASE_URL": database_url,
+        "NUANJING_SECRET_KEY": TEST_SECRET_KEY,
     }
     with log.open("ab") as output:
         process = subprocess.Popen(

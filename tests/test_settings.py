@@ -11,6 +11,7 @@ import pytest
 
 from bot.policy import load_policy
 from bot.settings import Settings, SettingsError, load_settings
+from storage.crypto import FieldCipher
 
 ENV_NAMES = (
     "TELEGRAM_BOT_TOKEN",
@@ -19,6 +20,7 @@ ENV_NAMES = (
     "NUANJING_TIMEZONE",
     "NUANJING_BROADCAST_RATE",
     "NUANJING_POLICY_FILE",
+    "NUANJING_SECRET_KEY",
 )
 
 
@@ -121,8 +123,17 @@ def _nuanjing(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
             {"TELEGRAM_BOT_TOKEN": "1:x", "NUANJING_API_BASE_URL": "nonsense"},
             "NUANJING_API_BASE_URL",
         ),
+        ({"TELEGRAM_BOT_TOKEN": "1:x"}, "NUANJING_SECRET_KEY is not set"),
         (
-            {"TELEGRAM_BOT_TOKEN": "1:x", "NUANJING_POLICY_FILE": "/nonexistent/policy.toml"},
+            {"TELEGRAM_BOT_TOKEN": "1:x", "NUANJING_SECRET_KEY": "too-short"},
+            "NUANJING_SECRET_KEY is invalid",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": "1:x",
+                "NUANJING_SECRET_KEY": FieldCipher.generate_key(),
+                "NUANJING_POLICY_FILE": "/nonexistent/policy.toml",
+            },
             "NUANJING_POLICY_FILE cannot be read",
         ),
     ],
@@ -135,8 +146,16 @@ def test_run_stops_with_exit_code_2(env: dict[str, str], message: str) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_secret_key_command_prints_a_usable_key() -> None:
+    result = _nuanjing("secret-key", env={})
+    assert result.returncode == 0
+    key = result.stdout.strip()
+    assert FieldCipher(key).decrypt(FieldCipher(key).encrypt("病房")) == "病房"
+    assert load_settings(NUANJING_SECRET_KEY=key).cipher() is not None
+
+
 def test_help_lists_every_command() -> None:
     result = _nuanjing("--help", env={})
     assert result.returncode == 0
-    for command in ("run", "demo", "sandbox", "db", "roster", "grant", "revoke"):
+    for command in ("run", "demo", "sandbox", "secret-key", "db", "roster", "grant", "revoke"):
         assert command in result.stdout
