@@ -23,7 +23,7 @@ from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
-from handlers import announce, binding, menu, profile, roles
+from handlers import announce, binding, care, care_admin, menu, profile, roles
 from handlers.common import Context, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
 from storage import roles as role_storage
@@ -89,7 +89,7 @@ def build_application(
     # Before every handler: an officer who blocked the bot and now writes is reachable again.
     application.add_handler(TypeHandler(Update, _note_reachable), group=-1)
     # Order matters: feature conversations first, the catch-alls of `menu` last.
-    for module in (binding, profile, roles, announce, menu):
+    for module in (binding, profile, roles, announce, care, care_admin, menu):
         application.add_handlers(module.handlers())
     application.add_error_handler(_log_error)
     return application
@@ -122,11 +122,11 @@ async def _stop_sender(application: BotApplication) -> None:
 
 async def _post_init(application: BotApplication) -> None:
     """Command menus, then the broadcast sender."""
-    await _announce_commands(application)
+    await announce_commands(application)
     await _start_sender(application)
 
 
-async def _announce_commands(application: BotApplication) -> None:
+async def announce_commands(application: BotApplication) -> None:
     """Give Telegram the command menus: the default one, and one per privileged chat."""
     database = services_of(application).database
     await application.bot.set_my_commands(commands_for(set()))

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -32,7 +33,11 @@ log = logging.getLogger(__name__)
 
 CHAT_GAP_SECONDS = 1.0  # Telegram allows about one message a second to one chat
 PROGRESS_EVERY_SECONDS = 3.0
+WINDOW_MARGIN_SECONDS = 0.01  # slack for network jitter on top of Telegram's 1-second window
 IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts written by another process (the CLI)
+# The organizer's progress message is sent just after the broadcast is committed; a broadcast
+# that settles first waits this long for it before its summary is given up on.
+PROGRESS_MESSAGE_GRACE = timedelta(seconds=60)
 
 
 class Sender:
@@ -61,6 +66,7 @@ class Sender:
         self._in_flight = asyncio.Semaphore(max_in_flight)
         self._wake = asyncio.Event()
         self._next_slot = 0.0
+        self._starts: deque[float] = deque(maxlen=max(1, int(rate)))  # last ⌊R⌋ send starts
         self._paused_until = 0.0
         self._last_send: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -71,7 +77,9 @@ class Sender:
     # --- life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Requeue what a dead process left in flight, then start sending."""
+        """Requeue what a dead process left in flight, then start sending (once)."""
+        if self._runner is not None:
+            return
         with self.database.session() as session:
             released = broadcasts.release_in_flight(session)
             self.unreachable = broadcasts.unreachable_users(session)
@@ -112,11 +120,27 @@ class Sender:
             if claimed is None:
                 await self._idle()
                 continue
-            self._next_slot = max(self._next_slot, self.clock()) + self.interval
+            self._schedule_next()
             await self._in_flight.acquire()
             task = asyncio.create_task(self._deliver(claimed))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    def _schedule_next(self) -> None:
+        """Set the next slot: on the even schedule, never R+1 starts within one second.
+
+        Counting from "now" would add every claim's and sleep's delay to every gap (about 10%
+        of the rate, measured with bench/broadcast.py); a strictly fixed schedule lets jitter
+        put R+1 sends inside Telegram's one-second window. So: keep the schedule unless a whole
+        interval behind, and hold back a send that would be the R+1st within a second.
+        """
+        now = self.clock()
+        self._starts.append(now)
+        base = self._next_slot if now - self._next_slot < self.interval else now
+        next_slot = base + self.interval
+        if len(self._starts) == self._starts.maxlen:
+            next_slot = max(next_slot, self._starts[0] + 1.0 + WINDOW_MARGIN_SECONDS)
+        self._next_slot = next_slot
 
     async def _wait_for_slot(self) -> None:
         """Sleep until the next even slot, and past any pause Telegram asked for."""
@@ -201,19 +225,31 @@ class Sender:
 
     async def _update_progress(self) -> None:
         with self.database.session() as session:
-            running = [
-                (b.id, b.progress_chat_id, b.progress_message_id, b.status)
-                for b in broadcasts.unfinished(session)
-            ]
-        for broadcast_id, chat_id, message_id, status in running:
+            running = [b.id for b in broadcasts.unfinished(session)]
+        for broadcast_id in running:
             assert broadcast_id is not None
+            # Read the broadcast again with its counts: its progress message or status may have
+            # been set since the list was taken.
             with self.database.session() as session:
+                broadcast = broadcasts.get(session, broadcast_id)
+                if broadcast is None:
+                    continue
                 state = broadcasts.progress(session, broadcast_id)
-                finished = state.settled and broadcasts.finish(session, broadcast_id)
+                awaiting_message = (
+                    broadcast.progress_chat_id is not None
+                    and broadcast.progress_message_id is None
+                    and utcnow() - broadcast.created_at < PROGRESS_MESSAGE_GRACE
+                )
+                finished = (
+                    state.settled
+                    and not awaiting_message
+                    and broadcasts.finish(session, broadcast_id)
+                )
                 unreached = broadcasts.unreached(session, broadcast_id) if finished else []
+                chat_id, message_id = broadcast.progress_chat_id, broadcast.progress_message_id
+                cancelled = broadcast.status == BroadcastStatus.CANCELLED
             if chat_id is None or message_id is None:
                 continue  # nobody watches this one (greetings, reminders, the CLI)
-            cancelled = status == BroadcastStatus.CANCELLED
             if finished:
                 self._shown.pop(broadcast_id, None)
                 await self._edit(chat_id, message_id, summary_text(state, cancelled=cancelled))

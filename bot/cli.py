@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -59,11 +59,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     exporting = roster_commands.add_parser("export", help="export the roster to CSV or XLSX")
     exporting.add_argument("file", type=Path)
+    export = commands.add_parser("export", help="export data for the union's finance office")
+    export_commands = export.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    cases = export_commands.add_parser(
+        "cases",
+        help="care cases of a period to an XLSX workbook",
+        description="Write every care case whose event date lies in the period (both ends "
+        "included) to an .xlsx workbook, one row per case, with Chinese column names: police "
+        "ID, name, unit, type, event date, policy and paid sums, status, the time and actor of "
+        "each step, reason and duplicate link. Times are in NUANJING_TIMEZONE. Hospital wards "
+        "and notes (health details) are never exported.",
+    )
+    cases.add_argument(
+        "--from",
+        dest="start",
+        type=_date_arg,
+        required=True,
+        metavar="DATE",
+        help="first event date, e.g. 2026-01-01",
+    )
+    cases.add_argument(
+        "--to",
+        dest="end",
+        type=_date_arg,
+        required=True,
+        metavar="DATE",
+        help="last event date, included, e.g. 2026-12-31",
+    )
+    cases.add_argument("file", type=Path, help="the .xlsx file to write (replaced if it exists)")
     for name, verb in (("grant", "give"), ("revoke", "take away")):
         role = commands.add_parser(name, help=f"{verb} a role (organizer or admin)")
         role.add_argument("police_id")
         role.add_argument("role", choices=[str(r) for r in Role])
     return parser
+
+
+def _date_arg(text: str) -> date:
+    from bot.rules.care import parse_date
+
+    value = parse_date(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -117,6 +154,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "roster":
         return _roster(args, database, settings)
+    if args.command == "export":
+        return _export(args, database, settings)
     return _role(args, database)
 
 
@@ -158,6 +197,21 @@ def _roster(args: argparse.Namespace, database: Database, settings: Settings) ->
     for line in report.lines():
         print(line)
     return EXIT_FAILED if report.errors and not args.skip_invalid else EXIT_OK
+
+
+def _export(args: argparse.Namespace, database: Database, settings: Settings) -> int:
+    from bot.care_export import ExportError, export_file
+
+    if args.start > args.end:
+        print(f"nuanjing: --from {args.start} is after --to {args.end}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        count = export_file(database, args.start, args.end, settings.zone, args.file)
+    except ExportError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"exported {count} cases ({args.start} to {args.end}) to {args.file}")
+    return EXIT_OK
 
 
 def _role(args: argparse.Namespace, database: Database) -> int:

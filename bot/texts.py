@@ -73,7 +73,12 @@ NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 HELP_OFFICER = (
     "暖警能帮您：\n/menu 打开菜单\n/me 查看和修改我的资料\n/cancel 取消当前操作\n/help 查看帮助"
 )
-HELP_ORGANIZER = "\n\n工会干部：\n/requests 审核绑定申请"
+HELP_ORGANIZER = (
+    "\n\n工会干部：\n/announce 发布通知（全体、按单位或按角色）\n/requests 审核绑定申请\n"
+    "/cases 待办慰问申报，可加筛选，如 /cases 住院 天元分局 已探望 2026-01-01 2026-06-30"
+    "（/cases help 查看全部写法）\n"
+    "/cases stats 慰问统计\n/cases export 导出慰问申报 Excel"
+)
 HELP_ADMIN = (
     "\n\n管理员：\n"
     "/grant 警号 角色 授予角色（角色：organizer 工会干部，admin 管理员）\n"
@@ -151,3 +156,213 @@ BROADCAST_CANCEL_DONE = "已停止，不会再发出新的消息。"
 UNREACHED_HEADER = "以下会员未能收到："
 UNREACHED_LINE = "{name}（{police_id}）：{why}"
 UNREACHED_WHY = {"blocked": "已屏蔽机器人", "failed": "发送失败"}
+
+# Announcements (/announce, organizers)
+COMMAND_ANNOUNCE = "发布通知"
+ANNOUNCE_ASK_AUDIENCE = "📣 发布通知：请选择发送对象。"
+ANNOUNCE_EVERYONE_BUTTON = "全体会员"
+ANNOUNCE_BY_UNIT_BUTTON = "按单位"
+ANNOUNCE_BY_ROLE_BUTTON = "按角色"
+ANNOUNCE_ASK_UNIT = "请选择单位："
+ANNOUNCE_NO_UNITS = "名册里还没有登记单位，请选择其他发送对象。"
+ANNOUNCE_ASK_ROLE = "请选择角色："
+ANNOUNCE_AUDIENCE_EVERYONE = "全体会员"
+ANNOUNCE_AUDIENCE_ROLE = "全体{role}"
+ANNOUNCE_NOBODY = "{audience}暂时没有可以接收消息的会员，请重新选择发送对象。"
+ANNOUNCE_ASK_TEXT = "发送对象：{audience}。\n请输入通知内容（不超过 {limit} 字）："
+ANNOUNCE_TEXT_ONLY = "通知只能是文字，请直接输入通知内容："
+ANNOUNCE_TEXT_EMPTY = "通知内容不能为空，请重新输入："
+ANNOUNCE_TEXT_TOO_LONG = "通知最多 {limit} 字，这次有 {length} 字，请删减后重新发送："
+ANNOUNCE_PREVIEW = "以上是通知预览，将发送给{audience}，共 {count} 位会员。确认发送吗？"
+ANNOUNCE_CONFIRM_BUTTON = "✅ 确认发送"
+ANNOUNCE_CANCEL_BUTTON = "❌ 取消"
+ANNOUNCE_CONFIRMED = "✅ 已确认，通知正在发送给{audience}。"
+ANNOUNCE_NOBODY_NOW = "{audience}已经没有可以接收消息的会员，本次没有发送。"
+ANNOUNCE_USE_BUTTONS = "请点上方的按钮选择，或发送 /cancel 取消。"
+
+# Care reports (慰问申报)
+MENU_REPORT = "📝 慰问申报"
+MENU_MYREPORTS = "🗂 我的申报"
+COMMAND_REPORT = "慰问申报（住院、婚育、退休、丧事）"
+COMMAND_MYREPORTS = "我的申报"
+HELP_CARE = "\n/report 慰问申报（住院、结婚、生育、退休、丧事）\n/myreports 查看我的申报"
+CARE_EVENTS = {
+    "hospitalization": "住院",
+    "marriage": "结婚",
+    "childbirth": "生育",
+    "retirement": "退休",
+    "relative_death": "直系亲属去世",
+    "officer_death": "民警去世",
+}
+CARE_RELATIONS = {"spouse": "配偶", "parent": "父母", "parent_in_law": "配偶父母", "child": "子女"}
+CARE_RELATIVE_EVENT = "{relation}去世"
+CARE_ASK_EVENT = "📝 慰问申报：请选择要申报的事项。"
+CARE_ASK_WHO = "申报「{event}」，是为谁申报？"
+CARE_FOR_SELF = "为本人"
+CARE_FOR_OTHER = "代同事申报"
+CARE_ASK_COLLEAGUE = "请输入同事的警号，或本单位同事的姓名："
+CARE_COLLEAGUE_NOT_FOUND = "没有找到这位同事。请输入警号，或本单位同事的完整姓名："
+CARE_PICK_COLLEAGUE = "本单位有几位同名同事，请选择："
+CARE_PICK_LINE = "{name}（{police_id}）"
+CARE_ASK_HOSPITAL = "请输入住院的医院名称："
+CARE_ASK_WARD = "请输入病区和床号（仅工会干部可见）："
+CARE_ASK_RELATION = "请选择去世的亲属："
+CARE_ASK_DATE = {
+    "hospitalization": "请输入入院日期，例如 2026-11-29：",
+    "marriage": "请输入结婚登记日期（计划中的婚礼可填 60 天内的日期），例如 2026-11-29：",
+    "childbirth": "请输入生育日期，例如 2026-11-29：",
+    "retirement": "请输入退休日期，例如 2026-11-29：",
+    "relative_death": "请输入去世日期，例如 2026-11-29：",
+    "officer_death": "请输入去世日期，例如 2026-11-29：",
+}
+CARE_BAD_DATE = "日期格式不对，请按 2026-11-29 这样输入："
+CARE_DATE_PROBLEMS = {
+    "future": "日期不能晚于今天，请重新输入：",
+    "too_far_ahead": "婚期只能填今后 60 天以内的日期，请重新输入：",
+    "before_birth": "日期早于出生日期，请核对后重新输入：",
+    "too_old": "只能申报一年以内的事项，请重新输入；更早的请联系工会干部：",
+}
+CARE_ASK_NOTE = "还有需要说明的吗？可以简短写一句（仅工会干部可见），或点「跳过」。"
+CARE_SKIP = "跳过"
+CARE_TEXT_TOO_LONG = "请简短一些，不超过 {limit} 个字："
+CARE_TEXT_EXPECTED = "请直接输入文字。"
+CARE_SUMMARY = (
+    "请确认申报内容：\n"
+    "事项：{event}\n"
+    "对象：{name}（{police_id}，{unit}）"
+    "{details}\n"
+    "日期：{date}\n"
+    "慰问金：{amount}"
+)
+CARE_LINE_HOSPITAL = "医院：{hospital}"
+CARE_LINE_WARD = "病区：{ward}"
+CARE_LINE_NOTE = "说明：{note}"
+CARE_AMOUNT = "{amount} 元"
+CARE_AMOUNT_UP_TO = "最高 {amount} 元"
+CARE_AMOUNT_NONE = "按工会规定核定"
+CARE_SUBMIT = "✅ 提交"
+CARE_DISCARD = "❌ 取消"
+CARE_SUBMITTED = "已提交，编号 #{id}。工会会尽快与您联系，每一步进展都会告诉您。"
+CARE_DUPLICATE = "这件事已经有人申报过了（编号 #{id}），不会重复发放，工会会继续跟进。"
+CARE_REPORTED_FOR_YOU = "同事{reporter}为您申报了「{event}」慰问，工会会尽快与您联系。"
+CARE_NONE_YET = "您还没有慰问申报。需要时发送 /report。"
+CARE_MINE_HEADER = "🗂 我的申报："
+CARE_MINE_LINE = "#{id} {event} {date}：{status}"
+CARE_MINE_FOR = "（为{name}申报）"
+CARE_MINE_PAID = "，{amount} 元"
+CARE_MINE_DECLINED = "，原因：{reason}"
+CASE_STATUS = {
+    "reported": "已上报",
+    "visited": "已探望",
+    "paid": "已发放",
+    "declined": "不予受理",
+    "duplicate": "重复申报",
+}
+CASE_CARD = (
+    "🔔 慰问申报 #{id}\n"
+    "事项：{event}\n"
+    "对象：{name}（{police_id}，{unit}）\n"
+    "日期：{date}\n"
+    "慰问金：{amount}\n"
+    "状态：{status}"
+)
+CASE_CARD_REPORTER = "申报人：{name}（{police_id}）"
+CASE_VISIT_BUTTON = "已探望"
+CASE_PAY_BUTTON = "已发放"
+CASE_DECLINE_BUTTON = "不予受理"
+
+# Organizers: care cases (已探望 / 已发放 / 不予受理, /cases, exports, figures)
+COMMAND_CASES = "慰问申报办理、统计和导出"
+CASE_FLOW_CANCEL_BUTTON = "❌ 取消"
+CASE_PAY_SUM_BUTTON = "✅ 按 {amount} 元发放"
+CASE_STEP_HEAD = "#{id} {event}：{name}（{unit}）"
+CASE_PAY_ASK = (
+    "💰 {head}\n政策标准：{policy}。\n"
+    "点「按 {amount} 元发放」确认，或直接输入实际发放的金额（不超过 {amount} 元）："
+)
+CASE_PAY_ASK_UNPRICED = "💰 {head}\n这项没有政策标准，请输入实际发放的金额（元）："
+CASE_AMOUNT_BAD = "请输入整数金额，例如 800："
+CASE_AMOUNT_RANGE = "金额要大于 0、不超过政策标准 {amount} 元，请重新输入："
+CASE_AMOUNT_RANGE_UNPRICED = "金额要大于 0、不超过 {limit} 元，请重新输入："
+CASE_PAY_REASON_ASK = (
+    "发放 {amount} 元，与政策标准 {policy} 元不同，请简要说明原因（不超过 {limit} 字）："
+)
+CASE_PAY_REASON_ASK_UNPRICED = (
+    "发放 {amount} 元。这项没有政策标准，请简要说明依据（不超过 {limit} 字）："
+)
+CASE_DECLINE_ASK = "{head}\n请输入不予受理的原因（不超过 {limit} 字，会告知本人）："
+CASE_REASON_BAD = "原因请用文字写明，不超过 {limit} 字："
+CASE_USE_BUTTON_OR_TYPE = "请点上方按钮，或直接输入金额；发送 /cancel 取消。"
+CASE_VISITED_DONE = "已登记探望。"
+CASE_PAID_DONE = "✅ 已登记 #{id} 发放慰问金 {amount} 元。{told}"
+CASE_DECLINED_DONE = "已登记 #{id} 不予受理。{told}"
+CASE_TOLD_OFFICER = "已通知本人。"
+CASE_TOLD_REPORTER = "已通知申报人。"
+CASE_TOLD_NOBODY = "对方暂时收不到暖警的消息，请另行告知。"
+CASE_MOVED_ON = "#{id} 现在是「{status}」，这一步已无法办理，什么都没有改动。"
+CASE_TOLD = {
+    "visited": "工会已登记对您的探望（#{id} {event}）。有什么需要，随时告诉我们。",
+    "paid": "您的慰问金已发放（#{id} {event}）：{amount} 元。工会一直在您身边。",
+    "declined": (
+        "很抱歉，您的申报 #{id}（{event}）不予受理。\n原因：{reason}\n"
+        "如有疑问，请联系单位工会干部。"
+    ),
+}
+CASE_TOLD_AS_REPORTER = {
+    "visited": "您为{name}申报的 #{id}（{event}）：工会已登记探望。",
+    "paid": "您为{name}申报的 #{id}（{event}）：慰问金 {amount} 元已发放。",
+    "declined": "您为{name}申报的 #{id}（{event}）不予受理。\n原因：{reason}",
+}
+CASES_HEADER = "📋 慰问申报（{filters}）共 {count} 件，最早的在前："
+CASES_FILTER_OPEN = "待办：已上报、已探望"
+CASES_FILTER_ALL = "全部状态"
+CASES_FILTER_PERIOD = "申报于 {start} 至 {end}"
+CASES_FILTER_SINCE = "申报于 {start} 以后"
+CASES_LINE = "#{id} {event} {name} {unit} {date} {status}"
+CASES_MORE = "只列出最早的 {limit} 件，请加筛选条件缩小范围。"
+CASES_FOOTER = "发送 /cases #编号 查看详情并办理。"
+CASES_NONE = "没有符合条件的慰问申报（{filters}）。"
+CASES_NO_SUCH = "没有编号为 #{id} 的慰问申报。"
+CASES_BAD_TOKEN = "看不懂「{token}」。\n\n"
+CASES_BAD_PERIOD = "日期最多写两个（起、止），或写一个年份、月份，如 2026 或 2026-03。\n\n"
+CASES_ALL = "全部"
+CASES_USAGE = (
+    "📋 /cases 用法（条件之间用空格隔开，可任意组合）：\n"
+    "/cases — 待办申报（已上报、已探望），最早的在前\n"
+    "/cases 住院 天元分局 已探望 — 按事项、单位、状态筛选\n"
+    "/cases 2026-01-01 2026-06-30 — 按申报日期筛选；只写一个日期＝从这天起；"
+    "也可写 2026 或 2026-03\n"
+    "/cases 全部 — 连同已发放、不予受理、重复申报\n"
+    "/cases #12 — 查看 12 号申报并办理\n"
+    "/cases stats [起 止] — 慰问统计（默认今年，按事件日期）\n"
+    "/cases export [起 止] — 导出 Excel 给财务（默认今年，按事件日期）\n"
+    "事项：住院 结婚 生育 退休 直系亲属去世 民警去世\n"
+    "状态：已上报 已探望 已发放 不予受理 重复申报"
+)
+CASES_EXPORT_CAPTION = "慰问申报 {start} 至 {end}（按事件日期），共 {count} 件。不含病区和说明。"
+CASES_STATS_HEADER = "📊 慰问统计 {start} 至 {end}（按事件日期，不含重复申报）："
+CASES_STATS_LINE = "{event}：{cases} 件，已发放 {paid} 件，共 {amount} 元"
+CASES_STATS_TOTAL = "合计：{cases} 件，已发放 {paid} 件，共 {amount} 元"
+CASES_STATS_NONE = "这段时间没有慰问申报。"
+CASES_STATS_COMFORTED = "自 {since} 以来，工会共慰问 {count} 人。"
+EXPORT_COLUMNS = (
+    "编号",
+    "警号",
+    "姓名",
+    "单位",
+    "事项",
+    "事件日期",
+    "政策金额",
+    "发放金额",
+    "状态",
+    "申报时间",
+    "探望时间",
+    "探望人",
+    "发放时间",
+    "发放人",
+    "不予受理时间",
+    "不予受理人",
+    "原因",
+    "重复于",
+)
+EXPORT_SHEET = "慰问申报"

@@ -75,7 +75,7 @@ class MenuChoice(CallbackData):
     item: str
 
     def __post_init__(self) -> None:
-        if self.item not in ("profile", "help", "requests"):
+        if self.item not in ("profile", "help", "requests", "report", "myreports", "cases"):
             raise ValueError(self.item)
 
 
@@ -107,3 +107,45 @@ class BroadcastCancel(CallbackData):
 
     prefix: ClassVar[str] = "bc"
     broadcast_id: int
+
+
+ANNOUNCE_ACTIONS = ("audience", "unit", "role", "confirm", "cancel")
+
+
+@dataclasses.dataclass(frozen=True)
+class AnnounceStep(CallbackData):
+    """A button of the /announce flow; `flow` ties it to the draft it was shown for."""
+
+    prefix: ClassVar[str] = "ann"
+    flow: str
+    action: str
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in ANNOUNCE_ACTIONS or not self.flow.isalnum():
+            raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class CareStep(CallbackData):
+    """A button of the care report flow: which step it answers and the value chosen."""
+
+    prefix: ClassVar[str] = "cr"
+    step: str
+    value: str
+
+
+CASE_ACTIONS = ("visit", "pay", "decline")
+
+
+@dataclasses.dataclass(frozen=True)
+class CaseAction(CallbackData):
+    """An organizer's step on a care case."""
+
+    prefix: ClassVar[str] = "case"
+    action: str
+    case_id: int
+
+    def __post_init__(self) -> None:
+        if self.action not in CASE_ACTIONS:
+            raise ValueError(self.action)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +21,13 @@ from telegram import (
     Update,
 )
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import ContextTypes, filters
+from telegram.ext import ContextTypes, ConversationHandler, filters
 
 from bot import texts
 from bot.rules.messages import split_text
 from handlers.callbacks import MenuChoice
 from handlers.context import services
-from storage import officers, roles
+from storage import conversations, officers, roles
 from storage.conversations import key_of
 from storage.models import Officer, Role
 
@@ -54,6 +56,32 @@ class Caller:
     def has(self, *wanted: Role) -> bool:
         """True if the caller holds any of the roles."""
         return any(role in self.roles for role in wanted)
+
+
+Step = Callable[[Update, "Context"], Coroutine[Any, Any, object]]
+
+
+def guarded(name: str, state: str) -> Callable[[Step], Step]:
+    """Run a conversation step only while the database still holds the flow at this step.
+
+    /start, /menu, /cancel or another flow may have dropped the flow's row; PTB still remembers
+    the step. Then PTB's copy ends here and the update goes through the handlers again, as if no
+    flow were open, so it is answered by whatever it was really meant for.
+    """
+
+    def wrap(step: Step) -> Step:
+        @functools.wraps(step)
+        async def run(update: Update, context: Context) -> object:
+            with services(context).database.session() as session:
+                current = conversations.state_of(session, name, conversation_key(update))
+            if current != state:
+                context.application.create_task(context.application.process_update(update))
+                return ConversationHandler.END
+            return await step(update, context)
+
+        return run
+
+    return wrap
 
 
 def conversation_key(update: Update) -> str:
@@ -155,13 +183,17 @@ def contact_keyboard() -> ReplyKeyboardMarkup:
 
 def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
     """The main menu's buttons for this caller's roles."""
+
+    def button(text: str, item: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text, callback_data=MenuChoice(item).pack())
+
     rows = [
-        [InlineKeyboardButton(texts.MENU_PROFILE, callback_data=MenuChoice("profile").pack())],
-        [InlineKeyboardButton(texts.MENU_HELP, callback_data=MenuChoice("help").pack())],
+        [button(texts.MENU_REPORT, "report"), button(texts.MENU_MYREPORTS, "myreports")],
+        [button(texts.MENU_PROFILE, "profile")],
+        [button(texts.MENU_HELP, "help")],
     ]
     if caller.has(Role.ORGANIZER, Role.ADMIN):
-        requests = MenuChoice("requests").pack()
-        rows.insert(1, [InlineKeyboardButton(texts.MENU_REQUESTS, callback_data=requests)])
+        rows.insert(2, [button(texts.MENU_REQUESTS, "requests")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -181,11 +213,17 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
         BotCommand("start", texts.COMMAND_START),
         BotCommand("menu", texts.COMMAND_MENU),
         BotCommand("me", texts.COMMAND_ME),
+        BotCommand("report", texts.COMMAND_REPORT),
+        BotCommand("myreports", texts.COMMAND_MYREPORTS),
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
     if Role.ORGANIZER in held or Role.ADMIN in held:
-        commands.append(BotCommand("requests", texts.COMMAND_REQUESTS))
+        commands += [
+            BotCommand("announce", texts.COMMAND_ANNOUNCE),
+            BotCommand("requests", texts.COMMAND_REQUESTS),
+            BotCommand("cases", texts.COMMAND_CASES),
+        ]
     if Role.ADMIN in held:
         commands += [
             BotCommand("grant", texts.COMMAND_GRANT),
@@ -211,7 +249,7 @@ def help_text(caller: Caller | None) -> str:
     """Help for what this caller may do."""
     if caller is None:
         return texts.HELP_STRANGER
-    text = texts.HELP_OFFICER
+    text = texts.HELP_OFFICER + texts.HELP_CARE
     if caller.has(Role.ORGANIZER, Role.ADMIN):
         text += texts.HELP_ORGANIZER
     if caller.has(Role.ADMIN):

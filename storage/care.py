@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.crypto import FieldCipher
@@ -76,6 +76,14 @@ def get(session: Session, case_id: int, *, for_update: bool = False) -> CareCase
     """A case by id; locked for a state change when asked."""
     query = select(CareCase).where(CareCase.id == case_id)
     if for_update:
+        # SQLite ignores FOR UPDATE; a no-op write takes its database lock first, so two
+        # organizers pressing at once are serialised there as PostgreSQL serialises them.
+        session.execute(
+            update(CareCase)
+            .where(col(CareCase.id) == case_id)
+            .values(status=CareCase.status)
+            .execution_options(synchronize_session=False)
+        )
         query = query.with_for_update()
     return session.exec(query).first()
 

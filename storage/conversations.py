@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import delete as sql_delete
+from sqlmodel import Session, col, select
 
 from storage.models import ConversationState
 from storage.types import utcnow
@@ -75,3 +76,25 @@ def delete_all_for(session: Session, key: str) -> int:
 def key_of(chat_id: int, user_id: int) -> str:
     """The stored form of PTB's (chat_id, user_id) conversation key."""
     return json.dumps([chat_id, user_id])
+
+
+def take(session: Session, name: str, key: str, state: str) -> dict[str, Any] | None:
+    """Delete the row if it stands at `state` and return its draft; else None.
+
+    The delete is the transaction's first statement, so a second press racing this one waits for
+    it (a row lock on PostgreSQL, the write lock on SQLite) and then finds nothing: one action
+    per draft, however often its button is pressed.
+    """
+    row = session.execute(
+        sql_delete(ConversationState)
+        .where(
+            col(ConversationState.name) == name,
+            col(ConversationState.key) == key,
+            col(ConversationState.state) == state,
+        )
+        .returning(col(ConversationState.draft))
+    ).first()
+    if row is None:
+        return None
+    value = json.loads(row[0])
+    return value if isinstance(value, dict) else {}

@@ -121,3 +121,14 @@ def bound_chats(session: Session, officer_ids: Sequence[int]) -> dict[int, int]:
 def count_active(session: Session) -> int:
     """How many officers are on the active roster."""
     return len(session.exec(select(Officer.id).where(col(Officer.active).is_(True))).all())
+
+
+def active_named_in_unit(session: Session, unit: str, name: str) -> list[Officer]:
+    """Active officers of one unit whose name is exactly this one."""
+    return list(
+        session.exec(
+            select(Officer)
+            .where(Officer.unit == unit, Officer.name == name, col(Officer.active).is_(True))
+            .order_by(col(Officer.police_id))
+        ).all()
+    )

@@ -1,0 +1,181 @@
+"""Care cases of a period as an XLSX workbook for finance, shared by /cases export and the CLI.
+
+One row per case whose event date lies in the period, columns in Chinese. The ward and the note
+are health details and never leave the bot: they are not even read here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+from sqlmodel import Session
+
+from bot import texts
+from storage import audit, care, officers
+from storage.db import Database
+from storage.models import CareCase, Officer
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+Cell = str | int | date | datetime | None
+
+COLUMNS = texts.EXPORT_COLUMNS
+# Widths in Excel's character units; CJK characters count about two.
+WIDTHS = (8, 10, 10, 14, 14, 12, 10, 10, 10, 17, 17, 16, 17, 16, 17, 16, 30, 8)
+DATE_FORMAT = "yyyy-mm-dd"
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+OFFICER_ACTOR = "officer:"
+AUDIT_ACTION = "care.export"
+
+
+class ExportError(Exception):
+    """The file cannot be written; the message is one sentence for the operator."""
+
+
+def _event(event: str, relation: str) -> str:
+    """The event as the cards name it; handlers import this module, so it cannot import them."""
+    if event == "relative_death" and relation in texts.CARE_RELATIONS:
+        return texts.CARE_RELATIVE_EVENT.format(relation=texts.CARE_RELATIONS[relation])
+    return texts.CARE_EVENTS.get(event, event)
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """Excel has no time zones: the wall time in the union's zone, as finance reads it."""
+    return None if moment is None else moment.astimezone(zone).replace(tzinfo=None)
+
+
+def _actor_names(session: Session, cases: Iterable[CareCase]) -> dict[str, str]:
+    """Audit-style actors ("officer:200001") as people read them: 赵敏（200001）."""
+    names: dict[str, str] = {}
+    for case in cases:
+        for actor in (case.visited_by, case.paid_by, case.declined_by):
+            if not actor or actor in names:
+                continue
+            names[actor] = actor
+            if actor.startswith(OFFICER_ACTOR):
+                police_id = actor.removeprefix(OFFICER_ACTOR)
+                officer = officers.by_police_id(session, police_id)
+                if officer is not None:
+                    names[actor] = f"{officer.name}（{police_id}）"
+    return names
+
+
+def _row(case: CareCase, officer: Officer, names: dict[str, str], zone: ZoneInfo) -> list[Cell]:
+    """One case, in the order of COLUMNS."""
+    reason = case.adjust_reason or case.decline_reason
+    return [
+        case.id,
+        officer.police_id,
+        officer.name,
+        officer.unit,
+        _event(case.event, case.relation),
+        case.event_date,
+        # No policy sum is not a sum of 0: the cell stays empty.
+        case.policy_amount or None,
+        case.paid_amount,
+        texts.CASE_STATUS.get(case.status, case.status),
+        _local(case.reported_at, zone),
+        _local(case.visited_at, zone),
+        names.get(case.visited_by, ""),
+        _local(case.paid_at, zone),
+        names.get(case.paid_by, ""),
+        _local(case.declined_at, zone),
+        names.get(case.declined_by, ""),
+        reason,
+        f"#{case.duplicate_of}" if case.duplicate_of else "",
+    ]
+
+
+def case_rows(session: Session, start: date, end: date, zone: ZoneInfo) -> list[list[Cell]]:
+    """Every case with its event date in [start, end], oldest event first, as export rows."""
+    pairs = care.for_period(session, start, end)
+    names = _actor_names(session, (case for case, _officer in pairs))
+    return [_row(case, officer, names, zone) for case, officer in pairs]
+
+
+def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = TIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(sheet, value)
+        cell.number_format = DATE_FORMAT
+        return cell
+    if isinstance(value, str):
+        # Names and reasons are typed by people: control characters would corrupt the file,
+        # and a leading "=" would turn into a formula.
+        cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def write_workbook(rows: Sequence[Sequence[Cell]], target: Path | io.BytesIO) -> int:
+    """Write the header and the rows to an .xlsx file or buffer; returns the rows written."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(texts.EXPORT_SHEET)
+    for index, width in enumerate(WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append(list(COLUMNS))
+    for cells in rows:
+        sheet.append([_cell(sheet, value) for value in cells])
+    workbook.save(target)
+    return len(rows)
+
+
+def export_bytes(
+    database: Database, start: date, end: date, zone: ZoneInfo, *, actor: str
+) -> tuple[bytes, int]:
+    """The workbook of a period in memory (for a chat document) and its row count; audited."""
+    with database.session() as session:
+        rows = case_rows(session, start, end, zone)
+        _audit(session, actor, start, end, len(rows))
+    buffer = io.BytesIO()
+    write_workbook(rows, buffer)
+    return buffer.getvalue(), len(rows)
+
+
+def export_file(database: Database, start: date, end: date, zone: ZoneInfo, path: Path) -> int:
+    """Write the workbook of a period to a file; returns the rows written; audited.
+
+    The file is written beside the target and renamed into place, so a failed export leaves
+    any earlier file intact.
+    """
+    if path.suffix.lower() != ".xlsx":
+        raise ExportError(f"{path.name}: the export is an Excel workbook; name it *.xlsx")
+    partial = path.with_name(f".{path.stem}.part.xlsx")
+    try:
+        with database.session() as session:
+            rows = case_rows(session, start, end, zone)
+            count = write_workbook(rows, partial)
+            os.replace(partial, path)
+            _audit(session, "cli", start, end, count)
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def _audit(session: Session, actor: str, start: date, end: date, rows: int) -> None:
+    # The period and the count only: who took finance's data out, and how much.
+    audit.record(
+        session,
+        actor=actor,
+        action=AUDIT_ACTION,
+        target=f"{start.isoformat()}..{end.isoformat()}",
+        rows=rows,
+    )

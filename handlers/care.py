@@ -1,0 +1,534 @@
+"""Care reports (慰问): an officer reports a life event, for themselves or a colleague.
+
+The report is a conversation whose every step commits its state and draft before the next prompt
+(so a restart resumes it). Submitting prices the case by the union's policy, links a duplicate to
+the first report of the same event, and tells the organizers privately.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot import texts
+from bot.rules.care import CaseKey, date_problem, first_duplicate, parse_date, price
+from bot.rules.identity import normalize_police_id
+from handlers.callbacks import CareStep, MenuChoice
+from handlers.care_cards import amount_text, case_card, case_markup, event_name
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    Caller,
+    Context,
+    answer,
+    caller_or_hint,
+    conversation_key,
+    edit_or_send,
+    guarded,
+    notify,
+    prompt,
+    reply,
+)
+from handlers.context import services
+from storage import audit, care, conversations, officers, roles
+from storage.models import CareCase, CaseStatus, Officer, Role
+
+NAME = "care_report"
+EVENT, WHO, COLLEAGUE, PICK, HOSPITAL, WARD, RELATION, DATE, NOTE, CONFIRM = (
+    "event",
+    "who",
+    "colleague",
+    "pick",
+    "hospital",
+    "ward",
+    "relation",
+    "date",
+    "note",
+    "confirm",
+)
+END = ConversationHandler.END
+EVENTS = (
+    "hospitalization",
+    "marriage",
+    "childbirth",
+    "retirement",
+    "relative_death",
+    "officer_death",
+)
+RELATIONS = ("spouse", "parent", "parent_in_law", "child")
+SHORT_TEXT = 50
+NOTE_LIMIT = 200
+
+
+def _button(text: str, step: str, value: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=CareStep(step, value).pack())
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int = 2) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
+
+
+def _save(update: Update, context: Context, state: str, draft: dict[str, Any]) -> str:
+    with services(context).database.session() as session:
+        conversations.save(session, NAME, conversation_key(update), state, draft)
+    return state
+
+
+def _draft(update: Update, context: Context) -> dict[str, Any]:
+    with services(context).database.session() as session:
+        return conversations.draft(session, NAME, conversation_key(update))
+
+
+async def _end(update: Update, context: Context, text: str) -> int:
+    with services(context).database.session() as session:
+        conversations.delete(session, NAME, conversation_key(update))
+    await prompt(update, context, text)
+    return END
+
+
+async def start(update: Update, context: Context) -> str | int:
+    """/report or the menu button: choose what to report."""
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return END
+    await answer(update)
+    state = _save(update, context, EVENT, {})
+    buttons = [_button(texts.CARE_EVENTS[event], EVENT, event) for event in EVENTS]
+    await prompt(update, context, texts.CARE_ASK_EVENT, _rows(buttons))
+    return state
+
+
+async def _step(
+    update: Update, context: Context, expected: str, allowed: tuple[str, ...] | None = None
+) -> tuple[Caller, str] | None:
+    """The caller and the pressed value, if the button belongs to this step; else stale."""
+    step = CareStep.unpack(update.callback_query.data if update.callback_query else None)
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return None
+    if step is None or step.step != expected or (allowed and step.value not in allowed):
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    await answer(update)
+    return caller, step.value
+
+
+@guarded(NAME, EVENT)
+async def event_chosen(update: Update, context: Context) -> str | int:
+    """The event type; an officer's death is always reported by a colleague."""
+    pressed = await _step(update, context, EVENT, EVENTS)
+    if pressed is None:
+        return EVENT
+    _caller, event = pressed
+    if event == "officer_death":
+        state = _save(update, context, COLLEAGUE, {"event": event, "other": True})
+        await edit_or_send(update, context, texts.CARE_ASK_COLLEAGUE)
+        return state
+    state = _save(update, context, WHO, {"event": event})
+    buttons = [
+        _button(texts.CARE_FOR_SELF, WHO, "self"),
+        _button(texts.CARE_FOR_OTHER, WHO, "other"),
+    ]
+    await edit_or_send(
+        update, context, texts.CARE_ASK_WHO.format(event=texts.CARE_EVENTS[event]), _rows(buttons)
+    )
+    return state
+
+
+@guarded(NAME, WHO)
+async def who_chosen(update: Update, context: Context) -> str | int:
+    """For oneself, or on behalf of a colleague."""
+    pressed = await _step(update, context, WHO, ("self", "other"))
+    if pressed is None:
+        return WHO
+    caller, who = pressed
+    draft = _draft(update, context)
+    if who == "other":
+        state = _save(update, context, COLLEAGUE, {**draft, "other": True})
+        await edit_or_send(update, context, texts.CARE_ASK_COLLEAGUE)
+        return state
+    assert caller.officer.id is not None
+    return await _ask_details(update, context, {**draft, "officer_id": caller.officer.id})
+
+
+@guarded(NAME, COLLEAGUE)
+async def colleague_entered(update: Update, context: Context) -> str | int:
+    """A colleague by police ID (anywhere) or by exact name within one's own unit."""
+    caller = await caller_or_hint(update, context)
+    message = update.effective_message
+    if caller is None or message is None or message.text is None:
+        return END
+    typed = message.text.strip()[:SHORT_TEXT]
+    found: list[Officer] = []
+    with services(context).database.session() as session:
+        try:
+            by_id = officers.by_police_id(session, normalize_police_id(typed))
+        except ValueError:
+            by_id = None
+        if by_id is not None and by_id.active:
+            found = [by_id]
+        elif caller.officer.unit:
+            found = officers.active_named_in_unit(session, caller.officer.unit, typed)
+    draft = _draft(update, context)
+    if not found:
+        await prompt(update, context, texts.CARE_COLLEAGUE_NOT_FOUND)
+        return COLLEAGUE
+    if len(found) == 1:
+        assert found[0].id is not None
+        return await _ask_details(update, context, {**draft, "officer_id": found[0].id})
+    state = _save(update, context, PICK, {**draft, "name": typed})
+    buttons = [
+        _button(texts.CARE_PICK_LINE.format(name=o.name, police_id=o.police_id), PICK, str(o.id))
+        for o in found
+    ]
+    await prompt(update, context, texts.CARE_PICK_COLLEAGUE, _rows(buttons, width=1))
+    return state
+
+
+@guarded(NAME, PICK)
+async def colleague_picked(update: Update, context: Context) -> str | int:
+    """One of several colleagues with the same name; only those shown may be picked."""
+    draft = _draft(update, context)
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return PICK
+    with services(context).database.session() as session:
+        candidates = officers.active_named_in_unit(
+            session, caller.officer.unit, str(draft.get("name", ""))
+        )
+    pressed = await _step(update, context, PICK, tuple(str(o.id) for o in candidates))
+    if pressed is None:
+        return PICK
+    return await _ask_details(update, context, {**draft, "officer_id": int(pressed[1])})
+
+
+async def _ask_details(update: Update, context: Context, draft: dict[str, Any]) -> str:
+    event = draft["event"]
+    if event == "hospitalization":
+        state = _save(update, context, HOSPITAL, draft)
+        await prompt(update, context, texts.CARE_ASK_HOSPITAL)
+        return state
+    if event == "relative_death":
+        state = _save(update, context, RELATION, draft)
+        buttons = [_button(texts.CARE_RELATIONS[r], RELATION, r) for r in RELATIONS]
+        await prompt(update, context, texts.CARE_ASK_RELATION, _rows(buttons))
+        return state
+    state = _save(update, context, DATE, draft)
+    await prompt(update, context, texts.CARE_ASK_DATE[event])
+    return state
+
+
+@guarded(NAME, HOSPITAL)
+async def hospital_entered(update: Update, context: Context) -> str:
+    """The hospital's name."""
+    return await _short_text(update, context, HOSPITAL, WARD, texts.CARE_ASK_WARD)
+
+
+@guarded(NAME, WARD)
+async def ward_entered(update: Update, context: Context) -> str:
+    """The ward and bed: a health detail, stored encrypted."""
+    return await _short_text(update, context, WARD, DATE, texts.CARE_ASK_DATE["hospitalization"])
+
+
+async def _short_text(
+    update: Update, context: Context, field: str, next_state: str, next_prompt: str
+) -> str:
+    """Store a short typed answer under `field` (also this step's state) and go on."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    value = message.text.strip()
+    if not value or len(value) > SHORT_TEXT:
+        await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=SHORT_TEXT))
+        return field
+    state = _save(update, context, next_state, {**_draft(update, context), field: value})
+    await prompt(update, context, next_prompt)
+    return state
+
+
+@guarded(NAME, RELATION)
+async def relation_chosen(update: Update, context: Context) -> str | int:
+    """Whose death: spouse, parent, parent-in-law or child."""
+    pressed = await _step(update, context, RELATION, RELATIONS)
+    if pressed is None:
+        return RELATION
+    _caller, relation = pressed
+    state = _save(update, context, DATE, {**_draft(update, context), "relation": relation})
+    await edit_or_send(update, context, texts.CARE_ASK_DATE["relative_death"])
+    return state
+
+
+@guarded(NAME, DATE)
+async def date_entered(update: Update, context: Context) -> str:
+    """The event date: a real date, not before the officer's birth, within the last year."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    draft = _draft(update, context)
+    event_date = parse_date(message.text)
+    if event_date is None:
+        await prompt(update, context, texts.CARE_BAD_DATE)
+        return DATE
+    with services(context).database.session() as session:
+        subject = officers.by_id(session, int(draft.get("officer_id", 0)))
+    birthday = subject.birthday if subject else None
+    problem = date_problem(draft["event"], event_date, today=_today(context), birthday=birthday)
+    if problem is not None:
+        await prompt(update, context, texts.CARE_DATE_PROBLEMS[problem])
+        return DATE
+    state = _save(update, context, NOTE, {**draft, "date": event_date.isoformat()})
+    await prompt(
+        update, context, texts.CARE_ASK_NOTE, _rows([_button(texts.CARE_SKIP, NOTE, "skip")])
+    )
+    return state
+
+
+def _today(context: Context) -> date:
+    return datetime.now(services(context).zone).date()
+
+
+@guarded(NAME, NOTE)
+async def note_entered(update: Update, context: Context) -> str:
+    """An optional short note (a health detail: encrypted, organizers only)."""
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    note = message.text.strip()
+    if len(note) > NOTE_LIMIT:
+        await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=NOTE_LIMIT))
+        return NOTE
+    return await _ask_confirm(update, context, {**_draft(update, context), "note": note})
+
+
+@guarded(NAME, NOTE)
+async def note_skipped(update: Update, context: Context) -> str:
+    """No note."""
+    pressed = await _step(update, context, NOTE, ("skip",))
+    if pressed is None:
+        return NOTE
+    return await _ask_confirm(update, context, {**_draft(update, context), "note": ""})
+
+
+async def _ask_confirm(update: Update, context: Context, draft: dict[str, Any]) -> str:
+    state = _save(update, context, CONFIRM, draft)
+    with services(context).database.session() as session:
+        subject = officers.by_id(session, int(draft["officer_id"]))
+    assert subject is not None
+    event_date = date.fromisoformat(draft["date"])
+    policy_sum = price(services(context).policy.care.rules, draft["event"], event_date)
+    summary = texts.CARE_SUMMARY.format(
+        event=event_name(draft["event"], draft.get("relation", "")),
+        name=subject.name,
+        police_id=subject.police_id,
+        unit=subject.unit or texts.UNKNOWN,
+        details=_details(draft),
+        date=event_date.isoformat(),
+        amount=amount_text(
+            policy_sum.amount if policy_sum else 0, policy_sum.up_to if policy_sum else False
+        ),
+    )
+    buttons = [
+        _button(texts.CARE_SUBMIT, CONFIRM, "yes"),
+        _button(texts.CARE_DISCARD, CONFIRM, "no"),
+    ]
+    await prompt(update, context, summary, _rows(buttons))
+    return state
+
+
+def _details(draft: dict[str, Any]) -> str:
+    lines = []
+    if draft.get("hospital"):
+        lines.append(texts.CARE_LINE_HOSPITAL.format(hospital=draft["hospital"]))
+    if draft.get("ward"):
+        lines.append(texts.CARE_LINE_WARD.format(ward=draft["ward"]))
+    if draft.get("note"):
+        lines.append(texts.CARE_LINE_NOTE.format(note=draft["note"]))
+    return "".join(f"\n{line}" for line in lines)
+
+
+@guarded(NAME, CONFIRM)
+async def confirmed(update: Update, context: Context) -> str | int:
+    """Submit or discard; the case, duplicate check and audit commit together."""
+    pressed = await _step(update, context, CONFIRM, ("yes", "no"))
+    if pressed is None:
+        return CONFIRM
+    caller, choice = pressed
+    key = conversation_key(update)
+    if choice != "yes":
+        return await _end(update, context, texts.CANCELLED)
+    svc = services(context)
+    with svc.database.session() as session:
+        draft = conversations.draft(session, NAME, key)
+        if conversations.state_of(session, NAME, key) != CONFIRM:
+            case = None  # a second press of 提交: the first one already filed it
+        else:
+            case, duplicate_of = _file(session, caller, draft, context)
+            conversations.delete(session, NAME, key)
+            subject = officers.by_id(session, case.officer_id)
+            organizers = roles.reachable_holders(session, {Role.ORGANIZER, Role.ADMIN})
+            subject_chat = officers.binding_of(session, case.officer_id)
+    if case is None:
+        return END
+    assert case.id is not None and subject is not None
+    if duplicate_of is not None:
+        await edit_or_send(update, context, texts.CARE_DUPLICATE.format(id=duplicate_of))
+        return END
+    await edit_or_send(update, context, texts.CARE_SUBMITTED.format(id=case.id))
+    card = case_card(case, subject, svc.cipher, reporter=caller.officer)
+    for _organizer, chat_id in organizers:
+        await notify(context.bot, chat_id, card, case_markup(case))
+    if subject.id != caller.officer.id and subject_chat is not None:
+        await notify(
+            context.bot,
+            subject_chat.chat_id,
+            texts.CARE_REPORTED_FOR_YOU.format(
+                reporter=caller.officer.name, event=event_name(case.event, case.relation)
+            ),
+        )
+    return END
+
+
+def _file(
+    session: Session, caller: Caller, draft: dict[str, Any], context: Context
+) -> tuple[CareCase, int | None]:
+    svc = services(context)
+    event, event_date = draft["event"], date.fromisoformat(draft["date"])
+    officer_id = int(draft["officer_id"])
+    relation = str(draft.get("relation", ""))
+    policy_sum = price(svc.policy.care.rules, event, event_date)
+    earlier = [
+        CaseKey(c.id or 0, c.officer_id, c.event, c.event_date, c.relation)
+        for c in care.same_kind(session, officer_id, event)
+    ]
+    duplicate = first_duplicate(earlier, CaseKey(0, officer_id, event, event_date, relation))
+    assert caller.officer.id is not None
+    case = care.create(
+        session,
+        care.NewCase(
+            officer_id=officer_id,
+            reporter_id=caller.officer.id,
+            event=event,
+            event_date=event_date,
+            relation=relation,
+            hospital=str(draft.get("hospital", "")),
+            ward=str(draft.get("ward", "")),
+            note=str(draft.get("note", "")),
+            policy_amount=policy_sum.amount if policy_sum else 0,
+            up_to=policy_sum.up_to if policy_sum else False,
+        ),
+        svc.cipher,
+        duplicate_of=duplicate.case_id if duplicate else None,
+    )
+    # Type and ids only: the ward and note never reach the audit log.
+    audit.record(
+        session,
+        actor=caller.actor,
+        action="care.report",
+        target=str(case.id),
+        event=event,
+        duplicate_of=duplicate.case_id if duplicate else None,
+    )
+    return case, duplicate.case_id if duplicate else None
+
+
+async def text_expected(update: Update, context: Context) -> None:
+    """A photo or sticker where typed text is expected: the step stays."""
+    await prompt(update, context, texts.CARE_TEXT_EXPECTED)
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel: nothing of the report is kept."""
+    return await _end(update, context, texts.CANCELLED)
+
+
+async def my_reports(update: Update, context: Context) -> None:
+    """/myreports: the officer's own cases and those they reported for colleagues."""
+    caller = await caller_or_hint(update, context)
+    if caller is None or caller.officer.id is None:
+        return
+    await answer(update)
+    with services(context).database.session() as session:
+        mine = care.of_officer(session, caller.officer.id)
+        names = {
+            c.officer_id: (officers.by_id(session, c.officer_id) or caller.officer).name
+            for c in mine
+        }
+    if not mine:
+        await reply(update, context, texts.CARE_NONE_YET)
+        return
+    lines = [texts.CARE_MINE_HEADER]
+    for case in mine:
+        line = texts.CARE_MINE_LINE.format(
+            id=case.id,
+            event=event_name(case.event, case.relation),
+            date=case.event_date.isoformat(),
+            status=texts.CASE_STATUS[case.status],
+        )
+        if case.officer_id != caller.officer.id:
+            line += texts.CARE_MINE_FOR.format(name=names[case.officer_id])
+        if case.status == CaseStatus.PAID and case.paid_amount is not None:
+            line += texts.CARE_MINE_PAID.format(amount=case.paid_amount)
+        if case.status == CaseStatus.DECLINED and case.officer_id == caller.officer.id:
+            line += texts.CARE_MINE_DECLINED.format(reason=case.decline_reason)
+        lines.append(line)
+    await reply(update, context, "\n".join(lines))
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The report conversation and /myreports."""
+    text = filters.TEXT & ~filters.COMMAND & PRIVATE_MESSAGE
+    other = ~filters.COMMAND & PRIVATE_MESSAGE
+
+    def pressed(callback: Any) -> CallbackQueryHandler[Any, Any]:
+        return CallbackQueryHandler(callback, pattern=CareStep.pattern())
+
+    # Buttons and typed answers share one conversation keyed per user and chat (not per
+    # message) on purpose; PTB warns about that choice.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+        report = ConversationHandler(
+            entry_points=[
+                CommandHandler("report", start, filters=PRIVATE_MESSAGE),
+                CallbackQueryHandler(start, pattern=f"^{MenuChoice('report').pack()}$"),
+            ],
+            states={
+                EVENT: [pressed(event_chosen)],
+                WHO: [pressed(who_chosen)],
+                COLLEAGUE: [
+                    MessageHandler(text, colleague_entered),
+                    MessageHandler(other, text_expected),
+                ],
+                PICK: [pressed(colleague_picked)],
+                HOSPITAL: [
+                    MessageHandler(text, hospital_entered),
+                    MessageHandler(other, text_expected),
+                ],
+                WARD: [MessageHandler(text, ward_entered), MessageHandler(other, text_expected)],
+                RELATION: [pressed(relation_chosen)],
+                DATE: [MessageHandler(text, date_entered), MessageHandler(other, text_expected)],
+                NOTE: [
+                    MessageHandler(text, note_entered),
+                    pressed(note_skipped),
+                    MessageHandler(other, text_expected),
+                ],
+                CONFIRM: [pressed(confirmed)],
+            },
+            fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
+            allow_reentry=True,
+            name=NAME,
+            persistent=True,
+        )
+    return [
+        report,
+        CommandHandler("myreports", my_reports, filters=PRIVATE_MESSAGE),
+        CallbackQueryHandler(my_reports, pattern=f"^{MenuChoice('myreports').pack()}$"),
+    ]
