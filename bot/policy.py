@@ -37,6 +37,8 @@ class CarePolicy(BaseModel):
     """Condolence sums by event type."""
 
     rules: list[CareRule] = Field(default_factory=list)
+    # Since when /cases stats counts the officers comforted (the seed programme's new rules).
+    comforted_since: date = date(2018, 9, 1)
 
 
 class BloodPolicy(BaseModel):

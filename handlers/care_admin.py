@@ -77,9 +77,6 @@ REASON_LIMIT = 200
 # (and the INTEGER column), far above any sum the union pays.
 UNPRICED_LIMIT = 100_000
 LIST_LIMIT = 200
-# The seed policy's programme began on 2018-09-01 ("936 officers comforted since 2018-09").
-# bot/policy.py has no setting for that date yet, so it lives here until the policy gets one.
-COMFORTED_SINCE = date(2018, 9, 1)
 ORGANIZER_ROLES = frozenset({Role.ORGANIZER, Role.ADMIN})
 AUDIT_ACTIONS = {
     CaseStatus.VISITED: "care.visit",
@@ -834,9 +831,10 @@ def _period_or_this_year(context: Context, tokens: Sequence[str]) -> tuple[date,
 
 async def _stats(update: Update, context: Context, tokens: Sequence[str]) -> None:
     start, end = _period_or_this_year(context, tokens)
+    since = services(context).policy.care.comforted_since
     with services(context).database.session() as session:
         rows = care.figures(session, start, end)
-        comforted = care.comforted_since(session, COMFORTED_SINCE)
+        comforted = care.comforted_since(session, since)
     order = list(texts.CARE_EVENTS)
     rows.sort(key=lambda row: order.index(row.event) if row.event in order else len(order))
     lines = [texts.CASES_STATS_HEADER.format(start=start, end=end)]
@@ -859,7 +857,7 @@ async def _stats(update: Update, context: Context, tokens: Sequence[str]) -> Non
         )
     else:
         lines.append(texts.CASES_STATS_NONE)
-    lines.append(texts.CASES_STATS_COMFORTED.format(since=COMFORTED_SINCE, count=comforted))
+    lines.append(texts.CASES_STATS_COMFORTED.format(since=since, count=comforted))
     await reply(update, context, "\n".join(lines))
 
 
