@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 CHAT_GAP_SECONDS = 1.0  # Telegram allows about one message a second to one chat
 PROGRESS_EVERY_SECONDS = 3.0
-WINDOW_MARGIN_SECONDS = 0.01  # slack for network jitter on top of Telegram's 1-second window
+WINDOW_MARGIN_SECONDS = 0.01
+RECORD_ATTEMPTS = 5  # slack for network jitter on top of Telegram's 1-second window
 IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts written by another process (the CLI)
 # The organizer's progress message is sent just after the broadcast is committed; a broadcast
 # that settles first waits this long for it before its summary is given up on.
@@ -121,7 +122,11 @@ class Sender:
                 await self._idle()
                 continue
             self._schedule_next()
+            # Taken now, not when the send starts: the next claim must already see this chat busy.
+            self._last_send[claimed.chat_id] = self.clock()
             await self._in_flight.acquire()
+            # A send that just freed its place may have brought a 429: honour that pause first.
+            await self._wait_for_slot()
             task = asyncio.create_task(self._deliver(claimed))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -171,7 +176,6 @@ class Sender:
 
     async def _deliver(self, claimed: Claimed) -> None:
         try:
-            self._last_send[claimed.chat_id] = self.clock()
             try:
                 message = await self.bot.send_message(claimed.chat_id, claimed.text)
             except RetryAfter as exc:
@@ -191,18 +195,31 @@ class Sender:
             except NetworkError as exc:  # 5xx, timeouts, connection errors
                 self._retry_or_fail(claimed, exc)
             else:
-                with self.database.session() as session:
-                    broadcasts.mark_sent(session, claimed.id, message.message_id)
-        except Exception:
+                await self._record_sent(claimed, message.message_id)
+        except Exception as exc:
+            # Not sent (the send itself raised something unexpected): an attempt like any other.
             log.exception("delivery %d failed unexpectedly", claimed.id)
-            with self.database.session() as session:
-                broadcasts.requeue(session, claimed.id, at=utcnow() + timedelta(seconds=5))
+            with contextlib.suppress(Exception):
+                self._retry_or_fail(claimed, exc)
         finally:
             self._in_flight.release()
 
-    def _retry_or_fail(self, claimed: Claimed, exc: TelegramError) -> None:
+    async def _record_sent(self, claimed: Claimed, message_id: int) -> None:
+        """Telegram has the message: only the bookkeeping may be retried, never the send."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                with self.database.session() as session:
+                    broadcasts.mark_sent(session, claimed.id, message_id)
+                return
+            except Exception:
+                log.exception("could not record delivery %d as sent", claimed.id)
+                await asyncio.sleep(0.2 * 2**attempt)
+        # Left as "sending": a restart requeues it (one duplicate at most), never a resend loop.
+
+    def _retry_or_fail(self, claimed: Claimed, exc: Exception) -> None:
         attempts = claimed.attempts + 1
-        reason = f"{type(exc).__name__}: {exc.message}"
+        detail = exc.message if isinstance(exc, TelegramError) else str(exc)
+        reason = f"{type(exc).__name__}: {detail}"
         with self.database.session() as session:
             if attempts >= self.max_attempts:
                 broadcasts.mark_failed(session, claimed.id, reason)
@@ -240,20 +257,26 @@ class Sender:
                     and broadcast.progress_message_id is None
                     and utcnow() - broadcast.created_at < PROGRESS_MESSAGE_GRACE
                 )
-                finished = (
-                    state.settled
-                    and not awaiting_message
-                    and broadcasts.finish(session, broadcast_id)
-                )
-                unreached = broadcasts.unreached(session, broadcast_id) if finished else []
+                summary_due = state.settled and not awaiting_message
                 chat_id, message_id = broadcast.progress_chat_id, broadcast.progress_message_id
                 cancelled = broadcast.status == BroadcastStatus.CANCELLED
+                if summary_due and (chat_id is None or message_id is None):
+                    # Nobody watches this one (greetings, reminders, the CLI): just close it.
+                    broadcasts.finish(session, broadcast_id)
+                    continue
+                unreached = broadcasts.unreached(session, broadcast_id) if summary_due else []
             if chat_id is None or message_id is None:
-                continue  # nobody watches this one (greetings, reminders, the CLI)
-            if finished:
+                continue
+            if summary_due:
+                # Closed only once the organizer has the summary: a failed edit is tried again.
+                if not await self._edit(
+                    chat_id, message_id, summary_text(state, cancelled=cancelled)
+                ):
+                    continue
+                with self.database.session() as session:
+                    first = broadcasts.finish(session, broadcast_id)
                 self._shown.pop(broadcast_id, None)
-                await self._edit(chat_id, message_id, summary_text(state, cancelled=cancelled))
-                if unreached:
+                if first and unreached:
                     await self._send_unreached(chat_id, unreached)
             elif self._shown.get(broadcast_id) != (text := progress_text(state)):
                 # Only real changes are edited: an unchanged edit is a wasted API call.
@@ -274,7 +297,8 @@ class Sender:
         *,
         cancel_button: bool = False,
         broadcast_id: int = 0,
-    ) -> None:
+    ) -> bool:
+        """Edit a progress message; False only when trying again later may succeed."""
         markup = None
         if cancel_button:
             stop = BroadcastCancel(broadcast_id).pack()
@@ -284,10 +308,13 @@ class Sender:
         try:
             await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
         except BadRequest as exc:
+            # Unchanged, deleted or too old: nothing a retry would fix.
             if "not modified" not in exc.message:
                 log.info("could not edit a progress message: %s", exc.message)
         except TelegramError as exc:
             log.info("could not edit a progress message: %s", type(exc).__name__)
+            return False
+        return True
 
     async def _send_unreached(self, chat_id: int, unreached: list[tuple[str, str, str]]) -> None:
         lines = [

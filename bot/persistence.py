@@ -39,13 +39,16 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     async def update_conversation(
         self, name: str, key: ConversationKey, new_state: object | None
     ) -> None:
-        """Write one state change; None ends the conversation and drops its draft."""
-        stored_key = json.dumps(list(key))
+        """Only an ended conversation is written here: its row and draft go.
+
+        Every other state was already committed by its handler, with its draft, before the
+        prompt went out. Writing PTB's remembered state back would re-create a flow that
+        /start, /menu or /cancel dropped meanwhile, without its draft.
+        """
+        if new_state is not None:
+            return
         with self.database.session() as session:
-            if new_state is None:
-                conversations.delete(session, name, stored_key)
-            else:
-                conversations.set_state(session, name, stored_key, str(new_state))
+            conversations.delete(session, name, json.dumps(list(key)))
 
     # Only conversations are stored; PTB still requires the rest of the interface.
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:

@@ -247,6 +247,9 @@ async def start(update: Update, context: Context) -> str | int:
         _forget(update, context)
         return END
     flow = secrets.token_hex(4)
+    # A new announcement replaces any flow left half-way, so its text cannot land elsewhere.
+    with services(context).database.session() as session:
+        conversations.delete_all_for(session, conversation_key(update))
     state = _goto(update, context, CHOOSE_AUDIENCE, {"flow": flow})
     await prompt(update, context, texts.ANNOUNCE_ASK_AUDIENCE, _audience_markup(flow))
     return state
@@ -387,8 +390,8 @@ async def message_received(update: Update, context: Context) -> str | int:
 
 
 async def _flow_gone(update: Update, context: Context) -> int:
-    """/start or /menu dropped the flow behind PTB's back: treat the message as outside it."""
-    await menu.hint(update, context)
+    """/start, /menu or another flow dropped this one: let the other handlers take the update."""
+    context.application.create_task(context.application.process_update(update))
     return END
 
 

@@ -43,6 +43,7 @@ from handlers.common import (
 )
 from handlers.context import services
 from storage import audit, care, conversations, officers, roles
+from storage.crypto import FieldCipher
 from storage.models import CareCase, CaseStatus, Officer, Role
 
 NAME = "care_report"
@@ -69,6 +70,8 @@ EVENTS = (
 )
 RELATIONS = ("spouse", "parent", "parent_in_law", "child")
 SHORT_TEXT = 50
+# Health details: encrypted in the draft too, not only in the case (drafts live in the database).
+SEALED = ("ward", "note")
 NOTE_LIMIT = 200
 
 
@@ -104,6 +107,9 @@ async def start(update: Update, context: Context) -> str | int:
     if caller is None:
         return END
     await answer(update)
+    # A new report replaces any flow left half-way, so an answer cannot land in the old one.
+    with services(context).database.session() as session:
+        conversations.delete_all_for(session, conversation_key(update))
     state = _save(update, context, EVENT, {})
     buttons = [_button(texts.CARE_EVENTS[event], EVENT, event) for event in EVENTS]
     await prompt(update, context, texts.CARE_ASK_EVENT, _rows(buttons))
@@ -252,6 +258,8 @@ async def _short_text(
     if not value or len(value) > SHORT_TEXT:
         await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=SHORT_TEXT))
         return field
+    if field in SEALED:
+        value = services(context).cipher.encrypt(value)
     state = _save(update, context, next_state, {**_draft(update, context), field: value})
     await prompt(update, context, next_prompt)
     return state
@@ -306,7 +314,8 @@ async def note_entered(update: Update, context: Context) -> str:
     if len(note) > NOTE_LIMIT:
         await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=NOTE_LIMIT))
         return NOTE
-    return await _ask_confirm(update, context, {**_draft(update, context), "note": note})
+    sealed = services(context).cipher.encrypt(note)
+    return await _ask_confirm(update, context, {**_draft(update, context), "note": sealed})
 
 
 @guarded(NAME, NOTE)
@@ -330,7 +339,7 @@ async def _ask_confirm(update: Update, context: Context, draft: dict[str, Any]) 
         name=subject.name,
         police_id=subject.police_id,
         unit=subject.unit or texts.UNKNOWN,
-        details=_details(draft),
+        details=_details(draft, services(context).cipher),
         date=event_date.isoformat(),
         amount=amount_text(
             policy_sum.amount if policy_sum else 0, policy_sum.up_to if policy_sum else False
@@ -344,14 +353,14 @@ async def _ask_confirm(update: Update, context: Context, draft: dict[str, Any]) 
     return state
 
 
-def _details(draft: dict[str, Any]) -> str:
+def _details(draft: dict[str, Any], cipher: FieldCipher) -> str:
     lines = []
     if draft.get("hospital"):
         lines.append(texts.CARE_LINE_HOSPITAL.format(hospital=draft["hospital"]))
     if draft.get("ward"):
-        lines.append(texts.CARE_LINE_WARD.format(ward=draft["ward"]))
+        lines.append(texts.CARE_LINE_WARD.format(ward=cipher.decrypt(draft["ward"])))
     if draft.get("note"):
-        lines.append(texts.CARE_LINE_NOTE.format(note=draft["note"]))
+        lines.append(texts.CARE_LINE_NOTE.format(note=cipher.decrypt(draft["note"])))
     return "".join(f"\n{line}" for line in lines)
 
 
@@ -386,7 +395,12 @@ async def confirmed(update: Update, context: Context) -> str | int:
     card = case_card(case, subject, svc.cipher, reporter=caller.officer)
     for _organizer, chat_id in organizers:
         await notify(context.bot, chat_id, card, case_markup(case))
-    if subject.id != caller.officer.id and subject_chat is not None:
+    # An officer's own account is not told of their death; the family is visited in person.
+    if (
+        subject.id != caller.officer.id
+        and subject_chat is not None
+        and case.event != "officer_death"
+    ):
         await notify(
             context.bot,
             subject_chat.chat_id,
@@ -420,8 +434,8 @@ def _file(
             event_date=event_date,
             relation=relation,
             hospital=str(draft.get("hospital", "")),
-            ward=str(draft.get("ward", "")),
-            note=str(draft.get("note", "")),
+            ward=svc.cipher.decrypt(str(draft.get("ward", ""))),
+            note=svc.cipher.decrypt(str(draft.get("note", ""))),
             policy_amount=policy_sum.amount if policy_sum else 0,
             up_to=policy_sum.up_to if policy_sum else False,
         ),
@@ -475,7 +489,8 @@ async def my_reports(update: Update, context: Context) -> None:
         )
         if case.officer_id != caller.officer.id:
             line += texts.CARE_MINE_FOR.format(name=names[case.officer_id])
-        if case.status == CaseStatus.PAID and case.paid_amount is not None:
+        own = case.officer_id == caller.officer.id
+        if own and case.status == CaseStatus.PAID and case.paid_amount is not None:
             line += texts.CARE_MINE_PAID.format(amount=case.paid_amount)
         if case.status == CaseStatus.DECLINED and case.officer_id == caller.officer.id:
             line += texts.CARE_MINE_DECLINED.format(reason=case.decline_reason)

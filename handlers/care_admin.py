@@ -77,6 +77,7 @@ REASON_LIMIT = 200
 # (and the INTEGER column), far above any sum the union pays.
 UNPRICED_LIMIT = 100_000
 LIST_LIMIT = 200
+YEARS_ALLOWED = (1950, 2100)
 ORGANIZER_ROLES = frozenset({Role.ORGANIZER, Role.ADMIN})
 AUDIT_ACTIONS = {
     CaseStatus.VISITED: "care.visit",
@@ -635,7 +636,21 @@ def split_arguments(text: str) -> list[str]:
 
 
 def _period_of(token: str) -> tuple[date, date] | date | None:
-    """A date, or a whole month or year as (first, last); None if the token is no period."""
+    """A date, or a whole month or year as (first, last); None if the token is no period.
+
+    Years outside 1950–2100 are no period: such dates overflow the arithmetic and the database
+    (9999-12-31 + 1 day), and no case of the union lies there.
+    """
+    period = _any_period_of(token)
+    if period is None:
+        return None
+    ends = period if isinstance(period, tuple) else (period, period)
+    if not all(YEARS_ALLOWED[0] <= day.year <= YEARS_ALLOWED[1] for day in ends):
+        return None
+    return period
+
+
+def _any_period_of(token: str) -> tuple[date, date] | date | None:
     day = parse_date(token)
     if day is not None:
         return day

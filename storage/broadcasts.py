@@ -29,6 +29,7 @@ SETTLED = (
     DeliveryState.CANCELLED,
 )
 _INSERT_BATCH = 1000
+_STALE_SKIPS = 100  # stale deliveries cancelled per claim before giving the loop a turn
 
 
 @dataclass(frozen=True)
@@ -160,42 +161,65 @@ def release_in_flight(session: Session) -> int:
         .where(col(Delivery.state) == DeliveryState.SENDING)
         .values(state=DeliveryState.PENDING)
     )
+    stopped = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.CANCELLED)
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+        .where(col(Delivery.broadcast_id).in_(stopped))
+        .values(state=DeliveryState.CANCELLED)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def claim_next(
     session: Session, now: datetime, *, busy_chats: Collection[int] = ()
 ) -> Claimed | None:
-    """Take the most urgent due delivery whose chat is not busy, marking it as sending."""
-    query = (
-        select(Delivery, Broadcast.text)
-        .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
-        .where(Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now)
-        .order_by(col(Delivery.priority), col(Delivery.id))
-        .limit(1)
-    )
-    if busy_chats:
-        query = query.where(col(Delivery.chat_id).not_in(list(busy_chats)))
-    row = session.exec(query).first()
-    if row is None:
-        return None
-    delivery, text = row
-    taken = session.execute(
-        update(Delivery)
-        .where(col(Delivery.id) == delivery.id, col(Delivery.state) == DeliveryState.PENDING)
-        .values(state=DeliveryState.SENDING)
-    )
-    if not taken.rowcount:  # type: ignore[attr-defined]
-        return None
-    assert delivery.id is not None
-    return Claimed(
-        id=delivery.id,
-        broadcast_id=delivery.broadcast_id,
-        officer_id=delivery.officer_id,
-        chat_id=delivery.chat_id,
-        text=text,
-        attempts=delivery.attempts,
-    )
+    """Take the most urgent due delivery whose chat is not busy, marking it as sending.
+
+    A recipient who left the union or whose identity moved to another account since the
+    broadcast was written is not sent to: that delivery is cancelled on the way.
+    """
+    for _ in range(_STALE_SKIPS):
+        query = (
+            select(Delivery, Broadcast.text, TelegramBinding.id, Officer.active)
+            .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
+            .outerjoin(
+                TelegramBinding,
+                (col(TelegramBinding.officer_id) == col(Delivery.officer_id))
+                & (col(TelegramBinding.chat_id) == col(Delivery.chat_id)),
+            )
+            .outerjoin(Officer, col(Officer.id) == col(Delivery.officer_id))
+            .where(Delivery.state == DeliveryState.PENDING, col(Delivery.next_attempt_at) <= now)
+            .where(Broadcast.status == BroadcastStatus.SENDING)
+            .order_by(col(Delivery.priority), col(Delivery.id))
+            .limit(1)
+        )
+        if busy_chats:
+            query = query.where(col(Delivery.chat_id).not_in(list(busy_chats)))
+        row = session.exec(query).first()
+        if row is None:
+            return None
+        delivery, text, binding_id, active = row
+        assert delivery.id is not None
+        if binding_id is None or not active:
+            _set(session, delivery.id, state=DeliveryState.CANCELLED, error="no longer bound")
+            continue
+        taken = session.execute(
+            update(Delivery)
+            .where(col(Delivery.id) == delivery.id, col(Delivery.state) == DeliveryState.PENDING)
+            .values(state=DeliveryState.SENDING)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            return None
+        return Claimed(
+            id=delivery.id,
+            broadcast_id=delivery.broadcast_id,
+            officer_id=delivery.officer_id,
+            chat_id=delivery.chat_id,
+            text=text,
+            attempts=delivery.attempts,
+        )
+    return None
 
 
 def next_due(session: Session) -> datetime | None:
@@ -214,16 +238,32 @@ def mark_sent(session: Session, delivery_id: int, message_id: int) -> None:
     _set(session, delivery_id, state=DeliveryState.SENT, sent_at=utcnow(), message_id=message_id)
 
 
+def _drop_if_cancelled(session: Session, delivery_id: int) -> None:
+    """A delivery back in the queue of a broadcast stopped meanwhile is cancelled, not resent."""
+    stopped = select(Broadcast.id).where(Broadcast.status == BroadcastStatus.CANCELLED)
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.PENDING)
+        .where(col(Delivery.broadcast_id).in_(stopped))
+        .values(state=DeliveryState.CANCELLED)
+    )
+
+
 def requeue(session: Session, delivery_id: int, *, at: datetime | None = None) -> None:
     """Back to the queue without counting an attempt (Telegram asked us to wait)."""
-    _set(session, delivery_id, state=DeliveryState.PENDING, next_attempt_at=at or utcnow())
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.SENDING)
+        .values(state=DeliveryState.PENDING, next_attempt_at=at or utcnow())
+    )
+    _drop_if_cancelled(session, delivery_id)
 
 
 def retry_later(session: Session, delivery_id: int, *, at: datetime, error: str) -> None:
     """A transient fault: count the attempt and try again at the given time."""
     session.execute(
         update(Delivery)
-        .where(col(Delivery.id) == delivery_id)
+        .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.SENDING)
         .values(
             state=DeliveryState.PENDING,
             attempts=col(Delivery.attempts) + 1,
@@ -231,6 +271,7 @@ def retry_later(session: Session, delivery_id: int, *, at: datetime, error: str)
             error=error[:200],
         )
     )
+    _drop_if_cancelled(session, delivery_id)
 
 
 def mark_failed(session: Session, delivery_id: int, error: str) -> None:

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlmodel import select
 from telegram import Bot
+from telegram.error import RetryAfter
 
 from bot.broadcast import Sender
 from bot.sandbox import Sandbox
-from storage import broadcasts
+from storage import broadcasts, officers
 from storage.broadcasts import Recipient
 from storage.db import Database
 from storage.models import BroadcastKind, Delivery, DeliveryState, Priority, TelegramBinding
+from storage.types import utcnow
 from tests.conftest import TEST_TOKEN, add_officer
 
 FIRST_USER = 8_000_000_000
@@ -318,8 +323,6 @@ def test_in_flight_deliveries_are_requeued_at_start(database: Database) -> None:
     assert officer.id is not None
     queue(database, [Recipient(officer.id, 42)])
     with database.session() as session:
-        from storage.types import utcnow
-
         claimed = broadcasts.claim_next(session, utcnow())
         assert claimed is not None
         assert broadcasts.claim_next(session, utcnow()) is None
@@ -377,3 +380,115 @@ async def test_progress_message_and_final_summary(
     with database.session() as session:
         finished = broadcasts.get(session, broadcast.id)
     assert finished is not None and finished.status == "done"
+
+
+class FakeBot:
+    """Stands in for telegram.Bot where a test needs a fault the sandbox cannot make."""
+
+    def __init__(self, behaviour: Callable[[int, int], Awaitable[object]]) -> None:
+        self.behaviour = behaviour
+        self.sends: list[tuple[float, int]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> object:
+        self.sends.append((time.monotonic(), chat_id))
+        return await self.behaviour(len(self.sends), chat_id)
+
+    async def edit_message_text(self, *_: object, **__: object) -> None:
+        return None
+
+
+def test_a_stopped_broadcast_is_not_resumed_by_a_requeue(database: Database) -> None:
+    officer = add_officer(database, "600001", "甲", "+8613700000001", bound_to=42)
+    assert officer.id is not None
+    broadcast_id = queue(database, [Recipient(officer.id, 42)])
+    with database.session() as session:
+        claimed = broadcasts.claim_next(session, utcnow())
+    assert claimed is not None
+    with database.session() as session:
+        assert broadcasts.cancel(session, broadcast_id)
+    with database.session() as session:
+        broadcasts.requeue(session, claimed.id)  # the in-flight send came back with a 429
+    with database.session() as session:
+        assert broadcasts.claim_next(session, utcnow()) is None
+        state = broadcasts.progress(session, broadcast_id)
+    assert (state.cancelled, state.waiting) == (1, 0)
+
+
+def test_an_officer_unbound_since_queueing_is_skipped(database: Database) -> None:
+    first = add_officer(database, "600001", "甲", "+8613700000001", bound_to=41)
+    second = add_officer(database, "600002", "乙", "+8613700000002", bound_to=42)
+    assert first.id is not None and second.id is not None
+    broadcast_id = queue(database, [Recipient(first.id, 41), Recipient(second.id, 42)])
+    with database.session() as session:
+        officers.unbind(session, first.id)
+    with database.session() as session:
+        claimed = broadcasts.claim_next(session, utcnow())
+        assert claimed is not None and claimed.chat_id == 42
+        assert broadcasts.claim_next(session, utcnow()) is None
+        assert broadcasts.progress(session, broadcast_id).cancelled == 1
+
+
+async def test_no_send_starts_during_a_retry_after_pause(database: Database) -> None:
+    recipients = []
+    for index in range(6):
+        officer = add_officer(
+            database,
+            f"{610000 + index}",
+            f"员{index}",
+            f"+861371000{index:04d}",
+            bound_to=9_700_000 + index,
+        )
+        assert officer.id is not None
+        recipients.append(Recipient(officer.id, 9_700_000 + index))
+    queue(database, recipients)
+    limited_at: list[float] = []
+
+    async def behaviour(number: int, _chat: int) -> object:
+        await asyncio.sleep(0.2)
+        if number == 1:
+            limited_at.append(time.monotonic())
+            raise RetryAfter(2)
+        return SimpleNamespace(message_id=number)
+
+    bot = FakeBot(behaviour)
+    sender = Sender(bot, database, rate=100, max_in_flight=2)  # type: ignore[arg-type]
+    await sender.start()
+    try:
+        await asyncio.sleep(1.2)
+    finally:
+        await sender.stop()
+    assert limited_at
+    during = [at for at, _ in bot.sends if limited_at[0] < at < limited_at[0] + 1.9]
+    assert during == []
+
+
+async def test_a_database_error_after_a_send_does_not_send_again(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    officer = add_officer(database, "600001", "甲", "+8613700000001", bound_to=42)
+    assert officer.id is not None
+    broadcast_id = queue(database, [Recipient(officer.id, 42)])
+    real = broadcasts.mark_sent
+    failures = [RuntimeError("database is locked")]
+
+    def flaky(session: Any, delivery_id: int, message_id: int) -> None:
+        if failures:
+            raise failures.pop()
+        real(session, delivery_id, message_id)
+
+    monkeypatch.setattr(broadcasts, "mark_sent", flaky)
+
+    async def behaviour(number: int, _chat: int) -> object:
+        return SimpleNamespace(message_id=number)
+
+    bot = FakeBot(behaviour)
+    sender = Sender(bot, database, rate=100)  # type: ignore[arg-type]
+    await sender.start()
+    try:
+        await settled(database, broadcast_id, timeout=5)
+        await asyncio.sleep(0.3)
+    finally:
+        await sender.stop()
+    assert len(bot.sends) == 1
+    with database.session() as session:
+        assert broadcasts.progress(session, broadcast_id).sent == 1

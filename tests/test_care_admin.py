@@ -744,3 +744,11 @@ def test_parse_filter_and_period() -> None:
         with pytest.raises(FilterError):
             parse_filter(bad, units)
     assert split_arguments("/cases") == []
+
+
+@pytest.mark.parametrize(
+    "command", ["/cases 9999", "/cases 2026-01-01 9999-12-31", "/cases 0001-01-01"]
+)
+async def test_far_dates_get_an_answer_not_a_crash(bot: BotHarness, command: str) -> None:
+    await _start(bot)
+    assert "看不懂" in await _cases(bot, ORG, command)

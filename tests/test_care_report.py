@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import select
 
 from storage import audit, conversations
-from storage.models import CareCase, CaseStatus, Role
+from storage.models import CareCase, CaseStatus, ConversationState, Role
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Person, Photo, Press, PressData, Row, edits, says
 
@@ -81,6 +81,12 @@ async def test_hospitalization_for_oneself_reaches_organizers_privately(
         *hospitalization_rows(WANG),
         (WANG, "市中心医院", [says("请输入病区和床号")]),
         (WANG, "心内科3床", [says("请输入入院日期")]),
+    ]
+    await bot.dialog.play(rows)
+    with bot.database.session() as session:
+        (draft,) = session.exec(select(ConversationState.draft)).all()
+    assert "心内科" not in draft and "ward" in draft  # sealed in the draft as well
+    rows = [
         (WANG, Photo(), [says("请直接输入文字")]),
         (WANG, "明天吧", [says("日期格式不对")]),
         (WANG, "2026-02-30", [says("日期格式不对")]),
