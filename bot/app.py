@@ -23,7 +23,7 @@ from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
-from handlers import announce, binding, care, care_admin, menu, profile, roles
+from handlers import announce, binding, blood, care, care_admin, menu, profile, roles
 from handlers.common import Context, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
 from storage import roles as role_storage
@@ -89,7 +89,7 @@ def build_application(
     # Before every handler: an officer who blocked the bot and now writes is reachable again.
     application.add_handler(TypeHandler(Update, _note_reachable), group=-1)
     # Order matters: feature conversations first, the catch-alls of `menu` last.
-    for module in (binding, profile, roles, announce, care, care_admin, menu):
+    for module in (binding, profile, roles, announce, care, care_admin, blood, menu):
         application.add_handlers(module.handlers())
     application.add_error_handler(_log_error)
     return application
@@ -104,7 +104,9 @@ def sender_of(application: BotApplication) -> Sender:
 
 async def _note_reachable(update: Update, context: Context) -> None:
     """Clear the 'blocked the bot' mark of anyone who writes to it."""
-    if update.effective_user is not None:
+    # Only a message or a button press: the my_chat_member update Telegram sends when the
+    # officer blocks the bot must not count as writing to it.
+    if (update.message or update.callback_query) and update.effective_user is not None:
         sender_of(context.application).reachable_again(update.effective_user.id)
 
 

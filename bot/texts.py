@@ -366,3 +366,80 @@ EXPORT_COLUMNS = (
     "重复于",
 )
 EXPORT_SHEET = "慰问申报"
+
+# Blood donation records (/blood)
+COMMAND_BLOOD = "我的献血记录"
+HELP_BLOOD = "\n/blood 我的献血记录和下次可以献血的日期"
+HELP_BLOOD_ORGANIZER = (
+    "\n/blood record 警号 成分 数量 [日期] 登记献血，如 /blood record 100001 全血 400\n"
+    "/blood stats [年份] 献血统计\n/blood 警号 查看某位会员的献血记录"
+)
+BLOOD_COMPONENTS = {"whole_blood": "全血", "platelets": "血小板", "plasma": "血浆"}
+BLOOD_AMOUNTS = {
+    "whole_blood": "{amount} 毫升",
+    "platelets": "{amount} 个治疗量",
+    "plasma": "{amount} 毫升",
+}
+BLOOD_HEAD_OWN = "🩸 我的献血"
+BLOOD_HEAD_OTHER = "🩸 {name}（{police_id}，{unit}）的献血记录"
+BLOOD_TYPE_LINE = "血型：{blood}"
+BLOOD_TYPE_UNKNOWN_OWN = "未登记（可在 /me 中填写）"
+BLOOD_TOTALS = "累计献血 {count} 次：全血和血浆 {ml} 毫升，血小板 {units} 个治疗量。"
+BLOOD_NO_HISTORY = "还没有献血记录。"
+BLOOD_HISTORY_HEAD = "献血记录（最近的在前）："
+BLOOD_HISTORY_LINE = "{date} {component} {amount}"
+BLOOD_HISTORY_MORE = "……只列出最近 {limit} 次。"
+BLOOD_NEXT_HEAD = "下次献血："
+BLOOD_MAY_NOW = "{component}：现在就可以献 ❤️"
+BLOOD_MAY_FROM = "{component}：{date} 起可以献（{reason}）"
+BLOOD_MAY_NOT = "{component}：暂时不能献（{reason}）"
+BLOOD_REASONS = {
+    "interval": "离上次献血还要再休息一段时间",
+    "yearly_cap": "今年的血小板已献满 {cap} 次",
+    "too_young": "年满 {min_age} 周岁就可以献血了",
+    "too_old": "已过献血年龄上限 {max_age} 周岁，感谢一直以来的爱心",
+    "too_old_first_time": "初次献血须在 {max_first} 周岁以内，感谢这份爱心",
+    "unknown_birthday": "名册里没有出生日期，请联系工会干部补登",
+}
+BLOOD_STATION_FINAL = "以上按国家献血标准推算，能否献血以血站当天的检查为准。"
+BLOOD_ORGANIZER_HINT = "\n\n工会干部：发送 /blood help 查看登记和统计的写法。"
+BLOOD_USAGE = (
+    "🩸 /blood 用法：\n"
+    "/blood — 我的献血记录\n"
+    "/blood 警号 — 查看某位会员的献血记录\n"
+    "/blood record 警号 成分 数量 [日期] — 登记献血，"
+    "如 /blood record 100001 全血 400 或 /blood record 100001 血小板 1 2026-11-20\n"
+    "全血 200、300 或 400 毫升；血小板 1～3 个治疗量；血浆 100～800 毫升（50 的整数倍）。"
+    "日期默认今天，可补登一年以内的。\n"
+    "/blood stats [年份] — 献血统计（默认今年）"
+)
+BLOOD_RECORD_MISSING = "登记献血请写警号、成分和数量。\n\n"
+BLOOD_BAD_COMPONENT = "看不懂成分「{token}」，请写全血、血小板或血浆。\n\n"
+BLOOD_BAD_AMOUNT = "看不懂数量「{token}」，请写数字。\n\n"
+BLOOD_BAD_WHOLE = "全血只能登记 200、300 或 400 毫升。"
+BLOOD_BAD_PLATELETS = "血小板按治疗量登记，只能是 1、2 或 3 个。"
+BLOOD_BAD_PLASMA = "血浆请登记 100～800 毫升，且为 50 的整数倍。"
+BLOOD_BAD_DATE = "看不懂日期「{token}」，请写成 2026-11-20。\n\n"
+BLOOD_TOO_MANY = "多了「{token}」，请按下面的写法重新发送。\n\n"
+BLOOD_DATE_FUTURE = "献血日期不能晚于今天。"
+BLOOD_DATE_TOO_OLD = "只能补登一年以内（{earliest} 及以后）的献血。"
+BLOOD_OFFICER_LEFT = "{name}（{police_id}）已不在会员名册中，不能登记。"
+BLOOD_DUPLICATE = "{name}（{police_id}）{date} 的{component}已经登记过了，这次没有重复登记。"
+BLOOD_RECORDED = "✅ 已登记：{name}（{police_id}）{date} {component} {amount}。{told}"
+BLOOD_TOLD = "已通知本人。"
+BLOOD_TOLD_NOBODY = "本人暂时收不到暖警的消息，请另行转达感谢。"
+BLOOD_TOLD_SELF = "谢谢您的爱心！"
+BLOOD_THANKS = (
+    "🩸 感谢您 {date} 无偿献血（{component} {amount}）！\n{totals}\n"
+    "发送 /blood 查看记录和下次可以献血的日期。"
+)
+BLOOD_STATS_HEAD = "📊 {year} 年献血统计（按献血日期）："
+BLOOD_STATS_TOTAL = (
+    "共 {donors} 人献血 {donations} 人次：全血和血浆 {ml} 毫升，血小板 {units} 个治疗量。"
+)
+BLOOD_STATS_DRIVES = "献血活动 {drives} 场。"
+BLOOD_STATS_UNITS_HEAD = "按单位（以现在所在单位计）："
+BLOOD_STATS_UNIT_LINE = "{unit}：{donors} 人，{donations} 人次，{ml} 毫升，{units} 个治疗量"
+BLOOD_STATS_NONE = "{year} 年还没有献血记录。"
+BLOOD_BAD_YEAR = "看不懂年份「{token}」，请写成 2026。\n\n"
+BLOOD_BAD_ARGUMENT = "看不懂「{token}」。\n\n"

@@ -20,7 +20,7 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes, ConversationHandler, filters
 
 from bot import texts
@@ -133,7 +133,8 @@ async def notify(bot: Bot, chat_id: int, text: str, reply_markup: Markup = None)
     """Send to someone other than the caller; a chat that is gone must not fail the caller."""
     try:
         await send_text(bot, chat_id, text, reply_markup)
-    except (Forbidden, BadRequest) as exc:
+    except TelegramError as exc:
+        # One organizer's timeout must not keep the others (or the officer) from hearing.
         log.warning("could not notify a chat: %s", type(exc).__name__)
         return False
     return True
@@ -215,6 +216,7 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
         BotCommand("me", texts.COMMAND_ME),
         BotCommand("report", texts.COMMAND_REPORT),
         BotCommand("myreports", texts.COMMAND_MYREPORTS),
+        BotCommand("blood", texts.COMMAND_BLOOD),
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
@@ -249,9 +251,9 @@ def help_text(caller: Caller | None) -> str:
     """Help for what this caller may do."""
     if caller is None:
         return texts.HELP_STRANGER
-    text = texts.HELP_OFFICER + texts.HELP_CARE
+    text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD
     if caller.has(Role.ORGANIZER, Role.ADMIN):
-        text += texts.HELP_ORGANIZER
+        text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER
     if caller.has(Role.ADMIN):
         text += texts.HELP_ADMIN
     return text

@@ -290,3 +290,31 @@ class CareCase(SQLModel, table=True):
     paid_by: str = Field(default="", max_length=64)
     declined_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     declined_by: str = Field(default="", max_length=64)
+
+
+class BloodDonation(SQLModel, table=True):
+    """What one officer gave on one day: whole blood, platelets or plasma.
+
+    `amount` is millilitres for whole blood and plasma, therapeutic units (治疗量) for platelets.
+    The same officer, day and component are recorded once only.
+    """
+
+    __tablename__ = "blood_donation"
+    __table_args__ = (
+        UniqueConstraint(
+            "officer_id", "donated_on", "component", name="uq_blood_donation_officer_day_component"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    donated_on: date = Field(index=True)
+    component: str = Field(max_length=16)
+    amount: int
+    # The drive it was given at. No foreign key yet: blood drives are a later table; the key
+    # is added with it.
+    drive_id: int | None = None
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

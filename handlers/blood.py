@@ -1,0 +1,401 @@
+"""Blood donation records (献血记录): /blood for officers, recording and figures for organizers.
+
+/blood shows an officer their own blood type, donations, totals and, per bot/rules/blood.py,
+whether they may give whole blood and platelets now or from which day. Organizers and admins
+also use:
+
+- `/blood record 警号 成分 数量 [日期]` records a donation, e.g. `/blood record 100001 全血 400`
+  or `/blood record 100001 血小板 1 2026-11-20`. Accepted amounts: whole blood 200, 300 or
+  400 ml (the volumes GB 18467-2011 allows for one donation); platelets 1–3 therapeutic units
+  (治疗量: one or two is what a station collects, three is a generous cap against typos);
+  plasma 100–800 ml in steps of 50 (the standard names no volume for plasma given at a blood
+  station, so the bot only keeps typos out). The date defaults to today in the union's zone, may
+  not lie in the future and may go back one year at most. One officer, day and component is
+  recorded once; a second attempt changes nothing and says so. The donor hears of it privately
+  after the commit, with their new totals.
+- `/blood stats [年份]`: a calendar year's donors, donations, ml and units, overall and per
+  unit (the donors' unit today).
+- `/blood 警号`: one officer's record, as that officer sees it.
+
+Blood type and donation history are shown only to the officer and to organizers. The audit log
+names the component and amount of a recorded donation, nothing more.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot import texts
+from bot.policy import BloodPolicy
+from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
+from bot.rules.care import parse_date
+from handlers.common import PRIVATE_MESSAGE, Caller, Context, caller_or_hint, notify, reply
+from handlers.context import services
+from storage import audit, officers
+from storage import blood as blood_storage
+from storage.models import BloodDonation, Officer, Role
+
+ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
+HISTORY_LIMIT = 20
+WHOLE_BLOOD_ML = (200, 300, 400)
+PLATELET_UNITS = range(1, 4)
+PLASMA_ML = range(100, 801, 50)
+
+_SEPARATORS = re.compile(r"[\s,，、;；]+")
+_AMOUNT = re.compile(r"^(\d{1,5})(?:ml|毫升|个治疗量|治疗量|个|单位|u)?$", re.IGNORECASE)
+_YEAR = re.compile(r"^(\d{4})年?$")
+COMPONENT_NAMES = {
+    "全血": Component.WHOLE_BLOOD,
+    "血小板": Component.PLATELETS,
+    "机采血小板": Component.PLATELETS,
+    "血浆": Component.PLASMA,
+} | {str(component): component for component in Component}
+
+
+class ArgumentError(ValueError):
+    """An argument of /blood that cannot be used; the text says why."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordRequest:
+    """What `/blood record` asks to store."""
+
+    police_id: str
+    component: Component
+    amount: int
+    donated_on: date
+
+
+def split_arguments(text: str) -> list[str]:
+    """The words after the command; commas and 、 separate as spaces do."""
+    parts = text.split(maxsplit=1)
+    rest = parts[1] if len(parts) > 1 else ""
+    return [token for token in _SEPARATORS.split(rest.strip()) if token]
+
+
+def amount_problem(component: Component, amount: int) -> str | None:
+    """None if the amount can be recorded for the component; else what is wrong."""
+    if component == Component.WHOLE_BLOOD and amount not in WHOLE_BLOOD_ML:
+        return texts.BLOOD_BAD_WHOLE
+    if component == Component.PLATELETS and amount not in PLATELET_UNITS:
+        return texts.BLOOD_BAD_PLATELETS
+    if component == Component.PLASMA and amount not in PLASMA_ML:
+        return texts.BLOOD_BAD_PLASMA
+    return None
+
+
+def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
+    """警号 成分 数量 [日期] → what to record; ArgumentError with the reason otherwise."""
+    if len(tokens) < 3:
+        raise ArgumentError(texts.BLOOD_RECORD_MISSING + texts.BLOOD_USAGE)
+    if len(tokens) > 4:
+        raise ArgumentError(texts.BLOOD_TOO_MANY.format(token=tokens[4]) + texts.BLOOD_USAGE)
+    police_id, component_token, amount_token = tokens[:3]
+    component = COMPONENT_NAMES.get(component_token.lower())
+    if component is None:
+        raise ArgumentError(
+            texts.BLOOD_BAD_COMPONENT.format(token=component_token) + texts.BLOOD_USAGE
+        )
+    amount_match = _AMOUNT.match(amount_token)
+    if amount_match is None:
+        raise ArgumentError(texts.BLOOD_BAD_AMOUNT.format(token=amount_token) + texts.BLOOD_USAGE)
+    amount = int(amount_match.group(1))
+    problem = amount_problem(component, amount)
+    if problem is not None:
+        raise ArgumentError(problem)
+    donated_on = today
+    if len(tokens) == 4:
+        parsed = parse_date(tokens[3])
+        if parsed is None:
+            raise ArgumentError(texts.BLOOD_BAD_DATE.format(token=tokens[3]) + texts.BLOOD_USAGE)
+        donated_on = parsed
+    if donated_on > today:
+        raise ArgumentError(texts.BLOOD_DATE_FUTURE)
+    earliest = anniversary(today, -1)
+    if donated_on < earliest:
+        raise ArgumentError(texts.BLOOD_DATE_TOO_OLD.format(earliest=earliest.isoformat()))
+    return RecordRequest(police_id, component, amount, donated_on)
+
+
+# --- showing -----------------------------------------------------------------------------
+
+
+def _today(context: Context) -> date:
+    return datetime.now(services(context).zone).date()
+
+
+def component_name(component: str) -> str:
+    """全血, 血小板 or 血浆."""
+    return texts.BLOOD_COMPONENTS.get(component, component)
+
+
+def amount_text(component: str, amount: int) -> str:
+    """400 毫升 or 1 个治疗量."""
+    return texts.BLOOD_AMOUNTS.get(component, "{amount}").format(amount=amount)
+
+
+def totals_text(totals: blood_storage.Totals) -> str:
+    """累计献血 3 次：…"""
+    return texts.BLOOD_TOTALS.format(count=totals.donations, ml=totals.ml, units=totals.units)
+
+
+def _blood_type(officer: Officer, *, own: bool) -> str:
+    if officer.blood_group:
+        return f"{officer.blood_group} Rh-" if officer.rh_negative else officer.blood_group
+    return texts.BLOOD_TYPE_UNKNOWN_OWN if own else texts.UNKNOWN
+
+
+def _reason_text(answer: Eligibility, policy: BloodPolicy) -> str:
+    reason = answer.reason.value if answer.reason is not None else "interval"
+    return texts.BLOOD_REASONS[reason].format(
+        cap=policy.max_platelet_donations_per_year,
+        min_age=policy.min_age,
+        max_age=policy.max_age_repeat,
+        max_first=policy.max_age_first_time,
+    )
+
+
+def eligibility_line(component: Component, answer: Eligibility, policy: BloodPolicy) -> str:
+    """全血：现在就可以献, or from which day and why not before."""
+    name = component_name(component)
+    if answer.may_give:
+        return texts.BLOOD_MAY_NOW.format(component=name)
+    reason = _reason_text(answer, policy)
+    if answer.from_date is None:
+        return texts.BLOOD_MAY_NOT.format(component=name, reason=reason)
+    return texts.BLOOD_MAY_FROM.format(
+        component=name, date=answer.from_date.isoformat(), reason=reason
+    )
+
+
+def blood_card(
+    officer: Officer,
+    donations: Sequence[BloodDonation],
+    totals: blood_storage.Totals,
+    *,
+    today: date,
+    policy: BloodPolicy,
+    own: bool,
+) -> str:
+    """An officer's blood type, history, totals and when they may give next."""
+    if own:
+        lines = [texts.BLOOD_HEAD_OWN]
+    else:
+        lines = [
+            texts.BLOOD_HEAD_OTHER.format(
+                name=officer.name, police_id=officer.police_id, unit=officer.unit or texts.UNKNOWN
+            )
+        ]
+    lines.append(texts.BLOOD_TYPE_LINE.format(blood=_blood_type(officer, own=own)))
+    if donations:
+        lines.append(totals_text(totals))
+        lines.append(texts.BLOOD_HISTORY_HEAD)
+        for donation in donations[:HISTORY_LIMIT]:
+            lines.append(
+                texts.BLOOD_HISTORY_LINE.format(
+                    date=donation.donated_on.isoformat(),
+                    component=component_name(donation.component),
+                    amount=amount_text(donation.component, donation.amount),
+                )
+            )
+        if len(donations) > HISTORY_LIMIT:
+            lines.append(texts.BLOOD_HISTORY_MORE.format(limit=HISTORY_LIMIT))
+    else:
+        lines.append(texts.BLOOD_NO_HISTORY)
+    history = [Donation(d.donated_on, Component(d.component), d.amount) for d in donations]
+    lines.append("")
+    lines.append(texts.BLOOD_NEXT_HEAD)
+    for component in (Component.WHOLE_BLOOD, Component.PLATELETS):
+        answer = eligibility(
+            component, today=today, birthday=officer.birthday, history=history, policy=policy
+        )
+        lines.append(eligibility_line(component, answer, policy))
+    lines.append(texts.BLOOD_STATION_FINAL)
+    return "\n".join(lines)
+
+
+async def _show(
+    update: Update, context: Context, officer: Officer, *, own: bool, hint: str = ""
+) -> None:
+    assert officer.id is not None
+    with services(context).database.session() as session:
+        donations = blood_storage.history(session, officer.id)
+        totals = blood_storage.totals(session, officer.id)
+    card = blood_card(
+        officer,
+        donations,
+        totals,
+        today=_today(context),
+        policy=services(context).policy.blood,
+        own=own,
+    )
+    await reply(update, context, card + hint)
+
+
+# --- the command -------------------------------------------------------------------------
+
+
+async def blood_command(update: Update, context: Context) -> None:
+    """/blood [record … | stats [年份] | 警号 | help]: donation records and figures."""
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    tokens = split_arguments(message.text)
+    organizer = caller.has(*ORGANIZER_ROLES)
+    if not tokens or (len(tokens) == 1 and tokens[0] == caller.officer.police_id):
+        hint = texts.BLOOD_ORGANIZER_HINT if organizer else ""
+        await _show(update, context, caller.officer, own=True, hint=hint)
+        return
+    if not organizer:
+        await reply(update, context, texts.NOT_ALLOWED)
+        return
+    verb = tokens[0].lower()
+    try:
+        if verb in ("help", "帮助", "用法"):
+            await reply(update, context, texts.BLOOD_USAGE)
+        elif verb in ("record", "登记"):
+            await _record(update, context, caller, tokens[1:])
+        elif verb in ("stats", "统计"):
+            await _stats(update, context, tokens[1:])
+        elif len(tokens) == 1:
+            await _show_other(update, context, tokens[0])
+        else:
+            raise ArgumentError(
+                texts.BLOOD_BAD_ARGUMENT.format(token=tokens[0]) + texts.BLOOD_USAGE
+            )
+    except ArgumentError as exc:
+        await reply(update, context, str(exc))
+
+
+async def _show_other(update: Update, context: Context, police_id: str) -> None:
+    """/blood 警号: an organizer looks at one officer's record."""
+    with services(context).database.session() as session:
+        officer = officers.by_police_id(session, police_id)
+    if officer is None:
+        raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=police_id))
+    await _show(update, context, officer, own=False)
+
+
+async def _record(update: Update, context: Context, caller: Caller, tokens: Sequence[str]) -> None:
+    """/blood record 警号 成分 数量 [日期]: store a donation, then thank the donor."""
+    request = parse_record(tokens, today=_today(context))
+    with services(context).database.session() as session:
+        officer = officers.by_police_id(session, request.police_id)
+        if officer is None or officer.id is None:
+            raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=request.police_id))
+        if not officer.active:
+            raise ArgumentError(
+                texts.BLOOD_OFFICER_LEFT.format(name=officer.name, police_id=officer.police_id)
+            )
+        stored = blood_storage.record(
+            session,
+            officer_id=officer.id,
+            donated_on=request.donated_on,
+            component=request.component.value,
+            amount=request.amount,
+            recorded_by=caller.actor,
+        )
+        if stored is not None:
+            audit.record(
+                session,
+                actor=caller.actor,
+                action="blood.record",
+                target=f"officer:{officer.police_id}",
+                donation=stored.id,
+                donated_on=request.donated_on.isoformat(),
+                component=request.component.value,
+                amount=request.amount,
+            )
+        totals = blood_storage.totals(session, officer.id)
+        binding = officers.binding_of(session, officer.id)
+    component = component_name(request.component)
+    amount = amount_text(request.component, request.amount)
+    day = request.donated_on.isoformat()
+    if stored is None:
+        await reply(
+            update,
+            context,
+            texts.BLOOD_DUPLICATE.format(
+                name=officer.name, police_id=officer.police_id, date=day, component=component
+            ),
+        )
+        return
+    # Committed: now the donor may hear of it.
+    thanks = texts.BLOOD_THANKS.format(
+        date=day, component=component, amount=amount, totals=totals_text(totals)
+    )
+    if officer.id == caller.officer.id:
+        told = texts.BLOOD_TOLD_SELF
+    elif binding is not None and await notify(context.bot, binding.chat_id, thanks):
+        told = texts.BLOOD_TOLD
+    else:
+        told = texts.BLOOD_TOLD_NOBODY
+    await reply(
+        update,
+        context,
+        texts.BLOOD_RECORDED.format(
+            name=officer.name,
+            police_id=officer.police_id,
+            date=day,
+            component=component,
+            amount=amount,
+            told=told,
+        ),
+    )
+    if officer.id == caller.officer.id:
+        await reply(update, context, thanks)
+
+
+def parse_year(tokens: Sequence[str], *, today: date) -> int:
+    """The year of /blood stats: as given (2026 or 2026年), else this year."""
+    if not tokens:
+        return today.year
+    match = _YEAR.match(tokens[0])
+    if len(tokens) > 1 or match is None or not 1900 <= int(match.group(1)) <= 9999:
+        raise ArgumentError(texts.BLOOD_BAD_YEAR.format(token=tokens[-1]) + texts.BLOOD_USAGE)
+    return int(match.group(1))
+
+
+async def _stats(update: Update, context: Context, tokens: Sequence[str]) -> None:
+    """/blood stats [年份]: a year's donors, donations, ml and units, overall and per unit."""
+    year = parse_year(tokens, today=_today(context))
+    with services(context).database.session() as session:
+        overall = blood_storage.year_figures(session, year)
+        per_unit = blood_storage.unit_figures(session, year)
+    if overall.donations == 0:
+        await reply(update, context, texts.BLOOD_STATS_NONE.format(year=year))
+        return
+    lines = [
+        texts.BLOOD_STATS_HEAD.format(year=year),
+        texts.BLOOD_STATS_TOTAL.format(
+            donors=overall.donors, donations=overall.donations, ml=overall.ml, units=overall.units
+        ),
+    ]
+    if overall.drives:
+        lines.append(texts.BLOOD_STATS_DRIVES.format(drives=overall.drives))
+    lines.append(texts.BLOOD_STATS_UNITS_HEAD)
+    for row in per_unit:
+        lines.append(
+            texts.BLOOD_STATS_UNIT_LINE.format(
+                unit=row.unit or texts.UNKNOWN,
+                donors=row.donors,
+                donations=row.donations,
+                ml=row.ml,
+                units=row.units,
+            )
+        )
+    await reply(update, context, "\n".join(lines))
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/blood: records for officers, recording and figures for organizers."""
+    return [CommandHandler("blood", blood_command, filters=PRIVATE_MESSAGE)]
