@@ -36,6 +36,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
+    FlowStore,
     answer,
     caller_or_hint,
     conversation_key,
@@ -51,6 +52,7 @@ from storage.models import BroadcastKind, Priority, Role
 log = logging.getLogger(__name__)
 
 NAME = "announce"
+FLOW = FlowStore(NAME)
 CHOOSE_AUDIENCE = "choose_audience"
 CHOOSE_UNIT = "choose_unit"
 CHOOSE_ROLE = "choose_role"
@@ -75,19 +77,6 @@ UNIT_BUTTONS_PER_ROW = 2
 
 
 # --- the committed step ------------------------------------------------------------------
-
-
-def _goto(update: Update, context: Context, state: str, draft: dict[str, Any]) -> str:
-    with services(context).database.session() as session:
-        conversations.save(session, NAME, conversation_key(update), state, draft)
-    return state
-
-
-def _forget(update: Update, context: Context) -> None:
-    with services(context).database.session() as session:
-        conversations.delete(session, NAME, conversation_key(update))
-
-
 def _valid(state: str, draft: dict[str, Any]) -> bool:
     """True if the draft holds what its step needs."""
     if state not in STATES or not isinstance(draft.get("flow"), str):
@@ -244,13 +233,13 @@ async def start(update: Update, context: Context) -> str | int:
     caller = await _organizer(update, context, "forged.announce")
     if caller is None:
         # Someone who lost the role half-way through loses the flow with it.
-        _forget(update, context)
+        FLOW.forget(update, context)
         return END
     flow = secrets.token_hex(4)
     # A new announcement replaces any flow left half-way, so its text cannot land elsewhere.
     with services(context).database.session() as session:
         conversations.delete_all_for(session, conversation_key(update))
-    state = _goto(update, context, CHOOSE_AUDIENCE, {"flow": flow})
+    state = FLOW.save(update, context, CHOOSE_AUDIENCE, {"flow": flow})
     await prompt(update, context, texts.ANNOUNCE_ASK_AUDIENCE, _audience_markup(flow))
     return state
 
@@ -264,7 +253,7 @@ async def pressed(update: Update, context: Context) -> str | int | None:
         return None
     caller = await _organizer(update, context, "forged.announce", step.action)
     if caller is None:
-        _forget(update, context)
+        FLOW.forget(update, context)
         return END
     state, draft = _committed(update, context)
     if state is None:
@@ -293,12 +282,12 @@ async def _audience_chosen(update: Update, context: Context, flow: str, choice: 
             await answer(update, texts.ANNOUNCE_NO_UNITS, alert=True)
             return None
         # The list goes into the draft: the buttons point into it, whatever the roster does.
-        state = _goto(update, context, CHOOSE_UNIT, {"flow": flow, "units": units})
+        state = FLOW.save(update, context, CHOOSE_UNIT, {"flow": flow, "units": units})
         await answer(update)
         await _show(update, context, texts.ANNOUNCE_ASK_UNIT, _unit_markup(flow, units))
         return state
     if choice == BY_ROLE:
-        state = _goto(update, context, CHOOSE_ROLE, {"flow": flow})
+        state = FLOW.save(update, context, CHOOSE_ROLE, {"flow": flow})
         await answer(update)
         await _show(update, context, texts.ANNOUNCE_ASK_ROLE, _role_markup(flow))
         return state
@@ -332,12 +321,12 @@ async def _ask_text(update: Update, context: Context, draft: dict[str, Any]) -> 
     label = _audience_label(draft)
     if _count(context, draft) == 0:
         flow = draft["flow"]
-        state = _goto(update, context, CHOOSE_AUDIENCE, {"flow": flow})
+        state = FLOW.save(update, context, CHOOSE_AUDIENCE, {"flow": flow})
         await answer(update)
         nobody = texts.ANNOUNCE_NOBODY.format(audience=label)
         await _show(update, context, nobody, _audience_markup(flow))
         return state
-    state = _goto(update, context, ASK_TEXT, draft)
+    state = FLOW.save(update, context, ASK_TEXT, draft)
     await answer(update)
     ask = texts.ANNOUNCE_ASK_TEXT.format(audience=label, limit=TELEGRAM_TEXT_LIMIT)
     await _show(update, context, ask)
@@ -355,7 +344,7 @@ async def message_received(update: Update, context: Context) -> str | int:
     if state is None:
         return await _flow_gone(update, context)
     if await _organizer(update, context, "forged.announce") is None:
-        _forget(update, context)
+        FLOW.forget(update, context)
         return END
     if state != ASK_TEXT:
         await prompt(update, context, texts.ANNOUNCE_USE_BUTTONS)
@@ -378,10 +367,10 @@ async def message_received(update: Update, context: Context) -> str | int:
     label = _audience_label(draft)
     count = _count(context, draft)
     if count == 0:
-        _forget(update, context)
+        FLOW.forget(update, context)
         await prompt(update, context, texts.ANNOUNCE_NOBODY_NOW.format(audience=label))
         return END
-    state = _goto(update, context, PREVIEW, {**draft, "text": text})
+    state = FLOW.save(update, context, PREVIEW, {**draft, "text": text})
     # The preview is the text exactly as officers will get it, then the question.
     await prompt(update, context, text)
     question = texts.ANNOUNCE_PREVIEW.format(audience=label, count=count)
@@ -471,7 +460,7 @@ async def _start_progress(context: Context, chat_id: int, broadcast_id: int, tot
 
 async def _cancel_pressed(update: Update, context: Context) -> int:
     """取消 on the preview: nothing is saved."""
-    _forget(update, context)
+    FLOW.forget(update, context)
     await answer(update)
     await _show(update, context, texts.CANCELLED)
     return END

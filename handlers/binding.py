@@ -36,6 +36,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
+    FlowStore,
     answer,
     caller_or_hint,
     contact_keyboard,
@@ -55,6 +56,7 @@ from storage.models import BindingMethod, BindingRequest, Officer, RequestStatus
 log = logging.getLogger(__name__)
 
 NAME = "binding"
+FLOW = FlowStore(NAME)
 ASK_CONTACT = "ask_contact"
 ASK_POLICE_ID = "ask_police_id"
 ASK_CLAIM_POLICE_ID = "ask_claim_police_id"
@@ -79,21 +81,9 @@ def _record_failure(context: Context, update: Update, reason: str) -> bool:
 
 
 async def _end(update: Update, context: Context, text: str) -> int:
-    with services(context).database.session() as session:
-        conversations.delete(session, NAME, conversation_key(update))
+    FLOW.forget(update, context)
     await prompt(update, context, text, ReplyKeyboardRemove())
     return END
-
-
-def _goto(update: Update, context: Context, state: str, draft: dict[str, Any]) -> str:
-    with services(context).database.session() as session:
-        conversations.save(session, NAME, conversation_key(update), state, draft)
-    return state
-
-
-def _draft(update: Update, context: Context) -> dict[str, Any]:
-    with services(context).database.session() as session:
-        return conversations.draft(session, NAME, conversation_key(update))
 
 
 async def start(update: Update, context: Context) -> str | int:
@@ -113,7 +103,7 @@ async def start(update: Update, context: Context) -> str | int:
         pending = bindings.open_request(session, update.effective_user.id)
     if pending is not None:
         return await _end(update, context, texts.REQUEST_PENDING)
-    state = _goto(update, context, ASK_CONTACT, {})
+    state = FLOW.save(update, context, ASK_CONTACT, {})
     policy = services(context).policy
     welcome = texts.WELCOME.format(bot_name=policy.bot_name, union=policy.union_name)
     await prompt(update, context, welcome, contact_keyboard())
@@ -134,13 +124,13 @@ async def contact_shared(update: Update, context: Context) -> str | int:
         officer = officers.active_by_phone(session, phone) if phone else None
     if officer is not None:
         # The officer's name is not shown yet: whoever holds a recycled number must not learn it.
-        state = _goto(update, context, ASK_POLICE_ID, {"officer_id": officer.id, "tries": 0})
+        state = FLOW.save(update, context, ASK_POLICE_ID, {"officer_id": officer.id, "tries": 0})
         await prompt(update, context, texts.ASK_POLICE_ID, ReplyKeyboardRemove())
         return state
     if _record_failure(context, update, "no_roster_match"):
         return await _end(update, context, texts.TOO_MANY_ATTEMPTS)
     raw_digits = "".join(ch for ch in message.contact.phone_number if ch.isdigit() or ch == "+")
-    state = _goto(update, context, ASK_CLAIM_POLICE_ID, {"phone": phone or raw_digits[:20]})
+    state = FLOW.save(update, context, ASK_CLAIM_POLICE_ID, {"phone": phone or raw_digits[:20]})
     await prompt(update, context, texts.NOT_ON_ROSTER, ReplyKeyboardRemove())
     return state
 
@@ -157,7 +147,7 @@ async def police_id_entered(update: Update, context: Context) -> str | int:
     assert message is not None and message.text is not None and user is not None
     if _locked_out(context, user.id):
         return await _end(update, context, texts.TOO_MANY_ATTEMPTS)
-    draft = _draft(update, context)
+    draft = FLOW.draft(update, context)
     try:
         entered = normalize_police_id(message.text)
     except ValueError:
@@ -191,7 +181,7 @@ async def police_id_entered(update: Update, context: Context) -> str | int:
     left = services(context).policy.binding.max_police_id_tries - tries
     if left <= 0:
         return await _end(update, context, texts.POLICE_ID_TRIES_USED)
-    state = _goto(update, context, ASK_POLICE_ID, {**draft, "tries": tries})
+    state = FLOW.save(update, context, ASK_POLICE_ID, {**draft, "tries": tries})
     await prompt(update, context, texts.WRONG_POLICE_ID.format(left=left))
     return state
 
@@ -227,8 +217,8 @@ async def claimed_police_id_entered(update: Update, context: Context) -> str:
     except ValueError:
         await prompt(update, context, texts.ASK_TEXT_POLICE_ID)
         return ASK_CLAIM_POLICE_ID
-    draft = {**_draft(update, context), "police_id": police_id}
-    state = _goto(update, context, ASK_CLAIM_NAME, draft)
+    draft = {**FLOW.draft(update, context), "police_id": police_id}
+    state = FLOW.save(update, context, ASK_CLAIM_NAME, draft)
     await prompt(update, context, texts.ASK_CLAIM_NAME)
     return state
 
@@ -245,7 +235,7 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
     if not _valid_name(message.text):
         await prompt(update, context, texts.BAD_NAME)
         return ASK_CLAIM_NAME
-    draft = _draft(update, context)
+    draft = FLOW.draft(update, context)
     with services(context).database.session() as session:
         request = bindings.create_request(
             session,

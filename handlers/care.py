@@ -32,6 +32,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
+    FlowStore,
     answer,
     caller_or_hint,
     conversation_key,
@@ -47,6 +48,7 @@ from storage.crypto import FieldCipher
 from storage.models import CareCase, CaseStatus, Officer, Role
 
 NAME = "care_report"
+FLOW = FlowStore(NAME)
 EVENT, WHO, COLLEAGUE, PICK, HOSPITAL, WARD, RELATION, DATE, NOTE, CONFIRM = (
     "event",
     "who",
@@ -83,20 +85,8 @@ def _rows(buttons: list[InlineKeyboardButton], width: int = 2) -> InlineKeyboard
     return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
 
 
-def _save(update: Update, context: Context, state: str, draft: dict[str, Any]) -> str:
-    with services(context).database.session() as session:
-        conversations.save(session, NAME, conversation_key(update), state, draft)
-    return state
-
-
-def _draft(update: Update, context: Context) -> dict[str, Any]:
-    with services(context).database.session() as session:
-        return conversations.draft(session, NAME, conversation_key(update))
-
-
 async def _end(update: Update, context: Context, text: str) -> int:
-    with services(context).database.session() as session:
-        conversations.delete(session, NAME, conversation_key(update))
+    FLOW.forget(update, context)
     await prompt(update, context, text)
     return END
 
@@ -110,7 +100,7 @@ async def start(update: Update, context: Context) -> str | int:
     # A new report replaces any flow left half-way, so an answer cannot land in the old one.
     with services(context).database.session() as session:
         conversations.delete_all_for(session, conversation_key(update))
-    state = _save(update, context, EVENT, {})
+    state = FLOW.save(update, context, EVENT, {})
     buttons = [_button(texts.CARE_EVENTS[event], EVENT, event) for event in EVENTS]
     await prompt(update, context, texts.CARE_ASK_EVENT, _rows(buttons))
     return state
@@ -139,10 +129,10 @@ async def event_chosen(update: Update, context: Context) -> str | int:
         return EVENT
     _caller, event = pressed
     if event == "officer_death":
-        state = _save(update, context, COLLEAGUE, {"event": event, "other": True})
+        state = FLOW.save(update, context, COLLEAGUE, {"event": event, "other": True})
         await edit_or_send(update, context, texts.CARE_ASK_COLLEAGUE)
         return state
-    state = _save(update, context, WHO, {"event": event})
+    state = FLOW.save(update, context, WHO, {"event": event})
     buttons = [
         _button(texts.CARE_FOR_SELF, WHO, "self"),
         _button(texts.CARE_FOR_OTHER, WHO, "other"),
@@ -160,9 +150,9 @@ async def who_chosen(update: Update, context: Context) -> str | int:
     if pressed is None:
         return WHO
     caller, who = pressed
-    draft = _draft(update, context)
+    draft = FLOW.draft(update, context)
     if who == "other":
-        state = _save(update, context, COLLEAGUE, {**draft, "other": True})
+        state = FLOW.save(update, context, COLLEAGUE, {**draft, "other": True})
         await edit_or_send(update, context, texts.CARE_ASK_COLLEAGUE)
         return state
     assert caller.officer.id is not None
@@ -187,14 +177,14 @@ async def colleague_entered(update: Update, context: Context) -> str | int:
             found = [by_id]
         elif caller.officer.unit:
             found = officers.active_named_in_unit(session, caller.officer.unit, typed)
-    draft = _draft(update, context)
+    draft = FLOW.draft(update, context)
     if not found:
         await prompt(update, context, texts.CARE_COLLEAGUE_NOT_FOUND)
         return COLLEAGUE
     if len(found) == 1:
         assert found[0].id is not None
         return await _ask_details(update, context, {**draft, "officer_id": found[0].id})
-    state = _save(update, context, PICK, {**draft, "name": typed})
+    state = FLOW.save(update, context, PICK, {**draft, "name": typed})
     buttons = [
         _button(texts.CARE_PICK_LINE.format(name=o.name, police_id=o.police_id), PICK, str(o.id))
         for o in found
@@ -206,7 +196,7 @@ async def colleague_entered(update: Update, context: Context) -> str | int:
 @guarded(NAME, PICK)
 async def colleague_picked(update: Update, context: Context) -> str | int:
     """One of several colleagues with the same name; only those shown may be picked."""
-    draft = _draft(update, context)
+    draft = FLOW.draft(update, context)
     caller = await caller_or_hint(update, context)
     if caller is None:
         return PICK
@@ -223,15 +213,15 @@ async def colleague_picked(update: Update, context: Context) -> str | int:
 async def _ask_details(update: Update, context: Context, draft: dict[str, Any]) -> str:
     event = draft["event"]
     if event == "hospitalization":
-        state = _save(update, context, HOSPITAL, draft)
+        state = FLOW.save(update, context, HOSPITAL, draft)
         await prompt(update, context, texts.CARE_ASK_HOSPITAL)
         return state
     if event == "relative_death":
-        state = _save(update, context, RELATION, draft)
+        state = FLOW.save(update, context, RELATION, draft)
         buttons = [_button(texts.CARE_RELATIONS[r], RELATION, r) for r in RELATIONS]
         await prompt(update, context, texts.CARE_ASK_RELATION, _rows(buttons))
         return state
-    state = _save(update, context, DATE, draft)
+    state = FLOW.save(update, context, DATE, draft)
     await prompt(update, context, texts.CARE_ASK_DATE[event])
     return state
 
@@ -260,7 +250,7 @@ async def _short_text(
         return field
     if field in SEALED:
         value = services(context).cipher.encrypt(value)
-    state = _save(update, context, next_state, {**_draft(update, context), field: value})
+    state = FLOW.save(update, context, next_state, {**FLOW.draft(update, context), field: value})
     await prompt(update, context, next_prompt)
     return state
 
@@ -272,7 +262,7 @@ async def relation_chosen(update: Update, context: Context) -> str | int:
     if pressed is None:
         return RELATION
     _caller, relation = pressed
-    state = _save(update, context, DATE, {**_draft(update, context), "relation": relation})
+    state = FLOW.save(update, context, DATE, {**FLOW.draft(update, context), "relation": relation})
     await edit_or_send(update, context, texts.CARE_ASK_DATE["relative_death"])
     return state
 
@@ -282,7 +272,7 @@ async def date_entered(update: Update, context: Context) -> str:
     """The event date: a real date, not before the officer's birth, within the last year."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    draft = _draft(update, context)
+    draft = FLOW.draft(update, context)
     event_date = parse_date(message.text)
     if event_date is None:
         await prompt(update, context, texts.CARE_BAD_DATE)
@@ -294,7 +284,7 @@ async def date_entered(update: Update, context: Context) -> str:
     if problem is not None:
         await prompt(update, context, texts.CARE_DATE_PROBLEMS[problem])
         return DATE
-    state = _save(update, context, NOTE, {**draft, "date": event_date.isoformat()})
+    state = FLOW.save(update, context, NOTE, {**draft, "date": event_date.isoformat()})
     await prompt(
         update, context, texts.CARE_ASK_NOTE, _rows([_button(texts.CARE_SKIP, NOTE, "skip")])
     )
@@ -315,7 +305,7 @@ async def note_entered(update: Update, context: Context) -> str:
         await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=NOTE_LIMIT))
         return NOTE
     sealed = services(context).cipher.encrypt(note)
-    return await _ask_confirm(update, context, {**_draft(update, context), "note": sealed})
+    return await _ask_confirm(update, context, {**FLOW.draft(update, context), "note": sealed})
 
 
 @guarded(NAME, NOTE)
@@ -324,11 +314,11 @@ async def note_skipped(update: Update, context: Context) -> str:
     pressed = await _step(update, context, NOTE, ("skip",))
     if pressed is None:
         return NOTE
-    return await _ask_confirm(update, context, {**_draft(update, context), "note": ""})
+    return await _ask_confirm(update, context, {**FLOW.draft(update, context), "note": ""})
 
 
 async def _ask_confirm(update: Update, context: Context, draft: dict[str, Any]) -> str:
-    state = _save(update, context, CONFIRM, draft)
+    state = FLOW.save(update, context, CONFIRM, draft)
     with services(context).database.session() as session:
         subject = officers.by_id(session, int(draft["officer_id"]))
     assert subject is not None

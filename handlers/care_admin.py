@@ -50,6 +50,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
+    FlowStore,
     answer,
     caller_or_hint,
     conversation_key,
@@ -65,6 +66,7 @@ from storage.models import CareCase, CaseStatus, Officer, Role
 log = logging.getLogger(__name__)
 
 NAME = "care_admin"
+FLOW = FlowStore(NAME)
 ASK_AMOUNT = "ask_amount"
 ASK_PAY_REASON = "ask_pay_reason"
 ASK_DECLINE_REASON = "ask_decline_reason"
@@ -128,19 +130,6 @@ async def _organizer(
 
 
 # --- the committed step ------------------------------------------------------------------
-
-
-def _goto(update: Update, context: Context, state: str, draft: dict[str, Any]) -> str:
-    with services(context).database.session() as session:
-        conversations.save(session, NAME, conversation_key(update), state, draft)
-    return state
-
-
-def _forget(update: Update, context: Context) -> None:
-    with services(context).database.session() as session:
-        conversations.delete(session, NAME, conversation_key(update))
-
-
 def _valid(state: str, draft: dict[str, Any]) -> bool:
     """True if the draft holds what its step needs."""
     if state not in STATES or not isinstance(draft.get("flow"), str):
@@ -381,7 +370,7 @@ async def step_pressed(update: Update, context: Context) -> str | int | None:
     forged = "forged.case_pay" if action.action == "pay" else "forged.case_decline"
     caller = await _organizer(update, context, forged, str(action.case_id))
     if caller is None:
-        _forget(update, context)
+        FLOW.forget(update, context)
         return END
     loaded = _load(context, action.case_id)
     if loaded is None or loaded[0].status not in care.OPEN:
@@ -427,7 +416,7 @@ async def message_received(update: Update, context: Context) -> str | int:
         return await _flow_gone(update, context)
     caller = await _organizer(update, context, "forged.case_flow")
     if caller is None:
-        _forget(update, context)
+        FLOW.forget(update, context)
         return END
     message = update.effective_message
     assert message is not None
@@ -450,7 +439,7 @@ async def _amount_entered(
 ) -> str | int:
     loaded = _load(context, int(draft["case_id"]))
     if loaded is None or loaded[0].status not in care.OPEN:
-        _forget(update, context)
+        FLOW.forget(update, context)
         await _refused(update, context, Outcome.STALE, int(draft["case_id"]))
         return END
     case, _subject = loaded
@@ -470,7 +459,7 @@ async def _amount_entered(
         await prompt(update, context, refusal)
         return ASK_AMOUNT
     if problem == "reason":
-        state = _goto(update, context, ASK_PAY_REASON, {**draft, "amount": amount})
+        state = FLOW.save(update, context, ASK_PAY_REASON, {**draft, "amount": amount})
         if case.policy_amount > 0:
             ask = texts.CASE_PAY_REASON_ASK.format(
                 amount=amount, policy=case.policy_amount, limit=REASON_LIMIT
@@ -491,7 +480,7 @@ async def flow_pressed(update: Update, context: Context) -> str | int | None:
         return None
     caller = await _organizer(update, context, "forged.case_flow", button.action)
     if caller is None:
-        _forget(update, context)
+        FLOW.forget(update, context)
         return END
     state, draft = _committed(update, context)
     if state is None:
@@ -502,7 +491,7 @@ async def flow_pressed(update: Update, context: Context) -> str | int | None:
         await answer(update, texts.STALE_BUTTON)
         return state
     if button.action == "cancel":
-        _forget(update, context)
+        FLOW.forget(update, context)
         await answer(update)
         await _show(update, context, texts.CANCELLED)
         return END

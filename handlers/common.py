@@ -84,6 +84,29 @@ def guarded(name: str, state: str) -> Callable[[Step], Step]:
     return wrap
 
 
+@dataclass(frozen=True)
+class FlowStore:
+    """Where one conversation keeps its step and draft: a row per user, committed per step."""
+
+    name: str
+
+    def save(self, update: Update, context: Context, state: str, draft: dict[str, Any]) -> str:
+        """Commit the step the user is now at (before its prompt goes out); returns it."""
+        with services(context).database.session() as session:
+            conversations.save(session, self.name, conversation_key(update), state, draft)
+        return state
+
+    def draft(self, update: Update, context: Context) -> dict[str, Any]:
+        """The draft so far (empty if the flow is gone)."""
+        with services(context).database.session() as session:
+            return conversations.draft(session, self.name, conversation_key(update))
+
+    def forget(self, update: Update, context: Context) -> None:
+        """Drop the flow and its draft."""
+        with services(context).database.session() as session:
+            conversations.delete(session, self.name, conversation_key(update))
+
+
 def conversation_key(update: Update) -> str:
     """The stored key of this update's conversation, as PTB keys it (chat, user)."""
     assert update.effective_chat is not None and update.effective_user is not None
