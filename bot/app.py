@@ -23,7 +23,7 @@ from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
-from handlers import announce, binding, blood, care, care_admin, menu, profile, roles
+from handlers import announce, binding, blood, care, care_admin, drives, menu, profile, roles
 from handlers.common import Context, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
 from storage import roles as role_storage
@@ -89,7 +89,7 @@ def build_application(
     # Before every handler: an officer who blocked the bot and now writes is reachable again.
     application.add_handler(TypeHandler(Update, _note_reachable), group=-1)
     # Order matters: feature conversations first, the catch-alls of `menu` last.
-    for module in (binding, profile, roles, announce, care, care_admin, blood, menu):
+    for module in (binding, profile, roles, announce, care, care_admin, blood, drives, menu):
         application.add_handlers(module.handlers())
     application.add_error_handler(_log_error)
     return application
@@ -123,9 +123,18 @@ async def _stop_sender(application: BotApplication) -> None:
 
 
 async def _post_init(application: BotApplication) -> None:
-    """Command menus, then the broadcast sender."""
+    """Command menus, then the broadcast sender, then the drive reminders' repeating job."""
     await announce_commands(application)
     await _start_sender(application)
+    if application.job_queue is not None:
+        # The first look after one interval: a restart does not remind twice (reminded_at), and
+        # a short-lived bot (tests, the demo) never runs it.
+        application.job_queue.run_repeating(
+            drives.reminder_job,
+            interval=drives.REMINDER_INTERVAL,
+            first=drives.REMINDER_INTERVAL,
+            name="drive-reminders",
+        )
 
 
 async def announce_commands(application: BotApplication) -> None:

@@ -443,3 +443,76 @@ BLOOD_STATS_UNIT_LINE = "{unit}：{donors} 人，{donations} 人次，{ml} 毫�
 BLOOD_STATS_NONE = "{year} 年还没有献血记录。"
 BLOOD_BAD_YEAR = "看不懂年份「{token}」，请写成 2026。\n\n"
 BLOOD_BAD_ARGUMENT = "看不懂「{token}」。\n\n"
+
+# --- blood drives (献血活动) ---------------------------------------------------------------
+COMMAND_DRIVES = "献血活动报名"
+HELP_DRIVES = "\n/drives 近期献血活动，报名或取消报名"
+HELP_DRIVES_ORGANIZER = (
+    "\n/drives new 日期 时间 地点 名额 [血型] 安排献血活动，如 "
+    "/drives new 2026-12-05 09:00 市中心血站 30 O,A\n/drives 编号 查看某场活动的报名名单"
+)
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+DRIVE_WHEN = "{date}（{weekday}）{time}"
+DRIVE_ALL_TYPES = "各血型都欢迎"
+DRIVE_CARD = (
+    "🩸 献血活动 #{id}\n时间：{when}\n地点：{place}\n血型：{types}\n"
+    "名额：{capacity} 人，已报名 {signed} 人，还剩 {left} 个{waiting}"
+)
+DRIVE_WAITING = "，候补 {count} 人"
+DRIVE_MINE_SIGNED = "\n✅ 您已报名。"
+DRIVE_MINE_WAITLISTED = "\n⏳ 您在候补第 {position} 位，有人取消时按顺序递补，会告诉您。"
+DRIVE_SIGN_UP_BUTTON = "报名"
+DRIVE_WAITLIST_BUTTON = "报名候补"
+DRIVE_CANCEL_BUTTON = "取消报名"
+DRIVES_NONE = "近期还没有安排献血活动，有新活动时工会会通知大家。"
+DRIVES_ORGANIZER_HINT = (
+    "\n\n工会干部：/drives new 日期 时间 地点 名额 [血型] 安排新活动，/drives 编号 查看名单。"
+)
+DRIVE_USAGE = (
+    "🩸 /drives 用法：\n"
+    "/drives — 近期献血活动，报名或取消报名\n"
+    "/drives new 日期 时间 地点 名额 [血型] — 安排献血活动，"
+    "如 /drives new 2026-12-05 09:00 市中心血站 30 或 "
+    "/drives new 2026-12-05 09:00 市中心血站 30 O,A\n"
+    "名额 1～10000；血型写 A、B、O、AB，用逗号隔开，不写表示各血型都欢迎。\n"
+    "/drives 编号 — 查看某场活动的报名和候补名单"
+)
+DRIVE_MISSING = "安排献血活动请写日期、时间、地点和名额。\n\n"
+DRIVE_BAD_DATE = "看不懂日期「{token}」，请写成 2026-12-05。\n\n"
+DRIVE_BAD_TIME = "看不懂时间「{token}」，请写成 09:00。\n\n"
+DRIVE_BAD_CAPACITY = "名额请写 1～10000 之间的数字（现在是「{token}」）。\n\n"
+DRIVE_BAD_TYPES = "看不懂血型「{token}」，请写 A、B、O、AB，用逗号隔开。\n\n"
+DRIVE_PAST = "活动时间 {when} 已经过去了，请写以后的时间。"
+DRIVE_CREATED = (
+    "✅ 已安排献血活动 #{id}：{when}，{place}，{capacity} 个名额，{types}。"
+    "会员发送 /drives 即可报名。"
+)
+DRIVE_NOT_FOUND = "没有编号为 {id} 的献血活动。"
+DRIVE_ATTENDEES_HEAD = "🩸 献血活动 #{id}（{when}，{place}）报名名单："
+DRIVE_ATTENDEE_LINE = "{number}. {name}（{police_id}，{unit}）"
+DRIVE_WAITLIST_HEAD = "候补："
+DRIVE_NOBODY = "还没有人报名。"
+DRIVE_SIGNED = "✅ 报名成功！请按时到场，前一天会提醒您。"
+DRIVE_WAITLISTED = "名额已满，已为您排在候补第 {position} 位；有人取消时按顺序递补，会告诉您。"
+DRIVE_ALREADY_SIGNED = "您已经报过名了。"
+DRIVE_ALREADY_WAITLISTED = "您已经在候补第 {position} 位了。"
+DRIVE_CLOSED = "这场活动已经开始或取消，不能再报名了。"
+DRIVE_CANCELLED = "已取消报名，名额已让给其他同事。谢谢告诉我们！"
+DRIVE_LEFT_WAITLIST = "已退出候补。"
+DRIVE_NOT_SIGNED = "您没有报名这场活动。"
+DRIVE_INELIGIBLE = "{date} 您还不能献全血：{reason}。"
+DRIVE_INELIGIBLE_FROM = "{date} 您还不能献全血：{reason}，{from_date} 起可以献。"
+DRIVE_INELIGIBLE_TAIL = "\n这次先不报名了，谢谢您的爱心！发送 /blood 查看详情。"
+DRIVE_TYPE_NOT_WANTED = (
+    "这场活动需要的血型是 {types}，您的血型是 {blood}，这次先不用报名，谢谢您的爱心！"
+)
+DRIVE_TYPE_UNKNOWN = "这场活动只需要 {types} 型血，您的血型还没有登记，请先在 /me 中填写血型。"
+DRIVE_PROMOTED = (
+    "🎉 好消息：有同事取消了报名，您已从候补递补为正式报名：献血活动 #{id}，{when}，{place}。"
+    "请按时到场；去不了请发送 /drives 取消报名。"
+)
+DRIVE_REMINDER = (
+    "🩸 献血提醒：{when}，{place}（献血活动 #{id}），您已报名。\n"
+    "请带好身份证；前一晚早点休息，清淡饮食、不要饮酒，当天吃点清淡早餐。\n"
+    "去不了请发送 /drives 取消报名，把名额让给候补的同事。"
+)

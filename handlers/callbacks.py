@@ -149,3 +149,19 @@ class CaseAction(CallbackData):
     def __post_init__(self) -> None:
         if self.action not in CASE_ACTIONS:
             raise ValueError(self.action)
+
+
+DRIVE_ACTIONS = ("join", "leave")
+
+
+@dataclasses.dataclass(frozen=True)
+class DriveAction(CallbackData):
+    """报名 or 取消报名 on a blood drive's card."""
+
+    prefix: ClassVar[str] = "drv"
+    action: str
+    drive_id: int
+
+    def __post_init__(self) -> None:
+        if self.action not in DRIVE_ACTIONS:
+            raise ValueError(self.action)

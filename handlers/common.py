@@ -240,6 +240,7 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
         BotCommand("report", texts.COMMAND_REPORT),
         BotCommand("myreports", texts.COMMAND_MYREPORTS),
         BotCommand("blood", texts.COMMAND_BLOOD),
+        BotCommand("drives", texts.COMMAND_DRIVES),
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
@@ -274,9 +275,9 @@ def help_text(caller: Caller | None) -> str:
     """Help for what this caller may do."""
     if caller is None:
         return texts.HELP_STRANGER
-    text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD
+    text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD + texts.HELP_DRIVES
     if caller.has(Role.ORGANIZER, Role.ADMIN):
-        text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER
+        text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER + texts.HELP_DRIVES_ORGANIZER
     if caller.has(Role.ADMIN):
         text += texts.HELP_ADMIN
     return text

@@ -318,3 +318,59 @@ class BloodDonation(SQLModel, table=True):
     drive_id: int | None = None
     recorded_by: str = Field(max_length=64)
     recorded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class DriveStatus(StrEnum):
+    """A blood drive is open for sign-ups until it is cancelled."""
+
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class SignupState(StrEnum):
+    """An officer's place at a drive: signed up, on the waitlist, or cancelled."""
+
+    SIGNED = "signed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class BloodDrive(SQLModel, table=True):
+    """A blood drive (献血活动): when and where, how many places, which blood types it wants.
+
+    `blood_types_wanted` is "" for every type, else a comma-separated list such as "O,A".
+    `reminded_at` is set when the day-before reminder broadcast was written.
+    """
+
+    __tablename__ = "blood_drive"
+
+    id: int | None = Field(default=None, primary_key=True)
+    starts_at: datetime = Field(sa_column=_timestamp(index=True))
+    place: str = Field(max_length=100)
+    capacity: int
+    blood_types_wanted: str = Field(default="", max_length=16)
+    status: str = Field(default=DriveStatus.OPEN, max_length=16)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    reminded_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class DriveSignup(SQLModel, table=True):
+    """One officer at one drive; `position` orders sign-ups (and so the waitlist) per drive."""
+
+    __tablename__ = "drive_signup"
+    __table_args__ = (
+        UniqueConstraint("drive_id", "officer_id", name="uq_drive_signup_drive_officer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    drive_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("blood_drive.id", ondelete="CASCADE"), nullable=False)
+    )
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    state: str = Field(default=SignupState.SIGNED, max_length=16)
+    position: int
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

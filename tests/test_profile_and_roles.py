@@ -155,7 +155,17 @@ async def test_admin_grants_and_revokes_in_chat(bot: BotHarness) -> None:
 async def test_command_menus_per_role(bot: BotHarness) -> None:
     await _seed(bot)
     default = [name for name, _ in await bot.client.commands()]
-    assert default == ["start", "menu", "me", "report", "myreports", "blood", "help", "cancel"]
+    assert default == [
+        "start",
+        "menu",
+        "me",
+        "report",
+        "myreports",
+        "blood",
+        "drives",
+        "help",
+        "cancel",
+    ]
     wang_scope = {"type": "chat", "chat_id": WANG.id}
     await bot.dialog.play(
         [(ADMIN, "/grant 100001 organizer", [says("已授予")]), (WANG, None, [says("您已被授予")])]

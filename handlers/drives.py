@@ -1,0 +1,477 @@
+"""Blood drives (献血活动): organizers schedule them, officers sign up, cancel or wait in line.
+
+- `/drives`: the upcoming drives, one card each (time, place, wanted blood types, places left,
+  the officer's own state) with 报名 (报名候补 when full) or 取消报名.
+- 报名 checks, on the drive's date in the union's zone, that the drive wants the officer's
+  blood type and that they may give whole blood then (bot/rules/blood.py with their history);
+  otherwise the officer is told why (and from which day they may give) and is not signed up.
+  A full drive puts them on the waitlist and says their place in line.
+- 取消报名 frees the place; the first on the waitlist moves up and hears of it privately, after
+  the commit.
+- Organizers: `/drives new 日期 时间 地点 名额 [血型]`, e.g.
+  `/drives new 2026-12-05 09:00 市中心血站 30 O,A` (`/drive` works too). The time is the
+  union's local time and must lie ahead; the place may contain spaces; capacity 1–10,000;
+  blood types A, B, O, AB separated by commas (none: every type). `/drives 编号` lists who
+  signed up and who waits.
+- Reminders: `queue_reminders` writes one REMINDER broadcast per drive whose day before has
+  come (in the union's zone), to the officers signed up then (not the waitlist), and marks the
+  drive reminded in the same transaction, so each drive is reminded once. bot/app.py runs it
+  from PTB's JobQueue every REMINDER_INTERVAL seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import texts
+from bot.policy import BloodPolicy
+from bot.rules.blood import Component, Donation, Eligibility, eligibility
+from bot.rules.care import parse_date
+from handlers.callbacks import DriveAction
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    Caller,
+    Context,
+    answer,
+    caller_or_hint,
+    edit_or_send,
+    notify,
+    reply,
+)
+from handlers.context import services
+from storage import blood as blood_storage
+from storage import broadcasts, officers
+from storage import drives as drive_storage
+from storage.db import Database
+from storage.drives import BLOOD_GROUPS, DriveView, Outcome
+from storage.models import BloodDrive, BroadcastKind, DriveStatus, Priority, Role, SignupState
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
+MAX_CAPACITY = 10_000
+REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
+REMINDER_ACTOR = "system:drive-reminder"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+_TYPE_SEPARATORS = re.compile(r"[,，、/;；]+")
+_DRIVE_ID = re.compile(r"^#?(\d{1,9})$")
+
+
+class ArgumentError(ValueError):
+    """An argument of /drives that cannot be used; the text says why."""
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def parse_types(token: str) -> list[str]:
+    """O,A → ["O", "A"]; ArgumentError for anything but A, B, O, AB."""
+    types: list[str] = []
+    for part in _TYPE_SEPARATORS.split(token.strip()):
+        if not part:
+            continue
+        group = part.upper().removesuffix("型")
+        if group not in BLOOD_GROUPS:
+            raise ArgumentError(texts.DRIVE_BAD_TYPES.format(token=token) + texts.DRIVE_USAGE)
+        if group not in types:
+            types.append(group)
+    if not types:
+        raise ArgumentError(texts.DRIVE_BAD_TYPES.format(token=token) + texts.DRIVE_USAGE)
+    return types
+
+
+def parse_new(
+    tokens: Sequence[str], *, now: datetime, zone: ZoneInfo
+) -> tuple[datetime, str, int, list[str]]:
+    """日期 时间 地点 名额 [血型] → (start in UTC, place, capacity, wanted types)."""
+    if len(tokens) < 4:
+        raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
+    day = parse_date(tokens[0])
+    if day is None:
+        raise ArgumentError(texts.DRIVE_BAD_DATE.format(token=tokens[0]) + texts.DRIVE_USAGE)
+    match = _TIME.match(tokens[1])
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ArgumentError(texts.DRIVE_BAD_TIME.format(token=tokens[1]) + texts.DRIVE_USAGE)
+    rest = list(tokens[2:])
+    types: list[str] = []
+    if len(rest) >= 3 and not rest[-1].isdigit():
+        types = parse_types(rest.pop())
+    capacity_token = rest.pop()
+    if not rest:
+        raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
+    if not capacity_token.isdigit() or not 1 <= int(capacity_token) <= MAX_CAPACITY:
+        raise ArgumentError(
+            texts.DRIVE_BAD_CAPACITY.format(token=capacity_token) + texts.DRIVE_USAGE
+        )
+    local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
+    if local <= now:
+        raise ArgumentError(texts.DRIVE_PAST.format(when=when_text(local, zone)))
+    return local.astimezone(UTC), " ".join(rest), int(capacity_token), types
+
+
+# --- showing ---------------------------------------------------------------------------------
+
+
+def when_text(moment: datetime, zone: ZoneInfo) -> str:
+    """2026-12-05（周六）09:00, in the union's zone."""
+    local = moment.astimezone(zone)
+    return texts.DRIVE_WHEN.format(
+        date=local.date().isoformat(),
+        weekday=texts.WEEKDAYS[local.weekday()],
+        time=local.strftime("%H:%M"),
+    )
+
+
+def types_text(drive: BloodDrive) -> str:
+    """O、A 型, or every type welcome."""
+    wanted = drive_storage.wanted_types(drive)
+    return "、".join(wanted) + " 型" if wanted else texts.DRIVE_ALL_TYPES
+
+
+def card_text(view: DriveView, zone: ZoneInfo) -> str:
+    """A drive's card, with the officer's own state when they have one."""
+    drive = view.drive
+    waiting = texts.DRIVE_WAITING.format(count=view.waitlisted) if view.waitlisted else ""
+    text = texts.DRIVE_CARD.format(
+        id=drive.id,
+        when=when_text(drive.starts_at, zone),
+        place=drive.place,
+        types=types_text(drive),
+        capacity=drive.capacity,
+        signed=view.signed,
+        left=view.places_left,
+        waiting=waiting,
+    )
+    if view.mine == SignupState.SIGNED:
+        text += texts.DRIVE_MINE_SIGNED
+    elif view.mine == SignupState.WAITLISTED:
+        text += texts.DRIVE_MINE_WAITLISTED.format(position=view.my_position)
+    return text
+
+
+def card_markup(view: DriveView) -> InlineKeyboardMarkup:
+    """报名 (报名候补 when full), or 取消报名 for someone signed up or waiting."""
+    assert view.drive.id is not None
+    if view.mine is None:
+        label = texts.DRIVE_SIGN_UP_BUTTON if view.places_left else texts.DRIVE_WAITLIST_BUTTON
+        data = DriveAction("join", view.drive.id)
+    else:
+        label, data = texts.DRIVE_CANCEL_BUTTON, DriveAction("leave", view.drive.id)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data.pack())]])
+
+
+def _reason_text(answer: Eligibility, policy: BloodPolicy) -> str:
+    reason = answer.reason.value if answer.reason is not None else "interval"
+    return texts.BLOOD_REASONS[reason].format(
+        cap=policy.max_platelet_donations_per_year,
+        min_age=policy.min_age,
+        max_age=policy.max_age_repeat,
+        max_first=policy.max_age_first_time,
+    )
+
+
+def refusal(answer: Eligibility, on: date, policy: BloodPolicy) -> str:
+    """Why the officer may not give whole blood on the drive's day, and from when they may."""
+    reason = _reason_text(answer, policy)
+    if answer.from_date is None:
+        text = texts.DRIVE_INELIGIBLE.format(date=on.isoformat(), reason=reason)
+    else:
+        text = texts.DRIVE_INELIGIBLE_FROM.format(
+            date=on.isoformat(), reason=reason, from_date=answer.from_date.isoformat()
+        )
+    return text + texts.DRIVE_INELIGIBLE_TAIL
+
+
+# --- /drives ---------------------------------------------------------------------------------
+
+
+async def drives_command(update: Update, context: Context) -> None:
+    """/drives [new … | 编号 | help]: upcoming drives for everyone, scheduling for organizers."""
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    tokens = message.text.split()[1:]
+    organizer = caller.has(*ORGANIZER_ROLES)
+    if not tokens:
+        await _list(update, context, caller, organizer=organizer)
+        return
+    if not organizer:
+        await reply(update, context, texts.NOT_ALLOWED)
+        return
+    verb = tokens[0].lower()
+    try:
+        if verb in ("help", "帮助", "用法"):
+            await reply(update, context, texts.DRIVE_USAGE)
+        elif verb in ("new", "新建", "安排"):
+            await _create(update, context, caller, tokens[1:])
+        elif len(tokens) == 1 and _DRIVE_ID.match(tokens[0]):
+            await _attendees(update, context, int(tokens[0].lstrip("#")))
+        else:
+            raise ArgumentError(
+                texts.BLOOD_BAD_ARGUMENT.format(token=tokens[0]) + texts.DRIVE_USAGE
+            )
+    except ArgumentError as exc:
+        await reply(update, context, str(exc))
+
+
+async def _list(update: Update, context: Context, caller: Caller, *, organizer: bool) -> None:
+    """The upcoming drives, one card each with its button."""
+    zone = services(context).zone
+    with services(context).database.session() as session:
+        views = drive_storage.upcoming(session, utcnow(), officer_id=caller.officer.id)
+    hint = texts.DRIVES_ORGANIZER_HINT if organizer else ""
+    if not views:
+        await reply(update, context, texts.DRIVES_NONE + hint)
+        return
+    for number, view in enumerate(views, start=1):
+        text = card_text(view, zone)
+        if number == len(views):
+            text += hint
+        await reply(update, context, text, card_markup(view))
+
+
+async def _create(update: Update, context: Context, caller: Caller, tokens: Sequence[str]) -> None:
+    """/drives new 日期 时间 地点 名额 [血型]: schedule a drive."""
+    zone = services(context).zone
+    starts_at, place, capacity, types = parse_new(tokens, now=utcnow(), zone=zone)
+    with services(context).database.session() as session:
+        drive = drive_storage.create(
+            session,
+            starts_at=starts_at,
+            place=place,
+            capacity=capacity,
+            blood_types_wanted=",".join(types),
+            created_by=caller.actor,
+        )
+    await reply(
+        update,
+        context,
+        texts.DRIVE_CREATED.format(
+            id=drive.id,
+            when=when_text(drive.starts_at, zone),
+            place=drive.place,
+            capacity=drive.capacity,
+            types=types_text(drive),
+        ),
+    )
+
+
+async def _attendees(update: Update, context: Context, drive_id: int) -> None:
+    """/drives 编号: who signed up for a drive, and who waits."""
+    zone = services(context).zone
+    with services(context).database.session() as session:
+        drive = drive_storage.get(session, drive_id)
+        people = drive_storage.attendees(session, drive_id) if drive is not None else []
+    if drive is None:
+        raise ArgumentError(texts.DRIVE_NOT_FOUND.format(id=drive_id))
+    lines = [
+        texts.DRIVE_ATTENDEES_HEAD.format(
+            id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
+        )
+    ]
+    signed = [p for p in people if p.state == SignupState.SIGNED]
+    waiting = [p for p in people if p.state == SignupState.WAITLISTED]
+    if not people:
+        lines.append(texts.DRIVE_NOBODY)
+    for number, person in enumerate(signed, start=1):
+        lines.append(
+            texts.DRIVE_ATTENDEE_LINE.format(
+                number=number,
+                name=person.name,
+                police_id=person.police_id,
+                unit=person.unit or texts.UNKNOWN,
+            )
+        )
+    if waiting:
+        lines.append(texts.DRIVE_WAITLIST_HEAD)
+    for number, person in enumerate(waiting, start=1):
+        lines.append(
+            texts.DRIVE_ATTENDEE_LINE.format(
+                number=number,
+                name=person.name,
+                police_id=person.police_id,
+                unit=person.unit or texts.UNKNOWN,
+            )
+        )
+    await reply(update, context, "\n".join(lines))
+
+
+# --- the buttons -----------------------------------------------------------------------------
+
+
+async def drive_pressed(update: Update, context: Context) -> None:
+    """报名 or 取消报名 on a drive's card."""
+    assert update.callback_query is not None
+    action = DriveAction.unpack(update.callback_query.data)
+    if action is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    if action.action == "join":
+        await _join(update, context, caller, action.drive_id)
+    else:
+        await _leave(update, context, caller, action.drive_id)
+
+
+async def _show_outcome(update: Update, context: Context, outcome: str, view: DriveView) -> None:
+    await answer(update)
+    text = outcome + "\n\n" + card_text(view, services(context).zone)
+    try:
+        await edit_or_send(update, context, text, card_markup(view))
+    except TelegramError as exc:
+        log.info("could not update a drive card: %s", type(exc).__name__)
+
+
+def _check(caller: Caller, drive: BloodDrive, history: list[Donation], context: Context) -> str:
+    """Why the caller may not sign up for this drive; "" if they may."""
+    officer = caller.officer
+    wanted = drive_storage.wanted_types(drive)
+    if wanted and not officer.blood_group:
+        return texts.DRIVE_TYPE_UNKNOWN.format(types="、".join(wanted))
+    if wanted and officer.blood_group not in wanted:
+        return texts.DRIVE_TYPE_NOT_WANTED.format(
+            types="、".join(wanted), blood=officer.blood_group
+        )
+    policy = services(context).policy.blood
+    on = drive.starts_at.astimezone(services(context).zone).date()
+    verdict = eligibility(
+        Component.WHOLE_BLOOD, today=on, birthday=officer.birthday, history=history, policy=policy
+    )
+    return "" if verdict.may_give else refusal(verdict, on, policy)
+
+
+async def _join(update: Update, context: Context, caller: Caller, drive_id: int) -> None:
+    """报名: check type and eligibility, then take a place or join the waitlist."""
+    officer_id = caller.officer.id
+    assert officer_id is not None
+    database = services(context).database
+    with database.session() as session:
+        drive = drive_storage.get(session, drive_id)
+        view = drive_storage.view(session, drive, officer_id) if drive is not None else None
+        donations = blood_storage.history(session, officer_id)
+    if drive is None or view is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    if view.mine is None:
+        history = [Donation(d.donated_on, Component(d.component), d.amount) for d in donations]
+        problem = _check(caller, drive, history, context)
+        if problem:
+            await _show_outcome(update, context, problem, view)
+            return
+    # A session of its own: the sign-up locks the drive before reading anything.
+    with database.session() as session:
+        result = drive_storage.sign_up(session, drive_id, officer_id, now=utcnow())
+        view = drive_storage.view(session, result.drive or drive, officer_id)
+    outcome = {
+        Outcome.SIGNED: texts.DRIVE_SIGNED,
+        Outcome.WAITLISTED: texts.DRIVE_WAITLISTED,
+        Outcome.ALREADY_SIGNED: texts.DRIVE_ALREADY_SIGNED,
+        Outcome.ALREADY_WAITLISTED: texts.DRIVE_ALREADY_WAITLISTED,
+        Outcome.CLOSED: texts.DRIVE_CLOSED,
+    }[result.outcome].format(position=result.position)
+    await _show_outcome(update, context, outcome, view)
+
+
+async def _leave(update: Update, context: Context, caller: Caller, drive_id: int) -> None:
+    """取消报名: free the place; the first on the waitlist moves up and is told."""
+    officer_id = caller.officer.id
+    assert officer_id is not None
+    zone = services(context).zone
+    with services(context).database.session() as session:
+        result = drive_storage.cancel(session, drive_id, officer_id, now=utcnow())
+        if result.drive is None:
+            view = None
+        else:
+            view = drive_storage.view(session, result.drive, officer_id)
+        promoted_chat: int | None = None
+        if result.promoted is not None:
+            binding = officers.binding_of(session, result.promoted)
+            promoted_chat = binding.chat_id if binding is not None else None
+    if view is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    if not result.cancelled:
+        closed = view.drive.status != DriveStatus.OPEN or view.drive.starts_at <= utcnow()
+        outcome = texts.DRIVE_CLOSED if closed else texts.DRIVE_NOT_SIGNED
+    elif result.was == SignupState.WAITLISTED:
+        outcome = texts.DRIVE_LEFT_WAITLIST
+    else:
+        outcome = texts.DRIVE_CANCELLED
+    # Committed: now the officer moved up from the waitlist may hear of it.
+    if promoted_chat is not None:
+        drive = view.drive
+        await notify(
+            context.bot,
+            promoted_chat,
+            texts.DRIVE_PROMOTED.format(
+                id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
+            ),
+        )
+    await _show_outcome(update, context, outcome, view)
+
+
+# --- reminders -------------------------------------------------------------------------------
+
+
+def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANGHAI) -> int:
+    """Write a reminder broadcast for each drive whose day before has come; how many.
+
+    "The day before" is the calendar day before the drive's date in the union's zone: from
+    00:00 that day until the drive starts (so a bot that was down that day still reminds).
+    Only officers signed up at that moment are reminded, not those on the waitlist.
+    """
+    today = now.astimezone(zone).date()
+    until = datetime.combine(today + timedelta(days=2), time(0), tzinfo=zone)
+    with database.session() as session:
+        due = drive_storage.due_for_reminder(session, now, until)
+    queued = 0
+    for drive in due:
+        assert drive.id is not None
+        with database.session() as session:
+            # The mark first: it locks the row, and a second run finds it already set.
+            if not drive_storage.mark_reminded(session, drive.id):
+                continue
+            recipients = drive_storage.signed_recipients(session, drive.id)
+            broadcasts.create(
+                session,
+                kind=BroadcastKind.REMINDER,
+                priority=Priority.NORMAL,
+                text=texts.DRIVE_REMINDER.format(
+                    id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
+                ),
+                recipients=recipients,
+                created_by=REMINDER_ACTOR,
+            )
+        queued += 1
+    return queued
+
+
+async def reminder_job(context: Context) -> None:
+    """The JobQueue's callback: queue due reminders and wake the sender."""
+    found = services(context)
+    if queue_reminders(found.database, utcnow(), zone=found.zone):
+        found.broadcaster.wake()
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/drives (and /drive) and the 报名 / 取消报名 buttons."""
+    return [
+        CommandHandler(["drives", "drive"], drives_command, filters=PRIVATE_MESSAGE),
+        CallbackQueryHandler(drive_pressed, pattern=DriveAction.pattern()),
+    ]
