@@ -23,7 +23,18 @@ from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
-from handlers import announce, binding, blood, care, care_admin, drives, menu, profile, roles
+from handlers import (
+    announce,
+    appeals,
+    binding,
+    blood,
+    care,
+    care_admin,
+    drives,
+    menu,
+    profile,
+    roles,
+)
 from handlers.common import Context, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
 from storage import roles as role_storage
@@ -89,7 +100,18 @@ def build_application(
     # Before every handler: an officer who blocked the bot and now writes is reachable again.
     application.add_handler(TypeHandler(Update, _note_reachable), group=-1)
     # Order matters: feature conversations first, the catch-alls of `menu` last.
-    for module in (binding, profile, roles, announce, care, care_admin, blood, drives, menu):
+    for module in (
+        binding,
+        profile,
+        roles,
+        announce,
+        care,
+        care_admin,
+        blood,
+        drives,
+        appeals,
+        menu,
+    ):
         application.add_handlers(module.handlers())
     application.add_error_handler(_log_error)
     return application
@@ -123,7 +145,7 @@ async def _stop_sender(application: BotApplication) -> None:
 
 
 async def _post_init(application: BotApplication) -> None:
-    """Command menus, then the broadcast sender, then the drive reminders' repeating job."""
+    """Command menus, the broadcast sender, then the reminders' and deadlines' repeating jobs."""
     await announce_commands(application)
     await _start_sender(application)
     if application.job_queue is not None:
@@ -134,6 +156,12 @@ async def _post_init(application: BotApplication) -> None:
             interval=drives.REMINDER_INTERVAL,
             first=drives.REMINDER_INTERVAL,
             name="drive-reminders",
+        )
+        application.job_queue.run_repeating(
+            appeals.deadline_job,
+            interval=appeals.DEADLINE_INTERVAL,
+            first=appeals.DEADLINE_INTERVAL,
+            name="appeal-deadlines",
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import warnings
@@ -177,7 +178,12 @@ class Sender:
     async def _deliver(self, claimed: Claimed) -> None:
         try:
             try:
-                message = await self.bot.send_message(claimed.chat_id, claimed.text)
+                markup = None
+                if claimed.buttons:
+                    markup = InlineKeyboardMarkup.de_json(json.loads(claimed.buttons), self.bot)
+                message = await self.bot.send_message(
+                    claimed.chat_id, claimed.text, reply_markup=markup
+                )
             except RetryAfter as exc:
                 seconds = _seconds(exc)
                 self._paused_until = max(self._paused_until, self.clock() + seconds)

@@ -516,3 +516,67 @@ DRIVE_REMINDER = (
     "请带好身份证；前一晚早点休息，清淡饮食、不要饮酒，当天吃点清淡早餐。\n"
     "去不了请发送 /drives 取消报名，把名额让给候补的同事。"
 )
+
+# --- urgent blood appeals (/appeal) -------------------------------------------------------------
+
+COMMAND_APPEAL = "紧急用血呼吁"
+APPEAL_USAGE = (
+    "用法：/appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人\n"
+    "例如：/appeal O- 血小板 2 2026-11-30 08:00 市中心医院|长沙路1号|张医生 13800000000\n"
+    "血型：A、B、O、AB，后加 + 或 -（Rh 阳性或阴性，不写为阳性）；"
+    "成分：全血、血小板、血浆；截止时间为本地时间。"
+)
+APPEAL_BAD_TYPE = "看不懂血型「{token}」。\n"
+APPEAL_BAD_COMPONENT = "看不懂成分「{token}」：请写 全血、血小板 或 血浆。\n"
+APPEAL_BAD_UNITS = "人数「{token}」不对：请写 1–100 的整数。\n"
+APPEAL_BAD_DATE = "看不懂截止日期「{token}」。\n"
+APPEAL_BAD_TIME = "看不懂截止时间「{token}」，请写成 08:00。\n"
+APPEAL_PAST = "截止时间 {when} 已经过去了。"
+APPEAL_BAD_PLACE = "请写 医院|地址|联系人，三项都不能空，用 | 隔开。\n"
+APPEAL_BLOOD = "{group}型"
+APPEAL_BLOOD_NEGATIVE = "{group}型Rh阴性"
+APPEAL_COMPONENTS = {"whole_blood": "全血", "platelets": "血小板", "plasma": "血浆"}
+APPEAL_PREVIEW = (
+    "🆘 紧急用血呼吁预览\n"
+    "血型：{blood}　成分：{component}　需要：{units} 人\n"
+    "医院：{hospital}（{address}）\n联系人：{contact}\n截止：{deadline}\n\n"
+    "将以紧急优先级发送给 {count} 位血型相符、现在可以献{component}的会员。"
+)
+APPEAL_CONFIRM_BUTTON = "✅ 确认发送"
+APPEAL_CANCEL_BUTTON = "❌ 取消"
+APPEAL_CANCELLED = "已取消，呼吁没有发出。"
+APPEAL_NOBODY = "现在没有血型相符、可以献{component}的会员，呼吁没有发出。"
+APPEAL_CONFIRMED = "已确认，呼吁正在以紧急优先级发出。"
+APPEAL_TEXT = (
+    "🆘 紧急用血呼吁\n{hospital} 急需 {blood}{component}，需要 {units} 位献血者，"
+    "截止 {deadline}。\n您的血型相符，目前也可以献{component}。能去的话请按「我能去」，"
+    "去不了请按「去不了」。谢谢！"
+)
+APPEAL_COMING_BUTTON = "🙋 我能去"
+APPEAL_CANNOT_BUTTON = "去不了"
+APPEAL_ARRIVED_BUTTON = "📍 已到达"
+APPEAL_END_BUTTON = "⏹ 结束呼吁"
+APPEAL_TALLY = (
+    "🆘 紧急用血呼吁 #{id}：{blood}{component}，{hospital}，需要 {units} 人，截止 {deadline}\n"
+    "已询问 {asked} 人｜我能去 {coming}｜已到达 {arrived}｜去不了 {cannot}"
+)
+APPEAL_TALLY_FULFILLED = "\n✅ 已满足：已通知其他会员不用再去。"
+APPEAL_TALLY_CLOSED = "\n⏹ 已结束。"
+APPEAL_GO = "谢谢您！请前往 {hospital}：{address}\n联系人：{contact}\n到达后请按「已到达」。"
+APPEAL_COMING_ANSWER = "谢谢！地址和联系人已发给您。"
+APPEAL_CANNOT_ANSWER = "已记录，谢谢告诉我们。"
+APPEAL_ARRIVED_ANSWER = "已记录到达，谢谢您的爱心！"
+APPEAL_SAME_ANSWER = "已经记录过了。"
+APPEAL_NOT_COMING_ANSWER = "请先按「我能去」。"
+APPEAL_FINAL_ANSWER = "您已到达，无需更改。"
+APPEAL_ENDED_ANSWER = "此呼吁已结束"
+APPEAL_FULFILLED_ANSWER = "此呼吁已满足，感谢"
+APPEAL_NOT_ASKED = "这条呼吁不是发给您的。"
+APPEAL_END_ANSWER = "呼吁已结束，已通知尚未到达的会员。"
+APPEAL_STAND_DOWN = "🩸 {hospital} 的紧急用血已满足，感谢您的爱心！这次不用去了。"
+APPEAL_STILL_EXPECTED = "🩸 {hospital} 的紧急用血人数已够。您仍在名单上，请按时到达。"
+APPEAL_CLOSED_NOTICE = "🩸 {hospital} 的紧急用血呼吁已结束，不用再去了。谢谢您的关注！"
+HELP_APPEAL_ORGANIZER = (
+    "\n🆘 /appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人：发出紧急用血呼吁，"
+    "只发给血型相符、现在可以献该成分的会员。"
+)

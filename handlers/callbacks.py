@@ -165,3 +165,32 @@ class DriveAction(CallbackData):
     def __post_init__(self) -> None:
         if self.action not in DRIVE_ACTIONS:
             raise ValueError(self.action)
+
+
+APPEAL_ACTIONS = ("coming", "cannot", "arrived", "end")
+
+
+@dataclasses.dataclass(frozen=True)
+class AppealAction(CallbackData):
+    """我能去 / 去不了 / 已到达 on an urgent appeal, or 结束 on its tally."""
+
+    prefix: ClassVar[str] = "apl"
+    action: str
+    appeal_id: int
+
+    def __post_init__(self) -> None:
+        if self.action not in APPEAL_ACTIONS:
+            raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class AppealConfirm(CallbackData):
+    """确认发送 / 取消 on an appeal's preview; `flow` ties it to the draft it was shown for."""
+
+    prefix: ClassVar[str] = "aplc"
+    flow: str
+    action: str
+
+    def __post_init__(self) -> None:
+        if self.action not in ("confirm", "cancel") or not self.flow.isalnum():
+            raise ValueError(self.action)

@@ -247,6 +247,7 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
     if Role.ORGANIZER in held or Role.ADMIN in held:
         commands += [
             BotCommand("announce", texts.COMMAND_ANNOUNCE),
+            BotCommand("appeal", texts.COMMAND_APPEAL),
             BotCommand("requests", texts.COMMAND_REQUESTS),
             BotCommand("cases", texts.COMMAND_CASES),
         ]
@@ -278,6 +279,7 @@ def help_text(caller: Caller | None) -> str:
     text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD + texts.HELP_DRIVES
     if caller.has(Role.ORGANIZER, Role.ADMIN):
         text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER + texts.HELP_DRIVES_ORGANIZER
+        text += texts.HELP_APPEAL_ORGANIZER
     if caller.has(Role.ADMIN):
         text += texts.HELP_ADMIN
     return text

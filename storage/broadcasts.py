@@ -50,6 +50,7 @@ class Claimed:
     chat_id: int
     text: str
     attempts: int
+    buttons: str | None = None  # JSON of the broadcast's inline keyboard, if it has one
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,13 @@ def create(
     recipients: Sequence[Recipient],
     created_by: str,
     progress_chat_id: int | None = None,
+    buttons: str | None = None,
 ) -> Broadcast:
-    """Write a broadcast and its deliveries in the caller's transaction (one per officer)."""
+    """Write a broadcast and its deliveries in the caller's transaction (one per officer).
+
+    `buttons` is the JSON of an inline keyboard (InlineKeyboardMarkup.to_json()) sent with
+    every delivery.
+    """
     unique = {recipient.officer_id: recipient for recipient in recipients}
     broadcast = Broadcast(
         kind=kind,
@@ -117,6 +123,7 @@ def create(
         created_by=created_by,
         total=len(unique),
         progress_chat_id=progress_chat_id,
+        buttons=buttons,
         status=BroadcastStatus.SENDING if unique else BroadcastStatus.DONE,
     )
     session.add(broadcast)
@@ -181,7 +188,7 @@ def claim_next(
     """
     for _ in range(_STALE_SKIPS):
         query = (
-            select(Delivery, Broadcast.text, TelegramBinding.id, Officer.active)
+            select(Delivery, Broadcast, TelegramBinding.id, Officer.active)
             .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
             .outerjoin(
                 TelegramBinding,
@@ -199,7 +206,7 @@ def claim_next(
         row = session.exec(query).first()
         if row is None:
             return None
-        delivery, text, binding_id, active = row
+        delivery, broadcast, binding_id, active = row
         assert delivery.id is not None
         if binding_id is None or not active:
             _set(session, delivery.id, state=DeliveryState.CANCELLED, error="no longer bound")
@@ -216,8 +223,9 @@ def claim_next(
             broadcast_id=delivery.broadcast_id,
             officer_id=delivery.officer_id,
             chat_id=delivery.chat_id,
-            text=text,
+            text=broadcast.text,
             attempts=delivery.attempts,
+            buttons=broadcast.buttons,
         )
     return None
 

@@ -223,6 +223,8 @@ class Broadcast(SQLModel, table=True):
     # Where the organizer watches progress: their chat and the message edited there.
     progress_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     progress_message_id: int | None = None
+    # JSON of an inline keyboard sent with every delivery (an appeal's answer buttons), or None.
+    buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Delivery(SQLModel, table=True):
@@ -374,3 +376,68 @@ class DriveSignup(SQLModel, table=True):
     position: int
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class AppealStatus(StrEnum):
+    """An urgent appeal is open until enough donors are coming, or it is closed."""
+
+    OPEN = "open"
+    FULFILLED = "fulfilled"
+    CLOSED = "closed"
+
+
+class AppealAnswer(StrEnum):
+    """An officer's answer to an appeal; "arrived" only after "coming"."""
+
+    COMING = "coming"
+    CANNOT = "cannot"
+    ARRIVED = "arrived"
+
+
+class BloodAppeal(SQLModel, table=True):
+    """An urgent blood appeal (紧急用血呼吁): one blood type and component for one hospital.
+
+    `broadcast_id` is the URGENT broadcast that asked the officers: its deliveries are the asked.
+    `tally_chat_id`/`tally_message_id` is the organizer's live tally message.
+    """
+
+    __tablename__ = "blood_appeal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    blood_group: str = Field(max_length=2)
+    rh_negative: bool = False
+    component: str = Field(max_length=16)
+    hospital: str = Field(max_length=100)
+    address: str = Field(max_length=200)
+    contact: str = Field(max_length=100)
+    units_needed: int
+    deadline: datetime = Field(sa_column=_timestamp())
+    status: str = Field(default=AppealStatus.OPEN, max_length=16, index=True)
+    broadcast_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="SET NULL"), nullable=True),
+    )
+    tally_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    tally_message_id: int | None = None
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    closed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class AppealReply(SQLModel, table=True):
+    """One officer's current answer to one appeal."""
+
+    __tablename__ = "appeal_reply"
+    __table_args__ = (
+        UniqueConstraint("appeal_id", "officer_id", name="uq_appeal_reply_appeal_officer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    appeal_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("blood_appeal.id", ondelete="CASCADE"), nullable=False)
+    )
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    answer: str = Field(max_length=16)
+    at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

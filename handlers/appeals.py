@@ -1,0 +1,592 @@
+"""Urgent blood appeals (紧急用血呼吁): organizers ask the officers who can give, now.
+
+- Organizers: `/appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人`, e.g.
+  `/appeal O- 血小板 2 2026-11-30 08:00 市中心医院|长沙路1号|张医生 13800000000`.
+  Blood type A, B, O or AB with + or - (Rh; none means positive); component 全血, 血小板 or
+  血浆; 1–100 donors; the deadline is the union's local time and must lie ahead. One command
+  rather than a conversation: an emergency is typed in one go.
+- A preview says how many officers it will reach: active, bound, reachable, the same ABO group
+  and Rh, and eligible today (in the union's zone) for that component (bot/rules/blood.py with
+  their donations). The draft waits in conversation_state; 确认发送 takes it (a double press
+  creates one appeal) and counts the recipients again.
+- Confirmed: the appeal and its URGENT broadcast (with 我能去 / 去不了 on every message) are
+  written in one transaction; then the organizer gets a tally message (with 结束呼吁) and the
+  sender is woken.
+- 我能去 sends the officer the address and contact with an 已到达 button. Answers are recorded
+  as storage/appeals.py decides (same answer twice counts once; cannot↔coming may change while
+  open; arrived is final). The tally is edited at most every TALLY_EVERY seconds: at once if
+  the last edit is that old, else once, later, from the JobQueue.
+- Enough donors coming: the appeal is fulfilled in the same transaction as the press that made
+  it so; the asked who have not said 我能去 get "已满足，感谢", those coming "still expected".
+  结束呼吁, or the deadline (deadline_job, every DEADLINE_INTERVAL seconds from bot/app.py),
+  closes it: everyone asked who has not arrived is told. Later presses only say it is over
+  (those coming may still say 已到达 while it is fulfilled). Notices go out through the
+  broadcast engine at URGENT priority.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time as clock
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
+
+from bot import texts
+from bot.policy import BloodPolicy
+from bot.rules.blood import Component, Donation, eligibility
+from bot.rules.care import parse_date
+from handlers.callbacks import AppealAction, AppealConfirm
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    Context,
+    answer,
+    caller_or_hint,
+    conversation_key,
+    edit_or_send,
+    notify,
+    reply,
+)
+from handlers.context import services, services_of
+from handlers.drives import when_text
+from storage import appeals, conversations
+from storage.appeals import Candidate, Change, NoticeTexts, Outcome
+from storage.broadcasts import Recipient
+from storage.db import Database
+from storage.drives import BLOOD_GROUPS
+from storage.models import AppealAnswer, AppealStatus, BloodAppeal, Role
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+NAME = "appeal"
+PREVIEW = "preview"
+ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
+MAX_UNITS = 100
+TALLY_EVERY = 3.0  # seconds between two edits of one tally message
+DEADLINE_INTERVAL = 60  # seconds between two looks for appeals past their deadline
+LAST_EDIT_KEY = "nuanjing.appeal.last_edit"
+PENDING_KEY = "nuanjing.appeal.pending"
+
+_BLOOD = re.compile(r"^(AB|A|B|O)型?(?:RH)?([+-]|阴性|阳性|阴|阳)?$")
+_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+COMPONENT_WORDS = {
+    "全血": Component.WHOLE_BLOOD,
+    "whole": Component.WHOLE_BLOOD,
+    "whole_blood": Component.WHOLE_BLOOD,
+    "血小板": Component.PLATELETS,
+    "platelets": Component.PLATELETS,
+    "血浆": Component.PLASMA,
+    "plasma": Component.PLASMA,
+}
+NOTICES = NoticeTexts(
+    stand_down=texts.APPEAL_STAND_DOWN,
+    still_expected=texts.APPEAL_STILL_EXPECTED,
+    closed=texts.APPEAL_CLOSED_NOTICE,
+)
+
+
+class ArgumentError(ValueError):
+    """An argument of /appeal that cannot be used; the text says why."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A parsed /appeal."""
+
+    blood_group: str
+    rh_negative: bool
+    component: Component
+    units: int
+    deadline: datetime
+    hospital: str
+    address: str
+    contact: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The draft as stored in conversation_state."""
+        return {
+            "blood_group": self.blood_group,
+            "rh_negative": self.rh_negative,
+            "component": self.component.value,
+            "units": self.units,
+            "deadline": self.deadline.isoformat(),
+            "hospital": self.hospital,
+            "address": self.address,
+            "contact": self.contact,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Draft:
+        """Back from conversation_state."""
+        return cls(
+            blood_group=str(data["blood_group"]),
+            rh_negative=bool(data["rh_negative"]),
+            component=Component(data["component"]),
+            units=int(data["units"]),
+            deadline=datetime.fromisoformat(str(data["deadline"])),
+            hospital=str(data["hospital"]),
+            address=str(data["address"]),
+            contact=str(data["contact"]),
+        )
+
+
+# --- parsing and showing ---------------------------------------------------------------------
+
+
+def parse_blood(token: str) -> tuple[str, bool]:
+    """O- → ("O", True); O, O+ → ("O", False)."""
+    match = _BLOOD.match(token.strip().upper())
+    if match is None:
+        raise ArgumentError(texts.APPEAL_BAD_TYPE.format(token=token) + texts.APPEAL_USAGE)
+    group, rh = match.group(1), match.group(2) or "+"
+    assert group in BLOOD_GROUPS
+    return group, rh in ("-", "阴性", "阴")
+
+
+def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo) -> Draft:
+    """血型 成分 人数 日期 时间 医院|地址|联系人 → a Draft (deadline in UTC)."""
+    if len(tokens) < 6:
+        raise ArgumentError(texts.APPEAL_USAGE)
+    group, negative = parse_blood(tokens[0])
+    component = COMPONENT_WORDS.get(tokens[1].lower())
+    if component is None:
+        raise ArgumentError(texts.APPEAL_BAD_COMPONENT.format(token=tokens[1]) + texts.APPEAL_USAGE)
+    if not tokens[2].isdigit() or not 1 <= int(tokens[2]) <= MAX_UNITS:
+        raise ArgumentError(texts.APPEAL_BAD_UNITS.format(token=tokens[2]) + texts.APPEAL_USAGE)
+    day = parse_date(tokens[3])
+    if day is None:
+        raise ArgumentError(texts.APPEAL_BAD_DATE.format(token=tokens[3]) + texts.APPEAL_USAGE)
+    match = _TIME.match(tokens[4])
+    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ArgumentError(texts.APPEAL_BAD_TIME.format(token=tokens[4]) + texts.APPEAL_USAGE)
+    parts = [part.strip() for part in " ".join(tokens[5:]).split("|")]
+    if len(parts) != 3 or not all(parts):
+        raise ArgumentError(texts.APPEAL_BAD_PLACE + texts.APPEAL_USAGE)
+    hospital, address, contact = parts
+    local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
+    if local <= now:
+        raise ArgumentError(texts.APPEAL_PAST.format(when=when_text(local, zone)))
+    return Draft(
+        blood_group=group,
+        rh_negative=negative,
+        component=component,
+        units=int(tokens[2]),
+        deadline=local.astimezone(UTC),
+        hospital=hospital[:100],
+        address=address[:200],
+        contact=contact[:100],
+    )
+
+
+def blood_label(group: str, negative: bool) -> str:
+    """O型 or O型Rh阴性."""
+    template = texts.APPEAL_BLOOD_NEGATIVE if negative else texts.APPEAL_BLOOD
+    return template.format(group=group)
+
+
+def eligible(
+    candidates: list[Candidate], component: Component, *, today: date, policy: BloodPolicy
+) -> list[Recipient]:
+    """The candidates who may give this component today."""
+    chosen = []
+    for candidate in candidates:
+        history = [
+            Donation(d.donated_on, Component(d.component), d.amount) for d in candidate.history
+        ]
+        verdict = eligibility(
+            component,
+            today=today,
+            birthday=candidate.officer.birthday,
+            history=history,
+            policy=policy,
+        )
+        if verdict.may_give:
+            chosen.append(candidate.recipient)
+    return chosen
+
+
+def recipients(
+    session: Session, draft: Draft, *, today: date, policy: BloodPolicy
+) -> list[Recipient]:
+    """Who the appeal reaches now."""
+    found = appeals.candidates(
+        session, blood_group=draft.blood_group, rh_negative=draft.rh_negative
+    )
+    return eligible(found, draft.component, today=today, policy=policy)
+
+
+def _fields(appeal: BloodAppeal | Draft, zone: ZoneInfo) -> dict[str, Any]:
+    if isinstance(appeal, Draft):
+        units, component = appeal.units, appeal.component.value
+    else:
+        units, component = appeal.units_needed, appeal.component
+    return {
+        "blood": blood_label(appeal.blood_group, appeal.rh_negative),
+        "component": texts.APPEAL_COMPONENTS[component],
+        "units": units,
+        "hospital": appeal.hospital,
+        "address": appeal.address,
+        "contact": appeal.contact,
+        "deadline": when_text(appeal.deadline, zone),
+    }
+
+
+def answer_markup(appeal_id: int) -> InlineKeyboardMarkup:
+    """我能去 / 去不了 under the appeal each officer receives."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.APPEAL_COMING_BUTTON,
+                    callback_data=AppealAction("coming", appeal_id).pack(),
+                ),
+                InlineKeyboardButton(
+                    texts.APPEAL_CANNOT_BUTTON,
+                    callback_data=AppealAction("cannot", appeal_id).pack(),
+                ),
+            ]
+        ]
+    )
+
+
+def _single(text: str, data: AppealAction | AppealConfirm) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(text, callback_data=data.pack())]
+
+
+def tally_text(session: Session, appeal: BloodAppeal, zone: ZoneInfo) -> str:
+    """The organizer's live tally."""
+    state = appeals.tally(session, appeal)
+    text = texts.APPEAL_TALLY.format(
+        id=appeal.id,
+        asked=state.asked,
+        coming=state.coming,
+        arrived=state.arrived,
+        cannot=state.cannot,
+        **_fields(appeal, zone),
+    )
+    if appeal.status == AppealStatus.FULFILLED:
+        text += texts.APPEAL_TALLY_FULFILLED
+    elif appeal.status == AppealStatus.CLOSED:
+        text += texts.APPEAL_TALLY_CLOSED
+    return text
+
+
+def tally_markup(appeal: BloodAppeal) -> InlineKeyboardMarkup | None:
+    """结束呼吁 until the appeal is closed."""
+    if appeal.status == AppealStatus.CLOSED or appeal.id is None:
+        return None
+    return InlineKeyboardMarkup([_single(texts.APPEAL_END_BUTTON, AppealAction("end", appeal.id))])
+
+
+# --- /appeal and its preview -----------------------------------------------------------------
+
+
+async def appeal_command(update: Update, context: Context) -> None:
+    """/appeal …: parse, count who it reaches, show the preview with 确认发送 / 取消."""
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    if not caller.has(*ORGANIZER_ROLES):
+        await reply(update, context, texts.NOT_ALLOWED)
+        return
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    found = services(context)
+    try:
+        draft = parse_appeal(message.text.split()[1:], now=utcnow(), zone=found.zone)
+    except ArgumentError as exc:
+        await reply(update, context, str(exc))
+        return
+    flow = secrets.token_hex(4)
+    today = utcnow().astimezone(found.zone).date()
+    with found.database.session() as session:
+        count = len(recipients(session, draft, today=today, policy=found.policy.blood))
+        conversations.save(
+            session, NAME, conversation_key(update), PREVIEW, {"flow": flow, **draft.to_json()}
+        )
+    markup = InlineKeyboardMarkup(
+        [
+            _single(texts.APPEAL_CONFIRM_BUTTON, AppealConfirm(flow, "confirm"))
+            + _single(texts.APPEAL_CANCEL_BUTTON, AppealConfirm(flow, "cancel"))
+        ]
+    )
+    await reply(
+        update,
+        context,
+        texts.APPEAL_PREVIEW.format(count=count, **_fields(draft, found.zone)),
+        markup,
+    )
+
+
+async def confirm_pressed(update: Update, context: Context) -> None:
+    """确认发送 or 取消 on the preview; only the first press of the newest preview acts."""
+    assert update.callback_query is not None
+    step = AppealConfirm.unpack(update.callback_query.data)
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    if step is None or not caller.has(*ORGANIZER_ROLES):
+        await answer(update, texts.STALE_BUTTON if step is None else texts.NOT_ALLOWED)
+        return
+    chat = update.effective_chat
+    assert chat is not None
+    found = services(context)
+    appeal: BloodAppeal | None = None
+    draft: Draft | None = None
+    with found.database.session() as session:
+        stored = conversations.take(session, NAME, conversation_key(update), PREVIEW)
+        if stored is None or stored.get("flow") != step.flow:
+            session.rollback()
+        elif step.action == "confirm":
+            draft = Draft.from_json(stored)
+            today = utcnow().astimezone(found.zone).date()
+            asked = recipients(session, draft, today=today, policy=found.policy.blood)
+            if asked:
+                appeal = appeals.create(
+                    session,
+                    blood_group=draft.blood_group,
+                    rh_negative=draft.rh_negative,
+                    component=draft.component.value,
+                    hospital=draft.hospital,
+                    address=draft.address,
+                    contact=draft.contact,
+                    units_needed=draft.units,
+                    deadline=draft.deadline,
+                    created_by=caller.actor,
+                    tally_chat_id=chat.id,
+                    recipients=asked,
+                    text=texts.APPEAL_TEXT.format(**_fields(draft, found.zone)),
+                    buttons_for=lambda appeal_id: answer_markup(appeal_id).to_json(),
+                )
+        else:
+            draft = Draft.from_json(stored)
+    if draft is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    await answer(update)
+    if step.action == "cancel":
+        await edit_or_send(update, context, texts.APPEAL_CANCELLED)
+        return
+    if appeal is None:
+        component = texts.APPEAL_COMPONENTS[draft.component.value]
+        await edit_or_send(update, context, texts.APPEAL_NOBODY.format(component=component))
+        return
+    assert appeal.id is not None
+    log.info("appeal %d queued", appeal.id)
+    await _start_tally(context, chat.id, appeal.id)
+    await edit_or_send(update, context, texts.APPEAL_CONFIRMED)
+
+
+async def _start_tally(context: Context, chat_id: int, appeal_id: int) -> None:
+    """The organizer's tally message, then wake the sender (the appeal is committed)."""
+    found = services(context)
+    try:
+        with found.database.session() as session:
+            appeal = appeals.get(session, appeal_id)
+            assert appeal is not None
+            text, markup = tally_text(session, appeal, found.zone), tally_markup(appeal)
+        message = await context.bot.send_message(chat_id, text, reply_markup=markup)
+    except TelegramError as exc:
+        log.warning("could not send an appeal's tally: %s", type(exc).__name__)
+    else:
+        with found.database.session() as session:
+            appeals.set_tally_message(session, appeal_id, message.message_id)
+        context.application.bot_data.setdefault(LAST_EDIT_KEY, {})[appeal_id] = clock.monotonic()
+    finally:
+        found.broadcaster.wake()
+
+
+# --- the tally -------------------------------------------------------------------------------
+
+
+async def edit_tally(
+    application: Application[Any, Any, Any, Any, Any, Any], appeal_id: int
+) -> None:
+    """Edit the organizer's tally to the appeal's state now."""
+    found = services_of(application)
+    with found.database.session() as session:
+        appeal = appeals.get(session, appeal_id)
+        if appeal is None or appeal.tally_chat_id is None or appeal.tally_message_id is None:
+            return
+        text, markup = tally_text(session, appeal, found.zone), tally_markup(appeal)
+        chat_id, message_id = appeal.tally_chat_id, appeal.tally_message_id
+    try:
+        await application.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:
+            log.info("could not edit an appeal's tally: %s", exc.message)
+    except TelegramError as exc:
+        log.info("could not edit an appeal's tally: %s", type(exc).__name__)
+
+
+async def refresh_tally(
+    application: Application[Any, Any, Any, Any, Any, Any], appeal_id: int
+) -> None:
+    """Edit the tally now if the last edit is TALLY_EVERY old, else once when it will be."""
+    last_edit: dict[int, float] = application.bot_data.setdefault(LAST_EDIT_KEY, {})
+    pending: set[int] = application.bot_data.setdefault(PENDING_KEY, set())
+    if appeal_id in pending:
+        return  # an edit is already due: it will read the state then
+    wait = last_edit.get(appeal_id, 0.0) + TALLY_EVERY - clock.monotonic()
+    if wait <= 0:
+        last_edit[appeal_id] = clock.monotonic()  # taken before the await: no second edit now
+        await edit_tally(application, appeal_id)
+        return
+    pending.add(appeal_id)
+    if application.job_queue is not None:
+        application.job_queue.run_once(_tally_job, wait, data=appeal_id)
+    else:  # pragma: no cover - the job-queue extra is installed
+        application.create_task(_later(application, appeal_id, wait))
+
+
+async def _tally_job(context: Context) -> None:
+    """The delayed edit."""
+    assert context.job is not None
+    await _edit_pending(context.application, int(str(context.job.data)))
+
+
+async def _later(
+    application: Application[Any, Any, Any, Any, Any, Any], appeal_id: int, wait: float
+) -> None:  # pragma: no cover
+    import asyncio
+
+    await asyncio.sleep(wait)
+    await _edit_pending(application, appeal_id)
+
+
+async def _edit_pending(
+    application: Application[Any, Any, Any, Any, Any, Any], appeal_id: int
+) -> None:
+    application.bot_data.setdefault(PENDING_KEY, set()).discard(appeal_id)
+    application.bot_data.setdefault(LAST_EDIT_KEY, {})[appeal_id] = clock.monotonic()
+    await edit_tally(application, appeal_id)
+
+
+# --- the buttons -----------------------------------------------------------------------------
+
+
+OUTCOME_TEXTS = {
+    Outcome.SAME: texts.APPEAL_SAME_ANSWER,
+    Outcome.NOT_ASKED: texts.APPEAL_NOT_ASKED,
+    Outcome.CLOSED: texts.APPEAL_ENDED_ANSWER,
+    Outcome.FULFILLED: texts.APPEAL_FULFILLED_ANSWER,
+    Outcome.NOT_COMING: texts.APPEAL_NOT_COMING_ANSWER,
+    Outcome.FINAL: texts.APPEAL_FINAL_ANSWER,
+}
+RECORDED_TEXTS = {
+    AppealAnswer.COMING: texts.APPEAL_COMING_ANSWER,
+    AppealAnswer.CANNOT: texts.APPEAL_CANNOT_ANSWER,
+    AppealAnswer.ARRIVED: texts.APPEAL_ARRIVED_ANSWER,
+}
+
+
+async def appeal_pressed(update: Update, context: Context) -> None:
+    """我能去 / 去不了 / 已到达 from an officer, or 结束呼吁 from an organizer."""
+    assert update.callback_query is not None
+    action = AppealAction.unpack(update.callback_query.data)
+    if action is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    found = services(context)
+    if action.action == "end":
+        if not caller.has(*ORGANIZER_ROLES):
+            await answer(update, texts.NOT_ALLOWED)
+            return
+        with found.database.session() as session:
+            change = appeals.close(session, action.appeal_id, texts=NOTICES, now=utcnow())
+        if change.appeal is None:
+            await answer(update, texts.STALE_BUTTON)
+            return
+        await answer(
+            update, texts.APPEAL_END_ANSWER if change.closed_now else texts.APPEAL_ENDED_ANSWER
+        )
+        await _after(context.application, action.appeal_id, change, force=True)
+        return
+    officer_id = caller.officer.id
+    assert officer_id is not None
+    chosen = AppealAnswer(action.action)
+    with found.database.session() as session:
+        change = appeals.reply(session, action.appeal_id, officer_id, chosen, texts=NOTICES)
+    if change.outcome != Outcome.RECORDED:
+        await answer(update, OUTCOME_TEXTS[change.outcome])
+        return
+    await answer(update, RECORDED_TEXTS[chosen])
+    appeal = change.appeal
+    assert appeal is not None and appeal.id is not None
+    if chosen == AppealAnswer.COMING:
+        chat = update.effective_chat
+        assert chat is not None
+        arrived = InlineKeyboardMarkup(
+            [_single(texts.APPEAL_ARRIVED_BUTTON, AppealAction("arrived", appeal.id))]
+        )
+        await notify(
+            context.bot,
+            chat.id,
+            texts.APPEAL_GO.format(
+                hospital=appeal.hospital, address=appeal.address, contact=appeal.contact
+            ),
+            arrived,
+        )
+    await _after(context.application, appeal.id, change)
+
+
+async def _after(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    appeal_id: int,
+    change: Change,
+    *,
+    force: bool = False,
+) -> None:
+    """After the commit: wake the sender for any notices, and bring the tally up to date."""
+    if change.notices:
+        services_of(application).broadcaster.wake()
+    if force or change.fulfilled_now or change.closed_now:
+        # A change of status is shown at once; the throttle still counts it.
+        application.bot_data.setdefault(LAST_EDIT_KEY, {})[appeal_id] = clock.monotonic()
+        await edit_tally(application, appeal_id)
+    else:
+        await refresh_tally(application, appeal_id)
+
+
+# --- the deadline ----------------------------------------------------------------------------
+
+
+def close_overdue(database: Database, now: datetime) -> list[tuple[int, Change]]:
+    """Close every appeal past its deadline, each in its own transaction."""
+    with database.session() as session:
+        due = appeals.overdue(session, now)
+    closed = []
+    for appeal_id in due:
+        with database.session() as session:
+            change = appeals.close(session, appeal_id, texts=NOTICES, now=now)
+        if change.closed_now:
+            closed.append((appeal_id, change))
+    return closed
+
+
+async def deadline_job(context: Context) -> None:
+    """The JobQueue's callback: close appeals past their deadline, tell, show it."""
+    for appeal_id, change in close_overdue(services(context).database, utcnow()):
+        await _after(context.application, appeal_id, change, force=True)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """/appeal, its preview's buttons, and the appeal's buttons."""
+    return [
+        CommandHandler("appeal", appeal_command, filters=PRIVATE_MESSAGE),
+        CallbackQueryHandler(confirm_pressed, pattern=AppealConfirm.pattern()),
+        CallbackQueryHandler(appeal_pressed, pattern=AppealAction.pattern()),
+    ]

@@ -1,0 +1,302 @@
+"""Urgent blood appeals end to end: the real bot and its sender, the sandbox, a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import select
+from telegram.ext import CallbackContext
+
+from handlers import appeals as appeal_handlers
+from storage import blood as blood_storage
+from storage.models import AppealReply, BloodAppeal, Broadcast, Officer, Priority, Role
+from tests.conftest import TEST_TOKEN, BotHarness, add_officer
+from tests.dialogs import Person, says
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TODAY = datetime.now(SHANGHAI).date()
+TOMORROW = (TODAY + timedelta(days=1)).isoformat()
+
+ORG = Person(7_900_000_001, "赵干事")
+NEW1 = Person(7_900_000_002, "新一")  # O- never gave: asked
+PLT20 = Person(7_900_000_003, "板二十")  # O- platelets 20 days ago (14 needed): asked
+WB30 = Person(7_900_000_004, "全三十")  # O- whole blood 30 days ago (90 needed): not asked
+PLT5 = Person(7_900_000_005, "板五")  # O- platelets 5 days ago: not asked
+POS = Person(7_900_000_006, "阳性")  # O+: not asked
+AMINUS = Person(7_900_000_007, "甲阴")  # A-: not asked
+GONE = Person(7_900_000_009, "离会")  # O- left the union: not asked
+YOUNG = Person(7_900_000_010, "少年")  # O- under 18: not asked
+NEW2 = Person(7_900_000_011, "新二")  # O- never gave: asked
+WB100 = Person(7_900_000_012, "全一百")  # O- whole blood 100 days ago: asked
+NOBDAY = Person(7_900_000_013, "无生日")  # O- birthday unknown: not asked
+PEOPLE = (ORG, NEW1, PLT20, WB30, PLT5, POS, AMINUS, GONE, YOUNG, NEW2, WB100, NOBDAY)
+ASKED = (NEW1, PLT20, NEW2, WB100)
+
+COMMAND = f"/appeal O- 血小板 2 {TOMORROW} 08:00 市中心医院|长沙路1号|张医生 13800000000"
+APPEAL = "紧急用血呼吁\n市中心医院 急需 O型Rh阴性血小板"
+GO = "请前往 市中心医院：长沙路1号\n联系人：张医生 13800000000"
+STAND_DOWN = "已满足，感谢"
+STILL = "您仍在名单上，请按时到达"
+CLOSED = "紧急用血呼吁已结束"
+
+
+def _gave(bot: BotHarness, officer: Officer, days_ago: int, component: str) -> None:
+    with bot.database.session() as session:
+        blood_storage.record(
+            session,
+            officer_id=int(officer.id or 0),
+            donated_on=TODAY - timedelta(days=days_ago),
+            component=component,
+            amount=1 if component == "platelets" else 400,
+            recorded_by="test",
+        )
+
+
+async def _seed(bot: BotHarness) -> None:
+    """A dozen officers of mixed blood types and histories, plus one unbound O-."""
+
+    def officer(
+        number: int,
+        person: Person | None,
+        blood: str = "O",
+        *,
+        negative: bool = True,
+        **fields: Any,
+    ) -> Officer:
+        fields.setdefault("birthday", date(1985, 3, 12))
+        return add_officer(
+            bot.database,
+            f"1000{number:02d}",
+            person.first_name if person else f"未绑定{number}",
+            f"+86138000000{number:02d}",
+            bound_to=person.id if person else None,
+            blood_group=blood,
+            rh_negative=negative,
+            **fields,
+        )
+
+    officer(1, ORG, "AB", negative=False, roles=[Role.ORGANIZER])
+    officer(2, NEW1)
+    _gave(bot, officer(3, PLT20), 20, "platelets")
+    _gave(bot, officer(4, WB30), 30, "whole_blood")
+    _gave(bot, officer(5, PLT5), 5, "platelets")
+    officer(6, POS, negative=False)
+    officer(7, AMINUS, "A")
+    officer(8, None)  # unbound
+    officer(9, GONE, active=False)
+    officer(10, YOUNG, birthday=TODAY.replace(year=TODAY.year - 16) - timedelta(days=3))
+    officer(11, NEW2)
+    _gave(bot, officer(12, WB100), 100, "whole_blood")
+    officer(13, NOBDAY, birthday=None)
+    await bot.meet(*PEOPLE)
+
+
+def _received(bot: BotHarness, person: Person) -> list[str]:
+    return [
+        event["message"]["text"]
+        for event in bot.sandbox.events(TEST_TOKEN, person.id)
+        if event["kind"] == "message"
+    ]
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")
+
+
+def _has(bot: BotHarness, person: Person, fragment: str, count: int = 1) -> Callable[[], bool]:
+    return lambda: sum(fragment in text for text in _received(bot, person)) >= count
+
+
+async def _button(bot: BotHarness, person: Person, text: str) -> tuple[int, str]:
+    for event in reversed(await bot.client.history(person.as_user())):
+        for row in event.buttons:
+            for button in row:
+                if button.text == text and button.callback_data:
+                    return event.message_id, button.callback_data
+    raise AssertionError(f"no button {text!r} for {person.first_name}")
+
+
+async def _press(bot: BotHarness, person: Person, text: str) -> str:
+    message_id, data = await _button(bot, person, text)
+    return await _press_data(bot, person, message_id, data)
+
+
+async def _press_data(bot: BotHarness, person: Person, message_id: int, data: str) -> str:
+    query = await bot.client.press_data(person.as_user(), message_id, data)
+    answer = await bot.client.callback_answer(query, timeout=10)
+    assert answer is not None, "the press was not answered"
+    return str(answer.get("text") or "")
+
+
+async def _tally(bot: BotHarness, fragment: str, timeout: float = 8.0) -> str:
+    """Wait until the organizer's tally message reads `fragment`; return its text."""
+    history = await bot.client.history(ORG.as_user())
+    [tally] = [e for e in history if e.kind == "message" and "紧急用血呼吁 #" in e.text]
+    text = ""
+    for _ in range(int(timeout / 0.1)):
+        text = str((await bot.client.message(ORG.as_user(), tally.message_id)).get("text", ""))
+        if fragment in text:
+            return text
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the tally never said {fragment!r}: {text!r}")
+
+
+async def _open_appeal(bot: BotHarness) -> None:
+    await _seed(bot)
+    await bot.dialog.play(
+        [
+            (
+                ORG,
+                COMMAND,
+                [
+                    says(
+                        "O型Rh阴性",
+                        "血小板",
+                        "市中心医院（长沙路1号）",
+                        "将以紧急优先级发送给 4 位",
+                        buttons=["✅ 确认发送", "❌ 取消"],
+                    )
+                ],
+            ),
+        ]
+    )
+    assert await _press(bot, ORG, "✅ 确认发送") == ""
+    for person in ASKED:
+        await _until(_has(bot, person, APPEAL), what=person.first_name)
+    await _tally(bot, "已询问 4 人｜我能去 0｜已到达 0｜去不了 0")
+
+
+async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -> None:
+    await _open_appeal(bot)
+    # Only the right ones were asked, at urgent priority, with the answer buttons.
+    with bot.database.session() as session:
+        [appeal] = session.exec(select(BloodAppeal)).all()
+        broadcast = session.get(Broadcast, appeal.broadcast_id)
+    assert broadcast is not None and broadcast.priority == Priority.URGENT
+    assert (appeal.blood_group, appeal.rh_negative, appeal.component) == ("O", True, "platelets")
+    for person in PEOPLE:
+        if person not in ASKED:
+            assert not any(APPEAL in text for text in _received(bot, person)), person.first_name
+    buttons = [
+        b.text
+        for event in await bot.client.history(NEW1.as_user())
+        for row in event.buttons
+        for b in row
+    ]
+    assert buttons == ["🙋 我能去", "去不了"]
+
+    # 我能去 gives the address and contact; a second press counts once.
+    assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
+    await _until(_has(bot, NEW1, GO), what="the address")
+    assert await _press(bot, NEW1, "🙋 我能去") == "已经记录过了。"
+    assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
+    assert await _press(bot, PLT20, "去不了") == "已经记录过了。"
+    await _tally(bot, "已询问 4 人｜我能去 1｜已到达 0｜去不了 1")
+    # 已到达 only after 我能去.
+    message_id, coming = await _button(bot, NEW2, "🙋 我能去")
+    arrived = coming.replace("coming", "arrived")
+    assert await _press_data(bot, NEW2, message_id, arrived) == "请先按「我能去」。"
+    assert await _press(bot, NEW1, "📍 已到达") == "已记录到达，谢谢您的爱心！"
+    assert await _press(bot, NEW1, "📍 已到达") == "已经记录过了。"
+    # A forged press from someone never asked changes nothing.
+    await bot.dialog.play([(POS, "/drives", [says("献血活动")])])
+    history = await bot.client.history(POS.as_user())
+    assert await _press_data(bot, POS, history[-1].message_id, coming) == "这条呼吁不是发给您的。"
+    await _tally(bot, "我能去 1｜已到达 1｜去不了 1")
+
+    # The second donor coming fulfils it: stand-down to the asked not coming, "still expected"
+    # to those coming and not yet there; nothing to who has arrived.
+    assert await _press(bot, NEW2, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
+    tally = await _tally(bot, "已满足")
+    assert "我能去 2｜已到达 1｜去不了 1" in tally
+    for person in (PLT20, WB100):
+        await _until(_has(bot, person, STAND_DOWN), what=f"stand-down to {person.first_name}")
+    await _until(_has(bot, NEW2, STILL), what="still expected")
+    await asyncio.sleep(1.0)
+    assert not any(STAND_DOWN in t or STILL in t for t in _received(bot, NEW1))
+    assert not any(STAND_DOWN in t for t in _received(bot, NEW2))
+    assert not any(STILL in t for t in _received(bot, PLT20) + _received(bot, WB100))
+    for person in PEOPLE:
+        if person not in ASKED:
+            assert _received(bot, person) == [] or person is POS or person is ORG
+
+    # Late presses are inert; those coming may still say they arrived.
+    assert await _press(bot, WB100, "🙋 我能去") == "此呼吁已满足，感谢"
+    assert await _press(bot, PLT20, "🙋 我能去") == "此呼吁已满足，感谢"
+    assert await _press(bot, NEW2, "📍 已到达") == "已记录到达，谢谢您的爱心！"
+    await _tally(bot, "我能去 2｜已到达 2｜去不了 1")
+
+    # The organizer closes it: everyone asked who has not arrived is told.
+    assert await _press(bot, WB100, "🙋 我能去") == "此呼吁已满足，感谢"
+    assert await _press(bot, ORG, "⏹ 结束呼吁") == "呼吁已结束，已通知尚未到达的会员。"
+    await _tally(bot, "已结束")
+    for person in (PLT20, WB100):
+        await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
+    await asyncio.sleep(1.0)
+    assert not any(CLOSED in t for t in _received(bot, NEW1) + _received(bot, NEW2))
+    assert await _press(bot, WB100, "去不了") == "此呼吁已结束"
+    assert await _press(bot, NEW1, "🙋 我能去") == "已经记录过了。"
+    with bot.database.session() as session:
+        replies = session.exec(select(AppealReply)).all()
+    assert sorted(r.answer for r in replies) == ["arrived", "arrived", "cannot"]
+
+
+async def test_the_deadline_closes_an_open_appeal(bot: BotHarness) -> None:
+    await _open_appeal(bot)
+    assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
+    assert bot.application.job_queue is not None
+    [job] = bot.application.job_queue.get_jobs_by_name("appeal-deadlines")
+    assert job.callback is appeal_handlers.deadline_job
+    # Not due yet: nothing happens.
+    await appeal_handlers.deadline_job(CallbackContext(bot.application))
+    assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
+    with bot.database.session() as session:
+        session.execute(
+            update(BloodAppeal).values(deadline=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    await appeal_handlers.deadline_job(CallbackContext(bot.application))
+    await _tally(bot, "已结束")
+    for person in ASKED:
+        await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
+    assert await _press(bot, NEW1, "📍 已到达") == "此呼吁已结束"
+    assert await _press(bot, NEW2, "🙋 我能去") == "此呼吁已结束"
+    # A second run finds nothing more to close.
+    assert appeal_handlers.close_overdue(bot.database, datetime.now(UTC)) == []
+    with bot.database.session() as session:
+        [appeal] = session.exec(select(BloodAppeal)).all()
+    assert appeal.status == "closed" and appeal.closed_at is not None
+
+
+async def test_bad_arguments_cancel_and_officers_refused(bot: BotHarness) -> None:
+    await _seed(bot)
+    yesterday = (TODAY - timedelta(days=1)).isoformat()
+    await bot.dialog.play(
+        [
+            (NEW1, COMMAND, [says("没有权限")]),
+            (ORG, "/appeal", [says("用法：/appeal")]),
+            (ORG, COMMAND.replace("O-", "X-"), [says("看不懂血型「X-」")]),
+            (ORG, COMMAND.replace("血小板", "骨髓"), [says("看不懂成分「骨髓」")]),
+            (ORG, COMMAND.replace(" 2 ", " 0 "), [says("人数「0」不对")]),
+            (ORG, COMMAND.replace(TOMORROW, yesterday), [says("已经过去了")]),
+            (ORG, COMMAND.replace("|张医生 13800000000", ""), [says("医院|地址|联系人")]),
+            (ORG, COMMAND.replace("O-", "O+"), [says("发送给 1 位")]),
+        ]
+    )
+    message_id, confirm = await _button(bot, ORG, "✅ 确认发送")
+    assert await _press(bot, ORG, "❌ 取消") == ""
+    text = str((await bot.client.message(ORG.as_user(), message_id)).get("text", ""))
+    assert "已取消" in text
+    assert await _press_data(bot, ORG, message_id, confirm) == "此按钮已失效"
+    await asyncio.sleep(0.5)
+    assert _received(bot, POS) == []
+    with bot.database.session() as session:
+        assert session.exec(select(BloodAppeal)).all() == []
