@@ -45,6 +45,7 @@ from bot import texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, eligibility
 from bot.rules.care import parse_date
+from bot.rules.identity import parse_blood_type
 from handlers.callbacks import AppealAction, AppealConfirm
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -62,7 +63,6 @@ from storage import appeals, conversations
 from storage.appeals import Candidate, Change, NoticeTexts, Outcome
 from storage.broadcasts import Recipient
 from storage.db import Database
-from storage.drives import BLOOD_GROUPS
 from storage.models import AppealAnswer, AppealStatus, BloodAppeal, Role
 from storage.types import utcnow
 
@@ -77,7 +77,6 @@ DEADLINE_INTERVAL = 60  # seconds between two looks for appeals past their deadl
 LAST_EDIT_KEY = "nuanjing.appeal.last_edit"
 PENDING_KEY = "nuanjing.appeal.pending"
 
-_BLOOD = re.compile(r"^(AB|A|B|O)型?(?:RH)?([+-]|阴性|阳性|阴|阳)?$")
 _TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
 COMPONENT_WORDS = {
     "全血": Component.WHOLE_BLOOD,
@@ -145,12 +144,13 @@ class Draft:
 
 def parse_blood(token: str) -> tuple[str, bool]:
     """O- → ("O", True); O, O+ → ("O", False)."""
-    match = _BLOOD.match(token.strip().upper())
-    if match is None:
-        raise ArgumentError(texts.APPEAL_BAD_TYPE.format(token=token) + texts.APPEAL_USAGE)
-    group, rh = match.group(1), match.group(2) or "+"
-    assert group in BLOOD_GROUPS
-    return group, rh in ("-", "阴性", "阴")
+    try:
+        blood = parse_blood_type(token)
+    except ValueError:
+        raise ArgumentError(
+            texts.APPEAL_BAD_TYPE.format(token=token) + texts.APPEAL_USAGE
+        ) from None
+    return blood.group, blood.rh_negative
 
 
 def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo) -> Draft:

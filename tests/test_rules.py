@@ -55,6 +55,9 @@ def test_mask_phone_hides_the_middle() -> None:
         ("Rh阴性O", "O Rh-", True),
         ("AB Rh+", "AB", False),
         ("B型RH阴性", "B Rh-", True),
+        ("O型阴性", "O Rh-", True),
+        ("O阴", "O Rh-", True),
+        ("A阳性", "A", False),
     ],
 )
 def test_blood_types(raw: str, text: str, negative: bool) -> None:

@@ -56,6 +56,8 @@ def parse_blood_type(raw: str) -> BloodType:
     """Parse 'A', 'ab', 'O型', 'O-', 'O Rh-', 'Rh阴性O' and the like, or ValueError."""
     text = re.sub(r"\s", "", raw).upper()
     text = text.replace("RH阴性", "RH-").replace("RH阳性", "RH+")
+    # Officers also write O阴性 / O阴 without "Rh".
+    text = text.replace("阴性", "-").replace("阳性", "+").replace("阴", "-").replace("阳", "+")
     match = re.fullmatch(r"(?:RH([+-]))?(AB|A|B|O)型?(?:RH)?([+-])?", text)
     if not match:
         raise ValueError("blood type must be A, B, O or AB, Rh-negative as e.g. O Rh-")
