@@ -580,3 +580,15 @@ HELP_APPEAL_ORGANIZER = (
     "\n🆘 /appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人：发出紧急用血呼吁，"
     "只发给血型相符、现在可以献该成分的会员。"
 )
+DRIVE_RECORD_HEAD = "\n登记献血：下面每位已报名的会员一条消息，按实际献的成分和数量点一次。"
+DRIVE_RECORD_LINE = "{number}. {name}（{police_id}，{unit}）"
+DRIVE_RECORD_BUTTONS = (
+    (
+        ("whole_blood", 200, "全血200"),
+        ("whole_blood", 300, "全血300"),
+        ("whole_blood", 400, "全血400"),
+    ),
+    (("platelets", 1, "血小板1"), ("platelets", 2, "血小板2")),
+)
+DRIVE_RECORD_TOO_EARLY = "献血日还没到（{date}），到时再登记。"
+DRIVE_RECORD_NOT_SIGNED = "此人没有报名这次献血活动，不能从名单登记。"

@@ -40,7 +40,7 @@ from handlers.common import PRIVATE_MESSAGE, Caller, Context, caller_or_hint, no
 from handlers.context import services
 from storage import audit, officers
 from storage import blood as blood_storage
-from storage.models import BloodDonation, Officer, Role
+from storage.models import BloodDonation, Officer, Role, TelegramBinding
 
 ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
 HISTORY_LIMIT = 20
@@ -330,15 +330,8 @@ async def _record(update: Update, context: Context, caller: Caller, tokens: Sequ
         )
         return
     # Committed: now the donor may hear of it.
-    thanks = texts.BLOOD_THANKS.format(
-        date=day, component=component, amount=amount, totals=totals_text(totals)
-    )
-    if officer.id == caller.officer.id:
-        told = texts.BLOOD_TOLD_SELF
-    elif binding is not None and await notify(context.bot, binding.chat_id, thanks):
-        told = texts.BLOOD_TOLD
-    else:
-        told = texts.BLOOD_TOLD_NOBODY
+    thanks = thanks_text(request.donated_on, request.component, request.amount, totals)
+    told = await tell_donor(context, caller, officer, binding, thanks)
     await reply(
         update,
         context,
@@ -353,6 +346,34 @@ async def _record(update: Update, context: Context, caller: Caller, tokens: Sequ
     )
     if officer.id == caller.officer.id:
         await reply(update, context, thanks)
+
+
+def thanks_text(donated_on: date, component: str, amount: int, totals: blood_storage.Totals) -> str:
+    """The donor's thanks for a recorded donation, with their new totals."""
+    return texts.BLOOD_THANKS.format(
+        date=donated_on.isoformat(),
+        component=component_name(component),
+        amount=amount_text(component, amount),
+        totals=totals_text(totals),
+    )
+
+
+async def tell_donor(
+    context: Context,
+    caller: Caller,
+    officer: Officer,
+    binding: TelegramBinding | None,
+    thanks: str,
+) -> str:
+    """Thank the donor privately (call after the commit); what the organizer is told of it.
+
+    An organizer recording their own donation is thanked by the caller's own reply instead.
+    """
+    if officer.id == caller.officer.id:
+        return texts.BLOOD_TOLD_SELF
+    if binding is not None and await notify(context.bot, binding.chat_id, thanks):
+        return texts.BLOOD_TOLD
+    return texts.BLOOD_TOLD_NOBODY
 
 
 def parse_year(tokens: Sequence[str], *, today: date) -> int:

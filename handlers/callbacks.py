@@ -194,3 +194,21 @@ class AppealConfirm(CallbackData):
     def __post_init__(self) -> None:
         if self.action not in ("confirm", "cancel") or not self.flow.isalnum():
             raise ValueError(self.action)
+
+
+RECORD_COMPONENTS = ("whole_blood", "platelets")
+
+
+@dataclasses.dataclass(frozen=True)
+class DriveRecord(CallbackData):
+    """An organizer records what a signed-up officer gave at a drive, from its list."""
+
+    prefix: ClassVar[str] = "drr"
+    drive_id: int
+    officer_id: int
+    component: str
+    amount: int
+
+    def __post_init__(self) -> None:
+        if self.component not in RECORD_COMPONENTS:
+            raise ValueError(self.component)

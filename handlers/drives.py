@@ -34,9 +34,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import texts
 from bot.policy import BloodPolicy
-from bot.rules.blood import Component, Donation, Eligibility, eligibility
+from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
-from handlers.callbacks import DriveAction
+from handlers import blood
+from handlers.callbacks import DriveAction, DriveRecord
 from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
@@ -48,12 +49,20 @@ from handlers.common import (
     reply,
 )
 from handlers.context import services
+from storage import audit, broadcasts, officers
 from storage import blood as blood_storage
-from storage import broadcasts, officers
 from storage import drives as drive_storage
 from storage.db import Database
 from storage.drives import BLOOD_GROUPS, DriveView, Outcome
-from storage.models import BloodDrive, BroadcastKind, DriveStatus, Priority, Role, SignupState
+from storage.models import (
+    BloodDrive,
+    BroadcastKind,
+    DriveStatus,
+    Officer,
+    Priority,
+    Role,
+    SignupState,
+)
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -307,7 +316,134 @@ async def _attendees(update: Update, context: Context, drive_id: int) -> None:
                 unit=person.unit or texts.UNKNOWN,
             )
         )
+    if signed:
+        lines.append(texts.DRIVE_RECORD_HEAD)
     await reply(update, context, "\n".join(lines))
+    # One message per signed-up officer, its buttons record what they gave (edited after).
+    assert drive.id is not None
+    for number, person in enumerate(signed, start=1):
+        text = texts.DRIVE_RECORD_LINE.format(
+            number=number,
+            name=person.name,
+            police_id=person.police_id,
+            unit=person.unit or texts.UNKNOWN,
+        )
+        await reply(update, context, text, record_markup(drive.id, person.officer_id))
+
+
+def record_markup(drive_id: int, officer_id: int) -> InlineKeyboardMarkup:
+    """全血200 / 全血300 / 全血400, then 血小板1 / 血小板2, for one officer at one drive."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label,
+                    callback_data=DriveRecord(drive_id, officer_id, component, amount).pack(),
+                )
+                for component, amount, label in row
+            ]
+            for row in texts.DRIVE_RECORD_BUTTONS
+        ]
+    )
+
+
+async def record_pressed(update: Update, context: Context) -> None:
+    """A 全血 / 血小板 button under a signed-up officer: record that donation on the drive's day.
+
+    Everything is checked again here: the presser's role (a forged press is audited), the
+    officer's sign-up, the drive's day and the amount; a second record of that officer, day and
+    component is refused by storage. The donor is thanked after the commit.
+    """
+    assert update.callback_query is not None
+    action = DriveRecord.unpack(update.callback_query.data)
+    if action is None or blood.amount_problem(Component(action.component), action.amount):
+        await answer(update, texts.STALE_BUTTON)
+        return
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    database = services(context).database
+    target = f"drive:{action.drive_id}"
+    if not caller.has(*ORGANIZER_ROLES):
+        with database.session() as session:
+            audit.record(session, actor=caller.actor, action="forged.drive_record", target=target)
+        await answer(update, texts.NOT_ALLOWED, alert=True)
+        return
+    zone = services(context).zone
+    today = datetime.now(zone).date()
+    component = Component(action.component)
+    refused = ""
+    stored = None
+    with database.session() as session:
+        drive = drive_storage.get(session, action.drive_id)
+        officer = session.get(Officer, action.officer_id)
+        if drive is None or officer is None or officer.id is None:
+            await answer(update, texts.STALE_BUTTON)
+            return
+        on = drive.starts_at.astimezone(zone).date()
+        state = drive_storage.signup_state(session, action.drive_id, officer.id)
+        if on > today:
+            refused = texts.DRIVE_RECORD_TOO_EARLY.format(date=on.isoformat())
+        elif on < anniversary(today, -1):
+            refused = texts.BLOOD_DATE_TOO_OLD.format(earliest=anniversary(today, -1).isoformat())
+        elif state != SignupState.SIGNED:
+            refused = texts.DRIVE_RECORD_NOT_SIGNED
+        elif not officer.active:
+            refused = texts.BLOOD_OFFICER_LEFT.format(
+                name=officer.name, police_id=officer.police_id
+            )
+        else:
+            stored = blood_storage.record(
+                session,
+                officer_id=officer.id,
+                donated_on=on,
+                component=component.value,
+                amount=action.amount,
+                recorded_by=caller.actor,
+                drive_id=drive.id,
+            )
+            if stored is None:
+                refused = texts.BLOOD_DUPLICATE.format(
+                    name=officer.name,
+                    police_id=officer.police_id,
+                    date=on.isoformat(),
+                    component=blood.component_name(component),
+                )
+            else:
+                audit.record(
+                    session,
+                    actor=caller.actor,
+                    action="blood.record",
+                    target=f"officer:{officer.police_id}",
+                    donation=stored.id,
+                    drive=drive.id,
+                    donated_on=on.isoformat(),
+                    component=component.value,
+                    amount=action.amount,
+                )
+        totals = blood_storage.totals(session, officer.id)
+        binding = officers.binding_of(session, officer.id)
+    if refused:
+        await answer(update, refused, alert=True)
+        return
+    # Committed: now the donor may hear of it.
+    thanks = blood.thanks_text(on, component, action.amount, totals)
+    told = await blood.tell_donor(context, caller, officer, binding, thanks)
+    await answer(update)
+    text = texts.BLOOD_RECORDED.format(
+        name=officer.name,
+        police_id=officer.police_id,
+        date=on.isoformat(),
+        component=blood.component_name(component),
+        amount=blood.amount_text(component, action.amount),
+        told=told,
+    )
+    try:
+        await edit_or_send(update, context, text)
+    except TelegramError as exc:
+        log.info("could not update a record button: %s", type(exc).__name__)
+    if officer.id == caller.officer.id:
+        await reply(update, context, thanks)
 
 
 # --- the buttons -----------------------------------------------------------------------------
@@ -470,8 +606,9 @@ async def reminder_job(context: Context) -> None:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """/drives (and /drive) and the 报名 / 取消报名 buttons."""
+    """/drives (and /drive), the 报名 / 取消报名 buttons and the list's record buttons."""
     return [
         CommandHandler(["drives", "drive"], drives_command, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(drive_pressed, pattern=DriveAction.pattern()),
+        CallbackQueryHandler(record_pressed, pattern=DriveRecord.pattern()),
     ]

@@ -319,3 +319,9 @@ def mark_reminded(session: Session, drive_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def signup_state(session: Session, drive_id: int, officer_id: int) -> str | None:
+    """An officer's state on a drive (signed, waitlisted, cancelled), None if never signed up."""
+    signup = _signup(session, drive_id, officer_id)
+    return None if signup is None else str(signup.state)

@@ -297,7 +297,11 @@ async def test_sign_up_refusals_waitlist_and_promotion(bot: BotHarness) -> None:
             (
                 ZHAO,
                 "/drives 1",
-                [says("1. 王建国（100001", "2. 孙丽（100004", "候补：\n1. 钱进（100005")],
+                [
+                    says("1. 王建国（100001", "2. 孙丽（100004", "候补：\n1. 钱进（100005"),
+                    says("1. 王建国（100001", buttons=["全血200", "全血400", "血小板2"]),
+                    says("2. 孙丽（100004", buttons=["全血300", "血小板1"]),
+                ],
             ),
             # A place is freed: the first in line moves up and hears of it privately.
             (WANG, Press("取消报名"), [edits("已取消报名", buttons=["报名候补"])]),
