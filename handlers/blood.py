@@ -152,7 +152,8 @@ def _blood_type(officer: Officer, *, own: bool) -> str:
     return texts.BLOOD_TYPE_UNKNOWN_OWN if own else texts.UNKNOWN
 
 
-def _reason_text(answer: Eligibility, policy: BloodPolicy) -> str:
+def reason_text(answer: Eligibility, policy: BloodPolicy) -> str:
+    """Why an officer may not give yet, in the catalogue's words (also used by drives)."""
     reason = answer.reason.value if answer.reason is not None else "interval"
     return texts.BLOOD_REASONS[reason].format(
         cap=policy.max_platelet_donations_per_year,
@@ -167,7 +168,7 @@ def eligibility_line(component: Component, answer: Eligibility, policy: BloodPol
     name = component_name(component)
     if answer.may_give:
         return texts.BLOOD_MAY_NOW.format(component=name)
-    reason = _reason_text(answer, policy)
+    reason = reason_text(answer, policy)
     if answer.from_date is None:
         return texts.BLOOD_MAY_NOT.format(component=name, reason=reason)
     return texts.BLOOD_MAY_FROM.format(

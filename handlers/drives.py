@@ -181,19 +181,9 @@ def card_markup(view: DriveView) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data.pack())]])
 
 
-def _reason_text(answer: Eligibility, policy: BloodPolicy) -> str:
-    reason = answer.reason.value if answer.reason is not None else "interval"
-    return texts.BLOOD_REASONS[reason].format(
-        cap=policy.max_platelet_donations_per_year,
-        min_age=policy.min_age,
-        max_age=policy.max_age_repeat,
-        max_first=policy.max_age_first_time,
-    )
-
-
 def refusal(answer: Eligibility, on: date, policy: BloodPolicy) -> str:
     """Why the officer may not give whole blood on the drive's day, and from when they may."""
-    reason = _reason_text(answer, policy)
+    reason = blood.reason_text(answer, policy)
     if answer.from_date is None:
         text = texts.DRIVE_INELIGIBLE.format(date=on.isoformat(), reason=reason)
     else:
