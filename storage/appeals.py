@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from storage import broadcasts
 from storage.broadcasts import Recipient
+from storage.locks import locked
 from storage.models import (
     AppealAnswer,
     AppealReply,
@@ -176,14 +177,8 @@ def set_tally_message(session: Session, appeal_id: int, message_id: int) -> None
 
 
 def _lock(session: Session, appeal_id: int) -> BloodAppeal | None:
-    """Lock the appeal's row (a write first) and read it fresh."""
-    session.execute(
-        update(BloodAppeal)
-        .where(col(BloodAppeal.id) == appeal_id)
-        .values(status=col(BloodAppeal.status))
-    )
-    appeal = session.get(BloodAppeal, appeal_id, populate_existing=True)
-    return appeal
+    """Lock the appeal's row and read it fresh."""
+    return locked(session, BloodAppeal, appeal_id)
 
 
 def asked(session: Session, appeal: BloodAppeal) -> list[Recipient]:

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from storage.crypto import FieldCipher
+from storage.locks import locked
 from storage.models import CareCase, CaseStatus, Officer
 from storage.types import utcnow
 
@@ -74,17 +75,9 @@ def same_kind(session: Session, officer_id: int, event: str) -> list[CareCase]:
 
 def get(session: Session, case_id: int, *, for_update: bool = False) -> CareCase | None:
     """A case by id; locked for a state change when asked."""
-    query = select(CareCase).where(CareCase.id == case_id)
     if for_update:
-        # SQLite ignores FOR UPDATE; a no-op write takes its database lock first, so two
-        # organizers pressing at once are serialised there as PostgreSQL serialises them.
-        session.execute(
-            update(CareCase)
-            .where(col(CareCase.id) == case_id)
-            .values(status=CareCase.status)
-            .execution_options(synchronize_session=False)
-        )
-        query = query.with_for_update()
+        return locked(session, CareCase, case_id)
+    query = select(CareCase).where(CareCase.id == case_id)
     return session.exec(query).first()
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from storage.broadcasts import Recipient
+from storage.locks import locked
 from storage.models import (
     BloodDrive,
     DriveSignup,
@@ -117,16 +118,9 @@ def create(
 
 def get(session: Session, drive_id: int, *, for_update: bool = False) -> BloodDrive | None:
     """A drive by id; locked for a sign-up or cancellation when asked."""
-    query = select(BloodDrive).where(BloodDrive.id == drive_id)
     if for_update:
-        session.execute(
-            update(BloodDrive)
-            .where(col(BloodDrive.id) == drive_id)
-            .values(status=BloodDrive.status)
-            .execution_options(synchronize_session=False)
-        )
-        query = query.with_for_update()
-    return session.exec(query).first()
+        return locked(session, BloodDrive, drive_id)
+    return session.exec(select(BloodDrive).where(BloodDrive.id == drive_id)).first()
 
 
 def _count(session: Session, drive_id: int, state: SignupState) -> int:
