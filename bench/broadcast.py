@@ -40,6 +40,7 @@ if __package__ in (None, ""):
 import bot.sandbox.server as sandbox_server
 from bench.updates import FIRST_USER_ID, bench_database, postgres_url, seed_officers
 from bot.app import SENDER_IN_FLIGHT
+from bot.policy import policy_text_without_quiet_hours
 from bot.sandbox import ApiCall, Sandbox, SandboxClient
 from storage import broadcasts
 from storage.broadcasts import Progress
@@ -297,8 +298,15 @@ async def introduce(sandbox: Sandbox, chats: Sequence[int]) -> None:
             await client.ensure_user({"id": chat_id, "first_name": f"警员{chat_id}"})
 
 
-def bot_environment(sandbox: Sandbox, database_url: str, limit: int) -> dict[str, str]:
-    """The environment of ``python -m bot run``: this sandbox, this database, rate R."""
+def bot_environment(
+    sandbox: Sandbox, database_url: str, limit: int, folder: Path
+) -> dict[str, str]:
+    """The environment of ``python -m bot run``: this sandbox, this database, rate R.
+
+    With a policy without quiet hours, so that the run measures the same at any hour.
+    """
+    policy = folder / "policy-without-quiet-hours.toml"
+    policy.write_text(policy_text_without_quiet_hours(), encoding="utf-8")
     # Drop the caller's own bot settings (policy file, rate...) so they cannot skew the run.
     inherited = {
         key: value
@@ -313,6 +321,7 @@ def bot_environment(sandbox: Sandbox, database_url: str, limit: int) -> dict[str
         "NUANJING_API_BASE_URL": sandbox.api_base_url,
         "NUANJING_DATABASE_URL": database_url,
         "NUANJING_BROADCAST_RATE": str(limit),
+        "NUANJING_POLICY_FILE": str(policy),
         # A throwaway key, the same for the restarted process: nothing here is worth keeping.
         "NUANJING_SECRET_KEY": FieldCipher.generate_key(),
     }
@@ -473,8 +482,8 @@ async def broadcast(
     """Serve the sandbox, run the bot (killing and restarting it if asked) and tally the sends."""
     async with Sandbox(limits=True) as sandbox:
         await introduce(sandbox, chats)
-        env = bot_environment(sandbox, database.url, args.limit)
         with tempfile.TemporaryDirectory(prefix="nuanjing-bench-") as folder:
+            env = bot_environment(sandbox, database.url, args.limit, Path(folder))
             log = args.bot_log or Path(folder) / "bot.log"
             watch = Watch(sandbox, database, broadcast_id, chats, args.limit)
             running: list[BotProcess] = []

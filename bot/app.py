@@ -18,7 +18,8 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.broadcast import Sender
+from bot import scheduler
+from bot.broadcast import QuietHours, Sender
 from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
@@ -30,7 +31,11 @@ from handlers import (
     blood,
     care,
     care_admin,
+    clubs,
     drives,
+    event_admin,
+    events,
+    greetings,
     menu,
     profile,
     roles,
@@ -85,6 +90,9 @@ def build_application(
         database,
         rate=settings.broadcast_rate,
         max_in_flight=SENDER_IN_FLIGHT,
+        quiet=QuietHours.of(policy.greetings, settings.zone),
+        # The scheduler's clock: tests move the jobs and the quiet hours together.
+        now=scheduler.clock_of(application),
     )
     application.bot_data[SENDER_KEY] = sender
     install(
@@ -110,6 +118,10 @@ def build_application(
         blood,
         drives,
         appeals,
+        event_admin,
+        events,
+        greetings,
+        clubs,
         menu,
     ):
         application.add_handlers(module.handlers())
@@ -145,24 +157,15 @@ async def _stop_sender(application: BotApplication) -> None:
 
 
 async def _post_init(application: BotApplication) -> None:
-    """Command menus, the broadcast sender, then the reminders' and deadlines' repeating jobs."""
+    """Command menus, the broadcast sender, then the repeating jobs (bot/scheduler.py)."""
     await announce_commands(application)
+    # Before the sender's first look: greetings of a day that is over must not go out.
+    scheduler.expire_broadcasts(application)
     await _start_sender(application)
-    if application.job_queue is not None:
-        # The first look after one interval: a restart does not remind twice (reminded_at), and
-        # a short-lived bot (tests, the demo) never runs it.
-        application.job_queue.run_repeating(
-            drives.reminder_job,
-            interval=drives.REMINDER_INTERVAL,
-            first=drives.REMINDER_INTERVAL,
-            name="drive-reminders",
-        )
-        application.job_queue.run_repeating(
-            appeals.deadline_job,
-            interval=appeals.DEADLINE_INTERVAL,
-            first=appeals.DEADLINE_INTERVAL,
-            name="appeal-deadlines",
-        )
+    # Greetings, reminders and deadlines: each job's first run comes one interval after the
+    # start (a short-lived bot, in tests or the demo, never runs them); the send ledger keeps a
+    # restart from sending anything twice.
+    scheduler.install(application)
 
 
 async def announce_commands(application: BotApplication) -> None:

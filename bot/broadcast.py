@@ -4,6 +4,11 @@ Recipients are rows in the database (storage.broadcasts), written with the busin
 caused them. This sender takes one due delivery at a time, in priority order, at evenly spaced
 slots; it honours Telegram's retry_after, retries transient faults with backoff, marks officers
 who blocked the bot, and after a restart picks up where the dead process stopped.
+
+Quiet hours (the policy's greetings.quiet_from to quiet_until, 21:00–08:00 in the union's
+zone): only URGENT deliveries are taken. Everything else stays pending, so a broadcast that
+reaches 21:00 pauses where it is and goes on at 08:00 by itself; meanwhile the sender polls
+once a second, as when idle, and never sleeps past the end of the quiet hours.
 """
 
 from __future__ import annotations
@@ -16,13 +21,18 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot import texts
+from bot.policy import GreetingPolicy
 from bot.rules.messages import split_text
+from bot.settings import SettingsError
 from handlers.callbacks import BroadcastCancel
 from storage import broadcasts
 from storage.broadcasts import Claimed, Progress
@@ -42,6 +52,52 @@ IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts written by another process (
 PROGRESS_MESSAGE_GRACE = timedelta(seconds=60)
 
 
+@dataclass(frozen=True)
+class QuietHours:
+    """The local hours in which only urgent deliveries go out; start == end means none."""
+
+    start: clock_time
+    end: clock_time
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, policy: GreetingPolicy, zone: ZoneInfo) -> QuietHours:
+        """The policy's quiet hours (greetings.quiet_from, quiet_until) in the union's zone.
+
+        Checks send_at too, so that any bad time in [greetings] stops the start in one sentence.
+        """
+        times = {}
+        for name in ("send_at", "quiet_from", "quiet_until"):
+            value = getattr(policy, name)
+            try:
+                times[name] = clock_time.fromisoformat(value)
+            except ValueError:
+                raise SettingsError(
+                    f"NUANJING_POLICY_FILE has a bad value at greetings.{name}: {value!r} is "
+                    "not a time; write it as HH:MM, e.g. 21:00."
+                ) from None
+        return cls(times["quiet_from"], times["quiet_until"], zone)
+
+    def covers(self, moment: datetime) -> bool:
+        """True if `moment` lies in the quiet hours (which may span midnight)."""
+        local = moment.astimezone(self.zone).time().replace(tzinfo=None)
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def seconds_left(self, moment: datetime) -> float:
+        """Seconds from `moment` until the quiet hours end (0 outside them)."""
+        if not self.covers(moment):
+            return 0.0
+        local = moment.astimezone(self.zone)
+        end = datetime.combine(local.date(), self.end, tzinfo=self.zone)
+        if end <= local:
+            end = datetime.combine(local.date() + timedelta(days=1), self.end, tzinfo=self.zone)
+        return (end - local).total_seconds()
+
+
 class Sender:
     """One asyncio task that sends every broadcast's deliveries."""
 
@@ -56,8 +112,12 @@ class Sender:
         backoff_seconds: float = 1.0,
         progress_every: float = PROGRESS_EVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        quiet: QuietHours | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bot = bot
+        self.quiet = quiet
+        self.now = now  # the wall clock quiet hours are read on (tests move it)
         self.database = database
         self.interval = 1.0 / rate
         self.max_attempts = max_attempts
@@ -156,24 +216,40 @@ class Sender:
                 return
             await asyncio.sleep(delay)
 
+    def quiet_now(self) -> bool:
+        """True while the quiet hours hold: only urgent deliveries may be taken."""
+        return self.quiet is not None and self.quiet.covers(self.now())
+
     def _claim(self) -> Claimed | None:
         now = self.clock()
         busy = [chat for chat, at in self._last_send.items() if now - at < CHAT_GAP_SECONDS]
         for chat in [chat for chat, at in self._last_send.items() if now - at >= CHAT_GAP_SECONDS]:
             del self._last_send[chat]
         with self.database.session() as session:
-            return broadcasts.claim_next(session, utcnow(), busy_chats=busy)
+            return broadcasts.claim_next(
+                session, utcnow(), busy_chats=busy, urgent_only=self.quiet_now()
+            )
 
     async def _idle(self) -> None:
         """Nothing due: wait for a wake-up, the next retry or the next poll."""
-        with self.database.session() as session:
-            due = broadcasts.next_due(session)
-        timeout = IDLE_POLL_SECONDS
-        if due is not None:
-            timeout = min(timeout, max((due - utcnow()).total_seconds(), 0.05))
+        timeout = self.idle_seconds()
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def idle_seconds(self) -> float:
+        """How long to wait when nothing could be taken: until the next due one, at most 1 s."""
+        quiet = self.quiet_now()
+        # In quiet hours only urgent deliveries count: the pending greetings are due, but
+        # waking for them would spin all night.
+        with self.database.session() as session:
+            due = broadcasts.next_due(session, urgent_only=quiet)
+        timeout = IDLE_POLL_SECONDS
+        if due is not None:
+            timeout = min(timeout, max((due - utcnow()).total_seconds(), 0.05))
+        if quiet and self.quiet is not None:
+            timeout = min(timeout, max(self.quiet.seconds_left(self.now()), 0.05))
+        return timeout
 
     async def _deliver(self, claimed: Claimed) -> None:
         try:

@@ -122,14 +122,24 @@ def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
     return value
 
 
-def write_workbook(rows: Sequence[Sequence[Cell]], target: Path | io.BytesIO) -> int:
-    """Write the header and the rows to an .xlsx file or buffer; returns the rows written."""
+def write_workbook(
+    rows: Sequence[Sequence[Cell]],
+    target: Path | io.BytesIO,
+    *,
+    columns: Sequence[str] = COLUMNS,
+    widths: Sequence[int] = WIDTHS,
+    title: str = texts.EXPORT_SHEET,
+) -> int:
+    """Write the header and the rows to an .xlsx file or buffer; returns the rows written.
+
+    The care export's columns by default; other lists (an event's roster) pass their own.
+    """
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(texts.EXPORT_SHEET)
-    for index, width in enumerate(WIDTHS, start=1):
+    sheet = workbook.create_sheet(title)
+    for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
-    sheet.append(list(COLUMNS))
+    sheet.append(list(columns))
     for cells in rows:
         sheet.append([_cell(sheet, value) for value in cells])
     workbook.save(target)

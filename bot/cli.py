@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.policy import load_policy
+from bot.policy import Policy, load_policy
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import Database
 from storage.models import Role
@@ -87,6 +87,28 @@ def _parser() -> argparse.ArgumentParser:
         help="last event date, included, e.g. 2026-12-31",
     )
     cases.add_argument("file", type=Path, help="the .xlsx file to write (replaced if it exists)")
+    greetings = commands.add_parser("greetings", help="festival and birthday greetings")
+    greetings_commands = greetings.add_subparsers(
+        dest="greetings_command", required=True, metavar="ACTION"
+    )
+    greetings_calendar = greetings_commands.add_parser(
+        "calendar",
+        help="print a year's festival dates (needs no database or settings)",
+        description="Print the days greetings go out for the festivals of a year, one "
+        "'YYYY-MM-DD name' line each, in date order: 元旦, 春节, 元宵, 清明 (its Beijing date), "
+        "五一, 端午, 国庆, 中秋. Lunar dates and solar terms are Beijing (UTC+8) dates.",
+    )
+    greetings_calendar.add_argument("year", metavar="YEAR", help="a year from 1950 to 2099")
+    club_leader = commands.add_parser(
+        "club-leader",
+        help="grant or revoke the lead of a club",
+        description="Make an officer a leader of one of the policy's clubs (a member too, if "
+        "they were not), or take the lead away (they stay a member). Audited; the officer is "
+        "told in chat by the running bot.",
+    )
+    club_leader.add_argument("action", choices=["grant", "revoke"])
+    club_leader.add_argument("police_id")
+    club_leader.add_argument("club", help="the club's name as the policy spells it, e.g. 足球")
     for name, verb in (("grant", "give"), ("revoke", "take away")):
         role = commands.add_parser(name, help=f"{verb} a role (organizer or admin)")
         role.add_argument("police_id")
@@ -136,6 +158,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         print(FieldCipher.generate_key())
         return EXIT_OK
+    if args.command == "greetings" and args.greetings_command == "calendar":
+        return _greetings_calendar(args.year)
     settings = load_settings()
     if args.command == "run":
         token = settings.token()
@@ -156,6 +180,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _roster(args, database, settings)
     if args.command == "export":
         return _export(args, database, settings)
+    if args.command == "club-leader":
+        return _club_leader(args, database, load_policy(settings.policy_file))
     return _role(args, database)
 
 
@@ -214,6 +240,26 @@ def _export(args: argparse.Namespace, database: Database, settings: Settings) ->
     return EXIT_OK
 
 
+def _greetings_calendar(year_text: str) -> int:
+    """Print a year's festivals; pure, so it needs no settings or database."""
+    from bot.rules.calendar import FIRST_YEAR, LAST_YEAR, festivals_in_year
+    from bot.texts import FESTIVAL_NAMES
+
+    try:
+        year: int | None = int(year_text)
+    except ValueError:
+        year = None
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        print(
+            f"nuanjing: YEAR must be a year from {FIRST_YEAR} to {LAST_YEAR}, not {year_text!r}.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG  # a bad argument, like a bad setting, is the caller's to correct
+    for day, festival in festivals_in_year(year):
+        print(f"{day.isoformat()} {FESTIVAL_NAMES[festival.value]}")
+    return EXIT_OK
+
+
 def _role(args: argparse.Namespace, database: Database) -> int:
     from bot.rules.identity import normalize_police_id
     from storage.roles import RoleChange, change_role
@@ -236,6 +282,53 @@ def _role(args: argparse.Namespace, database: Database) -> int:
         print(f"{police_id}: nothing to do ({role} already {verb})")
     else:
         print(f"{police_id}: {role} {verb} (takes effect in chat at once; command menu on restart)")
+    return EXIT_OK
+
+
+def _club_leader(args: argparse.Namespace, database: Database, policy: Policy) -> int:
+    from bot import texts
+    from bot.rules.identity import normalize_police_id
+    from storage import broadcasts, officers
+    from storage.clubs import LeaderChange, change_leader
+    from storage.models import BroadcastKind, Priority
+
+    if args.club not in policy.clubs:
+        clubs = ", ".join(policy.clubs) or "none"
+        print(f"nuanjing: no club named {args.club!r} (clubs: {clubs})", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        police_id = normalize_police_id(args.police_id)
+    except ValueError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    lead = args.action == "grant"
+    with database.session() as session:
+        outcome, officer = change_leader(session, police_id, args.club, lead=lead, actor="cli")
+        if outcome is LeaderChange.DONE and officer is not None and officer.id is not None:
+            # Told through the outbox, in the same transaction: the running bot delivers it.
+            notice = texts.CLUB_YOU_LEAD if lead else texts.CLUB_YOU_NO_LONGER_LEAD
+            binding = officers.binding_of(session, officer.id)
+            if binding is not None and binding.unreachable_since is None and officer.active:
+                broadcasts.create(
+                    session,
+                    kind=BroadcastKind.ANNOUNCEMENT,
+                    priority=Priority.NORMAL,
+                    text=notice.format(club=args.club),
+                    recipients=[broadcasts.Recipient(officer.id, binding.chat_id)],
+                    created_by="cli",
+                )
+    if outcome is LeaderChange.NO_OFFICER:
+        print(f"nuanjing: no officer with police ID {police_id}", file=sys.stderr)
+        return EXIT_FAILED
+    if outcome is LeaderChange.LEFT:
+        print(f"nuanjing: officer {police_id} has left the union", file=sys.stderr)
+        return EXIT_FAILED
+    verb = "granted" if lead else "revoked"
+    if outcome is LeaderChange.UNCHANGED:
+        state = "already leads" if lead else "does not lead"
+        print(f"{police_id}: nothing to do ({state} {args.club})")
+    else:
+        print(f"{police_id}: lead of {args.club} {verb} (the officer is told in chat)")
     return EXIT_OK
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import date
 from importlib import resources
@@ -61,6 +62,8 @@ class GreetingPolicy(BaseModel):
     quiet_from: str = "21:00"
     quiet_until: str = "08:00"
     texts: dict[str, str] = Field(default_factory=dict)
+    # Default welfare notes (where to collect the festival gift…), one line under the greeting.
+    notes: dict[str, str] = Field(default_factory=dict)
 
 
 class Policy(BaseModel):
@@ -79,6 +82,19 @@ class Policy(BaseModel):
 def default_policy_text() -> str:
     """The seed policy shipped inside the package."""
     return resources.files("bot").joinpath("data/policy.toml").read_text(encoding="utf-8")
+
+
+def policy_text_without_quiet_hours() -> str:
+    """The shipped policy with no quiet hours (quiet_until = quiet_from).
+
+    For bots that must send at any hour of the day: benchmarks and end-to-end tests that run
+    `nuanjing run` as a separate process, whatever the time in Shanghai.
+    """
+    data = tomllib.loads(default_policy_text())
+    start = data["greetings"]["quiet_from"]
+    return re.sub(
+        r'(?m)^quiet_until = ".*"$', f'quiet_until = "{start}"', default_policy_text(), count=1
+    )
 
 
 def load_policy(path: Path | None) -> Policy:

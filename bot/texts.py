@@ -592,3 +592,376 @@ DRIVE_RECORD_BUTTONS = (
 )
 DRIVE_RECORD_TOO_EARLY = "献血日还没到（{date}），到时再登记。"
 DRIVE_RECORD_NOT_SIGNED = "此人没有报名这次献血活动，不能从名单登记。"
+
+# Greeting texts (bot.rules.greeting_text)
+# Neutral on purpose: "快乐" would be wrong for 清明, a day of remembrance.
+GREETING_FALLBACK_TEXT = "{name}，{festival}到了，{union}祝您平安健康、阖家幸福。"
+GREETING_TEXT_REFUSED = {
+    "empty": "问候语不能为空。",
+    "too_long": "最多 {limit} 字，这次有 {length} 字。",
+    "unknown_placeholder": (
+        "只能用 {{name}}（姓名）、{{festival}}（节日）、{{union}}（工会）这三个占位符。"
+    ),
+    "stray_brace": "花括号只能用在 {{name}}、{{festival}}、{{union}} 里，请去掉多余的 {{ 或 }}。",
+}
+
+# Greetings: festival names
+FESTIVAL_NAMES = {
+    "yuandan": "元旦",
+    "chunjie": "春节",
+    "yuanxiao": "元宵节",
+    "qingming": "清明节",
+    "laodong": "劳动节",
+    "duanwu": "端午节",
+    "guoqing": "国庆节",
+    "zhongqiu": "中秋节",
+    "birthday": "生日",
+}
+
+# Clubs (/clubs, /clubnotice)
+COMMAND_CLUBS = "兴趣俱乐部：加入或退出"
+HELP_CLUBS = "\n/clubs 兴趣俱乐部：看看有哪些，加入或退出"
+HELP_CLUBS_LEADER = (
+    "\n\n俱乐部队长（{clubs}）：\n/clubnotice 给本俱乐部会员发通知\n"
+    "/clubs 俱乐部名 查看本俱乐部成员名单\n/events 发布本俱乐部的活动"
+)
+HELP_CLUBS_ORGANIZER = (
+    "\n🏅 /clubs leader 警号 俱乐部名 任命队长，/clubs unleader 警号 俱乐部名 撤销队长；"
+    "/clubs 俱乐部名 查看成员名单；/clubnotice 给任一俱乐部会员发通知"
+)
+CLUBS_HEAD = "🏅 工会兴趣俱乐部（共 {count} 个）："
+CLUBS_LINE = "{number}. {club}：{members} 人{mine}"
+CLUBS_MINE_MEMBER = "　✅ 已加入"
+CLUBS_MINE_LEADER = "　⭐ 您是队长"
+CLUBS_FOOT = "\n点下方按钮加入或退出，欢迎一起来！"
+CLUBS_LEADER_FOOT = "\n您是队长：/clubnotice 给会员发通知，👥 按钮查看成员名单。"
+CLUBS_ORGANIZER_FOOT = (
+    "\n工会干部：/clubs leader 警号 俱乐部名 任命队长，/clubnotice 发俱乐部通知。"
+)
+CLUBS_NONE = "工会暂时还没有设立俱乐部。"
+CLUB_JOIN_BUTTON = "➕ 加入{club}"
+CLUB_LEAVE_BUTTON = "➖ 退出{club}"
+CLUB_MEMBERS_BUTTON = "👥 {club}成员"
+CLUB_JOINED = "欢迎加入{club}俱乐部！俱乐部的活动和通知会发给您。"
+CLUB_ALREADY_MEMBER = "您已经是{club}俱乐部的会员了。"
+CLUB_LEFT = "已退出{club}俱乐部，欢迎随时回来。"
+CLUB_LEFT_LEADER = "已退出{club}俱乐部，队长职务也一并卸下。感谢您的付出，欢迎随时回来。"
+CLUB_NOT_MEMBER = "您还不是{club}俱乐部的会员。"
+CLUB_UNKNOWN = "没有叫「{club}」的俱乐部。现有俱乐部：{clubs}。"
+CLUB_COUNT = "{club}俱乐部现有 {count} 位会员。"
+CLUB_MEMBERS_HEAD = "👥 {club}俱乐部成员（{count} 人）："
+CLUB_MEMBER_LINE = "{number}. {name}（{police_id}，{unit}）{leader}"
+CLUB_MEMBER_LEADER = "⭐ 队长"
+CLUB_NO_MEMBERS = "还没有会员。"
+CLUB_MEMBERS_NOT_ALLOWED = "成员名单只有本俱乐部队长和工会干部可以查看。"
+CLUB_LEADER_USAGE = (
+    "用法：/clubs leader 警号 俱乐部名（任命队长），/clubs unleader 警号 俱乐部名（撤销队长）"
+)
+CLUB_LEADER_GRANTED = "已任命 {name}（{police_id}）为{club}俱乐部队长。{told}"
+CLUB_LEADER_ALREADY = "{name}（{police_id}）已经是{club}俱乐部队长。"
+CLUB_LEADER_REVOKED = "已撤销 {name}（{police_id}）的{club}俱乐部队长职务，仍保留会员身份。{told}"
+CLUB_LEADER_NOT = "{name}（{police_id}）不是{club}俱乐部队长。"
+CLUB_LEADER_LEFT = "{name}（{police_id}）已不在会员名册中，不能任命为队长。"
+CLUB_TOLD = "已私信告诉本人。"
+CLUB_NOT_TOLD = "本人尚未绑定或暂时联系不上，没能告诉本人。"
+CLUB_YOU_LEAD = (
+    "🏅 您已被任命为{club}俱乐部队长！用 /clubnotice 给会员发通知，发送 /help 查看队长能做的事。"
+)
+CLUB_YOU_NO_LONGER_LEAD = "您的{club}俱乐部队长职务已撤销，仍是俱乐部会员。感谢您的付出！"
+CLUB_NOTICE_NOT_LEADER = "只有俱乐部队长和工会干部可以发俱乐部通知。"
+CLUB_NOTICE_NOT_YOURS = "您不是{club}俱乐部的队长，不能给这个俱乐部发通知。"
+CLUB_NOTICE_ASK_CLUB = "📣 俱乐部通知：请选择俱乐部。"
+CLUB_NOTICE_ASK_TEXT = "发给{club}俱乐部的会员。\n请输入通知内容（不超过 {limit} 字）："
+CLUB_NOTICE_PREFIX = "【{club}俱乐部】\n"
+CLUB_NOTICE_PREVIEW = "以上是通知预览，将发送给{club}俱乐部的 {count} 位会员。确认发送吗？"
+CLUB_NOTICE_SEND_BUTTON = "✅ 发送"
+CLUB_NOTICE_CANCEL_BUTTON = "❌ 取消"
+CLUB_NOTICE_SENT = "✅ 已确认，通知正在发送给{club}俱乐部的会员。"
+CLUB_NOTICE_NOBODY = "{club}俱乐部暂时没有可以接收消息的会员，本次没有发送。"
+
+# Greetings admin (/greetings)
+COMMAND_GREETINGS = "节日生日问候语"
+HELP_GREETINGS_ORGANIZER = "\n🎉 /greetings 节日生日问候：查看日期、修改问候语、试发给自己"
+GREETINGS_VIEW_HEADER = (
+    "🎉 节日和生日问候（未来 12 个月，当天 {send_at} 发出）\n"
+    "问候语里的 {{name}} 换成会员姓名，{{festival}} 换成节日名，{{union}} 换成“{union}”。"
+)
+GREETINGS_VIEW_FESTIVAL = "\n\n📅 {festival}：{dates}"
+GREETINGS_VIEW_DATE = "{date}（{weekday}）"
+GREETINGS_VIEW_DATE_SEPARATOR = "、"
+GREETINGS_VIEW_BIRTHDAY = "\n\n🎂 生日：每位会员生日当天（选了按农历过生日的，按农历）"
+GREETINGS_VIEW_TEXT = "\n问候语：{text}"
+GREETINGS_VIEW_EDITED = "（已修改）"
+GREETINGS_VIEW_NOTE = "\n福利提示：{note}"
+GREETINGS_NO_NOTE = "无"
+GREETINGS_EDIT_BUTTON = "✏️ 修改问候语"
+GREETINGS_TEST_BUTTON = "📨 试发给我"
+GREETINGS_ASK_OCCASION = "要修改哪个问候语？"
+GREETINGS_ASK_TEST = "试发哪个问候？只发给您自己，不计入正式发送。"
+GREETINGS_TEST_SENT = "已试发给您，其他会员不会收到。"
+GREETINGS_ASK_TEXT = (
+    "请发送新的{festival}问候语，不超过 {limit} 字。\n"
+    "可用占位符：{{name}} 姓名，{{festival}} 节日，{{union}} 工会名称。\n\n"
+    "现在的问候语：\n{current}"
+)
+GREETINGS_KEEP_TEXT_BUTTON = "沿用现在的问候语"
+GREETINGS_RETRY = "{reason}\n请重新发送。"
+GREETINGS_ASK_NOTE = (
+    "请发送福利提示（例如慰问品、消费券的领取地点），不超过 {limit} 字，"
+    "会单独一行附在问候语下面。\n\n现在的福利提示：{current}"
+)
+GREETINGS_KEEP_NOTE_BUTTON = "沿用现在的提示"
+GREETINGS_NO_NOTE_BUTTON = "不附福利提示"
+GREETINGS_PREVIEW = "以上是{festival}问候发给您时的样子，发给其他会员时换成他们的姓名。保存吗？"
+GREETINGS_SAVE_BUTTON = "✅ 保存"
+GREETINGS_CANCEL_BUTTON = "❌ 取消"
+GREETINGS_SAVED = "已保存{festival}问候语。发送 /greetings 查看。"
+GREETINGS_USE_BUTTONS = "请点上方的按钮。"
+GREETINGS_TEXT_ONLY = "请直接发送文字。"
+
+# Profile (/me): lunar birthday
+PROFILE_BIRTHDAY_SOLAR = "\n生日问候：按公历生日"
+PROFILE_BIRTHDAY_LUNAR = "\n生日问候：按农历生日（{lunar}）"
+LUNAR_DATE = "农历{label}"
+PROFILE_LUNAR_ON_BUTTON = "🌙 按农历过生日"
+PROFILE_LUNAR_OFF_BUTTON = "📅 改回公历生日"
+PROFILE_LUNAR_NO_BIRTHDAY = "名册里还没有您的生日，暂时不能按农历过生日。请联系单位工会干部补登。"
+PROFILE_LUNAR_ON_ANSWER = "好的，以后在{lunar}为您送上生日祝福。"
+PROFILE_LUNAR_OFF_ANSWER = "好的，以后在公历生日为您送上祝福。"
+
+# Events （活动） and their sign-ups
+COMMAND_EVENTS = "活动报名：联谊、课堂、户外、比赛、俱乐部"
+EVENT_KINDS = {
+    "matchmaking": "联谊交友",
+    "class": "兴趣课堂",
+    "outing": "户外活动",
+    "competition": "体育比赛",
+    "club_activity": "俱乐部活动",
+}
+EVENT_KIND_ICONS = {
+    "matchmaking": "💞",
+    "class": "🎨",
+    "outing": "🌿",
+    "competition": "🏆",
+    "club_activity": "🏃",
+}
+EVENT_AUDIENCES = {
+    "everyone": "全体会员",
+    "unit": "{value}会员",
+    "club": "{value}俱乐部成员",
+    "singles": "单身会员",
+    "women": "女警",
+    "men": "男警",
+}
+EVENT_WHEN_SAME_DAY = "{date}（{weekday}）{start} 至 {end}"
+EVENT_WHEN_DAYS = "{date}（{weekday}）{start} 至 {end_date}（{end_weekday}）{end}"
+EVENT_CARD = (
+    "{icon} {kind}｜{title}{ref}\n"
+    "🕒 {when}\n"
+    "📍 {place}\n"
+    "👥 面向：{audience}\n"
+    "🎫 名额 {capacity} 个，还剩 {left} 个{gender_left}\n"
+    "⏳ 报名截止：{deadline}"
+)
+EVENT_REF = "（#{id}）"
+EVENT_GENDER_LEFT = "（男 {male} 个，女 {female} 个）"
+EVENT_GENDER_LEFT_MALE = "（男 {male} 个）"
+EVENT_GENDER_LEFT_FEMALE = "（女 {female} 个）"
+EVENT_WAITING = "，候补 {count} 人"
+EVENT_NO_WAITLIST = "（不设候补）"
+EVENT_DEADLINE_PASSED = "\n🔒 报名已截止。"
+EVENT_MINE_SIGNED = "\n✅ 您已报名。"
+EVENT_MINE_WAITLISTED = "\n⏳ 您在候补第 {position} 位。"
+EVENT_SIGN_UP_BUTTON = "报名"
+EVENT_WAITLIST_BUTTON = "候补报名"
+EVENT_FULL_NOTE = "\n🈵 名额已满。"
+EVENT_CANCEL_BUTTON = "取消报名"
+EVENT_MANAGE_BUTTON = "⚙️ 管理"
+EVENTS_NONE = "近期还没有您可以报名的活动，有新活动会第一时间通知您。"
+EVENTS_MINE_HINT = "\n\n查看我的报名：/events mine"
+EVENTS_MANAGER_HINT = "\n\n发布新活动：/events new"
+EVENTS_MINE_NONE = "您目前没有报名的活动。发送 /events 看看近期活动吧。"
+EVENTS_MINE_HEAD = "📋 我的报名："
+EVENTS_MINE_LINE = "{number}. {title}（#{id}）\n   🕒 {when}\n   📍 {place}\n   {state}"
+EVENTS_MINE_SIGNED = "✅ 已报名"
+EVENTS_MINE_WAITLISTED = "⏳ 候补第 {position} 位"
+EVENT_SIGNED = "🎉 报名成功！到时见。"
+EVENT_WAITLISTED = "名额已满，已为您报名候补，您是第 {position} 位。有人取消时会自动递补并通知您。"
+EVENT_ALREADY_SIGNED = "您已经报过名了。"
+EVENT_ALREADY_WAITLISTED = "您已在候补名单上，第 {position} 位。"
+EVENT_FULL = "很抱歉，名额已满，这个活动不设候补。"
+EVENT_DEADLINE = "报名已截止，不能再报名或取消。如有特殊情况请联系活动组织者。"
+EVENT_CLOSED = "这个活动已开始或已取消，不能再报名或取消了。"
+EVENT_NOT_FOR_YOU = "该活动不在您的报名范围内。"
+EVENT_NEEDS_SINGLE = "联谊活动仅面向单身会员。如您单身，可在 /me 里点「💞 开启单身交友」后再报名。"
+EVENT_NEEDS_GENDER = "这个活动按性别分配名额，名册里还没有您的性别，请联系单位工会干部补充。"
+EVENT_CANCELLED = "已取消报名。"
+EVENT_LEFT_WAITLIST = "已退出候补。"
+EVENT_NOT_SIGNED = "您还没有报名这个活动。"
+EVENT_PROMOTED = (
+    "🎉 好消息！有同事取消了报名，您已从候补递补为正式报名：\n「{title}」\n🕒 {when}\n📍 {place}"
+)
+EVENT_NOT_FOUND = "没有找到编号为 {id} 的活动。"
+EVENT_NOT_MANAGER = "您不能管理这个活动。"
+EVENT_NOT_PUBLISHER = "只有工会干部和俱乐部负责人可以发布活动。"
+EVENT_USAGE = (
+    "用法：\n"
+    "/events：近期可报名的活动\n"
+    "/events mine：我的报名\n"
+    "/events new：发布新活动（工会干部、俱乐部负责人）\n"
+    "/events 编号：管理一个活动（名单、签到、导出、修改、取消）"
+)
+EVENT_BAD_ARGUMENT = "看不懂「{token}」。\n"
+
+# Events: publishing and editing
+EVENT_ASK_KIND = "要发布哪类活动？"
+EVENT_ASK_CLUB = "是哪个俱乐部的活动？"
+EVENT_NO_CLUBS = "工会还没有设置俱乐部。"
+EVENT_ASK_AUDIENCE = "谁可以报名？"
+EVENT_AUDIENCE_BUTTONS = (
+    ("everyone", "全体会员"),
+    ("unit", "某个单位"),
+    ("women", "仅女警"),
+    ("men", "仅男警"),
+    ("singles", "单身会员"),
+)
+EVENT_ASK_UNIT = "请选择单位："
+EVENT_NO_UNITS = "名册里还没有单位。"
+EVENT_ASK_TITLE = "请输入活动名称（不超过 100 字）："
+EVENT_ASK_WHEN = (
+    "活动什么时候？请按格式输入：\n"
+    "2026-12-20 14:00-17:00\n"
+    "跨天的活动：2026-12-20 09:00 至 2026-12-21 12:00"
+)
+EVENT_ASK_PLACE = "活动地点在哪里？（不超过 100 字）"
+EVENT_ASK_CAPACITY = "一共多少个名额？请输入 1～10000 的数字："
+EVENT_ASK_CAPACITY_CAPS = (
+    "一共多少个名额？可以按性别限额，例如：40 男20 女20\n不限性别只写总数，例如：40"
+)
+EVENT_ASK_DEADLINE = "报名截止时间？请输入如 2026-12-19 18:00，或点下面的按钮。"
+EVENT_DEADLINE_AT_START = "开始前都可报名"
+EVENT_ASK_DESCRIPTION = "请简单介绍一下活动（不超过 1000 字），或点「跳过」。"
+EVENT_SKIP_BUTTON = "跳过"
+EVENT_PREVIEW = "请核对活动信息：\n\n{card}\n\n候补：{waitlist}\n发布后将通知 {count} 位会员。"
+EVENT_WAITLIST_ON = "开（满员后可报名候补）"
+EVENT_WAITLIST_OFF = "不开"
+EVENT_TOGGLE_WAITLIST_OFF = "不设候补"
+EVENT_TOGGLE_WAITLIST_ON = "开放候补"
+EVENT_PUBLISH_BUTTON = "✅ 发布"
+EVENT_DISCARD_BUTTON = "取消"
+EVENT_PUBLISHED = "活动已发布（#{id}），正在通知 {count} 位会员。"
+EVENT_PUBLISHED_NOBODY = "活动已发布（#{id}）。目前没有可通知的会员，会员发送 /events 即可看到。"
+EVENT_ANNOUNCEMENT = "📣 新活动，欢迎报名！\n\n{card}"
+EVENT_ANNOUNCE_BUTTON = "我要报名"
+EVENT_TEXT_ONLY = "请直接输入文字。"
+EVENT_PROBLEMS = {
+    "empty": "内容不能为空，请重新输入：",
+    "title_too_long": "活动名称不能超过 100 字，请精简后重新输入：",
+    "place_too_long": "地点不能超过 100 字，请精简后重新输入：",
+    "description_too_long": "介绍不能超过 1000 字，请精简后重新输入：",
+    "bad_when": "看不懂这个时间。请按格式输入，例如 2026-12-20 14:00-17:00：",
+    "bad_moment": "看不懂这个时间。请按格式输入，例如 2026-12-19 18:00：",
+    "in_the_past": "这个时间已经过去了，请输入以后的时间：",
+    "end_before_start": "结束时间要晚于开始时间，请重新输入：",
+    "deadline_after_start": "报名截止时间不能晚于活动开始（{start}），请重新输入：",
+    "bad_capacity": "名额请只写数字，例如 40（联谊活动可写 40 男20 女20）：",
+    "capacity_range": "名额请写 1～10000 之间的数字：",
+    "caps_over_capacity": "男女限额都不能超过总名额，请重新输入：",
+    "below_signed": "已报名的人数超过了新的名额，名额不能少于已报名人数，请重新输入：",
+    "caps_below_capacity": "男女限额加起来少于总名额，多出的名额没人能报，请重新输入：",
+}
+EVENT_MANAGE = "{card}\n\n已报名 {signed} 人{genders}，候补 {waiting} 人。"
+EVENT_MANAGE_GENDERS = "（男 {male}，女 {female}）"
+EVENT_LIST_BUTTON = "📋 名单和签到"
+EVENT_EXPORT_BUTTON = "📥 导出名单"
+EVENT_EDIT_BUTTONS = (
+    ("when", "修改时间"),
+    ("place", "修改地点"),
+    ("deadline", "修改截止"),
+    ("title", "修改名称"),
+    ("description", "修改介绍"),
+    ("capacity", "修改名额"),
+)
+EVENT_CANCEL_EVENT_BUTTON = "取消活动"
+EVENT_ASK_EDIT = {
+    "when": EVENT_ASK_WHEN,
+    "place": EVENT_ASK_PLACE,
+    "deadline": "新的报名截止时间？请输入如 2026-12-19 18:00：",
+    "title": EVENT_ASK_TITLE,
+    "description": "请输入新的活动介绍（不超过 1000 字）：",
+    "capacity": "新的名额是多少？（1～10000；联谊活动可写 40 男20 女20）",
+}
+EVENT_EDIT_PREVIEW = "「{title}」的{field}将改为：\n{value}\n\n{notice}"
+EVENT_EDIT_FIELDS = {
+    "when": "时间",
+    "place": "地点",
+    "deadline": "报名截止时间",
+    "title": "名称",
+    "description": "介绍",
+    "capacity": "名额",
+}
+EVENT_CAPACITY_VALUE = "{capacity} 个{caps}"
+EVENT_CAPS_VALUE = "（男 {male}，女 {female}）"
+UNLIMITED = "不限"
+EVENT_EDIT_NOTICE = "确认后将通知已报名和候补的 {count} 位会员。"
+EVENT_EDIT_SILENT = "这项修改不另行通知会员。"
+EVENT_EDIT_CONFIRM_BUTTON = "✅ 确认修改"
+EVENT_EDITED = "已修改。{told}"
+EVENT_EDITED_TOLD = "正在通知 {count} 位会员。"
+EVENT_CHANGED_NOTICE = "📢 活动变更：您报名的「{title}」{field}有调整。\n🕒 {when}\n📍 {place}"
+EVENT_ASK_CANCEL = "确定取消活动「{title}」吗？将通知已报名和候补的 {count} 位会员。"
+EVENT_CANCEL_CONFIRM_BUTTON = "确定取消活动"
+EVENT_KEEP_BUTTON = "不取消"
+EVENT_CANCELLED_DONE = "活动「{title}」已取消，正在通知 {count} 位会员。"
+EVENT_CANCELLED_NOTICE = (
+    "📢 很抱歉，您报名的活动「{title}」（{when}）已取消，给您带来不便，敬请谅解。"
+)
+EVENT_GONE = "这个活动已取消或已开始，不能再修改了。"
+EVENT_ATTENDANCE_HEAD = "📋「{title}」（#{id}）名单\n🕒 {when}"
+EVENT_ATTENDANCE_LINE = "{number}. {mark}{name}（{police_id}，{unit}{gender}）{no_shows}"
+EVENT_ATTENDANCE_NO_SHOWS = " 累计缺席 {count} 次"
+EVENT_ATTENDANCE_WAITLIST = "候补："
+EVENT_ATTENDANCE_NOBODY = "还没有人报名。"
+EVENT_ATTENDANCE_HINT = "\n活动当天起可点下方按钮登记：✅ 到场，❌ 缺席。"
+EVENT_MARK_PRESENT = "✅ {number}. {name}"
+EVENT_ATTENDANCE_GENDER = "，{gender}"
+EVENT_TITLE_QUOTED = "「{title}」"
+EVENT_MARK_ABSENT = "❌"
+EVENT_MARKS = {True: "✅", False: "❌", None: ""}
+EVENT_MARK_TOO_EARLY = "活动当天（{date}）才能签到。"
+EVENT_MARK_NOT_SIGNED = "此人不在报名名单上。"
+EVENT_MARKED = "已记录。"
+EVENT_EXPORT_CAPTION = "「{title}」（#{id}）名单，共 {count} 人。"
+EVENT_EXPORT_COLUMNS = (
+    "序号",
+    "姓名",
+    "警号",
+    "单位",
+    "性别",
+    "状态",
+    "报名时间",
+    "签到",
+    "累计缺席",
+)
+EVENT_EXPORT_SHEET = "名单"
+EVENT_EXPORT_STATES = {"signed": "已报名", "waitlisted": "候补"}
+EVENT_EXPORT_ATTENDED = {True: "到场", False: "缺席", None: ""}
+GENDER_NAMES = {"M": "男", "F": "女"}
+EVENT_REMINDER_24H = (
+    "⏰ 活动提醒：您报名的「{title}」\n🕒 活动时间：{when}\n📍 {place}\n期待与您相见！"
+)
+EVENT_REMINDER_2H = "⏰ 活动即将开始：「{title}」{day} {time} 开始。\n📍 {place}\n请准时到场。"
+EVENT_REMINDER_TODAY = "今天"
+HELP_EVENTS = "\n🎉 /events：近期活动（联谊、课堂、户外、比赛、俱乐部），报名、取消、候补。"
+HELP_EVENTS_MANAGER = (
+    "\n🎉 /events new：发布活动，发布后通知可报名的会员；"
+    "/events 编号：名单、签到、导出、修改、取消。"
+)
+
+# Events: after the review
+EVENT_PROMOTED_MORE_PLACES = (
+    "🎉 好消息！活动增加了名额，您已从候补转为正式报名：\n「{title}」\n🕒 {when}\n📍 {place}"
+)
+EVENT_WITHDRAWN_NOT_SINGLE = "您已关闭单身交友，已为您取消联谊活动{titles}的报名。"
+EVENT_MARK_CLOSED = "这个活动已取消，不能登记到场。"
+EVENT_REPEAT_STEP = "请点下面的按钮选择，或发送 /cancel 放弃。"

@@ -40,9 +40,9 @@ from handlers.common import (
     answer,
     caller_or_hint,
     conversation_key,
-    edit_or_send,
     prompt,
     reply,
+    show_step,
 )
 from handlers.context import services
 from storage import audit, broadcasts, conversations
@@ -215,16 +215,6 @@ def stop_markup(broadcast_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def _show(
-    update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Turn the pressed message into the next step; like prompt(), a failure is only logged."""
-    try:
-        await edit_or_send(update, context, text, markup)
-    except TelegramError as exc:
-        log.warning("could not show an announcement step: %s", type(exc).__name__)
-
-
 # --- the flow ----------------------------------------------------------------------------
 
 
@@ -284,12 +274,12 @@ async def _audience_chosen(update: Update, context: Context, flow: str, choice: 
         # The list goes into the draft: the buttons point into it, whatever the roster does.
         state = FLOW.save(update, context, CHOOSE_UNIT, {"flow": flow, "units": units})
         await answer(update)
-        await _show(update, context, texts.ANNOUNCE_ASK_UNIT, _unit_markup(flow, units))
+        await show_step(update, context, texts.ANNOUNCE_ASK_UNIT, _unit_markup(flow, units))
         return state
     if choice == BY_ROLE:
         state = FLOW.save(update, context, CHOOSE_ROLE, {"flow": flow})
         await answer(update)
-        await _show(update, context, texts.ANNOUNCE_ASK_ROLE, _role_markup(flow))
+        await show_step(update, context, texts.ANNOUNCE_ASK_ROLE, _role_markup(flow))
         return state
     if choice == EVERYONE:
         return await _ask_text(update, context, {"flow": flow, "audience": EVERYONE})
@@ -324,12 +314,12 @@ async def _ask_text(update: Update, context: Context, draft: dict[str, Any]) -> 
         state = FLOW.save(update, context, CHOOSE_AUDIENCE, {"flow": flow})
         await answer(update)
         nobody = texts.ANNOUNCE_NOBODY.format(audience=label)
-        await _show(update, context, nobody, _audience_markup(flow))
+        await show_step(update, context, nobody, _audience_markup(flow))
         return state
     state = FLOW.save(update, context, ASK_TEXT, draft)
     await answer(update)
     ask = texts.ANNOUNCE_ASK_TEXT.format(audience=label, limit=TELEGRAM_TEXT_LIMIT)
-    await _show(update, context, ask)
+    await show_step(update, context, ask)
     return state
 
 
@@ -428,14 +418,14 @@ async def _confirm(update: Update, context: Context, caller: Caller, flow: str) 
     label = _audience_label(draft)
     if broadcast_id is None:
         await answer(update)
-        await _show(update, context, texts.ANNOUNCE_NOBODY_NOW.format(audience=label))
+        await show_step(update, context, texts.ANNOUNCE_NOBODY_NOW.format(audience=label))
         return END
     log.info("announcement %d queued for %d officers", broadcast_id, total)
     # The progress message goes first: until its id is stored the sender cannot report to it,
     # so the time in between is kept as short as possible.
     await _start_progress(context, chat.id, broadcast_id, total)
     await answer(update)
-    await _show(update, context, texts.ANNOUNCE_CONFIRMED.format(audience=label))
+    await show_step(update, context, texts.ANNOUNCE_CONFIRMED.format(audience=label))
     return END
 
 
@@ -462,7 +452,7 @@ async def _cancel_pressed(update: Update, context: Context) -> int:
     """取消 on the preview: nothing is saved."""
     FLOW.forget(update, context)
     await answer(update)
-    await _show(update, context, texts.CANCELLED)
+    await show_step(update, context, texts.CANCELLED)
     return END
 
 
@@ -485,15 +475,21 @@ async def pressed_outside(update: Update, context: Context) -> None:
 
 
 async def stop_pressed(update: Update, context: Context) -> None:
-    """⏹ 停止发送 on a progress message: organizers stop a broadcast that is still sending."""
+    """⏹ 停止发送 on a progress message: organizers or its sender stop a broadcast still sending."""
     assert update.callback_query is not None
     data = BroadcastCancel.unpack(update.callback_query.data)
     if data is None:
         await answer(update, texts.STALE_BUTTON)
         return
     target = str(data.broadcast_id)
-    caller = await _organizer(update, context, "forged.broadcast_cancel", target)
+    caller = await caller_or_hint(update, context)
     if caller is None:
+        return
+    with services(context).database.session() as session:
+        broadcast = broadcasts.get(session, data.broadcast_id)
+        # Whoever sent it (a club leader's notice) may stop it, as may every organizer.
+        own = broadcast is not None and broadcast.created_by == caller.actor
+    if not own and await _organizer(update, context, "forged.broadcast_cancel", target) is None:
         return
     with services(context).database.session() as session:
         stopped = broadcasts.cancel(session, data.broadcast_id)

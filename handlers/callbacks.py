@@ -212,3 +212,148 @@ class DriveRecord(CallbackData):
     def __post_init__(self) -> None:
         if self.component not in RECORD_COMPONENTS:
             raise ValueError(self.component)
+
+
+EVENT_ACTIONS = (
+    "join",
+    "leave",
+    "manage",
+    "list",
+    "export",
+    "edit",
+    "cancel",
+    "cancelok",
+    "back",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventAction(CallbackData):
+    """A button on an event: 报名 / 取消报名 for officers, the manage panel for its managers."""
+
+    prefix: ClassVar[str] = "ev"
+    action: str
+    event_id: int
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in EVENT_ACTIONS:
+            raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventMark(CallbackData):
+    """到场 / 缺席 for one signed-up officer on an event's attendance list."""
+
+    prefix: ClassVar[str] = "evm"
+    event_id: int
+    officer_id: int
+    attended: bool
+
+
+EVENT_STEPS = (
+    "kind",
+    "club",
+    "audience",
+    "unit",
+    "deadline",
+    "skip",
+    "waitlist",
+    "confirm",
+    "cancel",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventStep(CallbackData):
+    """A button of the event create / edit flow; `flow` ties it to the draft it was shown for."""
+
+    prefix: ClassVar[str] = "evs"
+    flow: str
+    action: str
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in EVENT_STEPS or not self.flow.isalnum():
+            raise ValueError(self.action)
+
+
+CLUB_ACTIONS = ("join", "leave", "members")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClubAction(CallbackData):
+    """加入 / 退出 / 成员 on the /clubs list; `club` is the club's key (handlers.clubs.club_key)."""
+
+    prefix: ClassVar[str] = "club"
+    action: str
+    club: str
+
+    def __post_init__(self) -> None:
+        if self.action not in CLUB_ACTIONS or not self.club:
+            raise ValueError(self.action)
+
+
+CLUB_NOTICE_ACTIONS = ("club", "send", "cancel")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClubNoticeStep(CallbackData):
+    """A button of the club notice flow; `flow` ties it to its draft, `value` a club's key."""
+
+    prefix: ClassVar[str] = "clbn"
+    flow: str
+    action: str
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in CLUB_NOTICE_ACTIONS or not self.flow.isalnum():
+            raise ValueError(self.action)
+
+
+GREETING_MENU_ACTIONS = ("edit", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class GreetingMenu(CallbackData):
+    """✏️ 修改问候语 or 📨 试发给我 under the /greetings view."""
+
+    prefix: ClassVar[str] = "grm"
+    action: str
+
+    def __post_init__(self) -> None:
+        if self.action not in GREETING_MENU_ACTIONS:
+            raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class GreetingTest(CallbackData):
+    """Send one occasion's greeting to the organizer who pressed it, and to nobody else."""
+
+    prefix: ClassVar[str] = "grtt"
+    occasion: str
+
+
+GREETING_STEP_ACTIONS = ("pick", "keeptext", "keepnote", "nonote", "save", "cancel")
+
+
+@dataclasses.dataclass(frozen=True)
+class GreetingStep(CallbackData):
+    """A button of the greeting-text edit flow; `flow` ties it to the draft it was shown for."""
+
+    prefix: ClassVar[str] = "grt"
+    flow: str
+    action: str
+    value: str = ""
+
+    def __post_init__(self) -> None:
+        if self.action not in GREETING_STEP_ACTIONS or not self.flow.isalnum():
+            raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class LunarBirthday(CallbackData):
+    """按农历过生日 (on) or 改回公历生日 (off) on the /me card; the value is what it sets."""
+
+    prefix: ClassVar[str] = "mel"
+    on: bool

@@ -27,7 +27,7 @@ from bot import texts
 from bot.rules.messages import split_text
 from handlers.callbacks import MenuChoice
 from handlers.context import services
-from storage import conversations, officers, roles
+from storage import clubs, conversations, officers, roles
 from storage.conversations import key_of
 from storage.models import Officer, Role
 
@@ -47,6 +47,7 @@ class Caller:
 
     officer: Officer
     roles: frozenset[Role]
+    leads: frozenset[str] = frozenset()  # the policy's clubs they lead
 
     @property
     def actor(self) -> str:
@@ -119,7 +120,13 @@ def load_caller(context: Context, telegram_user_id: int) -> Caller | None:
         officer = officers.bound_officer(session, telegram_user_id)
         if officer is None or officer.id is None:
             return None
-        return Caller(officer=officer, roles=frozenset(roles.roles_of(session, officer.id)))
+        return Caller(
+            officer=officer,
+            roles=frozenset(roles.roles_of(session, officer.id)),
+            leads=frozenset(
+                clubs.led_by(session, officer.id, within=services(context).policy.clubs)
+            ),
+        )
 
 
 async def caller_or_hint(update: Update, context: Context) -> Caller | None:
@@ -196,6 +203,20 @@ async def edit_or_send(
     await reply(update, context, text, markup)
 
 
+async def show_step(
+    update: Update, context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Turn the pressed message into a flow's next step; like prompt(), a failure is only logged.
+
+    The step is committed before it is shown: a message that cannot be edited or sent must not
+    undo it, and the next message of the user continues from it.
+    """
+    try:
+        await edit_or_send(update, context, text, markup)
+    except TelegramError as exc:
+        log.warning("could not show a flow step: %s", type(exc).__name__)
+
+
 def contact_keyboard() -> ReplyKeyboardMarkup:
     """A one-time keyboard whose single button shares the officer's own phone contact."""
     return ReplyKeyboardMarkup(
@@ -241,6 +262,8 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
         BotCommand("myreports", texts.COMMAND_MYREPORTS),
         BotCommand("blood", texts.COMMAND_BLOOD),
         BotCommand("drives", texts.COMMAND_DRIVES),
+        BotCommand("events", texts.COMMAND_EVENTS),
+        BotCommand("clubs", texts.COMMAND_CLUBS),
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
@@ -250,6 +273,7 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
             BotCommand("appeal", texts.COMMAND_APPEAL),
             BotCommand("requests", texts.COMMAND_REQUESTS),
             BotCommand("cases", texts.COMMAND_CASES),
+            BotCommand("greetings", texts.COMMAND_GREETINGS),
         ]
     if Role.ADMIN in held:
         commands += [
@@ -277,9 +301,15 @@ def help_text(caller: Caller | None) -> str:
     if caller is None:
         return texts.HELP_STRANGER
     text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD + texts.HELP_DRIVES
+    text += texts.HELP_EVENTS + texts.HELP_CLUBS
+    if caller.leads:
+        text += texts.HELP_CLUBS_LEADER.format(clubs="、".join(sorted(caller.leads)))
+    if caller.leads or caller.has(Role.ORGANIZER, Role.ADMIN):
+        text += texts.HELP_EVENTS_MANAGER
     if caller.has(Role.ORGANIZER, Role.ADMIN):
         text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER + texts.HELP_DRIVES_ORGANIZER
-        text += texts.HELP_APPEAL_ORGANIZER
+        text += texts.HELP_APPEAL_ORGANIZER + texts.HELP_CLUBS_ORGANIZER
+        text += texts.HELP_GREETINGS_ORGANIZER
     if caller.has(Role.ADMIN):
         text += texts.HELP_ADMIN
     return text

@@ -13,10 +13,12 @@
   union's local time and must lie ahead; the place may contain spaces; capacity 1–10,000;
   blood types A, B, O, AB separated by commas (none: every type). `/drives 编号` lists who
   signed up and who waits.
-- Reminders: `queue_reminders` writes one REMINDER broadcast per drive whose day before has
-  come (in the union's zone), to the officers signed up then (not the waitlist), and marks the
-  drive reminded in the same transaction, so each drive is reminded once. bot/app.py runs it
-  from PTB's JobQueue every REMINDER_INTERVAL seconds.
+- Reminders: `queue_reminders` writes a REMINDER broadcast per drive whose day before has come
+  (in the union's zone), to the officers signed up then (not the waitlist), claiming each of
+  them in the send ledger (occasion "drive:{id}", the drive's local date) in the same
+  transaction, so each officer is reminded of a drive once, whatever the number of runs,
+  restarts or processes; someone who moves up from the waitlist that day is reminded on the
+  next run. bot/scheduler.py runs it from PTB's JobQueue every REMINDER_INTERVAL seconds.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from handlers.common import (
     reply,
 )
 from handlers.context import services
-from storage import audit, broadcasts, officers
+from storage import audit, ledger, officers
 from storage import blood as blood_storage
 from storage import drives as drive_storage
 from storage.db import Database
@@ -560,7 +562,8 @@ def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANG
 
     "The day before" is the calendar day before the drive's date in the union's zone: from
     00:00 that day until the drive starts (so a bot that was down that day still reminds).
-    Only officers signed up at that moment are reminded, not those on the waitlist.
+    Only officers signed up at that moment are reminded, not those on the waitlist; each of
+    them once, by the send ledger.
     """
     today = now.astimezone(zone).date()
     until = datetime.combine(today + timedelta(days=2), time(0), tzinfo=zone)
@@ -569,21 +572,28 @@ def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANG
     queued = 0
     for drive in due:
         assert drive.id is not None
+        occasion, day = f"drive:{drive.id}", drive.starts_at.astimezone(zone).date()
         with database.session() as session:
-            # The mark first: it locks the row, and a second run finds it already set.
-            if not drive_storage.mark_reminded(session, drive.id):
-                continue
-            recipients = drive_storage.signed_recipients(session, drive.id)
-            broadcasts.create(
+            signed = drive_storage.signed_recipients(session, drive.id)
+            new = set(ledger.unclaimed(session, occasion, day, [r.officer_id for r in signed]))
+        if not new:
+            continue  # everyone signed up has had theirs: this run writes nothing
+        with database.session() as session:
+            broadcast = ledger.queue_once(
                 session,
+                occasion,
+                day,
+                [recipient for recipient in signed if recipient.officer_id in new],
                 kind=BroadcastKind.REMINDER,
                 priority=Priority.NORMAL,
                 text=texts.DRIVE_REMINDER.format(
                     id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
                 ),
-                recipients=recipients,
                 created_by=REMINDER_ACTOR,
             )
+            if broadcast is None:
+                continue  # another run claimed them in between
+            drive_storage.mark_reminded(session, drive.id)
         queued += 1
     return queued
 

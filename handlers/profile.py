@@ -14,8 +14,11 @@ from telegram import (
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
+from bot.rules.calendar import lunar_birthday_of
+from bot.rules.greeting_text import lunar_date_label
 from bot.rules.identity import mask_phone, parse_blood_type, try_normalize_phone
-from handlers.callbacks import ProfileAction
+from handlers import events
+from handlers.callbacks import LunarBirthday, ProfileAction
 from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
@@ -30,7 +33,9 @@ from handlers.common import (
 )
 from handlers.context import services
 from storage import audit, conversations, officers
+from storage import events as event_storage
 from storage.models import Officer
+from storage.types import utcnow
 
 # Changing the phone is a one-step flow: its pending state is a conversation row, so a
 # restart keeps it and /start, /menu or /cancel drop it like any other unfinished flow.
@@ -54,7 +59,25 @@ def profile_card(officer: Officer) -> str:
         blood=blood,
         single=texts.SINGLE_ON if officer.single_opt_in else texts.SINGLE_OFF,
         greetings=texts.GREETINGS_OFF if officer.greetings_opt_out else texts.GREETINGS_ON,
+    ) + _birthday_line(officer)
+
+
+def lunar_label(officer: Officer) -> str | None:
+    """The lunar birthday the officer chose, as 农历三月初八; None if they did not choose one."""
+    if officer.lunar_birth_month is None or officer.lunar_birth_day is None:
+        return None
+    label = lunar_date_label(
+        officer.lunar_birth_month, officer.lunar_birth_day, officer.lunar_birth_leap
     )
+    return texts.LUNAR_DATE.format(label=label)
+
+
+def _birthday_line(officer: Officer) -> str:
+    """Which birthday is greeted; nothing to say for an officer without one on the roster."""
+    lunar = lunar_label(officer)
+    if lunar is not None:
+        return texts.PROFILE_BIRTHDAY_LUNAR.format(lunar=lunar)
+    return texts.PROFILE_BIRTHDAY_SOLAR if officer.birthday else ""
 
 
 def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
@@ -73,6 +96,11 @@ def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
         if officer.greetings_opt_out
         else button(texts.PROFILE_GREETINGS_OFF_BUTTON, "greet", "0")
     )
+    lunar_on = lunar_label(officer) is None
+    lunar = InlineKeyboardButton(
+        texts.PROFILE_LUNAR_ON_BUTTON if lunar_on else texts.PROFILE_LUNAR_OFF_BUTTON,
+        callback_data=LunarBirthday(lunar_on).pack(),
+    )
     return InlineKeyboardMarkup(
         [
             [
@@ -80,6 +108,7 @@ def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
                 button(texts.PROFILE_BLOOD_BUTTON, "blood"),
             ],
             [single, greet],
+            [lunar],
             [button(texts.PROFILE_DONE_BUTTON, "done")],
         ]
     )
@@ -164,10 +193,72 @@ async def action_pressed(update: Update, context: Context) -> None:
     else:
         await answer(update, texts.STALE_BUTTON)
         return
+    withdrawn: list[event_storage.CancelResult] = []
     with services(context).database.session() as session:
         officer = _update_own(session, caller, f"profile.{action.action}", **changes)
+        if changes.get("single_opt_in") is False and officer.id is not None:
+            # No longer single: matchmaking places go to those waiting, in the same transaction.
+            withdrawn = event_storage.withdraw_from_matchmaking(session, officer.id, now=utcnow())
     await answer(update)
+    card = profile_card(officer)
+    if withdrawn:
+        titles = "、".join(
+            texts.EVENT_TITLE_QUOTED.format(title=result.event.title)
+            for result in withdrawn
+            if result.event
+        )
+        card += "\n\n" + texts.EVENT_WITHDRAWN_NOT_SINGLE.format(titles=titles)
+    await edit_or_send(update, context, card, profile_markup(officer))
+    for result in withdrawn:
+        if result.event is not None and result.promoted is not None:
+            await events.tell_promoted(context, result.event, [result.promoted])
+
+
+async def lunar_pressed(update: Update, context: Context) -> None:
+    """按农历过生日 / 改回公历生日: the presser's own record only, from their roster birthday."""
+    assert update.callback_query is not None
+    choice = LunarBirthday.unpack(update.callback_query.data)
+    if choice is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    with services(context).database.session() as session:
+        officer = officers.by_id(session, caller.officer.id or 0)
+        assert officer is not None
+        lunar = _lunar_birthday(officer) if choice.on else None
+        if choice.on and lunar is None:
+            officer = None
+        else:
+            officers.set_lunar_birthday(session, officer, lunar)
+            audit.record(
+                session,
+                actor=caller.actor,
+                action="profile.lunar",
+                target=officer.police_id,
+                on=choice.on,
+            )
+    if officer is None:
+        await answer(update, texts.PROFILE_LUNAR_NO_BIRTHDAY, alert=True)
+        return
+    label = lunar_label(officer)
+    if label is None:
+        await answer(update, texts.PROFILE_LUNAR_OFF_ANSWER)
+    else:
+        await answer(update, texts.PROFILE_LUNAR_ON_ANSWER.format(lunar=label))
     await edit_or_send(update, context, profile_card(officer), profile_markup(officer))
+
+
+def _lunar_birthday(officer: Officer) -> tuple[int, int, bool] | None:
+    """The lunar date of the officer's roster birthday; None without one (or out of range)."""
+    if officer.birthday is None:
+        return None
+    try:
+        lunar = lunar_birthday_of(officer.birthday)
+    except ValueError:
+        return None
+    return lunar.month, lunar.day, lunar.leap
 
 
 async def _ask_new_phone(update: Update, context: Context) -> None:
@@ -228,5 +319,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("me", show_profile, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(action_pressed, pattern=ProfileAction.pattern()),
+        CallbackQueryHandler(lunar_pressed, pattern=LunarBirthday.pattern()),
         MessageHandler(filters.CONTACT & PRIVATE_MESSAGE, contact_shared),
     ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, insert, update
-from sqlmodel import Session, col, select
+from sqlalchemy import Connection, func, update
+from sqlmodel import Session, SQLModel, col, select
 
 from storage.models import (
     Broadcast,
@@ -28,16 +29,20 @@ SETTLED = (
     DeliveryState.BLOCKED,
     DeliveryState.CANCELLED,
 )
-_INSERT_BATCH = 1000
+_INSERT_BATCH = 10_000
+_DELIVERY_COLUMNS = (
+    "broadcast_id, officer_id, chat_id, priority, state, attempts, next_attempt_at, error, text"
+)
 _STALE_SKIPS = 100  # stale deliveries cancelled per claim before giving the loop a turn
 
 
 @dataclass(frozen=True)
 class Recipient:
-    """An officer a broadcast can reach, and their private chat."""
+    """An officer a broadcast can reach, their private chat and, if it is theirs alone, a text."""
 
     officer_id: int
     chat_id: int
+    text: str | None = None  # None: the broadcast's text
 
 
 @dataclass(frozen=True)
@@ -113,38 +118,111 @@ def create(
     """Write a broadcast and its deliveries in the caller's transaction (one per officer).
 
     `buttons` is the JSON of an inline keyboard (InlineKeyboardMarkup.to_json()) sent with
-    every delivery.
+    every delivery. A recipient with a `text` of their own is sent that instead of `text`.
     """
-    unique = {recipient.officer_id: recipient for recipient in recipients}
+    broadcast = open_broadcast(
+        session,
+        kind=kind,
+        priority=priority,
+        text=text,
+        created_by=created_by,
+        progress_chat_id=progress_chat_id,
+        buttons=buttons,
+    )
+    add_deliveries(session, broadcast, recipients)
+    return broadcast
+
+
+def open_broadcast(
+    session: Session,
+    *,
+    kind: BroadcastKind,
+    priority: Priority,
+    text: str,
+    created_by: str,
+    progress_chat_id: int | None = None,
+    buttons: str | None = None,
+    expires_at: datetime | None = None,
+) -> Broadcast:
+    """Write a broadcast with no deliveries yet (add_deliveries follows in the same transaction)."""
     broadcast = Broadcast(
         kind=kind,
         priority=int(priority),
         text=text,
         created_by=created_by,
-        total=len(unique),
+        total=0,
         progress_chat_id=progress_chat_id,
         buttons=buttons,
-        status=BroadcastStatus.SENDING if unique else BroadcastStatus.DONE,
+        expires_at=expires_at,
+        status=BroadcastStatus.DONE,
     )
     session.add(broadcast)
     session.flush()
-    now = utcnow()
+    return broadcast
+
+
+def add_deliveries(session: Session, broadcast: Broadcast, recipients: Sequence[Recipient]) -> int:
+    """Queue a broadcast's deliveries (once per officer) in the caller's transaction; how many.
+
+    Written straight through the driver (PostgreSQL's COPY, SQLite's executemany): through
+    SQLAlchemy's per-row parameter handling 100,000 greetings took 2.7 s on SQLite and 8.5 s on
+    PostgreSQL, through the driver 1.0 s and 2.3 s (bench/greetings.py).
+    """
+    unique = {recipient.officer_id: recipient for recipient in recipients}
+    connection = session.connection()
+    due = driver_value(connection, Delivery, "next_attempt_at", utcnow())
+    priority = int(broadcast.priority)
+    pending = str(DeliveryState.PENDING)
     rows = [
-        {
-            "broadcast_id": broadcast.id,
-            "officer_id": recipient.officer_id,
-            "chat_id": recipient.chat_id,
-            "priority": int(priority),
-            "state": DeliveryState.PENDING,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "error": "",
-        }
+        (
+            broadcast.id,
+            recipient.officer_id,
+            recipient.chat_id,
+            priority,
+            pending,
+            0,
+            due,
+            "",
+            recipient.text,
+        )
         for recipient in unique.values()
     ]
-    for start in range(0, len(rows), _INSERT_BATCH):
-        session.execute(insert(Delivery), rows[start : start + _INSERT_BATCH])
-    return broadcast
+    if rows and connection.dialect.name == "postgresql":
+        # The foreign-key check of each row locks its officer (FOR KEY SHARE); taking those
+        # locks in one statement first leaves the checks a cheaper path: 1 s less for 100,000.
+        connection.exec_driver_sql(
+            "SELECT count(*) FROM (SELECT 1 FROM officer WHERE id = ANY(%s) FOR KEY SHARE) AS k",
+            (list(unique),),
+        )
+        raw: Any = connection.connection.dbapi_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY delivery ({_DELIVERY_COLUMNS}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+    elif rows:
+        marks = ", ".join("?" for _ in rows[0])
+        for start in range(0, len(rows), _INSERT_BATCH):
+            connection.exec_driver_sql(
+                f"INSERT INTO delivery ({_DELIVERY_COLUMNS}) VALUES ({marks})",
+                rows[start : start + _INSERT_BATCH],
+            )
+    broadcast.total = len(rows)
+    broadcast.status = BroadcastStatus.SENDING if rows else BroadcastStatus.DONE
+    session.add(broadcast)
+    session.flush()
+    return len(rows)
+
+
+def driver_value(connection: Connection, model: type[SQLModel], column: str, value: object) -> Any:
+    """A value as the database driver takes it for this column (for SQL sent past SQLAlchemy)."""
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    # The dialect's own variant: on SQLite that writes a datetime exactly as SQLAlchemy stores
+    # it ("… 00:00:00.000000"), which the queue compares as text.
+    dialect = connection.dialect
+    processor = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return value if processor is None else processor(value)
 
 
 def get(session: Session, broadcast_id: int) -> Broadcast | None:
@@ -179,12 +257,17 @@ def release_in_flight(session: Session) -> int:
 
 
 def claim_next(
-    session: Session, now: datetime, *, busy_chats: Collection[int] = ()
+    session: Session,
+    now: datetime,
+    *,
+    busy_chats: Collection[int] = (),
+    urgent_only: bool = False,
 ) -> Claimed | None:
     """Take the most urgent due delivery whose chat is not busy, marking it as sending.
 
     A recipient who left the union or whose identity moved to another account since the
-    broadcast was written is not sent to: that delivery is cancelled on the way.
+    broadcast was written is not sent to: that delivery is cancelled on the way. In quiet
+    hours (`urgent_only`) every other delivery stays pending.
     """
     for _ in range(_STALE_SKIPS):
         query = (
@@ -203,6 +286,8 @@ def claim_next(
         )
         if busy_chats:
             query = query.where(col(Delivery.chat_id).not_in(list(busy_chats)))
+        if urgent_only:
+            query = query.where(Delivery.priority == int(Priority.URGENT))
         row = session.exec(query).first()
         if row is None:
             return None
@@ -223,18 +308,21 @@ def claim_next(
             broadcast_id=delivery.broadcast_id,
             officer_id=delivery.officer_id,
             chat_id=delivery.chat_id,
-            text=broadcast.text,
+            text=broadcast.text if delivery.text is None else delivery.text,
             attempts=delivery.attempts,
             buttons=broadcast.buttons,
         )
     return None
 
 
-def next_due(session: Session) -> datetime | None:
-    """When the earliest waiting delivery becomes due, if any waits."""
-    return session.exec(
-        select(func.min(Delivery.next_attempt_at)).where(Delivery.state == DeliveryState.PENDING)
-    ).one()
+def next_due(session: Session, *, urgent_only: bool = False) -> datetime | None:
+    """When the earliest waiting delivery (only urgent ones, if asked) becomes due, if any."""
+    query = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.state == DeliveryState.PENDING
+    )
+    if urgent_only:
+        query = query.where(Delivery.priority == int(Priority.URGENT))
+    return session.exec(query).one()
 
 
 def _set(session: Session, delivery_id: int, **values: object) -> None:
@@ -348,6 +436,25 @@ def cancel(session: Session, broadcast_id: int) -> bool:
     )
     session.flush()
     return True
+
+
+def expire(session: Session, now: datetime) -> list[int]:
+    """Stop the broadcasts still sending whose time is over (expires_at); their ids.
+
+    What is still waiting is cancelled as by the stop button: a greeting of a day that has
+    ended, or a reminder of an event that has started, is never sent late.
+    """
+    over = [
+        int(broadcast_id or 0)
+        for broadcast_id in session.exec(
+            select(Broadcast.id)
+            .where(Broadcast.status == BroadcastStatus.SENDING)
+            .where(col(Broadcast.expires_at).is_not(None), col(Broadcast.expires_at) <= now)
+        )
+    ]
+    for broadcast_id in over:
+        cancel(session, broadcast_id)
+    return over
 
 
 def progress(session: Session, broadcast_id: int) -> Progress:

@@ -1,5 +1,8 @@
 """Data access for blood drives (献血活动): drives, sign-ups, the waitlist and reminders.
 
+Who was reminded of a drive is kept in the send ledger (storage.ledger, occasion "drive:{id}"),
+not on the drive: `reminded_at` only records when the first reminder was queued.
+
 A sign-up or a cancellation locks the drive's row first, then counts inside the transaction, so
 the last place cannot be taken twice: PostgreSQL serialises on SELECT … FOR UPDATE; SQLite
 ignores FOR UPDATE, so a no-op UPDATE of the row takes the database's write lock first (the
@@ -293,11 +296,11 @@ def signed_recipients(session: Session, drive_id: int) -> list[Recipient]:
 
 
 def due_for_reminder(session: Session, now: datetime, until: datetime) -> list[BloodDrive]:
-    """Open drives not yet reminded that start after `now` and before `until`."""
+    """Open drives that start after `now` and before `until` (the ledger says who had theirs)."""
     return list(
         session.exec(
             select(BloodDrive)
-            .where(BloodDrive.status == DriveStatus.OPEN, col(BloodDrive.reminded_at).is_(None))
+            .where(BloodDrive.status == DriveStatus.OPEN)
             .where(col(BloodDrive.starts_at) > now, col(BloodDrive.starts_at) < until)
             .order_by(col(BloodDrive.starts_at), col(BloodDrive.id))
         ).all()
@@ -305,7 +308,7 @@ def due_for_reminder(session: Session, now: datetime, until: datetime) -> list[B
 
 
 def mark_reminded(session: Session, drive_id: int) -> bool:
-    """Mark a drive reminded; False if another run did it first (then remind nobody)."""
+    """Note when a drive's first reminder was queued; False if it was noted before."""
     result = session.execute(
         update(BloodDrive)
         .where(col(BloodDrive.id) == drive_id, col(BloodDrive.reminded_at).is_(None))

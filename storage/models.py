@@ -95,19 +95,26 @@ class Officer(SQLModel, table=True):
     """One member of the union, as the roster knows them."""
 
     __tablename__ = "officer"
+    __table_args__ = (Index("ix_officer_lunar_birth", "lunar_birth_month", "lunar_birth_day"),)
 
     id: int | None = Field(default=None, primary_key=True)
     police_id: str = Field(max_length=32, unique=True, index=True)
     name: str = Field(max_length=64)
     unit: str = Field(default="", max_length=128)
     phone: str = Field(default="", max_length=20, index=True)
-    birthday: date | None = None
+    # Indexed: today's birthdays are picked by exact dates (storage.greetings).
+    birthday: date | None = Field(default=None, index=True)
     gender: str | None = Field(default=None, max_length=1)
     blood_group: str | None = Field(default=None, max_length=2)
     rh_negative: bool = False
     active: bool = True
     single_opt_in: bool = False
     greetings_opt_out: bool = False
+    # Set when the officer chose to be greeted on their lunar birthday (bot.rules.calendar);
+    # indexed with the day, so today's lunar birthdays are found without a scan.
+    lunar_birth_month: int | None = None
+    lunar_birth_day: int | None = None
+    lunar_birth_leap: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     left_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
@@ -225,6 +232,8 @@ class Broadcast(SQLModel, table=True):
     progress_message_id: int | None = None
     # JSON of an inline keyboard sent with every delivery (an appeal's answer buttons), or None.
     buttons: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # After this moment nothing of it goes out any more (a greeting's day, an event's start).
+    expires_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class Delivery(SQLModel, table=True):
@@ -251,6 +260,8 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     message_id: int | None = None
     error: str = Field(default="", max_length=200)
+    # This recipient's own text (a greeting with their name); None: the broadcast's text.
+    text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class CareCase(SQLModel, table=True):
@@ -441,3 +452,140 @@ class AppealReply(SQLModel, table=True):
     )
     answer: str = Field(max_length=16)
     at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class SendLedger(SQLModel, table=True):
+    """Who was already sent what: one row per (occasion, date, officer), so nobody gets it twice.
+
+    Greetings (occasion "chunjie", "birthday", …) and reminders ("event-24h:7", "drive:3", …)
+    claim their rows in the transaction that queues the broadcast: a restart, a second tick or
+    a second process finds the row taken and queues nothing.
+    """
+
+    __tablename__ = "send_ledger"
+    __table_args__ = (
+        UniqueConstraint("occasion", "on_date", "officer_id", name="uq_send_ledger_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    occasion: str = Field(max_length=48)
+    on_date: date
+    # No foreign keys: on PostgreSQL their per-row checks took 2 of the 5 s allowed to queue a
+    # festival greeting for 100,000 officers (bench/greetings.py). Officers leave the union by
+    # deactivation, never deletion, and the only broadcast ever deleted is one queue_once
+    # wrote a moment before and nothing points to.
+    officer_id: int
+    broadcast_id: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class GreetingText(SQLModel, table=True):
+    """An organizer's edit of a greeting text (and its welfare note); the policy holds defaults."""
+
+    __tablename__ = "greeting_text"
+
+    occasion: str = Field(primary_key=True, max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    welfare_note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    updated_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class EventKind(StrEnum):
+    """What an event is; the engine treats every kind alike but for matchmaking's privacy."""
+
+    MATCHMAKING = "matchmaking"
+    CLASS = "class"
+    OUTING = "outing"
+    COMPETITION = "competition"
+    CLUB_ACTIVITY = "club_activity"
+
+
+class Audience(StrEnum):
+    """Who may see and join an event; `audience_value` names the unit or club."""
+
+    EVERYONE = "everyone"
+    UNIT = "unit"
+    CLUB = "club"
+    SINGLES = "singles"
+    WOMEN = "women"
+    MEN = "men"
+
+
+class EventStatus(StrEnum):
+    """An event is open until it is cancelled."""
+
+    OPEN = "open"
+    CANCELLED = "cancelled"
+
+
+class Event(SQLModel, table=True):
+    """A union event: a matchmaking party, class, outing, competition or club activity.
+
+    `male_cap`/`female_cap` limit places per gender (matchmaking); None means no cap.
+    """
+
+    __tablename__ = "event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=100)
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    starts_at: datetime = Field(sa_column=_timestamp(index=True))
+    ends_at: datetime = Field(sa_column=_timestamp())
+    place: str = Field(max_length=100)
+    capacity: int
+    signup_deadline: datetime = Field(sa_column=_timestamp())
+    audience: str = Field(default=Audience.EVERYONE, max_length=16)
+    audience_value: str = Field(default="", max_length=128)
+    male_cap: int | None = None
+    female_cap: int | None = None
+    waitlist: bool = True
+    status: str = Field(default=EventStatus.OPEN, max_length=16, index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class EventSignup(SQLModel, table=True):
+    """One officer at one event; `position` orders sign-ups (and the waitlist) per event.
+
+    `gender` is copied from the roster at sign-up so gender caps count without a join;
+    `attended` is None until an organizer marks the officer present (True) or absent (False).
+    """
+
+    __tablename__ = "event_signup"
+    __table_args__ = (
+        UniqueConstraint("event_id", "officer_id", name="uq_event_signup_event_officer"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("event.id", ondelete="CASCADE"), nullable=False)
+    )
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    state: str = Field(default=SignupState.SIGNED, max_length=16)
+    position: int
+    gender: str | None = Field(default=None, max_length=1)
+    attended: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class ClubMembership(SQLModel, table=True):
+    """An officer in one of the policy's clubs; a leader posts its activities and notices."""
+
+    __tablename__ = "club_membership"
+    __table_args__ = (UniqueConstraint("club", "officer_id", name="uq_club_membership"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    club: str = Field(max_length=64, index=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    leader: bool = False
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

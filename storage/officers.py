@@ -132,3 +132,13 @@ def active_named_in_unit(session: Session, unit: str, name: str) -> list[Officer
             .order_by(col(Officer.police_id))
         ).all()
     )
+
+
+def set_lunar_birthday(
+    session: Session, officer: Officer, lunar: tuple[int, int, bool] | None
+) -> Officer:
+    """Greet the officer on this lunar birthday (month, day, leap), or on the Gregorian one."""
+    month, day, leap = lunar if lunar is not None else (None, None, False)
+    return update_profile(
+        session, officer, lunar_birth_month=month, lunar_birth_day=day, lunar_birth_leap=leap
+    )

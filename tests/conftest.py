@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import scheduler
 from bot.app import BotApplication, build_application, polling
 from bot.policy import load_policy
 from bot.sandbox import Sandbox, SandboxClient
@@ -26,6 +29,27 @@ from storage.models import BindingMethod, Officer, Role
 from tests.dialogs import Dialog, Person
 
 TEST_DATABASE_ENV = "NUANJING_TEST_DATABASE_URL"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(autouse=True)
+def noon_in_shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every bot a test builds starts with its clock at noon today in Shanghai.
+
+    Whatever the hour the tests run at: the quiet hours (21:00–08:00) would hold back every
+    broadcast a test waits for. Tests of the greetings and the quiet hours set their own time.
+    """
+    real = scheduler.clock_of
+    noon = datetime.combine(datetime.now(SHANGHAI).date(), time(12), tzinfo=SHANGHAI)
+
+    def clock_at_noon(application: BotApplication) -> scheduler.Clock:
+        fresh = scheduler.CLOCK_KEY not in application.bot_data
+        clock = real(application)
+        if fresh:
+            clock.freeze(noon.astimezone(UTC))
+        return clock
+
+    monkeypatch.setattr(scheduler, "clock_of", clock_at_noon)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bot.policy import policy_text_without_quiet_hours
 from bot.sandbox import Sandbox, SandboxClient
 from storage import conversations, officers
 from storage.db import Database
@@ -26,12 +27,16 @@ def bot_process(
     sandbox: Sandbox, database_url: str, log: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
     """`python -m bot run` against the sandbox, as an operator would start it."""
+    # Broadcasts must go out whatever the hour the tests run at: no quiet hours.
+    policy = log.with_name("policy-without-quiet-hours.toml")
+    policy.write_text(policy_text_without_quiet_hours(), encoding="utf-8")
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
         "NUANJING_API_BASE_URL": sandbox.api_base_url,
         "NUANJING_DATABASE_URL": database_url,
         "NUANJING_SECRET_KEY": TEST_SECRET_KEY,
+        "NUANJING_POLICY_FILE": str(policy),
     }
     with log.open("ab") as output:
         process = subprocess.Popen(

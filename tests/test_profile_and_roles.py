@@ -163,6 +163,8 @@ async def test_command_menus_per_role(bot: BotHarness) -> None:
         "myreports",
         "blood",
         "drives",
+        "events",
+        "clubs",
         "help",
         "cancel",
     ]

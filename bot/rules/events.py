@@ -1,0 +1,252 @@
+"""Event rules: who may see an event, whether a place is free, and what a valid event is.
+
+Pure functions, no Telegram and no session: the handlers ask them before writing, and storage
+asks `has_place` again inside the locked transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+MAX_TITLE = 100
+MAX_PLACE = 100
+MAX_DESCRIPTION = 1000
+MAX_CAPACITY = 10_000
+
+MATCHMAKING = "matchmaking"
+CLUB_ACTIVITY = "club_activity"
+
+
+class Problem(StrEnum):
+    """Why a value for an event is refused; bot.texts.EVENT_PROBLEMS says it in Chinese."""
+
+    EMPTY = "empty"
+    TITLE_TOO_LONG = "title_too_long"
+    PLACE_TOO_LONG = "place_too_long"
+    DESCRIPTION_TOO_LONG = "description_too_long"
+    BAD_WHEN = "bad_when"
+    BAD_MOMENT = "bad_moment"
+    IN_THE_PAST = "in_the_past"
+    END_BEFORE_START = "end_before_start"
+    DEADLINE_AFTER_START = "deadline_after_start"
+    BAD_CAPACITY = "bad_capacity"
+    CAPACITY_RANGE = "capacity_range"
+    CAPS_OVER_CAPACITY = "caps_over_capacity"
+    BELOW_SIGNED = "below_signed"
+    CAPS_BELOW_CAPACITY = "caps_below_capacity"
+
+
+class EventInputError(ValueError):
+    """A typed value that cannot be used; `problem` says why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What decides which events an officer may see and join."""
+
+    unit: str
+    gender: str | None
+    single: bool
+    clubs: frozenset[str]
+
+
+def may_join(kind: str, audience: str, audience_value: str, viewer: Viewer) -> bool:
+    """True if the event's audience includes this officer.
+
+    Matchmaking needs the officer's own opt-in as single whatever the audience says, so a
+    married officer never even sees such an event.
+    """
+    if kind == MATCHMAKING and not viewer.single:
+        return False
+    if audience == "unit":
+        return viewer.unit == audience_value
+    if audience == "club":
+        return audience_value in viewer.clubs
+    if audience == "singles":
+        return viewer.single
+    if audience == "women":
+        return viewer.gender == "F"
+    if audience == "men":
+        return viewer.gender == "M"
+    return audience == "everyone"
+
+
+def has_place(
+    *,
+    capacity: int,
+    male_cap: int | None,
+    female_cap: int | None,
+    signed: int,
+    signed_male: int,
+    signed_female: int,
+    gender: str | None,
+) -> bool:
+    """True if one more officer of this gender fits: the capacity and their gender's cap."""
+    if signed >= capacity:
+        return False
+    if gender == "M" and male_cap is not None:
+        return signed_male < male_cap
+    if gender == "F" and female_cap is not None:
+        return signed_female < female_cap
+    return True
+
+
+def capacity_holds(
+    *,
+    capacity: int,
+    male_cap: int | None,
+    female_cap: int | None,
+    signed: int,
+    signed_male: int,
+    signed_female: int,
+) -> bool:
+    """True if everyone already signed up still has a place under new limits."""
+    if signed > capacity:
+        return False
+    if male_cap is not None and signed_male > male_cap:
+        return False
+    return female_cap is None or signed_female <= female_cap
+
+
+def gender_needed(male_cap: int | None, female_cap: int | None) -> bool:
+    """An event with gender caps can only count officers whose gender the roster knows."""
+    return male_cap is not None or female_cap is not None
+
+
+# --- typed values ------------------------------------------------------------------------
+
+_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
+_TIME = r"(\d{1,2})[:：](\d{2})"
+_SAME_DAY = re.compile(rf"^{_DATE}\s+{_TIME}\s*(?:-|~|～|—|至|到)\s*{_TIME}$")
+_TWO_DAYS = re.compile(rf"^{_DATE}\s+{_TIME}\s*(?:-|~|～|—|至|到)\s*{_DATE}\s+{_TIME}$")
+_MOMENT = re.compile(rf"^{_DATE}\s+{_TIME}$")
+_CAPS = re.compile(r"^(\d{1,6})(?:\s+男\s*(\d{1,6})\s*女\s*(\d{1,6}))?$")
+
+
+def _local(zone: ZoneInfo, year: str, month: str, day: str, hour: str, minute: str) -> datetime:
+    """A wall time in the union's zone; ValueError for a date or time that does not exist."""
+    return datetime.combine(
+        date(int(year), int(month), int(day)), time(int(hour), int(minute)), tzinfo=zone
+    )
+
+
+def parse_when(text: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
+    """`2026-12-20 14:00-17:00` or `2026-12-20 14:00 至 2026-12-21 12:00` → (start, end)."""
+    value = text.strip()
+    try:
+        if match := _SAME_DAY.match(value):
+            y, m, d, h1, n1, h2, n2 = match.groups()
+            start, end = _local(zone, y, m, d, h1, n1), _local(zone, y, m, d, h2, n2)
+        elif match := _TWO_DAYS.match(value):
+            y1, m1, d1, h1, n1, y2, m2, d2, h2, n2 = match.groups()
+            start, end = _local(zone, y1, m1, d1, h1, n1), _local(zone, y2, m2, d2, h2, n2)
+        else:
+            raise EventInputError(Problem.BAD_WHEN)
+    except ValueError as exc:
+        if isinstance(exc, EventInputError):
+            raise
+        raise EventInputError(Problem.BAD_WHEN) from None
+    check_times(start, end, now)
+    return start, end
+
+
+def check_times(start: datetime, end: datetime, now: datetime) -> None:
+    """A start still ahead and an end after it."""
+    if start <= now:
+        raise EventInputError(Problem.IN_THE_PAST)
+    if end <= start:
+        raise EventInputError(Problem.END_BEFORE_START)
+
+
+def parse_deadline(text: str, zone: ZoneInfo, *, start: datetime, now: datetime) -> datetime:
+    """`2026-12-19 18:00` → the sign-up deadline: ahead of now and not after the start."""
+    match = _MOMENT.match(text.strip())
+    if match is None:
+        raise EventInputError(Problem.BAD_MOMENT)
+    try:
+        moment = _local(zone, *match.groups())
+    except ValueError:
+        raise EventInputError(Problem.BAD_MOMENT) from None
+    check_deadline(moment, start=start, now=now)
+    return moment
+
+
+def check_deadline(deadline: datetime, *, start: datetime, now: datetime) -> None:
+    """A deadline still ahead and no later than the start."""
+    if deadline <= now:
+        raise EventInputError(Problem.IN_THE_PAST)
+    if deadline > start:
+        raise EventInputError(Problem.DEADLINE_AFTER_START)
+
+
+def parse_capacity(text: str, *, with_caps: bool) -> tuple[int, int | None, int | None]:
+    """`40` or, for matchmaking, `40 男20 女20` → (capacity, male cap, female cap)."""
+    value = re.sub(r"\s+", " ", text.strip().replace("，", " ").replace(",", " "))
+    match = _CAPS.match(value)
+    if match is None or (match.group(2) is not None and not with_caps):
+        raise EventInputError(Problem.BAD_CAPACITY)
+    capacity = int(match.group(1))
+    if not 1 <= capacity <= MAX_CAPACITY:
+        raise EventInputError(Problem.CAPACITY_RANGE)
+    if match.group(2) is None:
+        return capacity, None, None
+    male, female = int(match.group(2)), int(match.group(3))
+    if male > capacity or female > capacity:
+        raise EventInputError(Problem.CAPS_OVER_CAPACITY)
+    if male + female < capacity:
+        # Places beyond both caps could never be taken.
+        raise EventInputError(Problem.CAPS_BELOW_CAPACITY)
+    return capacity, male, female
+
+
+def check_text(text: str, limit: int, too_long: Problem) -> str:
+    """The stripped text, or EventInputError when empty or over the limit."""
+    value = text.strip()
+    if not value:
+        raise EventInputError(Problem.EMPTY)
+    if len(value) > limit:
+        raise EventInputError(too_long)
+    return value
+
+
+# --- when to tell ------------------------------------------------------------------------
+
+URGENT_NOTICE_WITHIN = timedelta(hours=12)
+
+
+def in_quiet_hours(moment: datetime, quiet: tuple[time, time], zone: ZoneInfo) -> bool:
+    """True if the wall time in the union's zone lies in the quiet hours (may span midnight)."""
+    start, end = quiet
+    wall = moment.astimezone(zone).time()
+    if start <= end:
+        return start <= wall < end
+    return wall >= start or wall < end
+
+
+def reminder_due(
+    starts_at: datetime, before: timedelta, quiet: tuple[time, time] | None, zone: ZoneInfo
+) -> datetime:
+    """When a reminder `before` the start is due: earlier, at the quiet hours' start, if the
+    mark falls inside them (a 2-hour reminder of a 07:00 outing goes out at 21:00 the evening
+    before rather than after the start)."""
+    mark = starts_at - before
+    if quiet is None or not in_quiet_hours(mark, quiet, zone):
+        return mark
+    local = mark.astimezone(zone)
+    evening = datetime.combine(local.date(), quiet[0], tzinfo=zone)
+    if evening > local:
+        evening -= timedelta(days=1)
+    return evening
+
+
+def notice_is_urgent(starts_at: datetime, now: datetime) -> bool:
+    """A change or cancellation of an event starting within 12 hours cannot wait for morning."""
+    return starts_at - now <= URGENT_NOTICE_WITHIN

@@ -1,0 +1,145 @@
+"""The scheduler: PTB's JobQueue runs every repeating job of the bot from here.
+
+- "greetings", every TICK_SECONDS: today's festival and birthday greetings (bot/greetings.py)
+  from 09:00 to 21:00; the first tick comes TICK_SECONDS after the start, so a bot that was
+  down at 09:00 catches up within a minute of starting again.
+- "drive-reminders": the day-before reminders of blood drives (handlers.drives.reminder_job).
+- "appeal-deadlines": urgent appeals past their deadline are closed (handlers.appeals).
+- "event-reminders", every minute: 24 hours and 2 hours before each event (earlier when the
+  mark falls in the quiet hours), to those signed up then (handlers.events.queue_reminders).
+
+Reminders and greetings are claimed in the send ledger (storage.ledger) with their deliveries,
+so a second tick, a restart or a second process never sends anything twice; each job only has
+to ask "what is due now?". A new reminder source is one more call in `install`.
+
+The greeting job reads the time from the application's Clock (`clock_of`), as do the sender's
+quiet hours and the event reminders, so tests can put the bot at 09:00 on a festival or at
+23:00. (The drive reminder and appeal deadline jobs read the real time; their tests pass `now`
+to the queueing functions.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.greetings import queue_greetings
+from handlers import appeals, drives, events
+from handlers.common import Context
+from handlers.context import services_of
+from storage import broadcasts
+from storage.types import utcnow
+
+TICK_SECONDS = 60
+CLOCK_KEY = "nuanjing.clock"
+
+
+class Clock:
+    """The wall clock (aware, UTC) the greeting job and the quiet hours read; tests set it."""
+
+    def __init__(self, source: Callable[[], datetime] = utcnow) -> None:
+        self._source = source
+
+    def __call__(self) -> datetime:
+        """Now."""
+        return self._source()
+
+    def set(self, source: Callable[[], datetime]) -> None:
+        """Read the time from `source` from now on."""
+        self._source = source
+
+    def freeze(self, moment: datetime) -> None:
+        """Stop the clock at `moment` (aware)."""
+        if moment.tzinfo is None:
+            raise ValueError("a naive datetime for the clock")
+        self._source = lambda: moment
+
+
+def clock_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Clock:
+    """The application's clock (one is made on first use)."""
+    clock = application.bot_data.setdefault(CLOCK_KEY, Clock())
+    assert isinstance(clock, Clock)
+    return clock
+
+
+def install(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register every repeating job on the application's JobQueue (at start-up)."""
+    queue = application.job_queue
+    if queue is None:
+        return
+    queue.run_repeating(greetings_job, interval=TICK_SECONDS, first=TICK_SECONDS, name="greetings")
+    # Reminder sources, each a job that queues what is due (claiming its recipients on the
+    # send ledger) and wakes the broadcaster. One more source is one more call.
+    queue.run_repeating(
+        event_reminders_job,
+        interval=events.REMINDER_INTERVAL,
+        first=events.REMINDER_INTERVAL,
+        name="event-reminders",
+    )
+    queue.run_repeating(
+        drives.reminder_job,
+        interval=drives.REMINDER_INTERVAL,
+        first=drives.REMINDER_INTERVAL,
+        name="drive-reminders",
+    )
+    queue.run_repeating(
+        appeals.deadline_job,
+        interval=appeals.DEADLINE_INTERVAL,
+        first=appeals.DEADLINE_INTERVAL,
+        name="appeal-deadlines",
+    )
+
+
+def expire_broadcasts(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Stop broadcasts whose time is over: at start-up, before the sender runs, and every tick.
+
+    A greeting of a day that has ended or a reminder of an event that has begun is never sent
+    late, even after a night of quiet hours or a bot that was down.
+    """
+    found = services_of(application)
+    with found.database.session() as session:
+        return len(broadcasts.expire(session, clock_of(application)()))
+
+
+async def run_greetings(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """One greeting tick now (by the application's clock); broadcasts queued."""
+    found = services_of(application)
+    now = clock_of(application)()
+    await asyncio.to_thread(expire_broadcasts, application)
+    # In a worker thread: queueing 100,000 greetings takes seconds of database work, which
+    # must not stall the updates and the sender on the event loop.
+    queued = await asyncio.to_thread(
+        queue_greetings, found.database, found.policy, now, zone=found.zone
+    )
+    if queued:
+        found.broadcaster.wake()
+    return queued
+
+
+async def run_event_reminders(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """One look for events due a 24-hour or 2-hour reminder (by the application's clock)."""
+    found = services_of(application)
+    queued = await asyncio.to_thread(
+        events.queue_reminders,
+        found.database,
+        clock_of(application)(),
+        zone=found.zone,
+        quiet=events.quiet_hours(found.policy),
+    )
+    if queued:
+        found.broadcaster.wake()
+    return queued
+
+
+async def event_reminders_job(context: Context) -> None:
+    """The JobQueue's callback: queue the event reminders that are due."""
+    await run_event_reminders(context.application)
+
+
+async def greetings_job(context: Context) -> None:
+    """The JobQueue's callback: queue today's greetings that are due."""
+    await run_greetings(context.application)
