@@ -31,6 +31,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot import texts
 from bot.policy import GreetingPolicy
+from bot.rules.events import in_quiet_hours
 from bot.rules.messages import split_text
 from bot.settings import SettingsError
 from handlers.callbacks import BroadcastCancel
@@ -80,12 +81,7 @@ class QuietHours:
 
     def covers(self, moment: datetime) -> bool:
         """True if `moment` lies in the quiet hours (which may span midnight)."""
-        local = moment.astimezone(self.zone).time().replace(tzinfo=None)
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
+        return in_quiet_hours(moment, (self.start, self.end), self.zone)
 
     def seconds_left(self, moment: datetime) -> float:
         """Seconds from `moment` until the quiet hours end (0 outside them)."""

@@ -80,6 +80,7 @@ REMINDERS = (
     ("event-2h", timedelta(hours=2), texts.EVENT_REMINDER_2H),
 )
 REMINDER_REACH = timedelta(hours=36)
+MAX_CARDS = 10  # event cards in one /events answer, soonest first
 MARK_PAGE = 20  # officers per attendance message: two buttons each, well under Telegram's 100
 
 
@@ -286,6 +287,10 @@ async def _list(update: Update, context: Context, caller: Caller) -> None:
     if not cards:
         await reply(update, context, texts.EVENTS_NONE + hint)
         return
+    if len(cards) > MAX_CARDS:
+        # The soonest first; a phone screen of cards is enough, the rest come in their turn.
+        hint = texts.EVENTS_MORE.format(count=len(cards) - MAX_CARDS) + hint
+        cards = cards[:MAX_CARDS]
     gender = caller.officer.gender
     for number, (view, manager) in enumerate(cards, start=1):
         text = card_text(view, found.zone, now, gender)
@@ -408,7 +413,7 @@ async def _join(update: Update, context: Context, caller: Caller, event_id: int)
         Outcome.DEADLINE: texts.EVENT_DEADLINE,
         Outcome.CLOSED: texts.EVENT_CLOSED,
     }[result.outcome].format(position=result.position)
-    if result.outcome is Outcome.CLOSED:
+    if result.outcome in (Outcome.CLOSED, Outcome.DEADLINE):
         await answer(update, outcome, alert=True)
         return
     await _show_outcome(update, context, caller, outcome, event_id)

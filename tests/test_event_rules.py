@@ -274,3 +274,8 @@ def test_caps_that_leave_places_nobody_may_take_are_refused() -> None:
     with pytest.raises(EventInputError) as refused:
         parse_capacity("40 男10 女10", with_caps=True)
     assert refused.value.problem is Problem.CAPS_BELOW_CAPACITY
+
+
+def test_equal_quiet_hours_mean_none() -> None:
+    for hour in (0, 8, 12, 21, 23):
+        assert not in_quiet_hours(_shanghai(2026, 12, 20, hour), (time(21), time(21)), SHANGHAI)

@@ -767,3 +767,46 @@ async def test_a_double_press_on_publish_publishes_once(bot: BotHarness) -> None
     with bot.database.session() as session:
         assert len(session.exec(select(Event)).all()) == 1
         assert len(session.exec(select(Broadcast)).all()) == 1
+
+
+async def test_the_list_shows_the_ten_soonest_and_says_how_many_follow(bot: BotHarness) -> None:
+    await _seed(bot)
+    for day in range(1, 13):
+        _event(bot.database, starts=datetime.now(UTC) + timedelta(days=day), title=f"课程{day}")
+    cards = [says(f"课程{day}（") for day in range(1, 10)]
+    cards.append(says("课程10（", "后面还有 2 个活动", "/events mine"))
+    await bot.dialog.play([(WANG, "/events", cards)])
+
+
+async def test_after_the_deadline_nobody_signs_up_or_cancels(bot: BotHarness) -> None:
+    ids = await _seed(bot)
+    event_id = _event(bot.database, capacity=5)
+    _sign_up(bot.database, event_id, ids["wang"], "M")
+    with bot.database.session() as session:
+        event = session.get(Event, event_id)
+        assert event is not None
+        event.signup_deadline = datetime.now(UTC) - timedelta(minutes=1)
+        session.add(event)
+    await bot.dialog.play(
+        [
+            (WANG, "/events", [says("报名已截止", "您已报名")]),
+            (WANG, PressData(f"ev:leave:{event_id}:", answer="报名已截止"), []),
+            (SUN, "/events", [says("报名已截止")]),
+            (SUN, PressData(f"ev:join:{event_id}:", answer="报名已截止"), []),
+            # The manager moves the deadline: sign-ups open again.
+            (ZHAO, f"/events {event_id}", [says(buttons=["修改截止"])]),
+            (ZHAO, Press("修改截止"), [says("新的报名截止时间")]),
+            (ZHAO, f"{YESTERDAY.isoformat()} 18:00", [says("已经过去了")]),
+            (
+                ZHAO,
+                f"{EVE.isoformat()} 18:00",
+                [says("报名截止时间将改为", f"{EVE.isoformat()}（")],
+            ),
+            (ZHAO, Press("✅ 确认修改"), [edits("已修改")]),
+            (SUN, "/events", [says("插花课", buttons=["报名"])]),
+            (SUN, Press("报名"), [edits("报名成功")]),
+        ]
+    )
+    with bot.database.session() as session:
+        events = session.exec(select(Broadcast)).all()
+    assert events == []  # a new deadline is not news for those signed up

@@ -223,9 +223,12 @@ URGENT_NOTICE_WITHIN = timedelta(hours=12)
 
 
 def in_quiet_hours(moment: datetime, quiet: tuple[time, time], zone: ZoneInfo) -> bool:
-    """True if the wall time in the union's zone lies in the quiet hours (may span midnight)."""
+    """True if the wall time in the union's zone lies in the quiet hours (may span midnight).
+
+    Equal start and end mean no quiet hours at all.
+    """
     start, end = quiet
-    wall = moment.astimezone(zone).time()
+    wall = moment.astimezone(zone).time().replace(tzinfo=None)
     if start <= end:
         return start <= wall < end
     return wall >= start or wall < end
