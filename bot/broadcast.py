@@ -223,7 +223,7 @@ class Sender:
             del self._last_send[chat]
         with self.database.session() as session:
             return broadcasts.claim_next(
-                session, utcnow(), busy_chats=busy, urgent_only=self.quiet_now()
+                session, utcnow(), busy_chats=busy, urgent_only=self.quiet_now(), wall=self.now()
             )
 
     async def _idle(self) -> None:

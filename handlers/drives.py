@@ -590,6 +590,8 @@ def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANG
                     id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
                 ),
                 created_by=REMINDER_ACTOR,
+                # A reminder still waiting when the drive begins is of no use any more.
+                expires_at=drive.starts_at,
             )
             if broadcast is None:
                 continue  # another run claimed them in between

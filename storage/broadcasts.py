@@ -114,11 +114,13 @@ def create(
     created_by: str,
     progress_chat_id: int | None = None,
     buttons: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Broadcast:
     """Write a broadcast and its deliveries in the caller's transaction (one per officer).
 
     `buttons` is the JSON of an inline keyboard (InlineKeyboardMarkup.to_json()) sent with
     every delivery. A recipient with a `text` of their own is sent that instead of `text`.
+    Nothing of it goes out after `expires_at`.
     """
     broadcast = open_broadcast(
         session,
@@ -128,6 +130,7 @@ def create(
         created_by=created_by,
         progress_chat_id=progress_chat_id,
         buttons=buttons,
+        expires_at=expires_at,
     )
     add_deliveries(session, broadcast, recipients)
     return broadcast
@@ -262,16 +265,22 @@ def claim_next(
     *,
     busy_chats: Collection[int] = (),
     urgent_only: bool = False,
+    wall: datetime | None = None,
 ) -> Claimed | None:
     """Take the most urgent due delivery whose chat is not busy, marking it as sending.
 
     A recipient who left the union or whose identity moved to another account since the
-    broadcast was written is not sent to: that delivery is cancelled on the way. In quiet
-    hours (`urgent_only`) every other delivery stays pending.
+    broadcast was written is not sent to, nor one who opted out of greetings since a greeting
+    was queued, nor anyone once the broadcast's time is over (`expires_at` on the `wall`
+    clock, the application's): that delivery is cancelled on the way. In quiet hours
+    (`urgent_only`) every other delivery stays pending.
     """
+    wall = wall or now
     for _ in range(_STALE_SKIPS):
         query = (
-            select(Delivery, Broadcast, TelegramBinding.id, Officer.active)
+            select(  # type: ignore[call-overload]
+                Delivery, Broadcast, TelegramBinding.id, Officer.active, Officer.greetings_opt_out
+            )
             .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
             .outerjoin(
                 TelegramBinding,
@@ -291,10 +300,16 @@ def claim_next(
         row = session.exec(query).first()
         if row is None:
             return None
-        delivery, broadcast, binding_id, active = row
+        delivery, broadcast, binding_id, active, opted_out = row
         assert delivery.id is not None
         if binding_id is None or not active:
             _set(session, delivery.id, state=DeliveryState.CANCELLED, error="no longer bound")
+            continue
+        if broadcast.kind == BroadcastKind.GREETING and opted_out:
+            _set(session, delivery.id, state=DeliveryState.CANCELLED, error="opted out")
+            continue
+        if broadcast.expires_at is not None and broadcast.expires_at <= wall:
+            _set(session, delivery.id, state=DeliveryState.CANCELLED, error="expired")
             continue
         taken = session.execute(
             update(Delivery)

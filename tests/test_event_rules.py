@@ -241,13 +241,13 @@ QUIET = (time(21), time(8))
         # Outside the quiet hours the mark stands.
         (_shanghai(2026, 12, 20, 14), 2, _shanghai(2026, 12, 20, 12)),
         (_shanghai(2026, 12, 20, 14), 24, _shanghai(2026, 12, 19, 14)),
-        # 05:00 and 23:30 are quiet: due at 21:00 the evening the quiet hours began.
-        (_shanghai(2026, 12, 20, 7), 2, _shanghai(2026, 12, 19, 21)),
-        (_shanghai(2026, 12, 21, 1, 30), 2, _shanghai(2026, 12, 20, 21)),
-        (_shanghai(2026, 12, 20, 22, 30), 24, _shanghai(2026, 12, 19, 21)),
+        # 05:00 and 23:30 are quiet: due half an hour before the quiet hours began.
+        (_shanghai(2026, 12, 20, 7), 2, _shanghai(2026, 12, 19, 20, 30)),
+        (_shanghai(2026, 12, 21, 1, 30), 2, _shanghai(2026, 12, 20, 20, 30)),
+        (_shanghai(2026, 12, 20, 22, 30), 24, _shanghai(2026, 12, 19, 20, 30)),
         # 08:00 is no longer quiet; 21:00 already is.
         (_shanghai(2026, 12, 20, 10), 2, _shanghai(2026, 12, 20, 8)),
-        (_shanghai(2026, 12, 20, 23), 2, _shanghai(2026, 12, 20, 21)),
+        (_shanghai(2026, 12, 20, 23), 2, _shanghai(2026, 12, 20, 20, 30)),
     ],
 )
 def test_reminders_due_in_quiet_hours_move_to_the_evening(

@@ -687,7 +687,7 @@ def test_two_presses_by_one_officer_at_once_sign_up_once(database: Database) -> 
 
 
 def test_quiet_hours_move_a_night_reminder_to_the_evening_before(database: Database) -> None:
-    """A 09:30 outing: its 2-hour reminder is due at 21:00 the day before, not at 07:30."""
+    """A 09:30 outing: its 2-hour reminder is due at 20:30 the day before, not at 07:30."""
     (officer,) = _people(database, "F")
     starts = datetime(2030, 6, 2, 9, 30, tzinfo=SHANGHAI)
     event_id = _event(database, starts=starts.astimezone(UTC), capacity=5)
@@ -700,8 +700,8 @@ def test_quiet_hours_move_a_night_reminder_to_the_evening_before(database: Datab
 
     assert queue(2030, 6, 1, 9, 29) == 0
     assert queue(2030, 6, 1, 9, 30) == 1  # 24 hours before
-    assert queue(2030, 6, 1, 20, 59) == 0
-    assert queue(2030, 6, 1, 21, 0) == 1  # the 2-hour one, before the quiet hours begin
+    assert queue(2030, 6, 1, 20, 29) == 0
+    assert queue(2030, 6, 1, 20, 30) == 1  # the 2-hour one, before the quiet hours begin
     assert queue(2030, 6, 2, 7, 30) == 0  # and not again at the real mark
     with database.session() as session:
         texts = [b.text for b in session.exec(select(Broadcast).order_by(col(Broadcast.id)))]

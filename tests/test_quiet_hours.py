@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +17,8 @@ from bot.settings import SettingsError
 from storage import broadcasts
 from storage.broadcasts import Recipient
 from storage.db import Database
-from storage.models import BroadcastKind, Delivery, Priority
+from storage.models import BroadcastKind, Delivery, DeliveryState, Officer, Priority
+from storage.types import utcnow
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Person
 
@@ -195,3 +196,42 @@ def test_a_bad_time_in_the_policy_stops_the_start() -> None:
         QuietHours.of(GreetingPolicy(quiet_from="21点"), SHANGHAI)
     with pytest.raises(SettingsError, match=r"greetings\.send_at"):
         QuietHours.of(GreetingPolicy(send_at="nine"), SHANGHAI)
+
+
+def test_expired_and_opted_out_deliveries_are_dropped_when_taken(database: Database) -> None:
+    """The sender's claim drops what is over (by the app's clock) and greetings refused since."""
+    stays = add_officer(database, "600001", "甲", "+8613960000001", bound_to=9_600_001)
+    leaves = add_officer(database, "600002", "乙", "+8613960000002", bound_to=9_600_002)
+    assert stays.id is not None and leaves.id is not None
+    start = datetime(2030, 6, 2, 9, tzinfo=UTC)
+    with database.session() as session:
+        reminder = broadcasts.create(
+            session,
+            kind=BroadcastKind.REMINDER,
+            priority=Priority.NORMAL,
+            text="提醒",
+            recipients=[Recipient(stays.id, 9_600_001)],
+            created_by="test",
+            expires_at=start,
+        )
+        broadcasts.create(
+            session,
+            kind=BroadcastKind.GREETING,
+            priority=Priority.LOW,
+            text="问候",
+            recipients=[Recipient(leaves.id, 9_600_002), Recipient(stays.id, 9_600_001)],
+            created_by="test",
+        )
+        session.get(Officer, leaves.id).greetings_opt_out = True  # type: ignore[union-attr]
+    with database.session() as session:
+        # Past its end by the application's clock: the reminder is dropped, not sent late.
+        claimed = broadcasts.claim_next(session, utcnow(), wall=start)
+        assert claimed is not None and claimed.text == "问候" and claimed.officer_id == stays.id
+    with database.session() as session:
+        states = {
+            (d.broadcast_id == reminder.id, d.officer_id): (d.state, d.error)
+            for d in session.exec(select(Delivery))
+        }
+    assert states[(True, stays.id)] == (DeliveryState.CANCELLED, "expired")
+    assert states[(False, leaves.id)] == (DeliveryState.CANCELLED, "opted out")
+    assert states[(False, stays.id)][0] == DeliveryState.SENDING

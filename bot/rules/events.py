@@ -220,6 +220,9 @@ def check_text(text: str, limit: int, too_long: Problem) -> str:
 # --- when to tell ------------------------------------------------------------------------
 
 URGENT_NOTICE_WITHIN = timedelta(hours=12)
+# A reminder moved out of the quiet hours is due this long before they begin, so that it is
+# sent (at normal priority, paced) before the sender holds everything but urgent ones.
+QUIET_LEAD = timedelta(minutes=30)
 
 
 def in_quiet_hours(moment: datetime, quiet: tuple[time, time], zone: ZoneInfo) -> bool:
@@ -237,9 +240,9 @@ def in_quiet_hours(moment: datetime, quiet: tuple[time, time], zone: ZoneInfo) -
 def reminder_due(
     starts_at: datetime, before: timedelta, quiet: tuple[time, time] | None, zone: ZoneInfo
 ) -> datetime:
-    """When a reminder `before` the start is due: earlier, at the quiet hours' start, if the
-    mark falls inside them (a 2-hour reminder of a 07:00 outing goes out at 21:00 the evening
-    before rather than after the start)."""
+    """When a reminder `before` the start is due: if the mark falls inside the quiet hours,
+    half an hour before they begin (a 2-hour reminder of a 07:00 outing goes out at 20:30 the
+    evening before rather than after the start)."""
     mark = starts_at - before
     if quiet is None or not in_quiet_hours(mark, quiet, zone):
         return mark
@@ -247,7 +250,7 @@ def reminder_due(
     evening = datetime.combine(local.date(), quiet[0], tzinfo=zone)
     if evening > local:
         evening -= timedelta(days=1)
-    return evening
+    return evening - QUIET_LEAD
 
 
 def notice_is_urgent(starts_at: datetime, now: datetime) -> bool:
