@@ -86,22 +86,6 @@ def _valid(state: str, draft: dict[str, Any]) -> bool:
     return state != PREVIEW or isinstance(draft.get("text"), str)
 
 
-def _committed(update: Update, context: Context) -> tuple[str | None, dict[str, Any]]:
-    """The step and draft the database holds for this organizer; (None, {}) if no flow is open."""
-    key = conversation_key(update)
-    with services(context).database.session() as session:
-        state = conversations.state_of(session, NAME, key)
-        if state is None:
-            return None, {}
-        draft = conversations.draft(session, NAME, key)
-        if not _valid(state, draft):
-            # PTB's periodic flush writes back a state it still remembers after /menu dropped
-            # the flow; such a row has no draft and ends here.
-            conversations.delete(session, NAME, key)
-            return None, {}
-    return state, draft
-
-
 def _take_preview(session: Session, key: str) -> dict[str, Any] | None:
     """Delete the flow's row if it stands at the preview and return its draft; else None.
 
@@ -245,7 +229,7 @@ async def pressed(update: Update, context: Context) -> str | int | None:
     if caller is None:
         FLOW.forget(update, context)
         return END
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         await answer(update, texts.STALE_BUTTON)
         return END
@@ -330,7 +314,7 @@ def _length(text: str) -> int:
 
 async def message_received(update: Update, context: Context) -> str | int:
     """A message inside the flow: the text at the text step, a reminder at the button steps."""
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         return await _flow_gone(update, context)
     if await _organizer(update, context, "forged.announce") is None:
@@ -413,7 +397,7 @@ async def _confirm(update: Update, context: Context, caller: Caller, flow: str) 
                 )
     if draft is None:
         await answer(update, texts.STALE_BUTTON)
-        state, _ = _committed(update, context)
+        state, _ = FLOW.committed(update, context, _valid)
         return END if state is None else state
     label = _audience_label(draft)
     if broadcast_id is None:

@@ -139,22 +139,6 @@ def _valid(state: str, draft: dict[str, Any]) -> bool:
     return state != ASK_PAY_REASON or isinstance(draft.get("amount"), int)
 
 
-def _committed(update: Update, context: Context) -> tuple[str | None, dict[str, Any]]:
-    """The step and draft the database holds for this organizer; (None, {}) if no flow is open."""
-    key = conversation_key(update)
-    with services(context).database.session() as session:
-        state = conversations.state_of(session, NAME, key)
-        if state is None:
-            return None, {}
-        draft = conversations.draft(session, NAME, key)
-        if not _valid(state, draft):
-            # PTB's periodic flush writes back a state it still remembers after /menu dropped
-            # the flow; such a row has no draft and ends here.
-            conversations.delete(session, NAME, key)
-            return None, {}
-    return state, draft
-
-
 def _load(context: Context, case_id: int) -> tuple[CareCase, Officer] | None:
     """A case and the officer it is about."""
     with services(context).database.session() as session:
@@ -411,7 +395,7 @@ def parse_amount(text: str) -> int | None:
 
 async def message_received(update: Update, context: Context) -> str | int:
     """A message inside a flow: the amount or the reason, by the committed step."""
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         return await _flow_gone(update, context)
     caller = await _organizer(update, context, "forged.case_flow")
@@ -482,7 +466,7 @@ async def flow_pressed(update: Update, context: Context) -> str | int | None:
     if caller is None:
         FLOW.forget(update, context)
         return END
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         await answer(update, texts.STALE_BUTTON)
         return END

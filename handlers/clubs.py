@@ -372,21 +372,6 @@ def _valid(state: str, draft: dict[str, Any]) -> bool:
     return state != PREVIEW or isinstance(draft.get("text"), str)
 
 
-def _committed(update: Update, context: Context) -> tuple[str | None, dict[str, Any]]:
-    """The step and draft the database holds for this caller; (None, {}) if no flow is open."""
-    key = conversation_key(update)
-    with services(context).database.session() as session:
-        state = conversations.state_of(session, NAME, key)
-        if state is None:
-            return None, {}
-        draft = conversations.draft(session, NAME, key)
-        if not _valid(state, draft):
-            # PTB's flush may write back a state it remembers after /menu dropped the flow.
-            conversations.delete(session, NAME, key)
-            return None, {}
-    return state, draft
-
-
 def _postable(context: Context, caller: Caller) -> list[str]:
     """The policy's clubs the caller may post to: every one for organizers, else those led."""
     clubs = _policy_clubs(context)
@@ -501,7 +486,7 @@ async def pressed(update: Update, context: Context) -> str | int | None:
     if caller is None:
         FLOW.forget(update, context)
         return END
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if step.action == "club" and not await _club_allowed(update, context, caller, step.value):
         return state if state is not None else END
     if state is None:
@@ -537,7 +522,7 @@ async def _club_allowed(update: Update, context: Context, caller: Caller, key: s
 
 async def message_received(update: Update, context: Context) -> str | int:
     """A message inside the flow: the text at the text step, a reminder at the button steps."""
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         # /start, /menu or another flow dropped this one: the other handlers take the update.
         context.application.create_task(context.application.process_update(update))
@@ -632,7 +617,7 @@ async def _send(update: Update, context: Context, caller: Caller, flow: str) -> 
                     )
     if draft is None:
         await answer(update, texts.STALE_BUTTON)
-        state, _ = _committed(update, context)
+        state, _ = FLOW.committed(update, context, _valid)
         return END if state is None else state
     if refused:
         await answer(update, texts.CLUB_NOTICE_NOT_YOURS.format(club=club), alert=True)

@@ -107,6 +107,25 @@ class FlowStore:
         with services(context).database.session() as session:
             conversations.delete(session, self.name, conversation_key(update))
 
+    def committed(
+        self, update: Update, context: Context, valid: Callable[[str, dict[str, Any]], bool]
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The step and draft the database holds for this user; (None, {}) if no flow is open.
+
+        PTB's periodic flush writes back a state it still remembers after /menu dropped the
+        flow; such a row has no valid draft (`valid` says so) and ends here.
+        """
+        key = conversation_key(update)
+        with services(context).database.session() as session:
+            state = conversations.state_of(session, self.name, key)
+            if state is None:
+                return None, {}
+            draft = conversations.draft(session, self.name, key)
+            if not valid(state, draft):
+                conversations.delete(session, self.name, key)
+                return None, {}
+        return state, draft
+
 
 def conversation_key(update: Update) -> str:
     """The stored key of this update's conversation, as PTB keys it (chat, user)."""

@@ -124,19 +124,9 @@ def _moment(value: object) -> datetime:
     return datetime.fromisoformat(str(value))
 
 
-def _committed(update: Update, context: Context) -> tuple[str | None, dict[str, Any]]:
-    """The step and draft the database holds for this caller; (None, {}) if no flow is open."""
-    key = conversation_key(update)
-    with services(context).database.session() as session:
-        state = conversations.state_of(session, NAME, key)
-        if state is None:
-            return None, {}
-        draft = conversations.draft(session, NAME, key)
-        if state not in STATES or not isinstance(draft.get("flow"), str):
-            # A state PTB flushed back after /menu dropped the flow: no draft, so it ends here.
-            conversations.delete(session, NAME, key)
-            return None, {}
-    return state, draft
+def _valid(state: str, draft: dict[str, Any]) -> bool:
+    """True if the row is a step of this flow with its draft."""
+    return state in STATES and isinstance(draft.get("flow"), str)
 
 
 def _draft_event(draft: dict[str, Any]) -> Event:
@@ -306,7 +296,7 @@ async def pressed(update: Update, context: Context) -> str | int | None:
     if caller is None:
         FLOW.forget(update, context)
         return END
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         if not caller.has(*ORGANIZER_ROLES) and not _led_clubs(context, caller):
             await refuse_manager(update, context, caller, "event:new", texts.EVENT_NOT_PUBLISHER)
@@ -427,7 +417,7 @@ async def _preview(update: Update, context: Context, draft: dict[str, Any]) -> s
 
 async def message_received(update: Update, context: Context) -> str | int:
     """A message inside the flow: the value at a typing step, a reminder at button steps."""
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         context.application.create_task(context.application.process_update(update))
         return END
@@ -591,7 +581,7 @@ async def _publish(update: Update, context: Context, caller: Caller, flow: str) 
                 )
     if draft is None:
         await answer(update, texts.STALE_BUTTON)
-        state, _ = _committed(update, context)
+        state, _ = FLOW.committed(update, context, _valid)
         return END if state is None else state
     if problem is not None:
         # The preview sat open until its time passed: back to the time step.
@@ -846,7 +836,7 @@ async def _confirm_edit(update: Update, context: Context, caller: Caller, flow: 
             session.rollback()
     if edit.outcome == "stale":
         await answer(update, texts.STALE_BUTTON)
-        state, _ = _committed(update, context)
+        state, _ = FLOW.committed(update, context, _valid)
         return END if state is None else state
     if edit.outcome == "invalid" and edit.problem is not None and draft is not None:
         # The value no longer holds: ask for it again, with the reason.

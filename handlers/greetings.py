@@ -264,20 +264,6 @@ def _valid(state: str, draft: dict[str, Any]) -> bool:
     )
 
 
-def _committed(update: Update, context: Context) -> tuple[str | None, dict[str, Any]]:
-    """The step and draft the database holds for this organizer; (None, {}) if no flow is open."""
-    key = conversation_key(update)
-    with services(context).database.session() as session:
-        state = conversations.state_of(session, NAME, key)
-        if state is None:
-            return None, {}
-        draft = conversations.draft(session, NAME, key)
-        if not _valid(state, draft):
-            conversations.delete(session, NAME, key)
-            return None, {}
-    return state, draft
-
-
 def _button(text: str, flow: str, action: str, value: str = "") -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=GreetingStep(flow, action, value).pack())
 
@@ -339,7 +325,7 @@ async def pressed(update: Update, context: Context) -> str | int | None:
     if caller is None:
         FLOW.forget(update, context)
         return END
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         await answer(update, texts.STALE_BUTTON)
         return END
@@ -407,7 +393,7 @@ def _refusal(reason: str, typed: str, limit: int) -> str:
 
 async def message_received(update: Update, context: Context) -> str | int:
     """A message inside the flow: the text or note at their steps, a reminder at the others."""
-    state, draft = _committed(update, context)
+    state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         return await _flow_gone(update, context)
     caller = await _organizer(update, context)
@@ -457,7 +443,7 @@ async def _save(update: Update, context: Context, caller: Caller, flow: str) -> 
             )
     if draft is None:
         await answer(update, texts.STALE_BUTTON)
-        state, _ = _committed(update, context)
+        state, _ = FLOW.committed(update, context, _valid)
         return END if state is None else state
     await answer(update)
     await show_step(
