@@ -55,6 +55,7 @@ from handlers.common import (
     conversation_key,
     edit_or_send,
     notify,
+    pressed_by,
     reply,
 )
 from handlers.context import services, services_of
@@ -492,14 +493,10 @@ RECORDED_TEXTS = {
 
 async def appeal_pressed(update: Update, context: Context) -> None:
     """我能去 / 去不了 / 已到达 from an officer, or 结束呼吁 from an organizer."""
-    assert update.callback_query is not None
-    action = AppealAction.unpack(update.callback_query.data)
-    if action is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, AppealAction)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    action, caller = known
     found = services(context)
     if action.action == "end":
         if not caller.has(*ORGANIZER_ROLES):

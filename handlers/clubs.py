@@ -52,6 +52,7 @@ from handlers.common import (
     conversation_key,
     edit_or_send,
     notify,
+    pressed_by,
     prompt,
     reply,
     show_step,
@@ -220,14 +221,10 @@ async def clubs_command(update: Update, context: Context) -> None:
 
 async def club_pressed(update: Update, context: Context) -> None:
     """加入 / 退出 / 👥 成员 on the /clubs list."""
-    assert update.callback_query is not None
-    action = ClubAction.unpack(update.callback_query.data)
-    if action is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, ClubAction)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    action, caller = known
     club = club_of_key(action.club, _policy_clubs(context))
     if club is None:
         # An old list (the club left the policy) or forged data: nothing to join or leave.

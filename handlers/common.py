@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -25,7 +25,7 @@ from telegram.ext import ContextTypes, ConversationHandler, filters
 
 from bot import texts
 from bot.rules.messages import split_text
-from handlers.callbacks import MenuChoice
+from handlers.callbacks import CallbackData, MenuChoice
 from handlers.context import services
 from storage import clubs, conversations, officers, roles
 from storage.conversations import key_of
@@ -158,6 +158,26 @@ async def caller_or_hint(update: Update, context: Context) -> Caller | None:
         elif update.effective_chat is not None:
             await context.bot.send_message(update.effective_chat.id, texts.STRANGER_HINT)
     return caller
+
+
+Data = TypeVar("Data", bound=CallbackData)
+
+
+async def pressed_by(
+    update: Update, context: Context, kind: type[Data]
+) -> tuple[Data, Caller] | None:
+    """A button's typed data and the bound officer who pressed it.
+
+    None once the press is answered: data of another shape (an old or forged button) gets
+    "此按钮已失效", a stranger the binding hint. What the data asks is still to be authorised.
+    """
+    assert update.callback_query is not None
+    data = kind.unpack(update.callback_query.data)
+    if data is None:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    caller = await caller_or_hint(update, context)
+    return None if caller is None else (data, caller)
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:

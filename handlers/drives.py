@@ -48,6 +48,7 @@ from handlers.common import (
     caller_or_hint,
     edit_or_send,
     notify,
+    pressed_by,
     reply,
 )
 from handlers.context import services
@@ -443,14 +444,10 @@ async def record_pressed(update: Update, context: Context) -> None:
 
 async def drive_pressed(update: Update, context: Context) -> None:
     """报名 or 取消报名 on a drive's card."""
-    assert update.callback_query is not None
-    action = DriveAction.unpack(update.callback_query.data)
-    if action is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, DriveAction)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    action, caller = known
     if action.action == "join":
         await _join(update, context, caller, action.drive_id)
     else:

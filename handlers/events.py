@@ -50,6 +50,7 @@ from handlers.common import (
     caller_or_hint,
     edit_or_send,
     notify,
+    pressed_by,
     reply,
 )
 from handlers.context import services
@@ -333,14 +334,10 @@ async def _mine(update: Update, context: Context, caller: Caller) -> None:
 
 async def event_pressed(update: Update, context: Context) -> None:
     """A button on an event: officers' 报名 / 取消报名, managers' panel."""
-    assert update.callback_query is not None
-    action = EventAction.unpack(update.callback_query.data)
-    if action is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, EventAction)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    action, caller = known
     if action.action == "join":
         await _join(update, context, caller, action.event_id)
     elif action.action == "leave":
@@ -647,14 +644,10 @@ async def send_attendance(update: Update, context: Context, event: Event) -> Non
 
 async def mark_pressed(update: Update, context: Context) -> None:
     """✅ / ❌ on the list: the presser's right, the event's day and the sign-up checked again."""
-    assert update.callback_query is not None
-    mark = EventMark.unpack(update.callback_query.data)
-    if mark is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, EventMark)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    mark, caller = known
     event, allowed = _managed(context, caller, mark.event_id)
     chat = update.effective_chat
     if event is None or event.id is None or chat is None or chat.type != ChatType.PRIVATE:

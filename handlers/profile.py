@@ -28,6 +28,7 @@ from handlers.common import (
     contact_keyboard,
     conversation_key,
     edit_or_send,
+    pressed_by,
     prompt,
     reply,
 )
@@ -156,14 +157,10 @@ def _update_own(session: Session, caller: Caller, action: str, **changes: object
 
 async def action_pressed(update: Update, context: Context) -> None:
     """A profile button; it only ever changes the presser's own record."""
-    assert update.callback_query is not None
-    action = ProfileAction.unpack(update.callback_query.data)
-    if action is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, ProfileAction)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    action, caller = known
     if action.action == "phone":
         await _ask_new_phone(update, context)
         return
@@ -216,14 +213,10 @@ async def action_pressed(update: Update, context: Context) -> None:
 
 async def lunar_pressed(update: Update, context: Context) -> None:
     """按农历过生日 / 改回公历生日: the presser's own record only, from their roster birthday."""
-    assert update.callback_query is not None
-    choice = LunarBirthday.unpack(update.callback_query.data)
-    if choice is None:
-        await answer(update, texts.STALE_BUTTON)
+    known = await pressed_by(update, context, LunarBirthday)
+    if known is None:
         return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    choice, caller = known
     with services(context).database.session() as session:
         officer = officers.by_id(session, caller.officer.id or 0)
         assert officer is not None
