@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from telegram import (
@@ -41,13 +41,22 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardRemove | Any
 PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
 
 
+def _no_clubs() -> frozenset[str]:
+    return frozenset()
+
+
 @dataclass(frozen=True)
 class Caller:
     """A bound officer and the roles they hold right now."""
 
     officer: Officer
     roles: frozenset[Role]
-    leads: frozenset[str] = frozenset()  # the policy's clubs they lead
+    load_leads: Callable[[], frozenset[str]] = field(default=_no_clubs, repr=False)
+
+    @functools.cached_property
+    def leads(self) -> frozenset[str]:
+        """The policy's clubs they lead, read on first use: most updates never ask."""
+        return self.load_leads()
 
     @property
     def actor(self) -> str:
@@ -139,13 +148,18 @@ def load_caller(context: Context, telegram_user_id: int) -> Caller | None:
         officer = officers.bound_officer(session, telegram_user_id)
         if officer is None or officer.id is None:
             return None
+        officer_id = officer.id
         return Caller(
             officer=officer,
             roles=frozenset(roles.roles_of(session, officer.id)),
-            leads=frozenset(
-                clubs.led_by(session, officer.id, within=services(context).policy.clubs)
-            ),
+            load_leads=lambda: _leads_of(context, officer_id),
         )
+
+
+def _leads_of(context: Context, officer_id: int) -> frozenset[str]:
+    """The policy's clubs an officer leads, as the database says now."""
+    with services(context).database.session() as session:
+        return frozenset(clubs.led_by(session, officer_id, within=services(context).policy.clubs))
 
 
 async def caller_or_hint(update: Update, context: Context) -> Caller | None:
