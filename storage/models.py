@@ -589,3 +589,60 @@ class ClubMembership(SQLModel, table=True):
     )
     leader: bool = False
     joined_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class InboxUpdate(SQLModel, table=True):
+    """An update from Telegram, stored before it is acknowledged and handled from here once.
+
+    `handled_at` is set in the transaction that holds everything the update changed, so after a
+    crash an update is either wholly handled or not at all.
+    """
+
+    __tablename__ = "update_inbox"
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # The update's JSON, sealed with NUANJING_SECRET_KEY: officers type health details.
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    handled_at: datetime | None = Field(
+        default=None, sa_column=_timestamp(nullable=True, index=True)
+    )
+
+
+class PendingReply(SQLModel, table=True):
+    """A Bot API call an update's handling made, written with the update's changes.
+
+    Delivered after the commit and deleted once Telegram took it; what a crash left behind is
+    delivered on restart, so no prompt of a committed step goes unsent.
+    """
+
+    __tablename__ = "pending_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    update_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    # The method, its parameters and files as JSON, sealed like the inbox.
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    # What to record once the call returned (e.g. the message id of an appeal's tally).
+    on_sent: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Lease(SQLModel, table=True):
+    """A named lease one process holds (the poller and sender), renewed while it lives."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=128)
+    acquired_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    expires_at: datetime = Field(sa_column=_timestamp())
+
+
+class Setting(SQLModel, table=True):
+    """Values the installation keeps about itself (e.g. the secret key's check value)."""
+
+    __tablename__ = "app_setting"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
