@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,18 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        self._gate: asyncio.Lock | None = None
+
+    @property
+    def gate(self) -> asyncio.Lock:
+        """Taken on the event loop by whatever writes there: an update's handling, the sender.
+
+        An update's handling holds one transaction (see bot/inbox.py); a second writer on the
+        same thread while that transaction waits would block the loop on the database lock.
+        """
+        if self._gate is None:
+            self._gate = asyncio.Lock()
+        return self._gate
 
     @property
     def dialect(self) -> str:
