@@ -1,4 +1,8 @@
-"""Encryption at rest for health details (hospital ward, notes): Fernet with the union's key."""
+"""Encryption at rest for health details (hospital ward, notes): Fernet with the union's key.
+
+Every column or draft field sealed with FieldCipher is listed in storage/sealed.py, so that
+`nuanjing secret-key rotate` re-encrypts it; storage/keycheck.py keeps the key's check value.
+"""
 
 from __future__ import annotations
 
@@ -35,3 +39,10 @@ class FieldCipher:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise CipherError("stored value does not match the secret key") from exc
+
+    def reencrypt(self, token: str, new: FieldCipher) -> str:
+        """The same text sealed with the new cipher's key; empty stays empty.
+
+        CipherError when the token was not made with this cipher's key.
+        """
+        return new.encrypt(self.decrypt(token))
