@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import traceback
 from collections.abc import AsyncIterator
@@ -20,6 +22,7 @@ from telegram.request import HTTPXRequest
 
 from bot import scheduler
 from bot.broadcast import QuietHours, Sender
+from bot.inbox import DeferredWake, DeferringRequest, Inbox
 from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
@@ -40,7 +43,7 @@ from handlers import (
     profile,
     roles,
 )
-from handlers.common import Context, commands_for, refresh_commands
+from handlers.common import Context, OutsidePrivateChats, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
 from storage import roles as role_storage
 from storage.db import Database
@@ -50,6 +53,7 @@ log = logging.getLogger(__name__)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 SENDER_KEY = "nuanjing.sender"
+INBOX_KEY = "nuanjing.inbox"
 # Broadcast sends in flight at once: after a SIGKILL at most this many may go out twice.
 SENDER_IN_FLIGHT = 4
 
@@ -62,6 +66,10 @@ def build_application(
     settings: Settings, database: Database, policy: Policy, *, token: str | None = None
 ) -> BotApplication:
     """The bot, wired to its database and policy, ready to initialize and poll."""
+    processor = PerUserUpdateProcessor(CONCURRENT_UPDATES)
+    # As many connections as updates in flight: every request scans the pool, so a wide,
+    # mostly idle pool costs more CPU than it saves (measured with bench/updates.py).
+    request = DeferringRequest(HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES))
     application = (
         ApplicationBuilder()
         .token(token or settings.token())
@@ -69,10 +77,10 @@ def build_application(
         .base_file_url(settings.file_base_url)
         .defaults(Defaults(tzinfo=settings.zone))
         .persistence(DatabasePersistence(database))
-        .concurrent_updates(PerUserUpdateProcessor(CONCURRENT_UPDATES))
-        # As many connections as updates in flight: every request scans the pool, so a wide,
-        # mostly idle pool costs more CPU than it saves (measured with bench/updates.py).
-        .connection_pool_size(CONCURRENT_UPDATES)
+        .concurrent_updates(processor)
+        .request(request)
+        # Updates are fetched by the inbox (bot/inbox.py), which stores them first.
+        .updater(None)
         # No throttling for conversational replies (broadcasts pace themselves); only retry a
         # reply that Telegram answered with 429.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
@@ -95,16 +103,24 @@ def build_application(
         now=scheduler.clock_of(application),
     )
     application.bot_data[SENDER_KEY] = sender
+    cipher = settings.cipher()
+    inbox = Inbox(application, database, cipher, request)
+    processor.handle = inbox.handle
+    application.bot_data[INBOX_KEY] = inbox
     install(
         application,
         Services(
             database=database,
             policy=policy,
             zone=settings.zone,
-            broadcaster=sender,
-            cipher=settings.cipher(),
+            # A wake while an update is handled waits for its commit: the sender must find
+            # the rows it is woken for.
+            broadcaster=DeferredWake(sender.wake),
+            cipher=cipher,
         ),
     )
+    # First of all: nothing outside a private chat goes further (no answer into a group).
+    application.add_handler(OutsidePrivateChats(), group=-2)
     # Before every handler: an officer who blocked the bot and now writes is reachable again.
     application.add_handler(TypeHandler(Update, _note_reachable), group=-1)
     # Order matters: feature conversations first, the catch-alls of `menu` last.
@@ -127,6 +143,13 @@ def build_application(
         application.add_handlers(module.handlers())
     application.add_error_handler(_log_error)
     return application
+
+
+def inbox_of(application: BotApplication) -> Inbox:
+    """The application's update inbox."""
+    inbox = application.bot_data[INBOX_KEY]
+    assert isinstance(inbox, Inbox)
+    return inbox
 
 
 def sender_of(application: BotApplication) -> Sender:
@@ -192,11 +215,38 @@ async def _log_error(update: object, context: Context) -> None:
 
 @asynccontextmanager
 async def polling(application: BotApplication, *, poll_timeout: int = 10) -> AsyncIterator[None]:
-    """Run the bot with long polling inside the caller's event loop (tests, demo, bench)."""
+    """Run the bot with long polling inside the caller's event loop (`nuanjing run`, tests).
+
+    Start-up first makes the calls and handles the updates a crash left behind, then polls.
+    """
+    if INBOX_KEY not in application.bot_data:
+        # An application built elsewhere (the echo bot of bench/updates.py): PTB's own polling.
+        async with _ptb_polling(application, poll_timeout):
+            yield
+        return
     await application.initialize()
-    # run_polling() calls post_init itself; this path must do the same.
     if application.post_init is not None:
         await application.post_init(application)
+    await application.start()
+    inbox = inbox_of(application)
+    await inbox.recover()
+    poller = asyncio.create_task(inbox.poll(timeout=poll_timeout), name="inbox-poller")
+    try:
+        yield
+    finally:
+        inbox.stop()
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
+        await application.shutdown()
+
+
+@asynccontextmanager
+async def _ptb_polling(application: BotApplication, poll_timeout: int) -> AsyncIterator[None]:
+    await application.initialize()
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(
@@ -207,6 +257,4 @@ async def polling(application: BotApplication, *, poll_timeout: int = 10) -> Asy
     finally:
         await application.updater.stop()
         await application.stop()
-        if application.post_stop is not None:
-            await application.post_stop(application)
         await application.shutdown()

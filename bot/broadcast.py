@@ -5,6 +5,18 @@ caused them. This sender takes one due delivery at a time, in priority order, at
 slots; it honours Telegram's retry_after, retries transient faults with backoff, marks officers
 who blocked the bot, and after a restart picks up where the dead process stopped.
 
+Ambiguous sends: a send Telegram did not answer in time (a read timeout) may have arrived. The
+sender waits long (SEND_TIMEOUT_SECONDS, far above the usual answer), retries such a send at
+most once, and then reports the delivery as 可能已送达 (storage.broadcasts.UNCERTAIN) rather
+than failed: nobody gets more than two copies. Errors that surely sent nothing (5xx, refused
+connections, a full connection pool) keep the ordinary backoff.
+
+The organizer always hears the result: progress edits, the stop button, the summary and the
+list of those not reached are retried on network errors, 5xx and 429 with a backoff of their
+own (in the progress task, never in the way of deliveries). A progress message that cannot be
+edited gets the summary as a new message; one that never arrived (the handler's send failed)
+is replaced by the sender's own.
+
 Quiet hours (the policy's greetings.quiet_from to quiet_until, 21:00–08:00 in the union's
 zone): only URGENT deliveries are taken. Everything else stays pending, so a broadcast that
 reaches 21:00 pauses where it is and goes on at 08:00 by itself; meanwhile the sender polls
@@ -21,13 +33,21 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot import texts
 from bot.policy import GreetingPolicy
@@ -48,9 +68,21 @@ PROGRESS_EVERY_SECONDS = 3.0
 WINDOW_MARGIN_SECONDS = 0.01
 RECORD_ATTEMPTS = 5  # slack for network jitter on top of Telegram's 1-second window
 IDLE_POLL_SECONDS = 1.0  # also picks up broadcasts written by another process (the CLI)
-# The organizer's progress message is sent just after the broadcast is committed; a broadcast
-# that settles first waits this long for it before its summary is given up on.
-PROGRESS_MESSAGE_GRACE = timedelta(seconds=60)
+# The organizer's progress message is sent by the handler just after the broadcast is
+# committed; if its id is not stored within this time, the sender posts a progress message of
+# its own (the handler's send failed), so the summary always has somewhere to go.
+PROGRESS_MESSAGE_GRACE = timedelta(seconds=30)
+# How long every Bot API call of the sender waits for Telegram's answer. Far above the usual
+# answer (well under a second; 5.5 s on a bad day): a send given up on too early may still
+# arrive, and would then arrive twice.
+SEND_TIMEOUT_SECONDS = 20.0
+# A send that timed out is tried this many times in all, then reported as 可能已送达.
+AMBIGUOUS_SENDS = 2
+# Telling the organizer: first pause after a failed call, doubling up to the cap.
+REPORT_BACKOFF_SECONDS = 1.0
+REPORT_BACKOFF_CAP_SECONDS = 60.0
+# Failed edits of the summary (network errors, 5xx) before it is sent as a new message.
+SUMMARY_EDIT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -94,6 +126,36 @@ class QuietHours:
         return (end - local).total_seconds()
 
 
+@dataclass
+class _Report:
+    """What the organizer has been told of one broadcast, and when to try again."""
+
+    shown: str = ""  # the progress text last shown
+    failures: int = 0  # calls that failed in a row
+    retry_at: float = 0.0  # on the sender's clock: no call to the organizer before this
+    posted: bool = False  # the sender posted a progress message of its own
+    summary_edits: int = 0  # edits of the summary that failed
+    summary_done: bool = False
+    parts_done: int = 0  # parts of the list of those not reached already sent
+    timeouts: dict[str, int] = field(default_factory=dict)  # timed-out sends, per message
+
+
+@dataclass(frozen=True)
+class _View:
+    """A broadcast as the progress task reads it, in one short transaction."""
+
+    chat_id: int | None
+    message_id: int | None
+    state: Progress
+    cancelled: bool
+    awaiting_message: bool  # the handler's progress message may still be on its way
+    unreached: list[tuple[str, str, str]]
+
+    @property
+    def summary_due(self) -> bool:
+        return self.state.settled and not self.awaiting_message
+
+
 class Sender:
     """One asyncio task that sends every broadcast's deliveries."""
 
@@ -110,6 +172,9 @@ class Sender:
         clock: Callable[[], float] = time.monotonic,
         quiet: QuietHours | None = None,
         now: Callable[[], datetime] = utcnow,
+        send_timeout: float = SEND_TIMEOUT_SECONDS,
+        report_backoff: float = REPORT_BACKOFF_SECONDS,
+        progress_grace: timedelta = PROGRESS_MESSAGE_GRACE,
     ) -> None:
         self.bot = bot
         self.quiet = quiet
@@ -119,6 +184,9 @@ class Sender:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.progress_every = progress_every
+        self.send_timeout = send_timeout  # read timeout of every Bot API call of the sender
+        self.report_backoff = report_backoff
+        self.progress_grace = progress_grace
         self.clock = clock
         self.unreachable: set[int] = set()
         self._in_flight = asyncio.Semaphore(max_in_flight)
@@ -130,7 +198,7 @@ class Sender:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
-        self._shown: dict[int, str] = {}  # progress text last shown, per broadcast
+        self._reports: dict[int, _Report] = {}  # what each organizer was told, per broadcast
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -138,9 +206,10 @@ class Sender:
         """Requeue what a dead process left in flight, then start sending (once)."""
         if self._runner is not None:
             return
-        with self.database.session() as session:
-            released = broadcasts.release_in_flight(session)
-            self.unreachable = broadcasts.unreachable_users(session)
+        async with self.database.gate:
+            with self.database.session() as session:
+                released = broadcasts.release_in_flight(session)
+                self.unreachable = broadcasts.unreachable_users(session)
         if released:
             log.info("requeued %d deliveries left in flight", released)
         self._runner = asyncio.create_task(self._run(), name="broadcast-sender")
@@ -162,7 +231,10 @@ class Sender:
         self._wake.set()
 
     def reachable_again(self, telegram_user_id: int) -> None:
-        """The officer wrote to the bot: they may be sent to again."""
+        """The officer wrote to the bot: they may be sent to again.
+
+        Called while their update is handled (which holds the database gate): no gate here.
+        """
         if telegram_user_id not in self.unreachable:
             return
         self.unreachable.discard(telegram_user_id)
@@ -174,7 +246,7 @@ class Sender:
     async def _run(self) -> None:
         while True:
             await self._wait_for_slot()
-            claimed = self._claim()
+            claimed = await self._claim()
             if claimed is None:
                 await self._idle()
                 continue
@@ -216,19 +288,22 @@ class Sender:
         """True while the quiet hours hold: only urgent deliveries may be taken."""
         return self.quiet is not None and self.quiet.covers(self.now())
 
-    def _claim(self) -> Claimed | None:
+    async def _claim(self) -> Claimed | None:
         now = self.clock()
         busy = [chat for chat, at in self._last_send.items() if now - at < CHAT_GAP_SECONDS]
         for chat in [chat for chat, at in self._last_send.items() if now - at >= CHAT_GAP_SECONDS]:
             del self._last_send[chat]
-        with self.database.session() as session:
-            return broadcasts.claim_next(
-                session, utcnow(), busy_chats=busy, urgent_only=self.quiet_now(), wall=self.now()
-            )
+        urgent_only = self.quiet_now()
+        async with self.database.gate:
+            with self.database.session() as session:
+                return broadcasts.claim_next(
+                    session, utcnow(), busy_chats=busy, urgent_only=urgent_only, wall=self.now()
+                )
 
     async def _idle(self) -> None:
         """Nothing due: wait for a wake-up, the next retry or the next poll."""
-        timeout = self.idle_seconds()
+        async with self.database.gate:
+            timeout = self.idle_seconds()
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
@@ -254,31 +329,42 @@ class Sender:
                 if claimed.buttons:
                     markup = InlineKeyboardMarkup.de_json(json.loads(claimed.buttons), self.bot)
                 message = await self.bot.send_message(
-                    claimed.chat_id, claimed.text, reply_markup=markup
+                    claimed.chat_id,
+                    claimed.text,
+                    reply_markup=markup,
+                    read_timeout=self.send_timeout,
                 )
             except RetryAfter as exc:
                 seconds = _seconds(exc)
                 self._paused_until = max(self._paused_until, self.clock() + seconds)
                 log.warning("Telegram asked to wait %.0f s; all broadcasts pause", seconds)
-                with self.database.session() as session:
-                    broadcasts.requeue(session, claimed.id)
+                async with self.database.gate:
+                    with self.database.session() as session:
+                        broadcasts.requeue(session, claimed.id)
             except Forbidden:
-                with self.database.session() as session:
-                    broadcasts.mark_blocked(session, claimed.id, claimed.chat_id)
-                    self.unreachable = broadcasts.unreachable_users(session)
+                async with self.database.gate:
+                    with self.database.session() as session:
+                        broadcasts.mark_blocked(session, claimed.id, claimed.chat_id)
+                        self.unreachable = broadcasts.unreachable_users(session)
             except BadRequest as exc:
                 # "chat not found" and the like: retrying cannot help.
-                with self.database.session() as session:
-                    broadcasts.mark_failed(session, claimed.id, exc.message)
-            except NetworkError as exc:  # 5xx, timeouts, connection errors
-                self._retry_or_fail(claimed, exc)
+                async with self.database.gate:
+                    with self.database.session() as session:
+                        broadcasts.mark_failed(session, claimed.id, exc.message)
+            except TimedOut as exc:
+                if may_have_arrived(exc):
+                    await self._timed_out(claimed, exc)
+                else:  # never left: the connection or the pool timed out
+                    await self._retry_or_fail(claimed, exc)
+            except NetworkError as exc:  # 5xx, connection errors
+                await self._retry_or_fail(claimed, exc)
             else:
                 await self._record_sent(claimed, message.message_id)
         except Exception as exc:
             # Not sent (the send itself raised something unexpected): an attempt like any other.
             log.exception("delivery %d failed unexpectedly", claimed.id)
             with contextlib.suppress(Exception):
-                self._retry_or_fail(claimed, exc)
+                await self._retry_or_fail(claimed, exc)
         finally:
             self._in_flight.release()
 
@@ -286,28 +372,58 @@ class Sender:
         """Telegram has the message: only the bookkeeping may be retried, never the send."""
         for attempt in range(RECORD_ATTEMPTS):
             try:
-                with self.database.session() as session:
-                    broadcasts.mark_sent(session, claimed.id, message_id)
+                async with self.database.gate:
+                    with self.database.session() as session:
+                        broadcasts.mark_sent(session, claimed.id, message_id)
                 return
             except Exception:
                 log.exception("could not record delivery %d as sent", claimed.id)
                 await asyncio.sleep(0.2 * 2**attempt)
         # Left as "sending": a restart requeues it (one duplicate at most), never a resend loop.
 
-    def _retry_or_fail(self, claimed: Claimed, exc: Exception) -> None:
+    async def _timed_out(self, claimed: Claimed, exc: Exception) -> None:
+        """No answer in time: the message may have arrived. Tried once more, then uncertain."""
         attempts = claimed.attempts + 1
-        detail = exc.message if isinstance(exc, TelegramError) else str(exc)
-        reason = f"{type(exc).__name__}: {detail}"
-        with self.database.session() as session:
-            if attempts >= self.max_attempts:
-                broadcasts.mark_failed(session, claimed.id, reason)
-            else:
-                delay = self.backoff_seconds * 2 ** (attempts - 1)
-                at = utcnow() + timedelta(seconds=delay)
-                broadcasts.retry_later(session, claimed.id, at=at, error=reason)
-                self._wake.set()
+        retry = not claimed.timed_out and attempts < self.max_attempts
+        async with self.database.gate:
+            with self.database.session() as session:
+                if retry:
+                    at = utcnow() + timedelta(seconds=self._backoff(attempts))
+                    broadcasts.retry_later(
+                        session, claimed.id, at=at, error=_reason(exc), timed_out=True
+                    )
+                else:
+                    broadcasts.mark_uncertain(session, claimed.id, _reason(exc))
+        if retry:
+            self._wake.set()
+        else:
+            log.warning("delivery %d may have arrived; not sent again", claimed.id)
 
-    # --- progress -----------------------------------------------------------------------
+    async def _retry_or_fail(self, claimed: Claimed, exc: Exception) -> None:
+        """Surely not sent: try again after a backoff, or give up after max_attempts.
+
+        Given up on, a delivery one of whose earlier sends timed out is uncertain, not failed.
+        """
+        attempts = claimed.attempts + 1
+        retry = attempts < self.max_attempts
+        async with self.database.gate:
+            with self.database.session() as session:
+                if retry:
+                    at = utcnow() + timedelta(seconds=self._backoff(attempts))
+                    broadcasts.retry_later(
+                        session, claimed.id, at=at, error=_reason(exc), timed_out=claimed.timed_out
+                    )
+                elif claimed.timed_out:
+                    broadcasts.mark_uncertain(session, claimed.id, _reason(exc))
+                else:
+                    broadcasts.mark_failed(session, claimed.id, _reason(exc))
+        if retry:
+            self._wake.set()
+
+    def _backoff(self, attempts: int) -> float:
+        return self.backoff_seconds * 2 ** (attempts - 1)
+
+    # --- telling the organizer ----------------------------------------------------------
 
     async def _watch_progress(self) -> None:
         """Every few seconds: edit progress messages, mark settled broadcasts done, summarise."""
@@ -319,113 +435,242 @@ class Sender:
             await asyncio.sleep(self.progress_every)
 
     async def _update_progress(self) -> None:
-        with self.database.session() as session:
-            running = [b.id for b in broadcasts.unfinished(session)]
+        async with self.database.gate:
+            with self.database.session() as session:
+                running = [b.id for b in broadcasts.unfinished(session)]
         for broadcast_id in running:
             assert broadcast_id is not None
-            # Read the broadcast again with its counts: its progress message or status may have
-            # been set since the list was taken.
+            if self.clock() < self._paused_until:
+                return  # Telegram asked the bot to wait: the organizer's calls wait too
+            report = self._reports.get(broadcast_id)
+            if report is not None and self.clock() < report.retry_at:
+                continue  # backing off after a failed call
+            view = await self._read(broadcast_id)
+            if view is None or view.chat_id is None:
+                continue
+            report = self._reports.setdefault(broadcast_id, _Report())
+            try:
+                await self._report(broadcast_id, view, view.chat_id, report)
+                report.failures = 0
+            except RetryAfter as exc:
+                seconds = _seconds(exc)
+                self._paused_until = max(self._paused_until, self.clock() + seconds)
+                report.retry_at = self.clock() + seconds
+            except (Forbidden, BadRequest) as exc:
+                # The organizer blocked the bot, or their chat is gone: nobody left to tell.
+                log.warning("cannot tell the organizer of broadcast %d: %s", broadcast_id, exc)
+                report.posted = True
+                if view.summary_due:
+                    await self._finish(broadcast_id)
+            except NetworkError as exc:  # 5xx, timeouts, connection errors: later
+                report.failures += 1
+                delay = min(
+                    self.report_backoff * 2 ** (report.failures - 1), REPORT_BACKOFF_CAP_SECONDS
+                )
+                report.retry_at = self.clock() + delay
+                log.info(
+                    "could not tell the organizer of broadcast %d (%s); again in %.1f s",
+                    broadcast_id,
+                    type(exc).__name__,
+                    delay,
+                )
+
+    async def _read(self, broadcast_id: int) -> _View | None:
+        """The broadcast with its counts, read again: its message or status may have changed.
+
+        A settled broadcast nobody watches (greetings, reminders, the CLI) is closed here.
+        """
+        async with self.database.gate:
             with self.database.session() as session:
                 broadcast = broadcasts.get(session, broadcast_id)
                 if broadcast is None:
-                    continue
+                    return None
                 state = broadcasts.progress(session, broadcast_id)
-                awaiting_message = (
-                    broadcast.progress_chat_id is not None
-                    and broadcast.progress_message_id is None
-                    and utcnow() - broadcast.created_at < PROGRESS_MESSAGE_GRACE
-                )
-                summary_due = state.settled and not awaiting_message
                 chat_id, message_id = broadcast.progress_chat_id, broadcast.progress_message_id
-                cancelled = broadcast.status == BroadcastStatus.CANCELLED
-                if summary_due and (chat_id is None or message_id is None):
-                    # Nobody watches this one (greetings, reminders, the CLI): just close it.
-                    broadcasts.finish(session, broadcast_id)
-                    continue
-                unreached = broadcasts.unreached(session, broadcast_id) if summary_due else []
-            if chat_id is None or message_id is None:
-                continue
-            if summary_due:
-                # Closed only once the organizer has the summary: a failed edit is tried again.
-                if not await self._edit(
-                    chat_id, message_id, summary_text(state, cancelled=cancelled)
-                ):
-                    continue
-                with self.database.session() as session:
-                    first = broadcasts.finish(session, broadcast_id)
-                self._shown.pop(broadcast_id, None)
-                if first and unreached:
-                    await self._send_unreached(chat_id, unreached)
-            elif self._shown.get(broadcast_id) != (text := progress_text(state)):
-                # Only real changes are edited: an unchanged edit is a wasted API call.
-                self._shown[broadcast_id] = text
-                await self._edit(
-                    chat_id,
-                    message_id,
-                    text,
-                    cancel_button=True,
-                    broadcast_id=broadcast_id,
+                if chat_id is None:
+                    if state.settled:
+                        broadcasts.finish(session, broadcast_id)
+                    return None
+                awaiting = (
+                    message_id is None and utcnow() - broadcast.created_at < self.progress_grace
+                )
+                settled = state.settled and not awaiting
+                return _View(
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    state=state,
+                    cancelled=broadcast.status == BroadcastStatus.CANCELLED,
+                    awaiting_message=awaiting,
+                    unreached=broadcasts.unreached(session, broadcast_id) if settled else [],
                 )
 
+    async def _report(self, broadcast_id: int, view: _View, chat_id: int, report: _Report) -> None:
+        """One step of telling the organizer; raises what the caller backs off from."""
+        if view.summary_due:
+            await self._summarise(broadcast_id, view, chat_id, report)
+            return
+        text = progress_text(view.state)
+        stop = _stop_markup(broadcast_id)
+        if view.message_id is None:
+            if view.awaiting_message or report.posted:
+                return  # the handler's message is on its way, or ours went out unconfirmed
+            # The handler could not send its progress message: post one of our own.
+            message = await self._post(report, "progress", chat_id, text, stop)
+            report.posted = True
+            report.shown = text
+            if message is not None:
+                async with self.database.gate:
+                    with self.database.session() as session:
+                        broadcasts.set_progress_message(session, broadcast_id, message.message_id)
+        elif report.shown != text:
+            # Only real changes are edited: an unchanged edit is a wasted API call. Noted as
+            # shown only once the edit went through, so that a failed one is tried again.
+            await self._edit(chat_id, view.message_id, text, stop)
+            report.shown = text
+
+    async def _summarise(
+        self, broadcast_id: int, view: _View, chat_id: int, report: _Report
+    ) -> None:
+        """The summary, then the list of those not reached; closed only once both are out."""
+        if not report.summary_done:
+            text = summary_text(view.state, cancelled=view.cancelled)
+            edited = False
+            if view.message_id is not None and report.summary_edits < SUMMARY_EDIT_ATTEMPTS:
+                try:
+                    edited = await self._edit(chat_id, view.message_id, text, None)
+                except NetworkError:
+                    report.summary_edits += 1
+                    raise
+            if not edited:
+                # No progress message, or it cannot be edited: the summary comes on its own.
+                await self._post(report, "summary", chat_id, text, None)
+            report.summary_done = True
+        parts = unreached_parts(view.unreached)
+        while report.parts_done < len(parts):
+            await self._post(report, f"list-{report.parts_done}", chat_id, parts[report.parts_done])
+            report.parts_done += 1
+        await self._finish(broadcast_id)
+
+    async def _finish(self, broadcast_id: int) -> None:
+        async with self.database.gate:
+            with self.database.session() as session:
+                broadcasts.finish(session, broadcast_id)
+        self._reports.pop(broadcast_id, None)
+
     async def _edit(
-        self,
-        chat_id: int,
-        message_id: int,
-        text: str,
-        *,
-        cancel_button: bool = False,
-        broadcast_id: int = 0,
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool:
-        """Edit a progress message; False only when trying again later may succeed."""
-        markup = None
-        if cancel_button:
-            stop = BroadcastCancel(broadcast_id).pack()
-            markup = InlineKeyboardMarkup(
-                [[InlineKeyboardButton(texts.BROADCAST_CANCEL_BUTTON, callback_data=stop)]]
-            )
+        """Edit a progress message; False if it cannot be edited (deleted, too old).
+
+        An edit is idempotent: network errors, timeouts included, go to the caller to retry.
+        """
         try:
-            await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+            await self.bot.edit_message_text(
+                text, chat_id, message_id, reply_markup=markup, read_timeout=self.send_timeout
+            )
         except BadRequest as exc:
-            # Unchanged, deleted or too old: nothing a retry would fix.
-            if "not modified" not in exc.message:
-                log.info("could not edit a progress message: %s", exc.message)
-        except TelegramError as exc:
-            log.info("could not edit a progress message: %s", type(exc).__name__)
+            if "not modified" in exc.message:
+                return True  # already shows it (an earlier edit went through unanswered)
+            log.info("could not edit a progress message: %s", exc.message)
             return False
         return True
 
-    async def _send_unreached(self, chat_id: int, unreached: list[tuple[str, str, str]]) -> None:
-        lines = [
-            texts.UNREACHED_LINE.format(
-                name=name, police_id=police_id, why=texts.UNREACHED_WHY.get(state, state)
+    async def _post(
+        self,
+        report: _Report,
+        step: str,
+        chat_id: int,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message | None:
+        """Send the organizer a new message; None if it went out unconfirmed.
+
+        Like a delivery, a send that timed out may have arrived: it is tried once more, and
+        after a second timeout counted as sent (its message id unknown).
+        """
+        try:
+            return await self.bot.send_message(
+                chat_id, text, reply_markup=markup, read_timeout=self.send_timeout
             )
-            for name, police_id, state in unreached
-        ]
-        for part in split_text(texts.UNREACHED_HEADER + "\n" + "\n".join(lines)):
-            try:
-                await self.bot.send_message(chat_id, part)
-            except TelegramError as exc:
-                log.info("could not send the unreached list: %s", type(exc).__name__)
-                return
+        except TimedOut as exc:
+            if not may_have_arrived(exc):
+                raise
+            tries = report.timeouts.get(step, 0) + 1
+            report.timeouts[step] = tries
+            if tries < AMBIGUOUS_SENDS:
+                raise
+            log.warning("a message to an organizer may have arrived; not sent again")
+            return None
+
+
+def _stop_markup(broadcast_id: int) -> InlineKeyboardMarkup:
+    stop = BroadcastCancel(broadcast_id).pack()
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BROADCAST_CANCEL_BUTTON, callback_data=stop)]]
+    )
+
+
+def may_have_arrived(exc: TimedOut) -> bool:
+    """False only for timeouts before the request left: connecting, or waiting for the pool."""
+    return not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def _reason(exc: Exception) -> str:
+    detail = exc.message if isinstance(exc, TelegramError) else str(exc)
+    return f"{type(exc).__name__}: {detail}"
+
+
+def _counts(state: Progress) -> dict[str, int]:
+    return {
+        "sent": state.sent,
+        "total": state.total,
+        "failed": state.failed,
+        # 无法送达: blocked the bot, during this broadcast or before it.
+        "blocked": state.not_reachable,
+        "cancelled": state.cancelled,
+        "uncertain": state.uncertain,
+    }
 
 
 def progress_text(state: Progress) -> str:
-    """The organizer's progress line."""
-    return texts.BROADCAST_PROGRESS.format(
-        sent=state.sent, total=state.total, failed=state.failed, blocked=state.blocked
-    )
+    """The organizer's progress line (可能已送达 only when there are such deliveries)."""
+    template = texts.BROADCAST_PROGRESS_UNCERTAIN if state.uncertain else texts.BROADCAST_PROGRESS
+    return template.format(**_counts(state))
 
 
 def summary_text(state: Progress, *, cancelled: bool) -> str:
     """The organizer's final summary."""
-    template = texts.BROADCAST_CANCELLED_SUMMARY if cancelled else texts.BROADCAST_SUMMARY
-    return template.format(
-        sent=state.sent,
-        total=state.total,
-        failed=state.failed,
-        blocked=state.blocked,
-        cancelled=state.cancelled,
-    )
+    if cancelled:
+        template = (
+            texts.BROADCAST_CANCELLED_SUMMARY_UNCERTAIN
+            if state.uncertain
+            else texts.BROADCAST_CANCELLED_SUMMARY
+        )
+    else:
+        template = texts.BROADCAST_SUMMARY_UNCERTAIN if state.uncertain else texts.BROADCAST_SUMMARY
+    return template.format(**_counts(state))
+
+
+def unreached_parts(unreached: list[tuple[str, str, str]]) -> list[str]:
+    """The organizer's list of who was not reached, then of who may have been, in parts."""
+    missed = [
+        texts.UNREACHED_LINE.format(
+            name=name, police_id=police_id, why=texts.BROADCAST_UNREACHED_WHY.get(state, state)
+        )
+        for name, police_id, state in unreached
+        if state != broadcasts.UNCERTAIN
+    ]
+    maybe = [
+        texts.BROADCAST_UNCERTAIN_LINE.format(name=name, police_id=police_id)
+        for name, police_id, state in unreached
+        if state == broadcasts.UNCERTAIN
+    ]
+    sections = []
+    if missed:
+        sections.append(texts.UNREACHED_HEADER + "\n" + "\n".join(missed))
+    if maybe:
+        sections.append(texts.BROADCAST_UNCERTAIN_HEADER + "\n" + "\n".join(maybe))
+    return split_text("\n\n".join(sections)) if sections else []
 
 
 def _seconds(exc: RetryAfter) -> float:

@@ -1,7 +1,9 @@
 """Care cases of a period as an XLSX workbook for finance, shared by /cases export and the CLI.
 
 One row per case whose event date lies in the period, columns in Chinese. The ward and the note
-are health details and never leave the bot: they are not even read here.
+are health details and never leave the bot: they are not even read here. The reason for another
+sum or for declining is finance's business: it is opened with the key and exported. A file on
+disk is created readable by its owner only (bot/private_files.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -21,7 +23,9 @@ from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from bot import texts
+from bot.private_files import private_file
 from storage import audit, care, officers
+from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.models import CareCase, Officer
 
@@ -71,9 +75,11 @@ def _actor_names(session: Session, cases: Iterable[CareCase]) -> dict[str, str]:
     return names
 
 
-def _row(case: CareCase, officer: Officer, names: dict[str, str], zone: ZoneInfo) -> list[Cell]:
+def _row(
+    case: CareCase, officer: Officer, names: dict[str, str], zone: ZoneInfo, cipher: FieldCipher
+) -> list[Cell]:
     """One case, in the order of COLUMNS."""
-    reason = case.adjust_reason or case.decline_reason
+    reason = care.pay_reason(case, cipher) or care.decline_reason(case, cipher)
     return [
         case.id,
         officer.police_id,
@@ -97,11 +103,13 @@ def _row(case: CareCase, officer: Officer, names: dict[str, str], zone: ZoneInfo
     ]
 
 
-def case_rows(session: Session, start: date, end: date, zone: ZoneInfo) -> list[list[Cell]]:
+def case_rows(
+    session: Session, start: date, end: date, zone: ZoneInfo, cipher: FieldCipher
+) -> list[list[Cell]]:
     """Every case with its event date in [start, end], oldest event first, as export rows."""
     pairs = care.for_period(session, start, end)
     names = _actor_names(session, (case for case, _officer in pairs))
-    return [_row(case, officer, names, zone) for case, officer in pairs]
+    return [_row(case, officer, names, zone, cipher) for case, officer in pairs]
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
@@ -124,7 +132,7 @@ def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
 
 def write_workbook(
     rows: Sequence[Sequence[Cell]],
-    target: Path | io.BytesIO,
+    target: Path | BinaryIO,
     *,
     columns: Sequence[str] = COLUMNS,
     widths: Sequence[int] = WIDTHS,
@@ -133,7 +141,11 @@ def write_workbook(
     """Write the header and the rows to an .xlsx file or buffer; returns the rows written.
 
     The care export's columns by default; other lists (an event's roster) pass their own.
+    A path is created 0600 (bot/private_files.py).
     """
+    if isinstance(target, Path):
+        with private_file(target) as stream:
+            return write_workbook(rows, stream, columns=columns, widths=widths, title=title)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title)
     for index, width in enumerate(widths, start=1):
@@ -147,29 +159,43 @@ def write_workbook(
 
 
 def export_bytes(
-    database: Database, start: date, end: date, zone: ZoneInfo, *, actor: str
+    database: Database,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    *,
+    actor: str,
+    cipher: FieldCipher,
 ) -> tuple[bytes, int]:
     """The workbook of a period in memory (for a chat document) and its row count; audited."""
     with database.session() as session:
-        rows = case_rows(session, start, end, zone)
+        rows = case_rows(session, start, end, zone, cipher)
         _audit(session, actor, start, end, len(rows))
     buffer = io.BytesIO()
     write_workbook(rows, buffer)
     return buffer.getvalue(), len(rows)
 
 
-def export_file(database: Database, start: date, end: date, zone: ZoneInfo, path: Path) -> int:
+def export_file(
+    database: Database,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    path: Path,
+    *,
+    cipher: FieldCipher,
+) -> int:
     """Write the workbook of a period to a file; returns the rows written; audited.
 
-    The file is written beside the target and renamed into place, so a failed export leaves
-    any earlier file intact.
+    The file is written beside the target (created 0600) and renamed into place, so a failed
+    export leaves any earlier file intact and the new one is never readable by others.
     """
     if path.suffix.lower() != ".xlsx":
         raise ExportError(f"{path.name}: the export is an Excel workbook; name it *.xlsx")
     partial = path.with_name(f".{path.stem}.part.xlsx")
     try:
         with database.session() as session:
-            rows = case_rows(session, start, end, zone)
+            rows = case_rows(session, start, end, zone, cipher)
             count = write_workbook(rows, partial)
             os.replace(partial, path)
             _audit(session, "cli", start, end, count)

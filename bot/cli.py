@@ -5,20 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.leader import LeadershipLost, LeadershipRefused
 from bot.policy import Policy, load_policy
 from bot.settings import Settings, SettingsError, load_settings
+from storage.crypto import CipherError, FieldCipher
 from storage.db import Database
 from storage.models import Role
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+# The key `secret-key rotate` seals with: from the environment only, never the command line.
+NEW_SECRET_KEY_ENV = "NUANJING_NEW_SECRET_KEY"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +33,15 @@ def _parser() -> argparse.ArgumentParser:
         "Settings come from the environment and .env (see README.md).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)")
+    running = commands.add_parser(
+        "run", help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)"
+    )
+    running.add_argument(
+        "--standby",
+        action="store_true",
+        help="if another `nuanjing run` already uses this database, wait and take over when it "
+        "stops (within 15 s) instead of refusing to start",
+    )
     demo = commands.add_parser(
         "demo", help="play a scripted scenario against the local sandbox and print the chat"
     )
@@ -39,8 +52,31 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--limits", action="store_true", help="enforce Telegram's flood limits (429s)"
     )
-    commands.add_parser(
-        "secret-key", help="print a new NUANJING_SECRET_KEY (encrypts health details)"
+    secret_key = commands.add_parser(
+        "secret-key",
+        help="print a new NUANJING_SECRET_KEY (encrypts health details), or rotate the key",
+        description="Without an action: print a new random key for NUANJING_SECRET_KEY.",
+    )
+    secret_key_commands = secret_key.add_subparsers(dest="secret_key_command", metavar="ACTION")
+    rotate = secret_key_commands.add_parser(
+        "rotate",
+        help="re-encrypt every sealed value with a new key",
+        description="Re-encrypt every sealed value (hospital wards and notes of care cases, "
+        "the sealed fields of unfinished drafts, stored updates and pending replies) and the "
+        "key check value with a new key, in one transaction: everything is under the new key "
+        "afterwards, or nothing changed. Stop every running bot first. The current key is "
+        "NUANJING_SECRET_KEY (environment or .env); the new key is read from the environment "
+        "variable NUANJING_NEW_SECRET_KEY only, never from the command line (where other users "
+        "and the shell history would see it). Make and store it first, e.g. "
+        "new=$(nuanjing secret-key); then NUANJING_NEW_SECRET_KEY=$new nuanjing secret-key "
+        "rotate; then set NUANJING_SECRET_KEY to it. Refused (exit 2, nothing changed) if "
+        "NUANJING_SECRET_KEY is not the key the database was started with.",
+    )
+    rotate.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave values the current key cannot read as they are (counted in the summary) "
+        "instead of refusing",
     )
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -136,9 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return _dispatch(args)
-    except SettingsError as exc:
+    except (SettingsError, LeadershipRefused) as exc:
         print(f"nuanjing: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except LeadershipLost as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -154,6 +193,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return run_demo(quiet=args.quiet)
     if args.command == "secret-key":
+        if args.secret_key_command == "rotate":
+            return _rotate_secret_key(args)
         from storage.crypto import FieldCipher
 
         print(FieldCipher.generate_key())
@@ -163,14 +204,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.command == "run":
         token = settings.token()
-        settings.cipher()  # refuse to start without the key, before touching anything
+        cipher = settings.cipher()  # refuse to start without the key, before touching anything
         policy = load_policy(settings.policy_file)
         database = _open_database(settings)
-        from bot.app import build_application
+        _check_secret_key(database, cipher)
+        from bot import runner
+        from bot.leader import held
 
-        build_application(settings, database, policy, token=token).run_polling(
-            allowed_updates=None, drop_pending_updates=False
-        )
+        # One poller and one sender per database: refuse (or with --standby wait) while another
+        # `nuanjing run` holds the lease, and stop if it is ever lost (bot/leader.py).
+        with held(database, standby=args.standby):
+            asyncio.run(runner.run(settings, database, policy, token=token))
         return EXIT_OK
     database = _open_database(settings)
     if args.command == "db":
@@ -199,6 +243,67 @@ def _open_database(settings: Settings) -> Database:
             f"NUANJING_DATABASE_URL cannot be used: {safe_url} ({type(exc).__name__})."
         ) from None
     return database
+
+
+def _check_secret_key(database: Database, cipher: FieldCipher) -> None:
+    """Stop with one sentence (exit 2) unless this is the key the database was started with."""
+    from storage.keycheck import KeyCheckError, check_secret_key
+
+    try:
+        if check_secret_key(database, cipher):
+            logging.getLogger("nuanjing").info("stored the secret key's check value (first start)")
+    except KeyCheckError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def _rotate_secret_key(args: argparse.Namespace) -> int:
+    """`secret-key rotate`: every sealed value and the check value to the new key, or nothing."""
+    from storage.keycheck import KeyCheckError, KeyMismatchError, rotate_secret_key
+
+    settings = load_settings()
+    current = settings.cipher()
+    new_key = os.environ.get(NEW_SECRET_KEY_ENV, "")
+    if not new_key:
+        raise SettingsError(
+            f"{NEW_SECRET_KEY_ENV} is not set: make a key with `nuanjing secret-key`, store it, "
+            f"and export it as {NEW_SECRET_KEY_ENV}."
+        )
+    try:
+        new = FieldCipher(new_key)
+    except CipherError as exc:
+        raise SettingsError(
+            f"{NEW_SECRET_KEY_ENV} is invalid: {exc}; make one with `nuanjing secret-key`."
+        ) from None
+    if settings.secret_key is not None and new_key == settings.secret_key.get_secret_value():
+        raise SettingsError(
+            f"{NEW_SECRET_KEY_ENV} is the current key: make a new one with `nuanjing secret-key`."
+        )
+    database = _open_database(settings)
+    try:
+        report = rotate_secret_key(
+            database,
+            current,
+            new,
+            skip_unreadable=args.skip_unreadable,
+            progress=_progress_on_terminal() if sys.stderr.isatty() else None,
+        )
+    except KeyMismatchError as exc:
+        raise SettingsError(str(exc)) from None
+    except KeyCheckError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(report.summary())
+    return EXIT_OK
+
+
+def _progress_on_terminal() -> Callable[[str, int, int], None]:
+    """Rotation's progress on one terminal line per sealed column."""
+
+    def show(label: str, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\r{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _roster(args: argparse.Namespace, database: Database, settings: Settings) -> int:
@@ -231,8 +336,11 @@ def _export(args: argparse.Namespace, database: Database, settings: Settings) ->
     if args.start > args.end:
         print(f"nuanjing: --from {args.start} is after --to {args.end}", file=sys.stderr)
         return EXIT_FAILED
+    _check_secret_key(database, settings.cipher())  # the export reads sealed values
     try:
-        count = export_file(database, args.start, args.end, settings.zone, args.file)
+        count = export_file(
+            database, args.start, args.end, settings.zone, args.file, cipher=settings.cipher()
+        )
     except ExportError as exc:
         print(f"nuanjing: {exc}", file=sys.stderr)
         return EXIT_FAILED

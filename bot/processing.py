@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -26,6 +26,9 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
+        # How an update's handlers are run once its turn has come: the inbox's transaction
+        # (bot/inbox.py) in the bot; plainly awaited where there is no inbox.
+        self.handle: Callable[[object, Awaitable[Any]], Awaitable[None]] = _run
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the user's turn, then for a processing slot, then run the handlers.
@@ -36,13 +39,13 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         user_id = _user_id(update)
         if user_id is None:
             async with self._slots:
-                await coroutine
+                await self.handle(update, coroutine)
             return
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         self._waiters[user_id] = self._waiters.get(user_id, 0) + 1
         try:
             async with lock, self._slots:
-                await coroutine
+                await self.handle(update, coroutine)
         finally:
             self._waiters[user_id] -= 1
             if self._waiters[user_id] == 0:
@@ -55,6 +58,10 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to tear down."""
+
+
+async def _run(_update: object, coroutine: Awaitable[Any]) -> None:
+    await coroutine
 
 
 def _user_id(update: object) -> int | None:

@@ -8,6 +8,7 @@ Rows are numbered as a spreadsheet shows them, the header being row 1.
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import unicodedata
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, TypeVar
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 
+from bot.private_files import private_file
 from bot.rules.identity import (
     BloodType,
     normalize_phone,
@@ -27,6 +29,7 @@ from bot.rules.identity import (
     parse_blood_type,
     parse_gender,
 )
+from bot.rules.text import clean, meaningful
 from storage import audit
 from storage import roster as roster_store
 from storage.db import Database
@@ -278,11 +281,14 @@ class _RowParser:
             elif police_id:
                 self.police_ids[police_id] = line
 
-        name = _text(cell("name"))
-        unit = _text(cell("unit"))
+        # Without direction overrides (a name that reads backwards) or invisible edges.
+        name = clean(_text(cell("name")))
+        unit = clean(_text(cell("unit")))
         for column, value, limit in (("name", name, MAX_NAME), ("unit", unit, MAX_UNIT)):
             if not value:
                 reasons.append(f"{column} is empty")
+            elif not meaningful(value):
+                reasons.append(f"{column} has only blank or invisible characters")
             elif len(value) > limit:
                 reasons.append(f"{column} is longer than {limit} characters")
             elif any(unicodedata.category(char) == "Cc" for char in value):
@@ -452,7 +458,10 @@ def _export_cells(entry: RosterEntry) -> list[str | date | None]:
 def _write_csv(path: Path, rows: Iterable[list[str | date | None]]) -> int:
     count = 0
     # With the byte order mark Excel opens the file as UTF-8 instead of the local code page.
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+    with (
+        private_file(path) as raw,
+        io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as stream,
+    ):
         writer = csv.writer(stream)
         writer.writerow(COLUMNS)
         for cells in rows:
@@ -484,15 +493,16 @@ def _write_xlsx(path: Path, rows: Iterable[list[str | date | None]]) -> int:
     for cells in rows:
         sheet.append([_xlsx_cell(sheet, value) for value in cells])
         count += 1
-    workbook.save(path)
+    with private_file(path) as stream:
+        workbook.save(stream)
     return count
 
 
 def export_roster(database: Database, path: Path) -> int:
     """Write the active roster to a .csv or .xlsx file in the import format; rows written.
 
-    The file is written beside the target and renamed into place, so a failed export leaves
-    any earlier file intact.
+    The file is written beside the target (created 0600: it holds every officer's phone) and
+    renamed into place, so a failed export leaves any earlier file intact.
     """
     suffix = roster_suffix(path)
     partial = path.with_name(f".{path.stem}.part{suffix}")

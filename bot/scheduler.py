@@ -7,6 +7,9 @@
 - "appeal-deadlines": urgent appeals past their deadline are closed (handlers.appeals).
 - "event-reminders", every minute: 24 hours and 2 hours before each event (earlier when the
   mark falls in the quiet hours), to those signed up then (handlers.events.queue_reminders).
+- "inbox-purge", hourly: updates handled more than a week ago leave the inbox (bot/inbox.py).
+- "seal-care-reasons", once at start: reasons of care cases stored in clear before migration
+  0009 are sealed with the key (storage.care.seal_plain_reasons; a migration has no key).
 
 Reminders and greetings are claimed in the send ledger (storage.ledger) with their deliveries,
 so a second tick, a restart or a second process never sends anything twice; each job only has
@@ -31,10 +34,12 @@ from bot.greetings import queue_greetings
 from handlers import appeals, drives, events
 from handlers.common import Context
 from handlers.context import services_of
-from storage import broadcasts
+from storage import broadcasts, care
 from storage.types import utcnow
 
 TICK_SECONDS = 60
+# Handled updates older than a week leave the inbox (bot/inbox.py); once an hour is plenty.
+PURGE_INTERVAL = 3600
 CLOCK_KEY = "nuanjing.clock"
 
 
@@ -92,6 +97,29 @@ def install(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         first=appeals.DEADLINE_INTERVAL,
         name="appeal-deadlines",
     )
+    queue.run_once(seal_reasons_job, when=0, name="seal-care-reasons")
+    queue.run_repeating(
+        purge_inbox_job, interval=PURGE_INTERVAL, first=PURGE_INTERVAL, name="inbox-purge"
+    )
+
+
+def seal_plain_reasons(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """Seal the care reasons kept in clear before migration 0009; cases changed."""
+    found = services_of(application)
+    with found.database.session() as session:
+        return care.seal_plain_reasons(session, found.cipher)
+
+
+async def seal_reasons_job(context: Context) -> None:
+    """The JobQueue's callback, once at start, in a worker thread (a large table takes time)."""
+    await asyncio.to_thread(seal_plain_reasons, context.application)
+
+
+async def purge_inbox_job(context: Context) -> None:
+    """Drop updates handled more than a week ago, in a worker thread."""
+    from bot.app import inbox_of
+
+    await asyncio.to_thread(inbox_of(context.application).purge)
 
 
 def expire_broadcasts(application: Application[Any, Any, Any, Any, Any, Any]) -> int:

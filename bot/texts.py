@@ -243,7 +243,6 @@ CARE_AMOUNT_NONE = "按工会规定核定"
 CARE_SUBMIT = "✅ 提交"
 CARE_DISCARD = "❌ 取消"
 CARE_SUBMITTED = "已提交，编号 #{id}。工会会尽快与您联系，每一步进展都会告诉您。"
-CARE_DUPLICATE = "这件事已经有人申报过了（编号 #{id}），不会重复发放，工会会继续跟进。"
 CARE_REPORTED_FOR_YOU = "同事{reporter}为您申报了「{event}」慰问，工会会尽快与您联系。"
 CARE_NONE_YET = "您还没有慰问申报。需要时发送 /report。"
 CARE_MINE_HEADER = "🗂 我的申报："
@@ -566,7 +565,6 @@ APPEAL_GO = "谢谢您！请前往 {hospital}：{address}\n联系人：{contact}
 APPEAL_COMING_ANSWER = "谢谢！地址和联系人已发给您。"
 APPEAL_CANNOT_ANSWER = "已记录，谢谢告诉我们。"
 APPEAL_ARRIVED_ANSWER = "已记录到达，谢谢您的爱心！"
-APPEAL_SAME_ANSWER = "已经记录过了。"
 APPEAL_NOT_COMING_ANSWER = "请先按「我能去」。"
 APPEAL_FINAL_ANSWER = "您已到达，无需更改。"
 APPEAL_ENDED_ANSWER = "此呼吁已结束"
@@ -966,3 +964,45 @@ EVENT_PROMOTED_MORE_PLACES = (
 EVENT_WITHDRAWN_NOT_SINGLE = "您已关闭单身交友，已为您取消联谊活动{titles}的报名。"
 EVENT_MARK_CLOSED = "这个活动已取消，不能登记到场。"
 EVENT_REPEAT_STEP = "请点下面的按钮选择，或发送 /cancel 放弃。"
+
+# --- input hygiene (issue 14) ---
+# Free text made only of blanks or invisible characters (zero-width, BOM, direction controls).
+TEXT_INVISIBLE = "内容不能只有空格或看不见的字符，请用文字重新输入："
+TEXT_INVISIBLE_PLACE = "地点不能只有空格或看不见的字符，请用文字写明。\n\n"
+DRIVE_PLACE_TOO_LONG = "地点不能超过 {limit} 字。\n\n"
+# Dates further ahead than two years (bot/rules/horizon.py).
+DRIVE_TOO_FAR = "活动日期 {date} 太远了：最远只能安排到 {latest}。"
+APPEAL_TOO_FAR = "截止日期 {date} 太远了：最远只能到 {latest}。"
+EVENT_PROBLEMS["too_far_ahead"] = "活动时间最远只能安排在两年内，请重新输入："
+
+# --- leaks and repeated presses (issue 14) ---
+# A press on a message outside a private chat: nothing is shown there, only this to the presser.
+PRIVATE_CHAT_ONLY = "请在与暖警的私聊中使用。"
+# A duplicate report: the reporter hears the ordinary reply; organizers see the link on the card.
+CASE_CARD_DUPLICATE = "与 #{id} 是同一件事：已关联，不会重复发放。"
+# A repeated press on a case card: the card as it stands now.
+CASE_NOW = "这件申报现在是「{status}」。"
+# A repeated press on a binding request: the card shows how it was decided.
+REQUEST_ALREADY_DECIDED = "这条申请已处理，结果见卡片。"
+# A repeated record button under a drive's list: the record as it stands.
+DRIVE_RECORD_ALREADY = "✅ 已登记：{name}（{police_id}）{date} {component} {amount}。"
+# A repeated 确定取消活动.
+EVENT_CANCELLED_ALREADY = "活动「{title}」已取消，报名和候补的会员都会收到通知。"
+
+# --- broadcast outcomes (issue 14) ---
+# 可能已送达: Telegram did not confirm a send in time; it may have arrived and is not sent again.
+# Used instead of BROADCAST_PROGRESS / _SUMMARY / _CANCELLED_SUMMARY when there are such.
+BROADCAST_PROGRESS_UNCERTAIN = (
+    "📣 发送中：已送达 {sent}/{total}，可能已送达 {uncertain}，失败 {failed}，无法送达 {blocked}"
+)
+BROADCAST_SUMMARY_UNCERTAIN = (
+    "✅ 发送完成：已送达 {sent}/{total}，可能已送达 {uncertain}，失败 {failed}，无法送达 {blocked}"
+)
+BROADCAST_CANCELLED_SUMMARY_UNCERTAIN = (
+    "⏹ 已停止发送：已送达 {sent}/{total}，可能已送达 {uncertain}，未发送 {cancelled}，"
+    "失败 {failed}，无法送达 {blocked}"
+)
+# Why an officer is on the list of those not reached ("unreachable": blocked the bot earlier).
+BROADCAST_UNREACHED_WHY = {**UNREACHED_WHY, "unreachable": "此前已屏蔽机器人，未发送"}
+BROADCAST_UNCERTAIN_HEADER = "以下会员可能已收到（Telegram 未及时确认，为免重复未再补发）："
+BROADCAST_UNCERTAIN_LINE = "{name}（{police_id}）"

@@ -28,8 +28,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import texts
+from bot import effects, texts
 from bot.rules.messages import TELEGRAM_TEXT_LIMIT
+from bot.rules.text import clean, meaningful
 from handlers import menu
 from handlers.callbacks import AnnounceStep, BroadcastCancel
 from handlers.common import (
@@ -41,13 +42,14 @@ from handlers.common import (
     caller_or_hint,
     conversation_key,
     prompt,
+    redispatch,
     reply,
     show_step,
 )
 from handlers.context import services
 from storage import audit, broadcasts, conversations
 from storage.broadcasts import Recipient
-from storage.models import BroadcastKind, Priority, Role
+from storage.models import BroadcastKind, BroadcastStatus, Priority, Role
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +331,9 @@ async def message_received(update: Update, context: Context) -> str | int:
     if text is None:
         await prompt(update, context, texts.ANNOUNCE_TEXT_ONLY)
         return ASK_TEXT
-    if not text.strip():
+    # Blank or invisible-only text is empty; direction overrides are dropped.
+    text = clean(text)
+    if not meaningful(text):
         await prompt(update, context, texts.ANNOUNCE_TEXT_EMPTY)
         return ASK_TEXT
     if _length(text) > TELEGRAM_TEXT_LIMIT:
@@ -354,7 +358,7 @@ async def message_received(update: Update, context: Context) -> str | int:
 
 async def _flow_gone(update: Update, context: Context) -> int:
     """/start, /menu or another flow dropped this one: let the other handlers take the update."""
-    context.application.create_task(context.application.process_update(update))
+    redispatch(update, context)
     return END
 
 
@@ -420,14 +424,13 @@ async def _start_progress(context: Context, chat_id: int, broadcast_id: int, tot
     """
     try:
         starting = texts.BROADCAST_STARTING.format(total=total)
-        message = await context.bot.send_message(
-            chat_id, starting, reply_markup=stop_markup(broadcast_id)
-        )
+        # Its id is stored once Telegram took it (after the commit): the sender edits it.
+        with effects.on_sent("broadcast_progress", broadcast_id):
+            await context.bot.send_message(
+                chat_id, starting, reply_markup=stop_markup(broadcast_id)
+            )
     except TelegramError as exc:
         log.warning("could not send a progress message: %s", type(exc).__name__)
-    else:
-        with services(context).database.session() as session:
-            broadcasts.set_progress_message(session, broadcast_id, message.message_id)
     finally:
         services(context).broadcaster.wake()
 
@@ -480,7 +483,9 @@ async def stop_pressed(update: Update, context: Context) -> None:
         if stopped:
             audit.record(session, actor=caller.actor, action="broadcast.cancel", target=target)
     if not stopped:
-        await answer(update, texts.STALE_BUTTON)
+        # Stopped before (a repeated press): say so again, as the first press did.
+        repeated = broadcast is not None and broadcast.status == BroadcastStatus.CANCELLED
+        await answer(update, texts.BROADCAST_CANCEL_DONE if repeated else texts.STALE_BUTTON)
         return
     # The sender turns the progress message into the final summary at its next edit.
     await answer(update, texts.BROADCAST_CANCEL_DONE)

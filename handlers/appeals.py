@@ -14,8 +14,11 @@
   sender is woken.
 - 我能去 sends the officer the address and contact with an 已到达 button. Answers are recorded
   as storage/appeals.py decides (same answer twice counts once; cannot↔coming may change while
-  open; arrived is final). The tally is edited at most every TALLY_EVERY seconds: at once if
-  the last edit is that old, else once, later, from the JobQueue.
+  open; arrived is final). The same answer again brings back what the first press delivered
+  (it may have been recorded just before a kill, its message never sent): 我能去 the address,
+  the contact and 已到达 again (unless the appeal is closed), never a bare "already". The tally
+  is edited at most every TALLY_EVERY seconds: at once if the last edit is that old, else
+  once, later, from the JobQueue.
 - Enough donors coming: the appeal is fulfilled in the same transaction as the press that made
   it so; the asked who have not said 我能去 get "已满足，感谢", those coming "still expected".
   结束呼吁, or the deadline (deadline_job, every DEADLINE_INTERVAL seconds from bot/app.py),
@@ -41,11 +44,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot import texts
+from bot import effects, texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, eligibility
 from bot.rules.care import parse_date
+from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.identity import parse_blood_type
+from bot.rules.text import clean, meaningful, quote
 from handlers.callbacks import AppealAction, AppealConfirm
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -149,7 +154,7 @@ def parse_blood(token: str) -> tuple[str, bool]:
         blood = parse_blood_type(token)
     except ValueError:
         raise ArgumentError(
-            texts.APPEAL_BAD_TYPE.format(token=token) + texts.APPEAL_USAGE
+            texts.APPEAL_BAD_TYPE.format(token=quote(token)) + texts.APPEAL_USAGE
         ) from None
     return blood.group, blood.rh_negative
 
@@ -161,17 +166,30 @@ def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo) -> Dra
     group, negative = parse_blood(tokens[0])
     component = COMPONENT_WORDS.get(tokens[1].lower())
     if component is None:
-        raise ArgumentError(texts.APPEAL_BAD_COMPONENT.format(token=tokens[1]) + texts.APPEAL_USAGE)
-    if not tokens[2].isdigit() or not 1 <= int(tokens[2]) <= MAX_UNITS:
-        raise ArgumentError(texts.APPEAL_BAD_UNITS.format(token=tokens[2]) + texts.APPEAL_USAGE)
+        raise ArgumentError(
+            texts.APPEAL_BAD_COMPONENT.format(token=quote(tokens[1])) + texts.APPEAL_USAGE
+        )
+    units = tokens[2]
+    whole = units.isascii() and units.isdigit() and len(units) <= 3
+    if not whole or not 1 <= int(units) <= MAX_UNITS:
+        raise ArgumentError(texts.APPEAL_BAD_UNITS.format(token=quote(units)) + texts.APPEAL_USAGE)
     day = parse_date(tokens[3])
     if day is None:
-        raise ArgumentError(texts.APPEAL_BAD_DATE.format(token=tokens[3]) + texts.APPEAL_USAGE)
+        raise ArgumentError(
+            texts.APPEAL_BAD_DATE.format(token=quote(tokens[3])) + texts.APPEAL_USAGE
+        )
+    today = now.astimezone(zone).date()
+    if beyond_horizon(day, today):
+        raise ArgumentError(
+            texts.APPEAL_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
+        )
     match = _TIME.match(tokens[4])
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ArgumentError(texts.APPEAL_BAD_TIME.format(token=tokens[4]) + texts.APPEAL_USAGE)
-    parts = [part.strip() for part in " ".join(tokens[5:]).split("|")]
-    if len(parts) != 3 or not all(parts):
+        raise ArgumentError(
+            texts.APPEAL_BAD_TIME.format(token=quote(tokens[4])) + texts.APPEAL_USAGE
+        )
+    parts = [clean(part) for part in " ".join(tokens[5:]).split("|")]
+    if len(parts) != 3 or not all(meaningful(part) for part in parts):
         raise ArgumentError(texts.APPEAL_BAD_PLACE + texts.APPEAL_USAGE)
     hospital, address, contact = parts
     local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
@@ -396,12 +414,12 @@ async def _start_tally(context: Context, chat_id: int, appeal_id: int) -> None:
             appeal = appeals.get(session, appeal_id)
             assert appeal is not None
             text, markup = tally_text(session, appeal, found.zone), tally_markup(appeal)
-        message = await context.bot.send_message(chat_id, text, reply_markup=markup)
+        # Its id is stored once Telegram took it (after the commit), so the tally can be edited.
+        with effects.on_sent("appeal_tally", appeal_id):
+            await context.bot.send_message(chat_id, text, reply_markup=markup)
     except TelegramError as exc:
         log.warning("could not send an appeal's tally: %s", type(exc).__name__)
     else:
-        with found.database.session() as session:
-            appeals.set_tally_message(session, appeal_id, message.message_id)
         context.application.bot_data.setdefault(LAST_EDIT_KEY, {})[appeal_id] = clock.monotonic()
     finally:
         found.broadcaster.wake()
@@ -477,7 +495,6 @@ async def _edit_pending(
 
 
 OUTCOME_TEXTS = {
-    Outcome.SAME: texts.APPEAL_SAME_ANSWER,
     Outcome.NOT_ASKED: texts.APPEAL_NOT_ASKED,
     Outcome.CLOSED: texts.APPEAL_ENDED_ANSWER,
     Outcome.FULFILLED: texts.APPEAL_FULFILLED_ANSWER,
@@ -517,6 +534,9 @@ async def appeal_pressed(update: Update, context: Context) -> None:
     chosen = AppealAnswer(action.action)
     with found.database.session() as session:
         change = appeals.reply(session, action.appeal_id, officer_id, chosen, texts=NOTICES)
+    if change.outcome == Outcome.SAME:
+        await _repeated(update, context, change)
+        return
     if change.outcome != Outcome.RECORDED:
         await answer(update, OUTCOME_TEXTS[change.outcome])
         return
@@ -524,20 +544,43 @@ async def appeal_pressed(update: Update, context: Context) -> None:
     appeal = change.appeal
     assert appeal is not None and appeal.id is not None
     if chosen == AppealAnswer.COMING:
-        chat = update.effective_chat
-        assert chat is not None
-        arrived = InlineKeyboardMarkup(
-            [_single(texts.APPEAL_ARRIVED_BUTTON, AppealAction("arrived", appeal.id))]
-        )
-        await notify(
-            context.bot,
-            chat.id,
-            texts.APPEAL_GO.format(
-                hospital=appeal.hospital, address=appeal.address, contact=appeal.contact
-            ),
-            arrived,
-        )
+        await _send_way(update, context, appeal)
     await _after(context.application, appeal.id, change)
+
+
+async def _repeated(update: Update, context: Context, change: Change) -> None:
+    """The same answer again: what the first press delivered, or should have.
+
+    The first press may have been recorded just before the bot was killed, its message never
+    sent: a second 我能去 brings the address, the contact and 已到达 again (unless the appeal is
+    over), never a bare "already".
+    """
+    appeal = change.appeal
+    assert appeal is not None and change.current is not None
+    current = AppealAnswer(change.current)
+    if current == AppealAnswer.COMING and appeal.status == AppealStatus.CLOSED:
+        await answer(update, texts.APPEAL_ENDED_ANSWER)
+        return
+    await answer(update, RECORDED_TEXTS[current])
+    if current == AppealAnswer.COMING:
+        await _send_way(update, context, appeal)
+
+
+async def _send_way(update: Update, context: Context, appeal: BloodAppeal) -> None:
+    """The hospital's address and contact, with 已到达, to the officer who is coming."""
+    chat = update.effective_chat
+    assert chat is not None and appeal.id is not None
+    arrived = InlineKeyboardMarkup(
+        [_single(texts.APPEAL_ARRIVED_BUTTON, AppealAction("arrived", appeal.id))]
+    )
+    await notify(
+        context.bot,
+        chat.id,
+        texts.APPEAL_GO.format(
+            hospital=appeal.hospital, address=appeal.address, contact=appeal.contact
+        ),
+        arrived,
+    )
 
 
 async def _after(

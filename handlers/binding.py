@@ -31,6 +31,7 @@ from telegram.ext import (
 
 from bot import texts
 from bot.rules.identity import mask_phone, normalize_police_id, try_normalize_phone
+from bot.rules.text import BLANK_LOOKALIKES, clean, meaningful
 from handlers.callbacks import RequestDecision
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -224,8 +225,14 @@ async def claimed_police_id_entered(update: Update, context: Context) -> str:
 
 
 def _valid_name(text: str) -> bool:
-    name = text.strip()
-    return 2 <= len(name) <= 20 and all(ch.isalpha() or ch in "·• " for ch in name)
+    name = clean(text)
+    return (
+        meaningful(name)
+        and 2 <= len(name) <= 20
+        and all(ch.isalpha() or ch in "·• " for ch in name)
+        # Hangul fillers are letters by category that show as blank space.
+        and not any(ch in BLANK_LOOKALIKES for ch in name)
+    )
 
 
 async def claimed_name_entered(update: Update, context: Context) -> str | int:
@@ -245,7 +252,7 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
                 telegram_name=user.full_name[:128],
                 phone=str(draft.get("phone", ""))[:20],
                 claimed_police_id=str(draft.get("police_id", "")),
-                claimed_name=message.text.strip(),
+                claimed_name=clean(message.text),
             ),
         )
         audit.record(
@@ -318,6 +325,7 @@ class Outcome(Enum):
     REJECTED = "rejected"
     STALE = "stale"
     NEEDS_ADMIN = "needs_admin"
+    DECIDED = "decided"  # decided before (a repeated press, or another organizer's card)
 
 
 async def decision_pressed(update: Update, context: Context) -> None:
@@ -343,10 +351,14 @@ async def decision_pressed(update: Update, context: Context) -> None:
         await answer(update, texts.NOT_ALLOWED, alert=True)
         return
     displaced_chat: int | None = None
+    decided_mark = ""
     with database.session() as session:
         request = bindings.get_request(session, decision.request_id, for_update=True)
-        if request is None or request.status != RequestStatus.PENDING:
+        if request is None:
             outcome = Outcome.STALE
+        elif request.status != RequestStatus.PENDING:
+            outcome = Outcome.DECIDED
+            decided_mark = _decided_mark(session, request)
         elif officers.bound_officer(session, request.telegram_user_id) is not None:
             # The applicant bound by contact meanwhile: the request has nothing left to decide.
             bindings.decide(session, request, RequestStatus.REJECTED, decided_by=caller.actor)
@@ -372,6 +384,11 @@ async def decision_pressed(update: Update, context: Context) -> None:
             outcome, displaced_chat = _approve(session, request, caller)
     if outcome is Outcome.STALE:
         await answer(update, texts.STALE_BUTTON)
+        return
+    if outcome is Outcome.DECIDED:
+        # The card shows how it was decided, as the first press left it (or should have).
+        await answer(update, texts.REQUEST_ALREADY_DECIDED)
+        await _mark_card(query.message, decided_mark)
         return
     if outcome is Outcome.NEEDS_ADMIN:
         await answer(update, texts.APPROVAL_NEEDS_ADMIN, alert=True)
@@ -399,9 +416,24 @@ async def decision_pressed(update: Update, context: Context) -> None:
     await _mark_card(query.message, done.format(by=caller.officer.name))
 
 
+def _decided_mark(session: Session, request: BindingRequest) -> str:
+    """✅ 已批准（赵敏） or ❌ 已拒绝（赵敏）: a decided request, as its card is marked."""
+    police_id = request.decided_by.removeprefix("officer:")
+    decider = officers.by_police_id(session, police_id) if police_id else None
+    by = decider.name if decider is not None else request.decided_by
+    template = (
+        texts.REQUEST_DONE_APPROVED
+        if request.status == RequestStatus.APPROVED
+        else texts.REQUEST_DONE_REJECTED
+    )
+    return template.format(by=by)
+
+
 async def _mark_card(message: object, suffix: str) -> None:
     if not isinstance(message, Message) or not message.text:
         return
+    if message.text.endswith(suffix.strip()):
+        return  # marked already
     try:
         await message.edit_text(message.text + suffix)
     except TelegramError as exc:

@@ -36,6 +36,7 @@ from bot import texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
+from bot.rules.text import quote
 from handlers.common import PRIVATE_MESSAGE, Caller, Context, caller_or_hint, notify, reply
 from handlers.context import services
 from storage import audit, officers
@@ -96,16 +97,18 @@ def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
     if len(tokens) < 3:
         raise ArgumentError(texts.BLOOD_RECORD_MISSING + texts.BLOOD_USAGE)
     if len(tokens) > 4:
-        raise ArgumentError(texts.BLOOD_TOO_MANY.format(token=tokens[4]) + texts.BLOOD_USAGE)
+        raise ArgumentError(texts.BLOOD_TOO_MANY.format(token=quote(tokens[4])) + texts.BLOOD_USAGE)
     police_id, component_token, amount_token = tokens[:3]
     component = COMPONENT_NAMES.get(component_token.lower())
     if component is None:
         raise ArgumentError(
-            texts.BLOOD_BAD_COMPONENT.format(token=component_token) + texts.BLOOD_USAGE
+            texts.BLOOD_BAD_COMPONENT.format(token=quote(component_token)) + texts.BLOOD_USAGE
         )
     amount_match = _AMOUNT.match(amount_token)
     if amount_match is None:
-        raise ArgumentError(texts.BLOOD_BAD_AMOUNT.format(token=amount_token) + texts.BLOOD_USAGE)
+        raise ArgumentError(
+            texts.BLOOD_BAD_AMOUNT.format(token=quote(amount_token)) + texts.BLOOD_USAGE
+        )
     amount = int(amount_match.group(1))
     problem = amount_problem(component, amount)
     if problem is not None:
@@ -114,7 +117,9 @@ def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
     if len(tokens) == 4:
         parsed = parse_date(tokens[3])
         if parsed is None:
-            raise ArgumentError(texts.BLOOD_BAD_DATE.format(token=tokens[3]) + texts.BLOOD_USAGE)
+            raise ArgumentError(
+                texts.BLOOD_BAD_DATE.format(token=quote(tokens[3])) + texts.BLOOD_USAGE
+            )
         donated_on = parsed
     if donated_on > today:
         raise ArgumentError(texts.BLOOD_DATE_FUTURE)
@@ -271,7 +276,7 @@ async def blood_command(update: Update, context: Context) -> None:
             await _show_other(update, context, tokens[0])
         else:
             raise ArgumentError(
-                texts.BLOOD_BAD_ARGUMENT.format(token=tokens[0]) + texts.BLOOD_USAGE
+                texts.BLOOD_BAD_ARGUMENT.format(token=quote(tokens[0])) + texts.BLOOD_USAGE
             )
     except ArgumentError as exc:
         await reply(update, context, str(exc))
@@ -282,7 +287,7 @@ async def _show_other(update: Update, context: Context, police_id: str) -> None:
     with services(context).database.session() as session:
         officer = officers.by_police_id(session, police_id)
     if officer is None:
-        raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=police_id))
+        raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=quote(police_id)))
     await _show(update, context, officer, own=False)
 
 
@@ -292,7 +297,7 @@ async def _record(update: Update, context: Context, caller: Caller, tokens: Sequ
     with services(context).database.session() as session:
         officer = officers.by_police_id(session, request.police_id)
         if officer is None or officer.id is None:
-            raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=request.police_id))
+            raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=quote(request.police_id)))
         if not officer.active:
             raise ArgumentError(
                 texts.BLOOD_OFFICER_LEFT.format(name=officer.name, police_id=officer.police_id)
@@ -383,7 +388,9 @@ def parse_year(tokens: Sequence[str], *, today: date) -> int:
         return today.year
     match = _YEAR.match(tokens[0])
     if len(tokens) > 1 or match is None or not 1900 <= int(match.group(1)) <= 9999:
-        raise ArgumentError(texts.BLOOD_BAD_YEAR.format(token=tokens[-1]) + texts.BLOOD_USAGE)
+        raise ArgumentError(
+            texts.BLOOD_BAD_YEAR.format(token=quote(tokens[-1])) + texts.BLOOD_USAGE
+        )
     return int(match.group(1))
 
 

@@ -1,7 +1,8 @@
 """Typed callback data: packed into Telegram's 64 bytes, parsed back or rejected.
 
-Callback data comes from the client and can be forged; parsing only checks its shape, and every
-handler authorises the action again against the database.
+Callback data comes from the client and can be forged; parsing checks its shape (numbers are
+parsed once, here, and must lie in INT_RANGE), and every handler authorises the action again
+against the database.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import re
 from typing import ClassVar, Self
 
 CALLBACK_DATA_LIMIT = 64
+# Every number in callback data is a row id (or an amount) of an INTEGER column: positive and
+# within that column's range. Anything else is forged and must never reach the database, where a
+# number past 2**63 - 1 raises OverflowError instead of matching nothing.
+INT_RANGE = (1, 2**31 - 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +52,10 @@ class CallbackData:
             kind = field.type if isinstance(field.type, str) else field.type.__name__
             try:
                 if kind == "int":
-                    values[field.name] = int(raw)
+                    number = _number(raw)
+                    if number is None:
+                        return None
+                    values[field.name] = number
                 elif kind == "bool":
                     if raw not in ("0", "1"):
                         return None
@@ -65,6 +73,16 @@ class CallbackData:
     def pattern(cls) -> re.Pattern[str]:
         """The regex PTB's CallbackQueryHandler uses to route this kind of button."""
         return re.compile(rf"^{re.escape(cls.prefix)}(:|$)")
+
+
+def _number(raw: str) -> int | None:
+    """A number as pack() writes it (ASCII digits only: no sign, blank, '_' or other scripts'
+    digits, all of which int() accepts) and within INT_RANGE; None otherwise."""
+    low, high = INT_RANGE
+    if not raw.isascii() or not raw.isdigit() or len(raw) > len(str(high)):
+        return None
+    number = int(raw)
+    return number if low <= number <= high else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,6 +26,7 @@ from telegram.warnings import PTBUserWarning
 from bot import texts
 from bot.rules.care import CaseKey, date_problem, first_duplicate, parse_date, price
 from bot.rules.identity import normalize_police_id
+from bot.rules.text import clean, meaningful
 from handlers.callbacks import CareStep, MenuChoice
 from handlers.care_cards import amount_text, case_card, case_markup, event_name
 from handlers.common import (
@@ -166,7 +167,7 @@ async def colleague_entered(update: Update, context: Context) -> str | int:
     message = update.effective_message
     if caller is None or message is None or message.text is None:
         return END
-    typed = message.text.strip()[:SHORT_TEXT]
+    typed = clean(message.text)[:SHORT_TEXT]
     found: list[Officer] = []
     with services(context).database.session() as session:
         try:
@@ -244,8 +245,11 @@ async def _short_text(
     """Store a short typed answer under `field` (also this step's state) and go on."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    value = message.text.strip()
-    if not value or len(value) > SHORT_TEXT:
+    value = clean(message.text)
+    if not meaningful(value):
+        await prompt(update, context, texts.TEXT_INVISIBLE)
+        return field
+    if len(value) > SHORT_TEXT:
         await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=SHORT_TEXT))
         return field
     if field in SEALED:
@@ -300,7 +304,10 @@ async def note_entered(update: Update, context: Context) -> str:
     """An optional short note (a health detail: encrypted, organizers only)."""
     message = update.effective_message
     assert message is not None and message.text is not None
-    note = message.text.strip()
+    note = clean(message.text)
+    if not meaningful(note):
+        await prompt(update, context, texts.TEXT_INVISIBLE)
+        return NOTE
     if len(note) > NOTE_LIMIT:
         await prompt(update, context, texts.CARE_TEXT_TOO_LONG.format(limit=NOTE_LIMIT))
         return NOTE
@@ -370,7 +377,7 @@ async def confirmed(update: Update, context: Context) -> str | int:
         if conversations.state_of(session, NAME, key) != CONFIRM:
             case = None  # a second press of 提交: the first one already filed it
         else:
-            case, duplicate_of = _file(session, caller, draft, context)
+            case = _file(session, caller, draft, context)
             conversations.delete(session, NAME, key)
             subject = officers.by_id(session, case.officer_id)
             organizers = roles.reachable_holders(session, {Role.ORGANIZER, Role.ADMIN})
@@ -378,9 +385,8 @@ async def confirmed(update: Update, context: Context) -> str | int:
     if case is None:
         return END
     assert case.id is not None and subject is not None
-    if duplicate_of is not None:
-        await edit_or_send(update, context, texts.CARE_DUPLICATE.format(id=duplicate_of))
-        return END
+    # A duplicate is linked silently: the reporter hears what any reporter hears (telling them
+    # would reveal that someone else reported it); the organizers see the link on the card.
     await edit_or_send(update, context, texts.CARE_SUBMITTED.format(id=case.id))
     card = case_card(case, subject, svc.cipher, reporter=caller.officer)
     for _organizer, chat_id in organizers:
@@ -401,9 +407,7 @@ async def confirmed(update: Update, context: Context) -> str | int:
     return END
 
 
-def _file(
-    session: Session, caller: Caller, draft: dict[str, Any], context: Context
-) -> tuple[CareCase, int | None]:
+def _file(session: Session, caller: Caller, draft: dict[str, Any], context: Context) -> CareCase:
     svc = services(context)
     event, event_date = draft["event"], date.fromisoformat(draft["date"])
     officer_id = int(draft["officer_id"])
@@ -441,7 +445,7 @@ def _file(
         event=event,
         duplicate_of=duplicate.case_id if duplicate else None,
     )
-    return case, duplicate.case_id if duplicate else None
+    return case
 
 
 async def text_expected(update: Update, context: Context) -> None:
@@ -466,6 +470,15 @@ async def my_reports(update: Update, context: Context) -> None:
             c.officer_id: (officers.by_id(session, c.officer_id) or caller.officer).name
             for c in mine
         }
+        # A report for a colleague that duplicates someone else's shows that case's status:
+        # "重复申报" would tell the reporter that another officer reported it.
+        shown = {
+            c.id: _status_of(session, c.duplicate_of)
+            for c in mine
+            if c.status == CaseStatus.DUPLICATE
+            and c.duplicate_of is not None
+            and c.officer_id != caller.officer.id
+        }
     if not mine:
         await reply(update, context, texts.CARE_NONE_YET)
         return
@@ -475,7 +488,7 @@ async def my_reports(update: Update, context: Context) -> None:
             id=case.id,
             event=event_name(case.event, case.relation),
             date=case.event_date.isoformat(),
-            status=texts.CASE_STATUS[case.status],
+            status=texts.CASE_STATUS[shown.get(case.id, case.status)],
         )
         if case.officer_id != caller.officer.id:
             line += texts.CARE_MINE_FOR.format(name=names[case.officer_id])
@@ -483,9 +496,16 @@ async def my_reports(update: Update, context: Context) -> None:
         if own and case.status == CaseStatus.PAID and case.paid_amount is not None:
             line += texts.CARE_MINE_PAID.format(amount=case.paid_amount)
         if case.status == CaseStatus.DECLINED and case.officer_id == caller.officer.id:
-            line += texts.CARE_MINE_DECLINED.format(reason=case.decline_reason)
+            reason = care.decline_reason(case, services(context).cipher)
+            line += texts.CARE_MINE_DECLINED.format(reason=reason)
         lines.append(line)
     await reply(update, context, "\n".join(lines))
+
+
+def _status_of(session: Session, case_id: int) -> str:
+    """A case's status; "reported" if it is gone."""
+    case = care.get(session, case_id)
+    return CaseStatus.REPORTED if case is None else str(case.status)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -43,6 +43,7 @@ from telegram.warnings import PTBUserWarning
 from bot import texts
 from bot.care_export import export_bytes
 from bot.rules.care import Sum, paid_amount_problem, parse_date
+from bot.rules.text import clean, meaningful, quote
 from handlers import menu
 from handlers.callbacks import CallbackData, CaseAction
 from handlers.care_cards import case_card, case_markup, event_name
@@ -61,6 +62,7 @@ from handlers.common import (
 )
 from handlers.context import services
 from storage import audit, broadcasts, care, conversations, officers, roles
+from storage.crypto import FieldCipher
 from storage.models import CareCase, CaseStatus, Officer, Role
 
 log = logging.getLogger(__name__)
@@ -73,8 +75,7 @@ ASK_DECLINE_REASON = "ask_decline_reason"
 STATES = (ASK_AMOUNT, ASK_PAY_REASON, ASK_DECLINE_REASON)
 END = ConversationHandler.END
 
-# The width of care_case.adjust_reason and decline_reason.
-REASON_LIMIT = 200
+REASON_LIMIT = care.REASON_LIMIT
 # A case without a policy sum takes any amount up to this: a guard against a typo's extra zeros
 # (and the INTEGER column), far above any sum the union pays.
 UNPRICED_LIMIT = 100_000
@@ -202,6 +203,7 @@ def _move(
     case_id: int,
     to: CaseStatus,
     *,
+    cipher: FieldCipher,
     amount: int | None = None,
     reason: str = "",
 ) -> tuple[Outcome, Moved | None]:
@@ -219,7 +221,10 @@ def _move(
         if _amount_problem(case, amount, reason) is not None:
             return Outcome.STALE, None
         detail |= {"amount": amount, "policy_amount": case.policy_amount}
-    if not care.advance(session, case, to, actor=caller.actor, amount=amount, reason=reason):
+    advanced = care.advance(
+        session, case, to, actor=caller.actor, amount=amount, reason=reason, cipher=cipher
+    )
+    if not advanced:
         return Outcome.STALE, None
     # Amounts and ids only: a reason may describe someone's health, so it stays on the case.
     audit.record(
@@ -256,7 +261,7 @@ async def _tell(context: Context, moved: Moved) -> bool:
         event=event_name(case.event, case.relation),
         name=moved.subject.name,
         amount=case.paid_amount,
-        reason=case.decline_reason,
+        reason=care.decline_reason(case, services(context).cipher),
     )
     return await notify(context.bot, moved.tell_chat, text)
 
@@ -302,8 +307,12 @@ async def visit_pressed(update: Update, context: Context) -> None:
     if caller is None:
         return
     with services(context).database.session() as session:
-        outcome, moved = _move(session, caller, action.case_id, CaseStatus.VISITED)
+        outcome, moved = _move(
+            session, caller, action.case_id, CaseStatus.VISITED, cipher=services(context).cipher
+        )
     if moved is None:
+        if outcome is Outcome.STALE and await _show_as_it_stands(update, context, action.case_id):
+            return
         await _refused(update, context, outcome, action.case_id)
         return
     await answer(update, texts.CASE_VISITED_DONE)
@@ -313,6 +322,27 @@ async def visit_pressed(update: Update, context: Context) -> None:
     except TelegramError as exc:
         # Committed and told: the card is only the organizer's view of it.
         log.info("could not update a case card: %s", type(exc).__name__)
+
+
+async def _show_as_it_stands(update: Update, context: Context, case_id: int) -> bool:
+    """A press on a case that moved on: answer with its status and show its card as it is now.
+
+    A repeated press (or one on another organizer's copy of the card) gets the card the step
+    left behind, not a bare "no". False if the case is gone.
+    """
+    with services(context).database.session() as session:
+        case = care.get(session, case_id)
+        subject = officers.by_id(session, case.officer_id) if case else None
+        reporter = officers.by_id(session, case.reporter_id) if case else None
+    if case is None or subject is None:
+        return False
+    await answer(update, texts.CASE_NOW.format(status=texts.CASE_STATUS[case.status]))
+    card = case_card(case, subject, services(context).cipher, reporter=reporter)
+    try:
+        await edit_or_send(update, context, card, case_markup(case))
+    except TelegramError as exc:
+        log.info("could not update a case card: %s", type(exc).__name__)
+    return True
 
 
 # --- 已发放 and 不予受理: the flows ------------------------------------------------------
@@ -358,8 +388,10 @@ async def step_pressed(update: Update, context: Context) -> str | int | None:
         return END
     loaded = _load(context, action.case_id)
     if loaded is None or loaded[0].status not in care.OPEN:
-        # Someone else moved it on; a flow this organizer has open stays where it is.
-        await answer(update, texts.STALE_BUTTON)
+        # Moved on (by this press before, or by someone else): the card as it stands; a flow
+        # this organizer has open stays where it is.
+        if not await _show_as_it_stands(update, context, action.case_id):
+            await answer(update, texts.STALE_BUTTON)
         return None
     case, subject = loaded
     flow = secrets.token_hex(4)
@@ -407,8 +439,9 @@ async def message_received(update: Update, context: Context) -> str | int:
     text = message.text
     if state == ASK_AMOUNT:
         return await _amount_entered(update, context, caller, draft, text)
-    reason = (text or "").strip()
-    if not reason or len(reason) > REASON_LIMIT:
+    # Blank or invisible-only text is no reason; direction overrides are dropped.
+    reason = clean(text or "")
+    if not meaningful(reason) or len(reason) > REASON_LIMIT:
         await prompt(update, context, texts.CASE_REASON_BAD.format(limit=REASON_LIMIT))
         return state
     if state == ASK_PAY_REASON:
@@ -505,7 +538,15 @@ async def _finish(
             outcome = Outcome.STALE  # a second press: the first one finished the flow
         else:
             conversations.delete(session, NAME, key)
-            outcome, moved = _move(session, caller, case_id, to, amount=amount, reason=reason)
+            outcome, moved = _move(
+                session,
+                caller,
+                case_id,
+                to,
+                cipher=services(context).cipher,
+                amount=amount,
+                reason=reason,
+            )
     if moved is None:
         await _refused(update, context, outcome, case_id)
         return END
@@ -648,7 +689,7 @@ def parse_period(tokens: Sequence[str]) -> tuple[date | None, date | None]:
     for token in tokens:
         period = _period_of(token)
         if period is None:
-            raise FilterError(texts.CASES_BAD_TOKEN.format(token=token))
+            raise FilterError(texts.CASES_BAD_TOKEN.format(token=quote(token)))
         periods.append(period)
     days = sorted(p for p in periods if not isinstance(p, tuple))
     if not periods:
@@ -683,7 +724,7 @@ def parse_filter(tokens: Sequence[str], units: Collection[str]) -> CaseFilter:
         elif _period_of(token) is not None:
             dates.append(token)
         else:
-            raise FilterError(texts.CASES_BAD_TOKEN.format(token=token))
+            raise FilterError(texts.CASES_BAD_TOKEN.format(token=quote(token)))
     start, end = parse_period(dates)
     return CaseFilter(
         statuses=tuple(dict.fromkeys(statuses)),
@@ -854,7 +895,9 @@ async def _export(update: Update, context: Context, caller: Caller, tokens: Sequ
     chat = update.effective_chat
     assert chat is not None
     svc = services(context)
-    data, count = export_bytes(svc.database, start, end, svc.zone, actor=caller.actor)
+    data, count = export_bytes(
+        svc.database, start, end, svc.zone, actor=caller.actor, cipher=svc.cipher
+    )
     await context.bot.send_document(
         chat.id,
         document=data,

@@ -40,6 +40,8 @@ def case_card(
             status=texts.CASE_STATUS[case.status],
         )
     ]
+    if case.duplicate_of is not None:
+        lines.append(texts.CASE_CARD_DUPLICATE.format(id=case.duplicate_of))
     if reporter is not None and reporter.id != subject.id:
         lines.append(
             texts.CASE_CARD_REPORTER.format(name=reporter.name, police_id=reporter.police_id)

@@ -37,9 +37,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import texts
+from bot import effects, texts
 from bot.rules.identity import normalize_police_id
 from bot.rules.messages import TELEGRAM_TEXT_LIMIT
+from bot.rules.text import clean, meaningful, quote
 from handlers import announce, menu
 from handlers.callbacks import ClubAction, ClubNoticeStep
 from handlers.common import (
@@ -54,6 +55,7 @@ from handlers.common import (
     notify,
     pressed_by,
     prompt,
+    redispatch,
     reply,
     show_step,
 )
@@ -115,7 +117,7 @@ def _policy_clubs(context: Context) -> list[str]:
 
 
 def _unknown(typed: str, clubs: Sequence[str]) -> str:
-    return texts.CLUB_UNKNOWN.format(club=typed.strip()[:20], clubs="、".join(clubs))
+    return texts.CLUB_UNKNOWN.format(club=quote(typed.strip()), clubs="、".join(clubs))
 
 
 def _officer_id(caller: Caller) -> int:
@@ -522,7 +524,7 @@ async def message_received(update: Update, context: Context) -> str | int:
     state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         # /start, /menu or another flow dropped this one: the other handlers take the update.
-        context.application.create_task(context.application.process_update(update))
+        redispatch(update, context)
         return END
     caller = await caller_or_hint(update, context)
     if caller is None:
@@ -543,7 +545,9 @@ async def message_received(update: Update, context: Context) -> str | int:
     if text is None:
         await prompt(update, context, texts.ANNOUNCE_TEXT_ONLY)
         return ASK_TEXT
-    if not text.strip():
+    # Blank or invisible-only text is empty; direction overrides are dropped.
+    text = clean(text)
+    if not meaningful(text):
         await prompt(update, context, texts.ANNOUNCE_TEXT_EMPTY)
         return ASK_TEXT
     if _length(text) > _text_limit(club):
@@ -641,16 +645,15 @@ async def _start_progress(
     The broadcast is committed already: a progress message that cannot be sent must not stop it.
     """
     try:
-        message = await context.bot.send_message(
-            chat_id,
-            texts.BROADCAST_STARTING.format(total=total),
-            reply_markup=announce.stop_markup(broadcast_id) if stop else None,
-        )
+        # Its id is stored once Telegram took it (after the commit): the sender edits it.
+        with effects.on_sent("broadcast_progress", broadcast_id):
+            await context.bot.send_message(
+                chat_id,
+                texts.BROADCAST_STARTING.format(total=total),
+                reply_markup=announce.stop_markup(broadcast_id) if stop else None,
+            )
     except TelegramError as exc:
         log.warning("could not send a progress message: %s", type(exc).__name__)
-    else:
-        with services(context).database.session() as session:
-            broadcasts.set_progress_message(session, broadcast_id, message.message_id)
     finally:
         services(context).broadcaster.wake()
 

@@ -20,10 +20,17 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
+from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes, ConversationHandler, filters
+from telegram.ext import (
+    ApplicationHandlerStop,
+    BaseHandler,
+    ContextTypes,
+    ConversationHandler,
+    filters,
+)
 
-from bot import texts
+from bot import effects, texts
 from bot.rules.messages import split_text
 from handlers.callbacks import CallbackData, MenuChoice
 from handlers.context import services
@@ -39,6 +46,48 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardRemove | Any
 # New messages in private chats only: an edited message must not count as a second answer (nor
 # re-run an edited command), and the bot serves officers one to one, never in groups.
 PRIVATE_MESSAGE = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+
+
+def in_private_chat(update: Update) -> bool:
+    """True if the update comes from its sender's own private chat with the bot.
+
+    A press on a message in a group, supergroup or channel (or on an inline message, which has
+    no chat) is not: whatever it asks for would be shown to everyone there.
+    """
+    chat, user = update.effective_chat, update.effective_user
+    return (
+        chat is not None
+        and user is not None
+        and chat.type == ChatType.PRIVATE
+        and chat.id == user.id
+    )
+
+
+class OutsidePrivateChats(BaseHandler[Update, Context, None]):
+    """Takes every message and button press from outside a private chat, and does nothing.
+
+    Registered in a group of its own ahead of every other (bot/app.py) and stopping the
+    update there, so no feature ever answers into a group, supergroup or channel: a command
+    typed there gets no reply, a press there only a short answer of its own (seen by the
+    presser alone), and nothing changes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(self._ignore)
+
+    def check_update(self, update: object) -> bool:
+        """Messages (new or edited, channel posts) and presses that are not private."""
+        if not isinstance(update, Update):
+            return False
+        if update.callback_query is None and update.effective_message is None:
+            return False
+        return not in_private_chat(update)
+
+    @staticmethod
+    async def _ignore(update: Update, context: Context) -> None:
+        if update.callback_query is not None:
+            await answer(update, texts.PRIVATE_CHAT_ONLY, alert=True)
+        raise ApplicationHandlerStop
 
 
 def _no_clubs() -> frozenset[str]:
@@ -85,13 +134,27 @@ def guarded(name: str, state: str) -> Callable[[Step], Step]:
             with services(context).database.session() as session:
                 current = conversations.state_of(session, name, conversation_key(update))
             if current != state:
-                context.application.create_task(context.application.process_update(update))
+                redispatch(update, context)
                 return ConversationHandler.END
             return await step(update, context)
 
         return run
 
     return wrap
+
+
+def redispatch(update: Update, context: Context) -> None:
+    """Let the handlers take this update again once the current pass is over.
+
+    For a flow that found itself dropped: its conversation ends, and the update is answered by
+    whatever it was meant for, in the same transaction as the first pass (bot/effects.py).
+    """
+    application = context.application
+
+    def start() -> None:
+        application.create_task(application.process_update(update))
+
+    effects.redispatch(start)
 
 
 @dataclass(frozen=True)
@@ -169,7 +232,7 @@ async def caller_or_hint(update: Update, context: Context) -> Caller | None:
     if caller is None:
         if update.callback_query is not None:
             await answer(update, texts.STRANGER_HINT, alert=True)
-        elif update.effective_chat is not None:
+        elif update.effective_chat is not None and in_private_chat(update):
             await context.bot.send_message(update.effective_chat.id, texts.STRANGER_HINT)
     return caller
 
@@ -236,8 +299,12 @@ async def prompt(update: Update, context: Context, text: str, reply_markup: Mark
 
 
 async def reply(update: Update, context: Context, text: str, reply_markup: Markup = None) -> None:
-    """Answer in the chat the update came from."""
+    """Answer in the chat the update came from: only ever a private one."""
     assert update.effective_chat is not None
+    if not in_private_chat(update):
+        # OutsidePrivateChats takes such updates first; this only keeps a slip from leaking.
+        log.warning("refused to answer outside a private chat")
+        return
     await send_text(context.bot, update.effective_chat.id, text, reply_markup)
 
 
@@ -246,6 +313,9 @@ async def edit_or_send(
 ) -> None:
     """Replace the pressed message's text, or send a new one if it cannot be edited."""
     query = update.callback_query
+    if not in_private_chat(update):
+        log.warning("refused to edit a message outside a private chat")
+        return
     if query is not None and isinstance(query.message, Message):
         try:
             await query.message.edit_text(text, reply_markup=markup)

@@ -38,6 +38,8 @@ from bot import texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
+from bot.rules.horizon import beyond_horizon, horizon
+from bot.rules.text import clean, meaningful, quote
 from handlers import blood
 from handlers.callbacks import DriveAction, DriveRecord
 from handlers.common import (
@@ -72,6 +74,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
 MAX_CAPACITY = 10_000
+MAX_PLACE = 100  # the width of blood_drive.place
 REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
 REMINDER_ACTOR = "system:drive-reminder"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -88,6 +91,11 @@ class ArgumentError(ValueError):
 # --- parsing ---------------------------------------------------------------------------------
 
 
+def _whole_number(token: str) -> bool:
+    """ASCII digits only (str.isdigit() also takes '²', which int() refuses), at most nine."""
+    return token.isascii() and token.isdigit() and len(token) <= 9
+
+
 def parse_types(token: str) -> list[str]:
     """O,A → ["O", "A"]; ArgumentError for anything but A, B, O, AB."""
     types: list[str] = []
@@ -96,11 +104,13 @@ def parse_types(token: str) -> list[str]:
             continue
         group = part.upper().removesuffix("型")
         if group not in BLOOD_GROUPS:
-            raise ArgumentError(texts.DRIVE_BAD_TYPES.format(token=token) + texts.DRIVE_USAGE)
+            raise ArgumentError(
+                texts.DRIVE_BAD_TYPES.format(token=quote(token)) + texts.DRIVE_USAGE
+            )
         if group not in types:
             types.append(group)
     if not types:
-        raise ArgumentError(texts.DRIVE_BAD_TYPES.format(token=token) + texts.DRIVE_USAGE)
+        raise ArgumentError(texts.DRIVE_BAD_TYPES.format(token=quote(token)) + texts.DRIVE_USAGE)
     return types
 
 
@@ -112,25 +122,35 @@ def parse_new(
         raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
     day = parse_date(tokens[0])
     if day is None:
-        raise ArgumentError(texts.DRIVE_BAD_DATE.format(token=tokens[0]) + texts.DRIVE_USAGE)
+        raise ArgumentError(texts.DRIVE_BAD_DATE.format(token=quote(tokens[0])) + texts.DRIVE_USAGE)
+    today = now.astimezone(zone).date()
+    if beyond_horizon(day, today):
+        raise ArgumentError(
+            texts.DRIVE_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
+        )
     match = _TIME.match(tokens[1])
     if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
-        raise ArgumentError(texts.DRIVE_BAD_TIME.format(token=tokens[1]) + texts.DRIVE_USAGE)
+        raise ArgumentError(texts.DRIVE_BAD_TIME.format(token=quote(tokens[1])) + texts.DRIVE_USAGE)
     rest = list(tokens[2:])
     types: list[str] = []
-    if len(rest) >= 3 and not rest[-1].isdigit():
+    if len(rest) >= 3 and not _whole_number(rest[-1]):
         types = parse_types(rest.pop())
     capacity_token = rest.pop()
     if not rest:
         raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
-    if not capacity_token.isdigit() or not 1 <= int(capacity_token) <= MAX_CAPACITY:
+    if not _whole_number(capacity_token) or not 1 <= int(capacity_token) <= MAX_CAPACITY:
         raise ArgumentError(
-            texts.DRIVE_BAD_CAPACITY.format(token=capacity_token) + texts.DRIVE_USAGE
+            texts.DRIVE_BAD_CAPACITY.format(token=quote(capacity_token)) + texts.DRIVE_USAGE
         )
+    place = clean(" ".join(rest))
+    if not meaningful(place):
+        raise ArgumentError(texts.TEXT_INVISIBLE_PLACE + texts.DRIVE_USAGE)
+    if len(place) > MAX_PLACE:
+        raise ArgumentError(texts.DRIVE_PLACE_TOO_LONG.format(limit=MAX_PLACE) + texts.DRIVE_USAGE)
     local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
     if local <= now:
         raise ArgumentError(texts.DRIVE_PAST.format(when=when_text(local, zone)))
-    return local.astimezone(UTC), " ".join(rest), int(capacity_token), types
+    return local.astimezone(UTC), place, int(capacity_token), types
 
 
 # --- showing ---------------------------------------------------------------------------------
@@ -224,7 +244,7 @@ async def drives_command(update: Update, context: Context) -> None:
             await _attendees(update, context, int(tokens[0].lstrip("#")))
         else:
             raise ArgumentError(
-                texts.BLOOD_BAD_ARGUMENT.format(token=tokens[0]) + texts.DRIVE_USAGE
+                texts.BLOOD_BAD_ARGUMENT.format(token=quote(tokens[0])) + texts.DRIVE_USAGE
             )
     except ArgumentError as exc:
         await reply(update, context, str(exc))
@@ -366,7 +386,7 @@ async def record_pressed(update: Update, context: Context) -> None:
     today = datetime.now(zone).date()
     component = Component(action.component)
     refused = ""
-    stored = None
+    stored = already = None
     with database.session() as session:
         drive = drive_storage.get(session, action.drive_id)
         officer = session.get(Officer, action.officer_id)
@@ -396,6 +416,9 @@ async def record_pressed(update: Update, context: Context) -> None:
                 drive_id=drive.id,
             )
             if stored is None:
+                already = blood_storage.recorded(
+                    session, officer_id=officer.id, donated_on=on, component=component.value
+                )
                 refused = texts.BLOOD_DUPLICATE.format(
                     name=officer.name,
                     police_id=officer.police_id,
@@ -416,6 +439,21 @@ async def record_pressed(update: Update, context: Context) -> None:
                 )
         totals = blood_storage.totals(session, officer.id)
         binding = officers.binding_of(session, officer.id)
+    if already is not None:
+        # A repeated press (or one on another organizer's list): the record as it stands.
+        await answer(update, refused)
+        text = texts.DRIVE_RECORD_ALREADY.format(
+            name=officer.name,
+            police_id=officer.police_id,
+            date=on.isoformat(),
+            component=blood.component_name(component),
+            amount=blood.amount_text(component, already.amount),
+        )
+        try:
+            await edit_or_send(update, context, text)
+        except TelegramError as exc:
+            log.info("could not update a record button: %s", type(exc).__name__)
+        return
     if refused:
         await answer(update, refused, alert=True)
         return

@@ -51,6 +51,7 @@ from handlers.common import (
     caller_or_hint,
     conversation_key,
     prompt,
+    redispatch,
     show_step,
 )
 from handlers.context import services
@@ -419,7 +420,7 @@ async def message_received(update: Update, context: Context) -> str | int:
     """A message inside the flow: the value at a typing step, a reminder at button steps."""
     state, draft = FLOW.committed(update, context, _valid)
     if state is None:
-        context.application.create_task(context.application.process_update(update))
+        redispatch(update, context)
         return END
     caller = await caller_or_hint(update, context)
     if caller is None:
@@ -617,7 +618,7 @@ async def start_edit(update: Update, context: Context) -> str | int:
         await answer(update, texts.STALE_BUTTON)
         return END
     if not allowed:
-        await refuse_manager(update, context, caller, f"event:{action.event_id}")
+        await refuse_manager(update, context, caller, f"event:{action.event_id}", event=event)
         return END
     if event.status != EventStatus.OPEN or event.starts_at <= utcnow():
         await answer(update, texts.EVENT_GONE, alert=True)

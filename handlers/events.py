@@ -3,7 +3,9 @@
 - `/events`: the upcoming events whose audience includes the officer (bot.rules.events.may_join:
   a matchmaking event needs their own opt-in as single, so a married officer never sees one),
   one card each with places left (per gender when capped) and 报名 / 报名候补 / 取消报名.
-  Officers see counts only, never who signed up.
+  Officers see counts only, never who signed up. Every press checks the audience again
+  (may_see): a forged ev:* / evm:* press of an event the officer may not see is answered like
+  an outdated button and shows nothing.
 - `/events mine`: their own sign-ups and waitlist places.
 - Managers (organizers for every event, a club's leaders for their club's events only):
   `/events 编号` or ⚙️ 管理 opens the panel: the list with attendance marks (到场 / 缺席 from the
@@ -41,6 +43,7 @@ from bot.rules.events import (
     notice_is_urgent,
     reminder_due,
 )
+from bot.rules.text import quote
 from handlers.callbacks import EventAction, EventMark
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -116,6 +119,18 @@ def can_manage(caller: Caller, event: Event) -> bool:
         and event.audience == Audience.CLUB
         and event.audience_value in caller.leads
     )
+
+
+def may_see(session: Session, caller: Caller, event: Event, policy: Policy) -> bool:
+    """True if this event's card may be shown to the caller, read now, on every press.
+
+    Its audience (a matchmaking event only to opted-in singles, a club's only to members, a
+    unit's only to the unit), its managers, and whoever holds a place or waits on it (to cancel
+    it). Anyone else is answered as if the button were outdated, and shown nothing.
+    """
+    if can_manage(caller, event) or visible(event, viewer_of(session, caller.officer, policy)):
+        return True
+    return event_storage.view(session, event, caller.officer.id).mine is not None
 
 
 # --- showing ----------------------------------------------------------------------------
@@ -267,7 +282,9 @@ async def events_command(update: Update, context: Context) -> None:
         await _panel(update, context, caller, int(word))
     else:
         await reply(
-            update, context, texts.EVENT_BAD_ARGUMENT.format(token=tokens[0]) + texts.EVENT_USAGE
+            update,
+            context,
+            texts.EVENT_BAD_ARGUMENT.format(token=quote(tokens[0])) + texts.EVENT_USAGE,
         )
 
 
@@ -353,6 +370,8 @@ async def _show_outcome(
     found = services(context)
     now = utcnow()
     with found.database.session() as session:
+        # The audience was checked before the press acted (may_see): after a 取消报名 the
+        # officer holds no place, and still sees the card they pressed.
         event = event_storage.get(session, event_id)
         view = event_storage.view(session, event, caller.officer.id) if event else None
         manager = event is not None and can_manage(caller, event)
@@ -387,12 +406,15 @@ async def _join(update: Update, context: Context, caller: Caller, event_id: int)
     found = services(context)
     with found.database.session() as session:
         event = event_storage.get(session, event_id)
+        shown = event is not None and may_see(session, caller, event, found.policy)
+        mine = event_storage.view(session, event, officer.id).mine if event and shown else None
         problem = (
             ""
-            if event is None
+            if event is None or mine is not None
             else refusal(event, viewer_of(session, officer, found.policy), officer.gender)
         )
-    if event is None:
+    if event is None or not shown:
+        # Not in its audience: a forged or outdated press learns nothing about the event.
         await answer(update, texts.STALE_BUTTON)
         return
     if problem:
@@ -435,7 +457,15 @@ async def _leave(update: Update, context: Context, caller: Caller, event_id: int
     """取消报名: before the deadline; the first on the waitlist who fits moves up and is told."""
     officer_id = caller.officer.id
     assert officer_id is not None
-    with services(context).database.session() as session:
+    found = services(context)
+    with found.database.session() as session:
+        event = event_storage.get(session, event_id)
+        shown = event is not None and may_see(session, caller, event, found.policy)
+    if not shown:
+        # Not in its audience and nothing to cancel: answered like an outdated button.
+        await answer(update, texts.STALE_BUTTON)
+        return
+    with found.database.session() as session:
         result = event_storage.cancel(session, event_id, officer_id, now=utcnow())
     if result.event is None:
         await answer(update, texts.STALE_BUTTON)
@@ -470,13 +500,33 @@ def _managed(context: Context, caller: Caller, event_id: int) -> tuple[Event | N
 
 
 async def refuse_manager(
-    update: Update, context: Context, caller: Caller, target: str, text: str = ""
+    update: Update,
+    context: Context,
+    caller: Caller,
+    target: str,
+    text: str = "",
+    *,
+    event: Event | None = None,
 ) -> None:
-    """Say no to someone who may not manage an event; a button press is audited as forged."""
+    """Say no to someone who may not manage an event; a button press is audited as forged.
+
+    About an event the caller may not even see (`event`, checked with may_see), the answer is
+    the one for an outdated button (or an unknown number): it must not tell that it exists.
+    """
+    found = services(context)
+    hidden = False
+    if event is not None:
+        with found.database.session() as session:
+            hidden = not may_see(session, caller, event, found.policy)
     if update.callback_query is not None:
-        with services(context).database.session() as session:
+        with found.database.session() as session:
             audit.record(session, actor=caller.actor, action="forged.event_manage", target=target)
-        await answer(update, text or texts.EVENT_NOT_MANAGER, alert=True)
+        if hidden:
+            await answer(update, texts.STALE_BUTTON)
+        else:
+            await answer(update, text or texts.EVENT_NOT_MANAGER, alert=True)
+    elif hidden and event is not None:
+        await reply(update, context, texts.EVENT_NOT_FOUND.format(id=event.id))
     else:
         await reply(update, context, text or texts.EVENT_NOT_MANAGER)
 
@@ -524,7 +574,7 @@ async def _panel(update: Update, context: Context, caller: Caller, event_id: int
             await reply(update, context, texts.EVENT_NOT_FOUND.format(id=event_id))
         return
     if not allowed:
-        await refuse_manager(update, context, caller, f"event:{event_id}")
+        await refuse_manager(update, context, caller, f"event:{event_id}", event=event)
         return
     with services(context).database.session() as session:
         view = event_storage.view(session, event)
@@ -553,7 +603,7 @@ async def _manage_pressed(
         await answer(update, texts.STALE_BUTTON)
         return
     if not allowed:
-        await refuse_manager(update, context, caller, f"event:{action.event_id}")
+        await refuse_manager(update, context, caller, f"event:{action.event_id}", event=event)
         return
     if action.action == "list":
         await answer(update)
@@ -654,7 +704,7 @@ async def mark_pressed(update: Update, context: Context) -> None:
         await answer(update, texts.STALE_BUTTON)
         return
     if not allowed:
-        await refuse_manager(update, context, caller, f"event:{mark.event_id}")
+        await refuse_manager(update, context, caller, f"event:{mark.event_id}", event=event)
         return
     if event.status != EventStatus.OPEN:
         await answer(update, texts.EVENT_MARK_CLOSED, alert=True)
@@ -805,6 +855,11 @@ async def _cancel_event(update: Update, context: Context, caller: Caller, event:
         else:
             session.rollback()
             cancelled = None
+    if cancelled is None and event.status == EventStatus.CANCELLED:
+        # A repeated press: the message the first one left (or should have).
+        await answer(update)
+        await edit_or_send(update, context, texts.EVENT_CANCELLED_ALREADY.format(title=event.title))
+        return
     if cancelled is None:
         await answer(update, texts.EVENT_GONE, alert=True)
         return

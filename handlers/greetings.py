@@ -40,6 +40,7 @@ from bot.rules.greeting_text import (
     validate_note,
     validate_template,
 )
+from bot.rules.text import clean
 from handlers import menu
 from handlers.callbacks import GreetingMenu, GreetingStep, GreetingTest
 from handlers.common import (
@@ -51,6 +52,7 @@ from handlers.common import (
     caller_or_hint,
     conversation_key,
     prompt,
+    redispatch,
     reply,
     show_step,
 )
@@ -408,7 +410,8 @@ async def message_received(update: Update, context: Context) -> str | int:
     if message.text is None:
         await prompt(update, context, texts.GREETINGS_TEXT_ONLY)
         return state
-    typed = message.text.strip()
+    # Invisible-only text counts as empty; direction overrides are dropped.
+    typed = clean(message.text)
     if state == ASK_TEXT:
         reason = validate_template(typed)
         if reason is not None:
@@ -424,7 +427,7 @@ async def message_received(update: Update, context: Context) -> str | int:
 
 async def _flow_gone(update: Update, context: Context) -> int:
     """/start, /menu or another flow dropped this one: let the other handlers take the update."""
-    context.application.create_task(context.application.process_update(update))
+    redispatch(update, context)
     return END
 
 

@@ -42,7 +42,13 @@ from storage.models import (
 )
 from storage.types import utcnow
 
-ASKED_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.SENT)
+# Asked: sent, on its way, or sent without Telegram confirming it (it may well have arrived).
+ASKED_STATES = (
+    DeliveryState.PENDING,
+    DeliveryState.SENDING,
+    DeliveryState.SENT,
+    broadcasts.UNCERTAIN,
+)
 
 
 class Outcome(StrEnum):
@@ -85,14 +91,19 @@ class Change:
     fulfilled_now: bool = False
     closed_now: bool = False
     notices: list[int] = field(default_factory=list)  # broadcasts written in this transaction
+    current: str | None = None  # the officer's answer as it stands, for a repeated press (SAME)
 
 
 def candidates(session: Session, *, blood_group: str, rh_negative: bool) -> list[Candidate]:
-    """Active, bound, reachable officers of this ABO group and Rh, with their donations."""
+    """Active, bound officers of this ABO group and Rh, with their donations.
+
+    Officers who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
     rows = session.exec(
         select(Officer, TelegramBinding.chat_id)
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .where(col(Officer.active).is_(True))
         .where(Officer.blood_group == blood_group, Officer.rh_negative == rh_negative)
         .order_by(col(Officer.id))
     ).all()
@@ -247,7 +258,7 @@ def reply(
     ).first()
     current = row.answer if row is not None else None
     if current == answer or (answer == AppealAnswer.COMING and current == AppealAnswer.ARRIVED):
-        return Change(Outcome.SAME, appeal)
+        return Change(Outcome.SAME, appeal, current=current)
     if appeal.status == AppealStatus.CLOSED:
         return Change(Outcome.CLOSED, appeal)
     if current == AppealAnswer.ARRIVED:

@@ -79,6 +79,19 @@ def record(
     return session.get(BloodDonation, new_id)
 
 
+def recorded(
+    session: Session, *, officer_id: int, donated_on: date, component: str
+) -> BloodDonation | None:
+    """The donation recorded for that officer, day and component, if there is one."""
+    return session.exec(
+        select(BloodDonation).where(
+            BloodDonation.officer_id == officer_id,
+            BloodDonation.donated_on == donated_on,
+            BloodDonation.component == component,
+        )
+    ).first()
+
+
 def history(session: Session, officer_id: int) -> list[BloodDonation]:
     """One officer's donations, newest first."""
     return list(

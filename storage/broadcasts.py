@@ -1,4 +1,17 @@
-"""The broadcast outbox: broadcasts, one delivery row per recipient, and the sender's queue."""
+"""The broadcast outbox: broadcasts, one delivery row per recipient, and the sender's queue.
+
+Besides DeliveryState's values a delivery may end in two more states (plain strings: the
+column is a string, no migration needed):
+
+- UNREACHABLE: the officer had blocked the bot (their binding's unreachable_since was set) when
+  the broadcast was written. Nothing is sent; the row is there so that previews, progress and
+  summaries count and name them instead of silently leaving them out.
+- UNCERTAIN: Telegram did not answer a send in time, twice (or a send timed out and the other
+  attempts failed). The message may well have arrived; it is not sent a third time.
+
+A send that timed out is remembered in the row's `error` (it starts with TIMED_OUT_MARK, kept
+through later errors) so that a restart does not forget it.
+"""
 
 from __future__ import annotations
 
@@ -23,11 +36,19 @@ from storage.models import (
 )
 from storage.types import utcnow
 
+# Delivery states beyond DeliveryState (see the module's docstring); they belong there too.
+UNREACHABLE = "unreachable"
+UNCERTAIN = "uncertain"
+# Prefix of a delivery's error once one of its sends timed out (it may have arrived).
+TIMED_OUT_MARK = "[timed out] "
+
 SETTLED = (
     DeliveryState.SENT,
     DeliveryState.FAILED,
     DeliveryState.BLOCKED,
     DeliveryState.CANCELLED,
+    UNREACHABLE,
+    UNCERTAIN,
 )
 _INSERT_BATCH = 10_000
 _DELIVERY_COLUMNS = (
@@ -56,6 +77,7 @@ class Claimed:
     text: str
     attempts: int
     buttons: str | None = None  # JSON of the broadcast's inline keyboard, if it has one
+    timed_out: bool = False  # an earlier send timed out: it may have arrived
 
 
 @dataclass(frozen=True)
@@ -68,21 +90,32 @@ class Progress:
     blocked: int
     cancelled: int
     waiting: int
+    uncertain: int = 0  # may have arrived: Telegram did not answer in time
+    unreachable: int = 0  # had blocked the bot before the broadcast: not sent
 
     @property
     def settled(self) -> bool:
         """True once nothing is left to send."""
         return self.waiting == 0
 
+    @property
+    def not_reachable(self) -> int:
+        """Officers who blocked the bot, before or during this broadcast (无法送达)."""
+        return self.blocked + self.unreachable
+
 
 def audience(
     session: Session, *, unit: str | None = None, role: str | None = None
 ) -> list[Recipient]:
-    """Active, bound officers who have not blocked the bot, optionally of one unit or role."""
+    """Active, bound officers, optionally of one unit or role.
+
+    Officers who blocked the bot are included: add_deliveries records them as unreachable
+    without a send, so that they are counted and named rather than silently left out.
+    """
     query = (
         select(Officer.id, TelegramBinding.chat_id)
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .where(col(Officer.active).is_(True))
         .order_by(col(Officer.id))
     )
     if unit is not None:
@@ -167,6 +200,9 @@ def open_broadcast(
 def add_deliveries(session: Session, broadcast: Broadcast, recipients: Sequence[Recipient]) -> int:
     """Queue a broadcast's deliveries (once per officer) in the caller's transaction; how many.
 
+    An officer whose binding is marked unreachable (they blocked the bot) gets a row already
+    settled as UNREACHABLE: counted and named in the summary, never sent to.
+
     Written straight through the driver (PostgreSQL's COPY, SQLite's executemany): through
     SQLAlchemy's per-row parameter handling 100,000 greetings took 2.7 s on SQLite and 8.5 s on
     PostgreSQL, through the driver 1.0 s and 2.3 s (bench/greetings.py).
@@ -176,16 +212,24 @@ def add_deliveries(session: Session, broadcast: Broadcast, recipients: Sequence[
     due = driver_value(connection, Delivery, "next_attempt_at", utcnow())
     priority = int(broadcast.priority)
     pending = str(DeliveryState.PENDING)
+    # Few officers block the bot: reading them all is one small scan, not a lookup per row.
+    blocked = set(
+        session.exec(
+            select(TelegramBinding.officer_id).where(
+                col(TelegramBinding.unreachable_since).is_not(None)
+            )
+        ).all()
+    )
     rows = [
         (
             broadcast.id,
             recipient.officer_id,
             recipient.chat_id,
             priority,
-            pending,
+            UNREACHABLE if recipient.officer_id in blocked else pending,
             0,
             due,
-            "",
+            "had blocked the bot" if recipient.officer_id in blocked else "",
             recipient.text,
         )
         for recipient in unique.values()
@@ -326,6 +370,7 @@ def claim_next(
             text=broadcast.text if delivery.text is None else delivery.text,
             attempts=delivery.attempts,
             buttons=broadcast.buttons,
+            timed_out=delivery.error.startswith(TIMED_OUT_MARK),
         )
     return None
 
@@ -370,8 +415,18 @@ def requeue(session: Session, delivery_id: int, *, at: datetime | None = None) -
     _drop_if_cancelled(session, delivery_id)
 
 
-def retry_later(session: Session, delivery_id: int, *, at: datetime, error: str) -> None:
-    """A transient fault: count the attempt and try again at the given time."""
+def _error_text(error: str, timed_out: bool) -> str:
+    return ((TIMED_OUT_MARK if timed_out else "") + error)[:200]
+
+
+def retry_later(
+    session: Session, delivery_id: int, *, at: datetime, error: str, timed_out: bool = False
+) -> None:
+    """A transient fault: count the attempt and try again at the given time.
+
+    `timed_out`: this or an earlier send of the delivery timed out (it may have arrived); the
+    next claim says so (Claimed.timed_out).
+    """
     session.execute(
         update(Delivery)
         .where(col(Delivery.id) == delivery_id, col(Delivery.state) == DeliveryState.SENDING)
@@ -379,10 +434,23 @@ def retry_later(session: Session, delivery_id: int, *, at: datetime, error: str)
             state=DeliveryState.PENDING,
             attempts=col(Delivery.attempts) + 1,
             next_attempt_at=at,
-            error=error[:200],
+            error=_error_text(error, timed_out),
         )
     )
     _drop_if_cancelled(session, delivery_id)
+
+
+def mark_uncertain(session: Session, delivery_id: int, error: str) -> None:
+    """Not sent again: a send timed out, so the message may have arrived (可能已送达)."""
+    session.execute(
+        update(Delivery)
+        .where(col(Delivery.id) == delivery_id)
+        .values(
+            state=UNCERTAIN,
+            attempts=col(Delivery.attempts) + 1,
+            error=_error_text(error, True),
+        )
+    )
 
 
 def mark_failed(session: Session, delivery_id: int, error: str) -> None:
@@ -487,6 +555,8 @@ def progress(session: Session, broadcast_id: int) -> Progress:
         blocked=counts.get(DeliveryState.BLOCKED, 0),
         cancelled=counts.get(DeliveryState.CANCELLED, 0),
         waiting=counts.get(DeliveryState.PENDING, 0) + counts.get(DeliveryState.SENDING, 0),
+        uncertain=counts.get(UNCERTAIN, 0),
+        unreachable=counts.get(UNREACHABLE, 0),
     )
 
 
@@ -508,13 +578,20 @@ def finish(session: Session, broadcast_id: int) -> bool:
     return True
 
 
+UNREACHED_STATES = (DeliveryState.FAILED, DeliveryState.BLOCKED, UNREACHABLE, UNCERTAIN)
+
+
 def unreached(session: Session, broadcast_id: int) -> list[tuple[str, str, str]]:
-    """Name, police ID and state of everyone the broadcast could not reach."""
+    """Name, police ID and state of everyone the broadcast did not surely reach.
+
+    That is failed, blocked, unreachable (blocked before it was written) and uncertain (may
+    have arrived), by police ID.
+    """
     rows = session.exec(
         select(Officer.name, Officer.police_id, Delivery.state)
         .join(Delivery, col(Delivery.officer_id) == col(Officer.id))
         .where(Delivery.broadcast_id == broadcast_id)
-        .where(col(Delivery.state).in_([DeliveryState.FAILED, DeliveryState.BLOCKED]))
+        .where(col(Delivery.state).in_(UNREACHED_STATES))
         .order_by(col(Officer.police_id))
     ).all()
     return [(name, police_id, str(state)) for name, police_id, state in rows]

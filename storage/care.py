@@ -15,6 +15,8 @@ from storage.models import CareCase, CaseStatus, Officer
 from storage.types import utcnow
 
 OPEN = (CaseStatus.REPORTED, CaseStatus.VISITED)
+# The longest reason kept, in characters of clear text.
+REASON_LIMIT = 200
 # Forward only: reported → visited → paid; declined from any open state; the rest are final.
 ALLOWED = {
     CaseStatus.REPORTED: {CaseStatus.VISITED, CaseStatus.PAID, CaseStatus.DECLINED},
@@ -89,8 +91,12 @@ def advance(
     actor: str,
     amount: int | None = None,
     reason: str = "",
+    cipher: FieldCipher,
 ) -> bool:
-    """Move a case forward; False (and nothing changed) if that step is not allowed now."""
+    """Move a case forward; False (and nothing changed) if that step is not allowed now.
+
+    The reason (for another sum, or for declining) may describe someone's health: sealed.
+    """
     if to not in ALLOWED.get(CaseStatus(case.status), set()):
         return False
     now = utcnow()
@@ -99,14 +105,50 @@ def advance(
     elif to is CaseStatus.PAID:
         case.paid_at, case.paid_by = now, actor
         case.paid_amount = case.policy_amount if amount is None else amount
-        case.adjust_reason = reason[:200]
+        case.pay_reason_cipher = cipher.encrypt(reason[:REASON_LIMIT])
     else:
         case.declined_at, case.declined_by = now, actor
-        case.decline_reason = reason[:200]
+        case.decline_reason_cipher = cipher.encrypt(reason[:REASON_LIMIT])
     case.status = to
     session.add(case)
     session.flush()
     return True
+
+
+def _opened(sealed: str, legacy: str, cipher: FieldCipher) -> str:
+    """A reason in clear: the sealed column's, else what a case kept in clear before 0009."""
+    return cipher.decrypt(sealed) if sealed else legacy
+
+
+def pay_reason(case: CareCase, cipher: FieldCipher) -> str:
+    """Why another sum than the policy's was paid ("" when it was the policy's)."""
+    return _opened(case.pay_reason_cipher, case.legacy_pay_reason, cipher)
+
+
+def decline_reason(case: CareCase, cipher: FieldCipher) -> str:
+    """Why the case was declined ("" unless it was)."""
+    return _opened(case.decline_reason_cipher, case.legacy_decline_reason, cipher)
+
+
+def seal_plain_reasons(session: Session, cipher: FieldCipher) -> int:
+    """Seal the reasons cases kept in clear before migration 0009; returns the cases changed.
+
+    Run at every start (bot.scheduler): after the first one it finds nothing.
+    """
+    legacy = (col(CareCase.legacy_pay_reason) != "") | (col(CareCase.legacy_decline_reason) != "")
+    cases = session.exec(select(CareCase).where(legacy).order_by(col(CareCase.id))).all()
+    for case in cases:
+        for plain, sealed in (
+            ("legacy_pay_reason", "pay_reason_cipher"),
+            ("legacy_decline_reason", "decline_reason_cipher"),
+        ):
+            text = str(getattr(case, plain))
+            if text and not getattr(case, sealed):
+                setattr(case, sealed, cipher.encrypt(text))
+            setattr(case, plain, "")
+        session.add(case)
+    session.flush()
+    return len(cases)
 
 
 def of_officer(session: Session, officer_id: int) -> list[CareCase]:

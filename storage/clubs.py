@@ -195,13 +195,17 @@ def change_leader(
 
 
 def member_recipients(session: Session, club: str) -> list[Recipient]:
-    """The club's members who are active, bound and reachable, with their chats."""
+    """The club's members who are active and bound, with their chats.
+
+    Members who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
     rows = session.exec(
         select(Officer.id, TelegramBinding.chat_id)
         .join(ClubMembership, col(ClubMembership.officer_id) == col(Officer.id))
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
         .where(ClubMembership.club == club)
-        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .where(col(Officer.active).is_(True))
         .order_by(col(Officer.id))
     ).all()
     return [Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in rows]

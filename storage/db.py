@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -31,12 +34,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _create_private(path: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (it holds the union's records).
+
+    SQLite gives its -wal and -shm files the same mode as the database file.
+    """
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """The one transaction an asyncio task's sessions join (see Database.unit)."""
+
+    database: Database
+    connection: Connection
+    task: asyncio.Task[Any] | None
+
+    def owned_here(self) -> bool:
+        try:
+            return asyncio.current_task() is self.task
+        except RuntimeError:  # a worker thread: never part of the unit
+            return False
+
+
+_current_unit: ContextVar[_Unit | None] = ContextVar("nuanjing_unit", default=None)
+
+
 class Database:
     """One engine and the sessions made from it."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         if url.startswith("sqlite"):
+            _create_private(make_url(url).database)
             self.engine: Engine = create_engine(
                 url, echo=echo, connect_args={"check_same_thread": False}
             )
@@ -63,7 +95,26 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session that commits on success and rolls back on error."""
+        """A session that commits on success and rolls back on error.
+
+        Inside a unit (an update being handled, see `unit`) the session is a savepoint of the
+        unit's transaction: its commit and rollback keep their meaning for the block, and
+        nothing is durable until the unit commits.
+        """
+        unit = _current_unit.get()
+        if unit is not None and unit.database is self and unit.owned_here():
+            with Session(
+                bind=unit.connection,
+                join_transaction_mode="create_savepoint",
+                expire_on_commit=False,
+            ) as nested:
+                try:
+                    yield nested
+                    nested.commit()
+                except BaseException:
+                    nested.rollback()
+                    raise
+            return
         with Session(self.engine, expire_on_commit=False) as session:
             try:
                 yield session
@@ -71,6 +122,37 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def unit(self) -> Iterator[Session]:
+        """One transaction for everything the current asyncio task does with this database.
+
+        Every `session()` block of the task joins it as a savepoint until the block ends; the
+        whole commits on success, or nothing does. On SQLite the transaction takes the write lock
+        at once (BEGIN IMMEDIATE), so the unit never meets another writer half-way.
+        """
+        with self.engine.connect() as connection:
+            # The unit's sessions join this transaction only if it is open before they start.
+            if self.dialect == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                connection.begin()
+            unit = _Unit(self, connection, asyncio.current_task())
+            token = _current_unit.set(unit)
+            try:
+                with Session(
+                    bind=connection,
+                    join_transaction_mode="create_savepoint",
+                    expire_on_commit=False,
+                ) as session:
+                    yield session
+                    session.commit()
+                connection.commit()
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                _current_unit.reset(token)
 
     def _alembic_config(self) -> Config:
         config = Config()

@@ -283,13 +283,17 @@ def attendees(session: Session, drive_id: int) -> list[Attendee]:
 
 
 def signed_recipients(session: Session, drive_id: int) -> list[Recipient]:
-    """Signed-up officers who are active, bound and reachable, with their chats."""
+    """Signed-up officers who are active and bound, with their chats.
+
+    Officers who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
     rows = session.exec(
         select(Officer.id, TelegramBinding.chat_id)
         .join(DriveSignup, col(DriveSignup.officer_id) == col(Officer.id))
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
         .where(DriveSignup.drive_id == drive_id, DriveSignup.state == SignupState.SIGNED)
-        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .where(col(Officer.active).is_(True))
         .order_by(col(DriveSignup.position))
     ).all()
     return [Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in rows]

@@ -480,12 +480,14 @@ def mark_attendance(session: Session, event_id: int, officer_id: int, attended: 
 def _recipients(
     session: Session, event_id: int, states: Sequence[str], before: datetime | None = None
 ) -> list[Recipient]:
+    # Officers who blocked the bot are included: the broadcast records them as unreachable
+    # without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
     query = (
         select(Officer.id, TelegramBinding.chat_id)
         .join(EventSignup, col(EventSignup.officer_id) == col(Officer.id))
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
         .where(EventSignup.event_id == event_id, col(EventSignup.state).in_(list(states)))
-        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .where(col(Officer.active).is_(True))
         .order_by(col(EventSignup.position))
     )
     if before is not None:
@@ -498,11 +500,15 @@ def _recipients(
 def audience_recipients(
     session: Session, *, kind: str, audience: str, value: str
 ) -> list[Recipient]:
-    """Active, bound, reachable officers an event's announcement goes to (its audience)."""
+    """Active, bound officers an event's announcement goes to (its audience).
+
+    Officers who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
     query = (
         select(Officer.id, TelegramBinding.chat_id)
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(col(Officer.active).is_(True), col(TelegramBinding.unreachable_since).is_(None))
+        .where(col(Officer.active).is_(True))
         .order_by(col(Officer.id))
     )
     if kind == EventKind.MATCHMAKING or audience == Audience.SINGLES:
@@ -523,7 +529,7 @@ def audience_recipients(
 
 
 def concerned(session: Session, event_id: int) -> list[Recipient]:
-    """Everyone signed up or waiting (reachable): told of a changed or cancelled event."""
+    """Everyone signed up or waiting: told of a changed or cancelled event."""
     return _recipients(session, event_id, [SignupState.SIGNED, SignupState.WAITLISTED])
 
 

@@ -31,7 +31,12 @@ class Greetee(NamedTuple):
 
 
 def _greetable(occasion: str, on_date: date) -> Any:
-    """Greetable officers with their chats, less those the ledger has for this occasion today."""
+    """Greetable officers with their chats, less those the ledger has for this occasion today.
+
+    Officers who blocked the bot are included: the greeting's broadcast records them as
+    unreachable without a send (storage.broadcasts.add_deliveries) and the ledger claims them,
+    so each day's greeting counts them once and nobody is queued again every minute.
+    """
     already = exists().where(
         col(SendLedger.occasion) == occasion,
         col(SendLedger.on_date) == on_date,
@@ -41,7 +46,6 @@ def _greetable(occasion: str, on_date: date) -> Any:
         select(Officer.id, TelegramBinding.chat_id, Officer.name)
         .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
         .where(col(Officer.active).is_(True), col(Officer.greetings_opt_out).is_(False))
-        .where(col(TelegramBinding.unreachable_since).is_(None))
         .where(~already)
         .order_by(col(Officer.id))
     )

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -267,7 +276,10 @@ class Delivery(SQLModel, table=True):
 class CareCase(SQLModel, table=True):
     """A reported life event of an officer, from report to paid condolence.
 
-    The ward and the note are health details: stored encrypted (storage.crypto), never logged.
+    The ward and the note are health details, and so may be the reasons for paying another sum
+    or declining: stored encrypted (storage.crypto, listed in storage.sealed), never logged.
+    Reasons written before migration 0009 sit in clear in the legacy columns until the bot's
+    first start seals them (storage.care.seal_plain_reasons); storage.care reads either.
     """
 
     __tablename__ = "care_case"
@@ -294,8 +306,17 @@ class CareCase(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("care_case.id", ondelete="SET NULL"), nullable=True),
     )
     paid_amount: int | None = None
-    adjust_reason: str = Field(default="", max_length=200)
-    decline_reason: str = Field(default="", max_length=200)
+    pay_reason_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decline_reason_cipher: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="")
+    )
+    # Before 0009, in clear; emptied once sealed into the columns above.
+    legacy_pay_reason: str = Field(
+        default="", sa_column=Column("adjust_reason", String(200), nullable=False, default="")
+    )
+    legacy_decline_reason: str = Field(
+        default="", sa_column=Column("decline_reason", String(200), nullable=False, default="")
+    )
     reported_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp(index=True))
     visited_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     visited_by: str = Field(default="", max_length=64)

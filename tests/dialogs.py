@@ -67,9 +67,9 @@ def says(
     return Expect(tuple(fragments), "message", tuple(buttons), tuple(absent), contact_button)
 
 
-def edits(*fragments: str, buttons: Sequence[str] = ()) -> Expect:
+def edits(*fragments: str, buttons: Sequence[str] = (), absent: Sequence[str] = ()) -> Expect:
     """An edit of an earlier message, its new text containing the fragments."""
-    return Expect(tuple(fragments), "edit", tuple(buttons))
+    return Expect(tuple(fragments), "edit", tuple(buttons), tuple(absent))
 
 
 @dataclass(frozen=True)

@@ -358,8 +358,8 @@ async def test_stop_button_cancels_the_rest(bot: BotHarness) -> None:
     assert all(len(_received(bot, person)) <= 1 for person in crowd)
     [broadcast] = _broadcasts(bot.database)
     assert broadcast.status == BroadcastStatus.CANCELLED
-    # A stop pressed again, on the finished summary, changes nothing.
-    assert await _press(bot, ORG, stop, message_id) == "此按钮已失效"
+    # A stop pressed again, on the finished summary, changes nothing and says it is stopped.
+    assert await _press(bot, ORG, stop, message_id) == "已停止，不会再发出新的消息。"
     actions = _audit_actions(bot.database)
     assert actions.count("broadcast.cancel") == 1
 

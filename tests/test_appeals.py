@@ -194,19 +194,20 @@ async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -
     ]
     assert buttons == ["🙋 我能去", "去不了"]
 
-    # 我能去 gives the address and contact; a second press counts once.
+    # 我能去 gives the address and contact; a second press counts once, and brings them again.
     assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
     await _until(_has(bot, NEW1, GO), what="the address")
-    assert await _press(bot, NEW1, "🙋 我能去") == "已经记录过了。"
+    assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
+    await _until(_has(bot, NEW1, GO, count=2), what="the address again")
     assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
-    assert await _press(bot, PLT20, "去不了") == "已经记录过了。"
+    assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
     await _tally(bot, "已询问 4 人｜我能去 1｜已到达 0｜去不了 1")
     # 已到达 only after 我能去.
     message_id, coming = await _button(bot, NEW2, "🙋 我能去")
     arrived = coming.replace("coming", "arrived")
     assert await _press_data(bot, NEW2, message_id, arrived) == "请先按「我能去」。"
     assert await _press(bot, NEW1, "📍 已到达") == "已记录到达，谢谢您的爱心！"
-    assert await _press(bot, NEW1, "📍 已到达") == "已经记录过了。"
+    assert await _press(bot, NEW1, "📍 已到达") == "已记录到达，谢谢您的爱心！"
     # A forged press from someone never asked changes nothing.
     await bot.dialog.play([(POS, "/drives", [says("献血活动")])])
     history = await bot.client.history(POS.as_user())
@@ -244,7 +245,8 @@ async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -
     await asyncio.sleep(1.0)
     assert not any(CLOSED in t for t in _received(bot, NEW1) + _received(bot, NEW2))
     assert await _press(bot, WB100, "去不了") == "此呼吁已结束"
-    assert await _press(bot, NEW1, "🙋 我能去") == "已经记录过了。"
+    assert await _press(bot, NEW1, "🙋 我能去") == "已记录到达，谢谢您的爱心！"
+    assert sum(GO in text for text in _received(bot, NEW1)) == 2
     with bot.database.session() as session:
         replies = session.exec(select(AppealReply)).all()
     assert sorted(r.answer for r in replies) == ["arrived", "arrived", "cannot"]
@@ -269,6 +271,9 @@ async def test_the_deadline_closes_an_open_appeal(bot: BotHarness) -> None:
         await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
     assert await _press(bot, NEW1, "📍 已到达") == "此呼吁已结束"
     assert await _press(bot, NEW2, "🙋 我能去") == "此呼吁已结束"
+    # Who was coming presses 我能去 again: it is over, the address is not sent again.
+    assert await _press(bot, NEW1, "🙋 我能去") == "此呼吁已结束"
+    assert sum(GO in text for text in _received(bot, NEW1)) == 1
     # A second run finds nothing more to close.
     assert appeal_handlers.close_overdue(bot.database, datetime.now(UTC)) == []
     with bot.database.session() as session:

@@ -171,7 +171,8 @@ async def test_no_roster_match_then_organizer_approves(bot: BotHarness) -> None:
         (STRANGER, "/me", [says("请先发送 /start")]),
         (ORGANIZER, Press("✅ 批准"), [edits("已批准", "赵敏")]),
         (STRANGER, None, [says("申请已通过", "李新人"), says("请选择", buttons=["👤 我的资料"])]),
-        (ORGANIZER, PressData("bindreq:1:1", answer="此按钮已失效"), []),
+        # Pressed again: decided already, the card says so (it is marked: nothing to edit).
+        (ORGANIZER, PressData("bindreq:1:1", answer="这条申请已处理"), []),
         (STRANGER, "/me", [says("300009", "139****0009")]),
     ]
     await bot.dialog.play(rows)

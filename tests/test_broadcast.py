@@ -165,8 +165,15 @@ async def test_403_marks_the_officer_blocked_until_they_write(
                 ).all()
             )
             assert states == {first: DeliveryState.BLOCKED, second: DeliveryState.BLOCKED}
-            assert blocked.officer_id not in {r.officer_id for r in broadcasts.audience(session)}
+            # Still in the audience: a later broadcast counts them as unreachable, unsent.
+            assert blocked in broadcasts.audience(session)
             assert broadcasts.unreached(session, first) == [("警员2", "500002", "blocked")]
+        third = queue(database, recipients)
+        await settled(database, third)
+        with database.session() as session:
+            assert broadcasts.unreached(session, third) == [("警员2", "500002", "unreachable")]
+            state = broadcasts.progress(session, third)
+            assert (state.total, state.sent, state.unreachable, state.not_reachable) == (5, 4, 1, 1)
         tried = [
             c
             for c in limited_sandbox.calls(TEST_TOKEN)
@@ -180,6 +187,11 @@ async def test_403_marks_the_officer_blocked_until_they_write(
             ).one()
             assert binding.unreachable_since is None
             assert blocked in broadcasts.audience(session)
+        limited_sandbox.configure(blocked_users=[])  # they unblocked the bot, then wrote
+        fourth = queue(database, recipients)  # reachable again: sent to like anyone
+        await settled(database, fourth)
+        with database.session() as session:
+            assert broadcasts.progress(session, fourth).sent == 5
     finally:
         await stop(sender)
 

@@ -184,7 +184,7 @@ async def test_visit_then_pay_the_policy_sum(
     stored = _get(bot.database, case.id or 0)
     assert stored.status == CaseStatus.PAID and stored.paid_amount == 1000
     assert stored.visited_by == stored.paid_by == "officer:200001"
-    assert stored.adjust_reason == ""
+    assert care.pay_reason(stored, CIPHER) == ""
     (visit,) = _audit(bot.database, "care.visit")
     (pay,) = _audit(bot.database, "care.pay")
     assert visit.target == pay.target == str(case.id) and pay.actor == "officer:200001"
@@ -226,7 +226,8 @@ async def test_a_smaller_amount_needs_a_reason_and_a_larger_one_is_refused(
     ]
     await bot.dialog.play(rows)
     stored = _get(bot.database, case.id or 0)
-    assert (stored.status, stored.paid_amount, stored.adjust_reason) == ("paid", 800, reason)
+    assert (stored.status, stored.paid_amount) == ("paid", 800)
+    assert care.pay_reason(stored, CIPHER) == reason
     assert stored.visited_at is None  # reported → paid directly is allowed
     (pay,) = _audit(bot.database, "care.pay")
     detail = json.loads(pay.detail)
@@ -268,7 +269,7 @@ async def test_a_case_without_a_policy_sum_takes_a_typed_amount_and_a_reason(
     ]
     await bot.dialog.play(rows)
     stored = _get(bot.database, case.id or 0)
-    assert (stored.paid_amount, stored.adjust_reason) == (300, "工会主席办公会决定")
+    assert (stored.paid_amount, care.pay_reason(stored, CIPHER)) == (300, "工会主席办公会决定")
 
 
 async def test_decline_needs_a_reason_and_the_officer_hears_it(bot: BotHarness) -> None:
@@ -281,13 +282,14 @@ async def test_decline_needs_a_reason_and_the_officer_hears_it(bot: BotHarness) 
         (ORG, "长" * 201, [says("不超过 200 字")]),
         (ORG, reason, [says(f"已登记 #{case.id} 不予受理", "已通知本人"), edits("不予受理")]),
         (WANG, None, [says("不予受理", f"原因：{reason}", "联系单位工会干部")]),
-        # Declined is final: the card's old buttons are stale now.
-        (ORG, PressData(CaseAction("pay", case.id or 0).pack(), answer=STALE), []),
-        (ORG, PressData(CaseAction("visit", case.id or 0).pack(), answer=STALE), []),
+        # Declined is final: the card's old buttons only say where it stands (the card shows
+        # it already, nothing to edit).
+        (ORG, PressData(CaseAction("pay", case.id or 0).pack(), answer="现在是「不予受理」"), []),
+        (ORG, PressData(CaseAction("visit", case.id or 0).pack(), answer="现在是「不予受理」"), []),
     ]
     await bot.dialog.play(rows)
     stored = _get(bot.database, case.id or 0)
-    assert (stored.status, stored.decline_reason) == ("declined", reason)
+    assert (stored.status, care.decline_reason(stored, CIPHER)) == ("declined", reason)
     assert stored.declined_by == "officer:200001"
     (entry,) = _audit(bot.database, "care.decline")
     assert reason not in entry.detail and json.loads(entry.detail)["reason_given"] is True
@@ -348,16 +350,24 @@ async def test_second_presses_and_wrong_order_are_stale(bot: BotHarness) -> None
     rows: list[Row] = [
         (ORG, Press("已探望"), [edits("状态：已探望")]),
         (WANG, None, [says("已登记对您的探望")]),
-        # 钱's card still shows 已探望: the case moved on.
-        (ORG2, Press("已探望", answer=STALE), []),
+        # 钱's card still shows 已探望: the case moved on, and his card catches up.
+        (
+            ORG2,
+            Press("已探望", answer="现在是「已探望」"),
+            [edits("状态：已探望", buttons=["已发放", "不予受理"])],
+        ),
         # 钱 starts paying; meanwhile 赵 declines; 钱's amount then finds it final.
         (ORG2, Press("已发放"), [says("政策标准")]),
         (ORG, Press("不予受理"), [says("请输入不予受理的原因")]),
         (ORG, "重复申报", [says("不予受理"), edits("状态：不予受理")]),
         (WANG, None, [says("不予受理", "重复申报")]),
         (ORG2, "1000", [says(f"#{case_id} 现在是「不予受理」", "什么都没有改动")]),
-        (ORG2, PressData(CaseAction("pay", case_id).pack(), answer=STALE), []),
-        (ORG2, PressData(CaseAction("decline", case_id).pack(), answer=STALE), []),
+        (
+            ORG2,
+            PressData(CaseAction("pay", case_id).pack(), answer="现在是「不予受理」"),
+            [edits("状态：不予受理")],
+        ),
+        (ORG2, PressData(CaseAction("decline", case_id).pack(), answer="现在是「不予受理」"), []),
     ]
     await bot.dialog.play(rows)
     stored = _get(bot.database, case_id)
@@ -379,7 +389,7 @@ async def test_the_sum_button_after_someone_else_paid_is_stale(bot: BotHarness) 
         (ORG, Press(PAY_SUM), [edits("发放慰问金 1000 元"), edits("状态：已发放")]),
         (WANG, None, [says("1000 元")]),
         (ORG2, Press(PAY_SUM, answer=STALE), []),
-        (ORG2, Press("已探望", answer=STALE), []),
+        (ORG2, Press("已探望", answer="现在是「已发放」"), [edits("状态：已发放")]),
     ]
     await bot.dialog.play(rows)
     assert len(_audit(bot.database, "care.pay")) == 1
@@ -396,7 +406,8 @@ async def test_two_organizers_pressing_at_once_move_the_case_once(bot: BotHarnes
     )
     answers = [await bot.client.callback_answer(query, timeout=10) for query in queries]
     said = sorted(str((answer or {}).get("text")) for answer in answers)
-    assert said == sorted([texts.CASE_VISITED_DONE, STALE])
+    now = texts.CASE_NOW.format(status=texts.CASE_STATUS["visited"])
+    assert said == sorted([texts.CASE_VISITED_DONE, now])
     assert len(_audit(bot.database, "care.visit")) == 1
     (told,) = await bot.client.replies(WANG.as_user(), count=1, timeout=10)
     assert "已登记对您的探望" in told.text
@@ -503,7 +514,7 @@ def _list_seed(database: Database, ids: dict[str, int]) -> list[int]:
             locked = care.get(session, case_id or 0, for_update=True)
             assert locked is not None
             actor = "officer:200001" if case_id != fifth.id else "officer:200002"
-            assert care.advance(session, locked, to, actor=actor, **extra)
+            assert care.advance(session, locked, to, actor=actor, **extra, cipher=CIPHER)
     return [c.id or 0 for c in (first, second, third, fourth, fifth)]
 
 
@@ -658,7 +669,7 @@ def test_cli_export_writes_the_same_workbook(
     assert "exported 5 cases" in done.stdout
     from_cli = _sheet_rows(target.read_bytes())
     in_chat, count = export_bytes(
-        database, date(2026, 1, 1), date(2026, 12, 31), SHANGHAI, actor="test"
+        database, date(2026, 1, 1), date(2026, 12, 31), SHANGHAI, actor="test", cipher=CIPHER
     )
     assert count == 5 and from_cli == _sheet_rows(in_chat)
     _no_health_details(from_cli)
@@ -691,7 +702,7 @@ async def test_cases_stats(bot: BotHarness) -> None:
     with bot.database.session() as session:
         locked = care.get(session, old.id or 0, for_update=True)
         assert locked is not None
-        care.advance(session, locked, CaseStatus.VISITED, actor="officer:200001")
+        care.advance(session, locked, CaseStatus.VISITED, actor="officer:200001", cipher=CIPHER)
     text = await _cases(bot, ORG, "/cases stats 2026-01-01 2026-12-31")
     assert "2026-01-01 至 2026-12-31" in text
     lines = text.splitlines()

@@ -166,9 +166,11 @@ async def test_the_same_event_reported_twice_is_linked_not_paid_twice(bot: BotHa
         (LI, "5床", [says("入院日期")]),
         (LI, day(-1), [says("说明")]),
         (LI, Press("跳过"), [says("对象：王建国（100001")]),
-        (LI, Press("✅ 提交"), [edits("已经有人申报过了（编号 #1）", "不会重复发放")]),
-        (ZHAO, None, []),
-        (WANG, None, []),
+        # Linked silently: the reporter hears what any reporter hears, the organizers see the
+        # link on the card (no buttons: it is never paid); 王 hears of his colleague's care.
+        (LI, Press("✅ 提交"), [edits("已提交，编号 #2")]),
+        (ZHAO, None, [says("慰问申报 #2", "与 #1 是同一件事", "不会重复发放")]),
+        (WANG, None, [says("同事李强为您申报了「住院」慰问")]),
     ]
     await bot.dialog.play([*first, *by_colleague])
     first_case, second_case = _cases(bot)

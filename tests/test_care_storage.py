@@ -59,16 +59,28 @@ def test_steps_only_go_forward(database: Database) -> None:
     with database.session() as session:
         case = care.get(session, case_id, for_update=True)
         assert case is not None
-        assert care.advance(session, case, CaseStatus.VISITED, actor="officer:200001")
-        assert not care.advance(session, case, CaseStatus.VISITED, actor="officer:200001")
         assert care.advance(
-            session, case, CaseStatus.PAID, actor="officer:200001", amount=800, reason="住院时间短"
+            session, case, CaseStatus.VISITED, actor="officer:200001", cipher=CIPHER
         )
-        assert not care.advance(session, case, CaseStatus.DECLINED, actor="x", reason="晚了")
+        assert not care.advance(
+            session, case, CaseStatus.VISITED, actor="officer:200001", cipher=CIPHER
+        )
+        assert care.advance(
+            session,
+            case,
+            CaseStatus.PAID,
+            actor="officer:200001",
+            amount=800,
+            reason="住院时间短",
+            cipher=CIPHER,
+        )
+        assert not care.advance(
+            session, case, CaseStatus.DECLINED, actor="x", reason="晚了", cipher=CIPHER
+        )
     with database.session() as session:
         case = care.get(session, case_id)
         assert case is not None and case.status == CaseStatus.PAID
-        assert (case.paid_amount, case.adjust_reason, case.paid_by) == (
+        assert (case.paid_amount, care.pay_reason(case, CIPHER), case.paid_by) == (
             800,
             "住院时间短",
             "officer:200001",
@@ -93,11 +105,13 @@ def test_declined_and_duplicate_are_final(database: Database) -> None:
             duplicate_of=first,
         )
         assert duplicate.status == CaseStatus.DUPLICATE
-        assert not care.advance(session, duplicate, CaseStatus.PAID, actor="x")
+        assert not care.advance(session, duplicate, CaseStatus.PAID, actor="x", cipher=CIPHER)
         case = care.get(session, first)
         assert case is not None
-        assert care.advance(session, case, CaseStatus.DECLINED, actor="x", reason="非会员")
-        assert not care.advance(session, case, CaseStatus.PAID, actor="x")
+        assert care.advance(
+            session, case, CaseStatus.DECLINED, actor="x", reason="非会员", cipher=CIPHER
+        )
+        assert not care.advance(session, case, CaseStatus.PAID, actor="x", cipher=CIPHER)
         assert care.same_kind(session, officer_id, "hospitalization") == []
 
 
@@ -121,7 +135,7 @@ def test_lists_figures_and_comforted(database: Database) -> None:
         )
         case = care.get(session, first)
         assert case is not None
-        care.advance(session, case, CaseStatus.PAID, actor="x")
+        care.advance(session, case, CaseStatus.PAID, actor="x", cipher=CIPHER)
     with database.session() as session:
         open_cases = care.search(session)
         assert [c.id for c, _ in open_cases] == [second.id]

@@ -164,7 +164,7 @@ def test_change_leader_by_police_id(database: Database) -> None:
         assert not club_storage.is_member(session, _id(people["zhou"]), "瑜伽")
 
 
-def test_member_recipients_are_bound_active_and_reachable(database: Database) -> None:
+def test_member_recipients_are_bound_and_active(database: Database) -> None:
     people = _roster(database)
     for key in ("wang", "li", "zhang", "sun", "zhou"):
         with database.session() as session:
@@ -173,10 +173,12 @@ def test_member_recipients_are_bound_active_and_reachable(database: Database) ->
         club_storage.join(session, _id(people["li"]), "羽毛球")
     with database.session() as session:
         recipients = club_storage.member_recipients(session, "马拉松")
-        # 张 is not bound, 孙 blocked the bot, 周 left: only 王 and 李, with their chats.
+        # 张 is not bound, 周 left; 孙 blocked the bot but stays in the audience, to be
+        # counted as unreachable rather than silently dropped (issue 14).
         assert [(r.officer_id, r.chat_id) for r in recipients] == [
             (_id(people["wang"]), 902),
             (_id(people["li"]), 903),
+            (_id(people["sun"]), 905),
         ]
         assert club_storage.member_recipients(session, "瑜伽") == []
 

@@ -108,13 +108,14 @@ async def test_organizer_records_from_the_list_and_the_donor_is_thanked(bot: Bot
             (SUN, None, [says("感谢您", day, "全血")]),
             (ZHAO, Press("血小板2"), [edits("已登记：王建国（100001）", day, "血小板")]),
             (WANG, None, [says("感谢您", day, "血小板")]),
-            # The same officer, day and component again: refused, nothing written.
+            # The same officer, day and component again: nothing written, the button's message
+            # shows the record as it stands (400, not 300), and 孙丽 is not thanked twice.
             (
                 ZHAO,
                 PressData(
                     _press(drive_id, people["sun"], "whole_blood", 300), answer="已经登记过了"
                 ),
-                [],
+                [edits("已登记：孙丽（100004）", day, "全血 400")],
             ),
             (ZHAO, f"/blood stats {YESTERDAY.year}", [says("献血活动 1 场")]),
             (SUN, None, []),

@@ -282,8 +282,8 @@ async def test_matchmaking_with_bad_input_caps_privacy_and_promotion(bot: BotHar
             (LI, None, []),
             (QIAN, None, []),
             (LI, "/events", [says("近期还没有您可以报名的活动")]),
-            # A forged press by a married officer does not sign him up.
-            (LI, PressData("ev:join:1:", answer="仅面向单身会员"), []),
+            # A forged press by a married officer does not sign him up, nor tell him of it.
+            (LI, PressData("ev:join:1:", answer="此按钮已失效"), []),
             (WANG, Press("我要报名"), [edits("报名成功", "还剩 2 个", "男 0 个，女 2 个")]),
             (WANG, Press("取消报名"), [edits("已取消报名", "还剩 3 个")]),
             (WANG, Press("报名"), [edits("报名成功")]),
@@ -351,7 +351,7 @@ async def test_each_kind_reaches_its_audience_only(bot: BotHarness) -> None:
         (ZHAO, None, [says("女警春季踏青")]),
         (WANG, None, []),
         (LI, "/events", [says("近期还没有您可以报名的活动")]),
-        (LI, PressData("ev:join:1:", answer="不在您的报名范围内"), []),
+        (LI, PressData("ev:join:1:", answer="此按钮已失效"), []),
     ]
     # A competition for one unit.
     rows.append((ZHAO, "/events new", [says("要发布哪类活动")]))
@@ -430,12 +430,13 @@ async def test_club_leaders_publish_and_manage_their_club_only(bot: BotHarness) 
         (LI, None, [says("环湖接力跑训练")]),
         (QIAN, None, []),
         (ZHOU, "/events 2", [says("环湖接力跑训练", "已报名 0 人", buttons=["取消活动"])]),
-        # Another club's activity: no panel, no edit, no cancel, however the press is made.
-        (ZHOU, f"/events {yoga}", [says("您不能管理这个活动")]),
-        (ZHOU, PressData(f"ev:manage:{yoga}:", answer="您不能管理这个活动"), []),
-        (ZHOU, PressData(f"ev:edit:{yoga}:place", answer="您不能管理这个活动"), []),
-        (ZHOU, PressData(f"ev:cancelok:{yoga}:", answer="您不能管理这个活动"), []),
-        (ZHOU, PressData(f"evm:{yoga}:1:1", answer="您不能管理这个活动"), []),
+        # Another club's activity: no panel, no edit, no cancel, however the press is made; not
+        # in its audience either, he is not even told that it exists.
+        (ZHOU, f"/events {yoga}", [says(f"没有找到编号为 {yoga} 的活动")]),
+        (ZHOU, PressData(f"ev:manage:{yoga}:", answer="此按钮已失效"), []),
+        (ZHOU, PressData(f"ev:edit:{yoga}:place", answer="此按钮已失效"), []),
+        (ZHOU, PressData(f"ev:cancelok:{yoga}:", answer="此按钮已失效"), []),
+        (ZHOU, PressData(f"evm:{yoga}:1:1", answer="此按钮已失效"), []),
         # Officers who lead nothing cannot publish.
         (WANG, "/events new", [says("只有工会干部和俱乐部负责人可以发布活动")]),
         (
@@ -533,7 +534,8 @@ async def test_edit_and_cancel_tell_everyone_signed_up_or_waiting(bot: BotHarnes
             # Cancelled: gone from lists, and old buttons change nothing.
             (WANG, "/events", [says("近期还没有您可以报名的活动")]),
             (WANG, PressData(f"ev:leave:{event_id}:", answer="已开始或已取消"), []),
-            (ZHAO, PressData(f"ev:cancelok:{event_id}:", answer="已取消或已开始"), []),
+            # Pressed again: what the first press said, not a bare "no".
+            (ZHAO, PressData(f"ev:cancelok:{event_id}:"), [edits("插花与茶艺课", "已取消")]),
         ]
     )
     with bot.database.session() as session:

@@ -558,6 +558,29 @@ async def test_group_chat(tg: Bot, officer: SandboxClient) -> None:
     assert await officer.history(ALICE) == []
 
 
+async def test_channel_posts_and_presses_outside_private_chats(
+    tg: Bot, officer: SandboxClient
+) -> None:
+    await officer.create_group(-100600, "工会公告", type="channel")
+    posted = await officer.send_text(ALICE, "本周公告", chat_id=-100600)
+    [update] = await tg.get_updates()
+    post = update.channel_post
+    assert update.message is None and post is not None and post.from_user is None
+    assert post.sender_chat is not None and post.sender_chat.id == -100600
+    assert (post.chat.type, post.text) == ("channel", "本周公告")
+    # A press on a message of a group or channel comes with that chat, not the presser's own.
+    await officer.create_group(-100500, "天元分局工会", type="supergroup")
+    said = await officer.send_text(BOB, "大家好", chat_id=-100500)
+    for chat_id, message_id in ((-100600, posted["message_id"]), (-100500, said["message_id"])):
+        await officer.press_data(BOB, message_id, "club:members:足球", chat_id=chat_id)
+    pressed = await tg.get_updates(offset=update.update_id + 1)
+    queries = [u.callback_query for u in pressed if u.callback_query is not None]
+    assert [(q.from_user.id, q.data) for q in queries] == [(BOB, "club:members:足球")] * 2
+    assert [q.message.chat.type for q in queries if q.message] == ["channel", "supergroup"]
+    with pytest.raises(AssertionError, match="groups, supergroups or channels"):
+        await officer.create_group(-100700, "私聊", type="private")
+
+
 async def test_tokens_are_separate_bots(sb: Sandbox, tg: Bot, officer: SandboxClient) -> None:
     other_token = "555:another-bot"
     async with (

@@ -113,6 +113,8 @@ def parse_date(text: str) -> date | None:
         parts = cleaned.split("-")
         if len(parts) == 3 and all(p.isdigit() for p in parts):
             return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
+    except (ValueError, OverflowError):
+        # OverflowError: a part too big for C (99999999999-1-1); ValueError: no such date,
+        # or more digits than int() converts.
         return None
     return None

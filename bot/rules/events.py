@@ -12,6 +12,9 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.rules.horizon import moment_beyond_horizon
+from bot.rules.text import clean, meaningful
+
 MAX_TITLE = 100
 MAX_PLACE = 100
 MAX_DESCRIPTION = 1000
@@ -32,6 +35,7 @@ class Problem(StrEnum):
     BAD_MOMENT = "bad_moment"
     IN_THE_PAST = "in_the_past"
     END_BEFORE_START = "end_before_start"
+    TOO_FAR_AHEAD = "too_far_ahead"
     DEADLINE_AFTER_START = "deadline_after_start"
     BAD_CAPACITY = "bad_capacity"
     CAPACITY_RANGE = "capacity_range"
@@ -159,11 +163,13 @@ def parse_when(text: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, date
 
 
 def check_times(start: datetime, end: datetime, now: datetime) -> None:
-    """A start still ahead and an end after it."""
+    """A start still ahead, an end after it, and neither more than two years ahead."""
     if start <= now:
         raise EventInputError(Problem.IN_THE_PAST)
     if end <= start:
         raise EventInputError(Problem.END_BEFORE_START)
+    if moment_beyond_horizon(end, now):
+        raise EventInputError(Problem.TOO_FAR_AHEAD)
 
 
 def parse_deadline(text: str, zone: ZoneInfo, *, start: datetime, now: datetime) -> datetime:
@@ -208,9 +214,10 @@ def parse_capacity(text: str, *, with_caps: bool) -> tuple[int, int | None, int 
 
 
 def check_text(text: str, limit: int, too_long: Problem) -> str:
-    """The stripped text, or EventInputError when empty or over the limit."""
-    value = text.strip()
-    if not value:
+    """The cleaned text (bot.rules.text.clean), or EventInputError when it shows nothing (blank
+    or invisible characters only) or is over the limit."""
+    value = clean(text)
+    if not meaningful(value):
         raise EventInputError(Problem.EMPTY)
     if len(value) > limit:
         raise EventInputError(too_long)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from bot import texts
 from bot.policy import Policy
+from bot.rules.text import meaningful
 
 PLACEHOLDERS = ("name", "festival", "union")
 # Long enough for any greeting, short enough that text, note and name stay far below Telegram's
@@ -46,7 +47,7 @@ class TextOverride(Protocol):
 
 def validate_template(text: str) -> str | None:
     """None if an organizer may save this template, else the reason key."""
-    if not text.strip():
+    if not meaningful(text):
         return EMPTY
     if len(text) > MAX_TEMPLATE_LENGTH:
         return TOO_LONG

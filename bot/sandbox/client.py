@@ -223,7 +223,12 @@ class SandboxClient:
     async def create_group(
         self, chat_id: int, title: str = "Group", *, type: str = "group"
     ) -> JSON:
-        """Create a group chat (negative id) that users can write in via ``chat_id=``."""
+        """Create a group chat (negative id) that users can write in via ``chat_id=``.
+
+        ``type`` is "group", "supergroup" or "channel"; what a user sends to a channel arrives
+        as a ``channel_post`` signed by the channel (``sender_chat``), with no ``from``. Presses
+        (``press``, ``press_data``) take ``chat_id=`` as well: a button on a message there.
+        """
         body = {"id": chat_id, "title": title, "type": type}
         chat: JSON = await self._request("POST", "/chats", body=body)
         return chat

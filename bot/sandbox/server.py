@@ -111,6 +111,17 @@ _TINY_PNG = base64.b64decode(
 
 
 IN_PROGRESS = 0
+# Status logged for a call whose connection a scripted fault dropped without an answer.
+DROPPED = -1
+# What a scripted fault answers, by status (SandboxConfig.scripted_faults).
+_SCRIPTED_DESCRIPTIONS = {
+    400: "Bad Request: message can't be edited",
+    403: "Forbidden: bot was blocked by the user",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class ApiCall(NamedTuple):
@@ -153,6 +164,10 @@ class SandboxConfig:
     blocked_users: set[int] = field(default_factory=set)
     timeout_rate: float = 0.0
     hang_seconds: float = 30.0
+    # Faults answered to the next calls of a method, in order, one per call: the key is a
+    # method ("editMessageText") or a method in one chat ("sendMessage:12345", tried first);
+    # each value an HTTP status (e.g. 502) or DROPPED (-1: the connection is closed unanswered).
+    scripted_faults: dict[str, list[int]] = field(default_factory=dict)
 
     def to_json(self) -> JSON:
         """Return the settings as JSON."""
@@ -163,7 +178,16 @@ class SandboxConfig:
             "blocked_users": sorted(self.blocked_users),
             "timeout_rate": self.timeout_rate,
             "hang_seconds": self.hang_seconds,
+            "scripted_faults": {key: list(value) for key, value in self.scripted_faults.items()},
         }
+
+    def next_scripted(self, method: str, chat_id: int | None) -> int | None:
+        """Take the next scripted fault for this call, if any."""
+        for key in (f"{method}:{chat_id}", method):
+            queue = self.scripted_faults.get(key)
+            if queue:
+                return queue.pop(0)
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -964,7 +988,7 @@ class Sandbox:
 
     def configure(self, **settings: Any) -> JSON:
         """Change limits/faults: limits, error_rate, delay, blocked_users, timeout_rate,
-        hang_seconds, seed. Returns the resulting settings."""
+        hang_seconds, scripted_faults, seed. Returns the resulting settings."""
         cfg = self.config
         for key, value in settings.items():
             if key == "limits":
@@ -978,6 +1002,11 @@ class Sandbox:
                 setattr(cfg, key, max(0.0, float(value)))
             elif key == "blocked_users":
                 cfg.blocked_users = {int(user) for user in (value or ())}
+            elif key == "scripted_faults":
+                cfg.scripted_faults = {
+                    str(name): [int(status) for status in statuses]
+                    for name, statuses in (value or {}).items()
+                }
             elif key == "seed":
                 self._seed = int(value)
                 self._rng = random.Random(self._seed)
@@ -1345,6 +1374,15 @@ class Sandbox:
             with contextlib.suppress(ApiError):
                 call.chat_id = call.params.get_int("chat_id")
             calls[index] = ApiCall(started, method, call.chat_id, IN_PROGRESS)
+            scripted = self.config.next_scripted(method, call.chat_id)
+            if scripted == DROPPED:
+                bot.counters["faults"] += 1
+                calls[index] = ApiCall(started, method, call.chat_id, DROPPED)
+                if request.transport is not None:
+                    request.transport.abort()
+                return web.Response(status=500)  # never written: the connection is gone
+            if scripted is not None:
+                raise ApiError(scripted, _SCRIPTED_DESCRIPTIONS.get(scripted, f"Error {scripted}"))
             if method in _SENDING_METHODS and self.config.delay > 0:
                 await self._sleep(self.config.delay)
             handler: Callable[[_BotState, _Call], Any] = getattr(self, f"_api_{_snake(method)}")
@@ -1753,8 +1791,8 @@ class Sandbox:
         body = await self._body(request)
         chat_id = int(body["id"])
         kind = str(body.get("type", "group"))
-        if kind not in ("group", "supergroup") or chat_id >= 0:
-            raise _bad("sandbox chats must be groups or supergroups with a negative id")
+        if kind not in ("group", "supergroup", "channel") or chat_id >= 0:
+            raise _bad("sandbox chats must be groups, supergroups or channels with a negative id")
         data: JSON = {"id": chat_id, "type": kind, "title": str(body.get("title") or "Group")}
         chat = bot.chats.get(chat_id)
         if chat is None:
@@ -1815,13 +1853,18 @@ class Sandbox:
             "date": int(time.time()),
             **content,
         }
+        channel = chat.data.get("type") == "channel"
+        if channel:
+            # A channel post is signed by the channel, not by the admin who wrote it.
+            del data["from"]
+            data["sender_chat"] = chat.data
         reply_to = body.get("reply_to_message_id")
         if reply_to is not None and int(reply_to) in chat.messages:
             target = chat.messages[int(reply_to)].public()
             target.pop("reply_to_message", None)
             data["reply_to_message"] = target
         chat.messages[data["message_id"]] = StoredMessage(data, from_bot=False)
-        update_id = self._push_update(bot, "message", data)
+        update_id = self._push_update(bot, "channel_post" if channel else "message", data)
         return {"message": copy.deepcopy(data), "update_id": update_id}
 
     async def _ctl_press(self, bot: _BotState, request: web.Request) -> JSON:

@@ -1,0 +1,132 @@
+"""The update inbox and the replies of handled updates: data access only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from storage.models import InboxUpdate, PendingReply
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """An update as fetched: its id, its sender (if any) and its sealed JSON."""
+
+    update_id: int
+    user_id: int | None
+    payload: str
+
+
+def store(session: Session, updates: Sequence[Incoming], now: datetime) -> set[int]:
+    """Store updates not yet in the inbox; returns the ids that were new.
+
+    An update Telegram sends again (it was fetched but not yet acknowledged) is stored once.
+    """
+    if not updates:
+        return set()
+    rows = [
+        {"update_id": u.update_id, "user_id": u.user_id, "payload": u.payload, "received_at": now}
+        for u in updates
+    ]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboxUpdate)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(col(InboxUpdate.update_id))
+    )
+    return {row[0] for row in session.execute(statement)}
+
+
+def last_update_id(session: Session) -> int | None:
+    """The highest update id ever stored (the next poll starts after it)."""
+    return session.execute(select(func.max(InboxUpdate.update_id))).scalar()
+
+
+def unhandled(session: Session) -> list[InboxUpdate]:
+    """Updates stored but not handled, oldest first."""
+    return list(
+        session.exec(
+            select(InboxUpdate)
+            .where(col(InboxUpdate.handled_at).is_(None))
+            .order_by(col(InboxUpdate.update_id))
+        ).all()
+    )
+
+
+def claim(session: Session, update_id: int) -> bool | None:
+    """Lock an update for handling: True if it waits, False if already handled, None if absent.
+
+    The lock (a row lock on PostgreSQL; the transaction already holds SQLite's write lock) keeps
+    a second process from handling it at the same time.
+    """
+    row = session.exec(
+        select(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    return row.handled_at is None
+
+
+def mark_handled(session: Session, update_id: int, now: datetime) -> None:
+    """The update is handled: written in the transaction that holds its changes."""
+    session.execute(
+        update(InboxUpdate)
+        .where(col(InboxUpdate.update_id) == update_id)
+        .values(handled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def add_replies(
+    session: Session, update_id: int, replies: Sequence[tuple[str, str | None]], now: datetime
+) -> list[int]:
+    """Store the sealed calls of a handled update, in order; returns their ids."""
+    rows = [
+        PendingReply(update_id=update_id, payload=payload, on_sent=on_sent, created_at=now)
+        for payload, on_sent in replies
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows if row.id is not None]
+
+
+def pending_replies(session: Session) -> list[PendingReply]:
+    """Every reply not yet made, in the order it was recorded."""
+    return list(session.exec(select(PendingReply).order_by(col(PendingReply.id))).all())
+
+
+def replies(session: Session, ids: Sequence[int]) -> list[PendingReply]:
+    """The given replies still pending, in order."""
+    if not ids:
+        return []
+    return list(
+        session.exec(
+            select(PendingReply).where(col(PendingReply.id).in_(ids)).order_by(col(PendingReply.id))
+        ).all()
+    )
+
+
+def forget_replies(session: Session, ids: Sequence[int]) -> None:
+    """Drop replies that were made (or given up)."""
+    if ids:
+        session.execute(delete(PendingReply).where(col(PendingReply.id).in_(ids)))
+
+
+def purge(session: Session, before: datetime) -> int:
+    """Delete updates handled before `before`; returns how many."""
+    result = session.execute(
+        delete(InboxUpdate).where(
+            col(InboxUpdate.handled_at).is_not(None), col(InboxUpdate.handled_at) < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,277 @@
+"""The update inbox: every update stored before it is acknowledged, each handled exactly once.
+
+A crash before an update's transaction commits leaves nothing of it and it is handled again; a
+crash after it never handles it again, and the prompt it had not yet sent is sent on restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from telegram import Update
+
+from bot.app import BotApplication, build_application, inbox_of, polling
+from bot.policy import load_policy
+from bot.sandbox import Sandbox, SandboxClient
+from storage import conversations
+from storage import inbox as inbox_storage
+from storage.crypto import FieldCipher
+from storage.db import Database
+from storage.models import CareCase, InboxUpdate, PendingReply
+from storage.types import utcnow
+from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, add_officer, bot_settings
+from tests.dialogs import Dialog, Person, Press, edits, says
+from tests.test_care_report import day, hospitalization_rows
+from tests.test_crash import (
+    _wait_for_send_in_flight,
+    _wait_until_confirmed,
+    _wait_until_polling,
+    _wait_until_settled,
+    bot_process,
+)
+
+WANG = Person(7_400_000_001, "王警官")
+
+
+def _seed(database: Database) -> None:
+    add_officer(
+        database, "100001", "王建国", "+8613800000001", bound_to=WANG.id, birthday=_birthday()
+    )
+
+
+def _birthday() -> date:
+    return date(1985, 3, 12)
+
+
+def _start_update(update_id: int, person: Person, text: str = "/start") -> Update:
+    """An update as Telegram would send it: a private message from `person`."""
+    user = {"id": person.id, "is_bot": False, "first_name": person.first_name}
+    data: dict[str, Any] = {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(utcnow().timestamp()),
+            "chat": {"id": person.id, "type": "private", "first_name": person.first_name},
+            "from": user,
+            "text": text,
+        },
+    }
+    if text.startswith("/"):
+        data["message"]["entities"] = [
+            {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+        ]
+    update = Update.de_json(data, None)
+    assert update is not None
+    return update
+
+
+def _application(sandbox: Sandbox, database: Database, database_url: str) -> BotApplication:
+    return build_application(bot_settings(sandbox, database_url), database, load_policy(None))
+
+
+# --- storage -------------------------------------------------------------------------------
+
+
+def test_an_update_is_stored_once_however_often_it_comes(database: Database) -> None:
+    now = utcnow()
+    rows = [inbox_storage.Incoming(5, 1, "a"), inbox_storage.Incoming(6, None, "b")]
+    with database.session() as session:
+        assert inbox_storage.store(session, rows, now) == {5, 6}
+    with database.session() as session:
+        again = [inbox_storage.Incoming(6, None, "b"), inbox_storage.Incoming(7, 2, "c")]
+        assert inbox_storage.store(session, again, now) == {7}
+        assert inbox_storage.last_update_id(session) == 7
+        assert [u.update_id for u in inbox_storage.unhandled(session)] == [5, 6, 7]
+
+
+def test_claim_mark_and_purge(database: Database) -> None:
+    now = utcnow()
+    with database.session() as session:
+        inbox_storage.store(session, [inbox_storage.Incoming(1, 1, "x")], now)
+        assert inbox_storage.claim(session, 1) is True
+        assert inbox_storage.claim(session, 99) is None
+        inbox_storage.mark_handled(session, 1, now - timedelta(days=8))
+    with database.session() as session:
+        assert inbox_storage.claim(session, 1) is False
+        assert inbox_storage.unhandled(session) == []
+        inbox_storage.store(session, [inbox_storage.Incoming(2, 1, "y")], now)
+        inbox_storage.mark_handled(session, 2, now - timedelta(days=6))
+        inbox_storage.store(session, [inbox_storage.Incoming(3, 1, "z")], now)
+    with database.session() as session:
+        # Only what was handled more than a week ago goes; the unhandled stay.
+        assert inbox_storage.purge(session, now - timedelta(days=7)) == 1
+        left = session.exec(select(InboxUpdate.update_id).order_by(InboxUpdate.update_id)).all()
+        assert list(left) == [2, 3]
+
+
+def test_replies_keep_their_order_until_forgotten(database: Database) -> None:
+    now = utcnow()
+    with database.session() as session:
+        ids = inbox_storage.add_replies(session, 4, [("one", None), ("two", "appeal_tally:1")], now)
+    with database.session() as session:
+        pending = inbox_storage.pending_replies(session)
+        assert [(r.payload, r.on_sent) for r in pending] == [
+            ("one", None),
+            ("two", "appeal_tally:1"),
+        ]
+        inbox_storage.forget_replies(session, ids[:1])
+    with database.session() as session:
+        assert [r.payload for r in inbox_storage.pending_replies(session)] == ["two"]
+
+
+# --- the bot -------------------------------------------------------------------------------
+
+
+async def test_updates_are_stored_sealed_and_marked_handled(
+    sandbox: Sandbox, database: Database, database_url: str
+) -> None:
+    _seed(database)
+    application = _application(sandbox, database, database_url)
+    async with (
+        SandboxClient(sandbox.base_url, TEST_TOKEN) as client,
+        polling(application, poll_timeout=1),
+    ):
+        await Dialog(client).play([(WANG, "/me", [says("王建国")])])
+        await _wait_until_confirmed(client)
+    with database.session() as session:
+        (row,) = session.exec(select(InboxUpdate)).all()
+        assert row.handled_at is not None and row.user_id == WANG.id
+        assert "/me" not in row.payload, "the update is stored sealed"
+        assert (
+            json.loads(FieldCipher(TEST_SECRET_KEY).decrypt(row.payload))["message"]["text"]
+            == "/me"
+        )
+        assert session.exec(select(PendingReply)).all() == [], "made replies are dropped"
+
+
+async def test_an_update_stored_but_not_handled_is_handled_at_start(
+    sandbox: Sandbox, database: Database, database_url: str
+) -> None:
+    """Killed after storing, before handling: the next start handles it, once."""
+    _seed(database)
+    first = _application(sandbox, database, database_url)
+    inbox = inbox_of(first)
+    waiting, handled = _start_update(900_001, WANG, "/me"), _start_update(900_000, WANG, "/help")
+    assert await inbox.store([handled, waiting]) == {900_000, 900_001}
+    with database.session() as session:
+        inbox_storage.mark_handled(session, 900_000, utcnow())
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        await client.ensure_user(WANG.as_user())
+        application = _application(sandbox, database, database_url)
+        async with polling(application, poll_timeout=1):
+            await Dialog(client).play([(WANG, None, [says("王建国", "100001")])])
+            await _wait_until_settled(client, database)
+            assert await client.quiet(WANG.as_user(), 0) == [], "/help was handled before"
+    with database.session() as session:
+        assert inbox_storage.unhandled(session) == []
+
+
+class Crash(BaseException):
+    """What a SIGKILL does to a handler: nothing after it runs, nothing is caught."""
+
+
+async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handled_again(
+    sandbox: Sandbox, database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hospital answer is half-handled when the process dies: after the restart it is
+    handled from the start, the officer hears the ward question once, and the ward lands
+    under the ward."""
+    _seed(database)
+    original = conversations.save
+    crashes: list[str] = []
+
+    def save_then_die(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        if not crashes and args[3] != "hospital" and "hospital" in json.dumps(args[4]):
+            crashes.append(args[3])
+            raise Crash
+
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        dialog = Dialog(client)
+        application = _application(sandbox, database, database_url)
+        async with polling(application, poll_timeout=1):
+            await dialog.play(hospitalization_rows(WANG))
+            monkeypatch.setattr(conversations, "save", save_then_die)
+            loop = asyncio.get_running_loop()
+            previous = loop.get_exception_handler()
+            loop.set_exception_handler(lambda _loop, _context: None)
+            try:
+                await client.send_text(WANG.as_user(), "市中心医院")
+                for _ in range(200):
+                    if crashes:
+                        break
+                    await asyncio.sleep(0.02)
+                assert crashes, "the handler never reached the crash"
+                await _wait_until_confirmed(client)
+            finally:
+                loop.set_exception_handler(previous)
+        monkeypatch.setattr(conversations, "save", original)
+        with database.session() as session:
+            key = conversations.key_of(WANG.id, WANG.id)
+            assert conversations.state_of(session, "care_report", key) in (None, "hospital") or (
+                conversations.draft(session, "care_report", key).get("hospital") is None
+            ), "nothing of the crashed handling was kept"
+            assert [u.update_id for u in inbox_storage.unhandled(session)], "it waits"
+        assert await client.quiet(WANG.as_user(), 0) == [], "no prompt escaped the crash"
+        restarted = _application(sandbox, database, database_url)
+        async with polling(restarted, poll_timeout=1):
+            await dialog.play(
+                [
+                    (WANG, None, [says("请输入病区和床号")]),
+                    (WANG, "心内科3床", [says("请输入入院日期")]),
+                ]
+            )
+            await _wait_until_settled(client, database)
+            assert await client.quiet(WANG.as_user(), 0) == [], "the ward question came once"
+
+
+async def test_a_prompt_killed_in_flight_is_sent_on_restart_and_the_answer_lands_in_its_step(
+    sandbox: Sandbox, database: Database, database_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL after the hospital answer committed, while its prompt hangs on the way: the
+    restart sends the ward question, and the ward answer is stored as the ward."""
+    _seed(database)
+    log = tmp_path / "bot.log"
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        dialog = Dialog(client)
+        with bot_process(sandbox, database_url, log) as first:
+            await _wait_until_polling(client, 0)
+            await dialog.play(hospitalization_rows(WANG))
+            await client.configure(delay=60)  # every send now hangs in the sandbox
+            before = len(await client.calls())
+            await client.send_text(WANG.as_user(), "市中心医院")
+            await _wait_for_send_in_flight(client, before)
+            await _wait_until_confirmed(client)
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        await client.configure(delay=0)
+        seen = len(await client.calls())
+        with bot_process(sandbox, database_url, log):
+            await _wait_until_polling(client, seen)
+            await dialog.play(
+                [
+                    (WANG, None, [says("请输入病区和床号")]),
+                    (WANG, "心内科3床", [says("请输入入院日期")]),
+                    (WANG, _days_ago(2), [says("还有需要说明的吗", buttons=["跳过"])]),
+                    (
+                        WANG,
+                        Press("跳过"),
+                        [says("请确认申报内容", "医院：市中心医院", "病区：心内科3床")],
+                    ),
+                    (WANG, Press("✅ 提交"), [edits("已提交，编号 #1")]),
+                ]
+            )
+    with database.session() as session:
+        (case,) = session.exec(select(CareCase)).all()
+        assert case.hospital == "市中心医院"
+
+
+def _days_ago(days: int) -> str:
+    return day(-days)
