@@ -12,7 +12,6 @@ from typing import Any
 
 from telegram import Bot, Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     Defaults,
@@ -20,9 +19,9 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot import scheduler
+from bot import effects, scheduler
 from bot.broadcast import QuietHours, Sender
-from bot.inbox import DeferredWake, DeferringRequest, Inbox
+from bot.inbox import DeferredWake, DeferringRequest, Inbox, JournalAwareRateLimiter
 from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
@@ -83,7 +82,7 @@ def build_application(
         .updater(None)
         # No throttling for conversational replies (broadcasts pace themselves); only retry a
         # reply that Telegram answered with 429.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
+        .rate_limiter(JournalAwareRateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=2))
         .post_init(_post_init)
         .post_stop(_stop_sender)
         .build()
@@ -106,6 +105,8 @@ def build_application(
     cipher = settings.cipher()
     inbox = Inbox(application, database, cipher, request)
     processor.handle = inbox.handle
+    # The sender's own mark (it reloads its set at start, so look it up each time).
+    inbox.on_blocked = lambda chat_id: sender.unreachable.add(chat_id)
     application.bot_data[INBOX_KEY] = inbox
     install(
         application,
@@ -209,6 +210,8 @@ async def _log_error(update: object, context: Context) -> None:
     """
     update_id = update.update_id if isinstance(update, Update) else None
     error = context.error
+    # The update's transaction keeps nothing of a failed handling (bot/inbox.py).
+    effects.note_failure(error)
     stack = "".join(traceback.format_tb(error.__traceback__)) if error else ""
     log.error("update %s failed: %s\n%s", update_id, type(error).__name__, stack)
 
@@ -231,14 +234,16 @@ async def polling(application: BotApplication, *, poll_timeout: int = 10) -> Asy
     inbox = inbox_of(application)
     await inbox.recover()
     poller = asyncio.create_task(inbox.poll(timeout=poll_timeout), name="inbox-poller")
+    poller.add_done_callback(inbox.poller_ended)
     try:
         yield
     finally:
         inbox.stop()
         poller.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await poller
         await application.stop()
+        await inbox.strike_now()
         if application.post_stop is not None:
             await application.post_stop(application)
         await application.shutdown()

@@ -49,7 +49,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import texts
+from bot import effects, texts
 from bot.policy import GreetingPolicy
 from bot.rules.events import in_quiet_hours
 from bot.rules.messages import split_text
@@ -237,9 +237,10 @@ class Sender:
         """
         if telegram_user_id not in self.unreachable:
             return
-        self.unreachable.discard(telegram_user_id)
         with self.database.session() as session:
             broadcasts.clear_unreachable(session, telegram_user_id)
+        # Forgotten only once the database forgets it too (the update may yet roll back).
+        effects.after_commit(lambda: self.unreachable.discard(telegram_user_id))
 
     # --- sending ------------------------------------------------------------------------
 

@@ -178,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LeadershipLost as exc:
         print(f"nuanjing: {exc}", file=sys.stderr)
         return EXIT_FAILED
+
     except KeyboardInterrupt:
         return EXIT_OK
 
@@ -214,7 +215,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         # One poller and one sender per database: refuse (or with --standby wait) while another
         # `nuanjing run` holds the lease, and stop if it is ever lost (bot/leader.py).
         with held(database, standby=args.standby):
-            asyncio.run(runner.run(settings, database, policy, token=token))
+            try:
+                asyncio.run(runner.run(settings, database, policy, token=token))
+            except runner.InboxFailed as exc:
+                # A restart goes on from the database, where every unhandled update waits.
+                print(f"nuanjing: {exc}", file=sys.stderr)
+                return EXIT_FAILED
         return EXIT_OK
     database = _open_database(settings)
     if args.command == "db":

@@ -29,6 +29,8 @@ class Call:
     files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)
     # A tag naming what to record once the call returned a message (see `on_sent`).
     on_sent: str | None = None
+    # An edit that Telegram refuses becomes a new message (see `edit_or_send`).
+    send_if_refused: bool = False
 
 
 @dataclass
@@ -40,11 +42,17 @@ class Journal:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     redispatch: bool = False
     next_on_sent: str | None = None
+    next_send_if_refused: bool = False
+    # What a handler raised (PTB hands it to the error handler and goes on): the update's
+    # transaction must then keep nothing.
+    error: BaseException | None = None
 
     def record(self, call: Call) -> None:
         """Hold a call back; it is made after the commit, in the order recorded."""
         if self.next_on_sent is not None:
             call.on_sent, self.next_on_sent = self.next_on_sent, None
+        if self.next_send_if_refused:
+            call.send_if_refused, self.next_send_if_refused = True, False
         self.calls.append(call)
 
 
@@ -124,6 +132,27 @@ def on_sent(kind: str, key: int) -> Iterator[None]:
         yield
     finally:
         _direct_on_sent.reset(token)
+
+
+@contextmanager
+def send_if_refused() -> Iterator[None]:
+    """The edit made in this block becomes a new message if Telegram refuses it."""
+    journal = current()
+    if journal is None:
+        yield
+        return
+    journal.next_send_if_refused = True
+    try:
+        yield
+    finally:
+        journal.next_send_if_refused = False
+
+
+def note_failure(error: BaseException | None) -> None:
+    """A handler of the update being handled raised: keep none of its changes."""
+    journal = current()
+    if journal is not None and error is not None and journal.error is None:
+        journal.error = error
 
 
 def take_direct_on_sent() -> str | None:

@@ -22,13 +22,14 @@ import base64
 import contextlib
 import json
 import logging
+import sys
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from telegram import Update
 from telegram.error import (
     BadRequest,
@@ -40,14 +41,15 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.ext import Application
+from telegram.ext import AIORateLimiter, Application
 from telegram.request import BaseRequest, RequestData
 
 from bot import effects
+from bot.broadcast import may_have_arrived
 from storage import appeals, broadcasts
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
-from storage.db import Database
+from storage.db import Database, DatabaseBusy
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -56,13 +58,35 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Handled updates are kept this long (to answer "was this one handled?"), then purged.
 KEEP_HANDLED = timedelta(days=7)
-# Attempts at one reply that met a network error or a 5xx before it is given up.
-REPLY_ATTEMPTS = 5
+# How long a reply is retried while Telegram cannot be reached before it waits for the next
+# start (the officer's later updates wait meanwhile, so their answers keep their order).
+REPLY_PATIENCE = 600.0
 # A reply whose answer timed out may have arrived: it is tried once more, never more.
 TIMED_OUT_ATTEMPTS = 2
 RETRY_AFTER_CAP = 60.0
-# Tries at an update whose transaction the database refused.
-HANDLE_ATTEMPTS = 3
+# How soon the rows of made calls are dropped when no update's transaction does it first.
+STRIKE_DELAY = 0.2
+# Tries at an update whose transaction the database refused (about a minute of waiting).
+HANDLE_ATTEMPTS = 40
+
+# Reply rows struck off and the messages recorded with them.
+Struck = tuple[list[int], list[tuple[str, str, int]]]
+
+
+class HandlerFailed(Exception):
+    """A handler raised while the update was handled: its transaction keeps nothing."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+
+
+class _BeforeHandlers(Exception):
+    """The database failed before any handler ran: safe to try again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _is_read(method: str) -> bool:
@@ -142,7 +166,7 @@ class DeferringRequest(BaseRequest):
 
     def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self.recorder: Callable[[str, str, int], None] | None = None
+        self.recorder: Callable[[str, str, int], Awaitable[None]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -170,7 +194,8 @@ class DeferringRequest(BaseRequest):
         """Record the call if an update is being handled and it changes something; else make it."""
         api_method = url.rsplit("/", 1)[-1]
         journal = effects.current()
-        if journal is not None and not _is_read(api_method):
+        # Only Bot API methods are POSTed; a GET is a file download, made at once.
+        if journal is not None and method == "POST" and not _is_read(api_method):
             parameters = dict(request_data.json_parameters) if request_data else {}
             files = _file_parts(request_data) if request_data else {}
             journal.record(effects.Call(api_method, parameters, files))
@@ -189,8 +214,16 @@ class DeferringRequest(BaseRequest):
         if tag is not None and 200 <= code <= 299 and self.recorder is not None:
             message_id = _message_id(json.loads(payload).get("result"))
             if message_id:
-                self.recorder(tag, api_method, message_id)
+                await self.recorder(tag, api_method, message_id)
         return code, payload
+
+
+def _chat_of(call: effects.Call) -> int | None:
+    try:
+        value = json.loads(call.parameters.get("chat_id", "null"))
+    except ValueError:
+        return None
+    return value if isinstance(value, int) else None
 
 
 def _seconds(value: object) -> float:
@@ -231,145 +264,287 @@ class Inbox:
         self.request = request
         request.recorder = self._record_sent
         self._stopping = asyncio.Event()
+        # Set when the inbox stopped for good (see handle): the process must restart.
+        self.failed = asyncio.Event()
+        self.halted = False
+        # Calls made whose rows are still to be dropped (see _strike), and chats that refused.
+        self._made_ids: list[int] = []
+        self._sent: list[tuple[str, str, int]] = []
+        self._blocked: list[int] = []
+        # Told at once of a chat that refused a reply (the sender's in-memory mark).
+        self.on_blocked: Callable[[int], None] = lambda _chat_id: None
+        self._strike_task: asyncio.Task[None] | None = None
 
     # --- handling ---------------------------------------------------------------------------
 
     async def handle(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Run the handlers of one update in one transaction, then make its calls.
 
-        A transaction the database refused (a lock timeout, a lost connection) is tried again
-        from the start: nothing of it was kept.
+        The officer's later updates wait meanwhile (bot/processing.py). A transaction the
+        database refused before any handler ran is tried again; so is one a handler's database
+        error rolled back (PTB keeps the conversation where it was when a step raises). A
+        handler's other error rolls everything back and the update counts as handled. A failure
+        after the handlers ran (the commit itself) leaves PTB's conversations ahead of the
+        database: the inbox then halts and the process must restart (`failed`), which picks
+        the update up again from the database.
         """
-        if not isinstance(update, Update):
-            await coroutine
+        if not isinstance(update, Update) or self.halted:
+            cast(Any, coroutine).close()
+            if not isinstance(update, Update):
+                log.warning("an update of type %s was ignored", type(update).__name__)
             return
-        for attempt in range(1, HANDLE_ATTEMPTS + 1):
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self._handle_once(update, coroutine)
                 return
-            except SQLAlchemyError as exc:
-                cast(Any, coroutine).close()  # if the failure came before it started
-                if attempt == HANDLE_ATTEMPTS:
-                    log.error(
-                        "update %s not handled (%s); it waits for the next start",
-                        update.update_id,
-                        type(exc).__name__,
-                    )
+            except DatabaseBusy:
+                retry = True  # SQLite's write lock is taken (a worker thread): wait for it
+            except HandlerFailed as failure:
+                retry = isinstance(failure.error, DBAPIError)
+                if not retry:
+                    await self._give_up(update, failure.error)
                     return
-                log.warning("update %s: %s; trying again", update.update_id, type(exc).__name__)
-                await asyncio.sleep(0.2 * attempt)
-                coroutine = self.application.process_update(update)
+            except _BeforeHandlers as exc:
+                retry = True
+                log.warning("update %s: %s; trying again", update.update_id, exc.reason)
+            except SQLAlchemyError as exc:
+                self._halt(
+                    f"update {update.update_id} failed after its handlers ran: {type(exc).__name__}"
+                )
+                return
+            finally:
+                cast(Any, coroutine).close()  # if it never started
+            if self._stopping.is_set() or attempt >= HANDLE_ATTEMPTS:
+                self._halt(f"update {update.update_id} could not be handled ({attempt} tries)")
+                return
+            await asyncio.sleep(min(0.02 * 2**attempt, 2.0))
+            coroutine = self.application.process_update(update)
 
     async def _handle_once(self, update: Update, coroutine: Awaitable[Any]) -> None:
         replies: list[Reply] = []
-        journal: effects.Journal | None = None
         async with self.database.gate:
-            with self.database.unit() as session:
-                claimed = inbox_storage.claim(session, update.update_id)
-                if claimed is False:
-                    # Handled before a restart (or by another process): never twice.
-                    cast(Any, coroutine).close()
-                    return
-                journal, token = effects.open_journal()
-                # Fires only if the handling lets the event loop run while the transaction is
-                # open, which keeps every other writer waiting: worth knowing, never expected.
-                yielded: list[bool] = []
-                probe = asyncio.get_running_loop().call_soon(yielded.append, True)
-                try:
-                    await coroutine
-                    while journal.redispatch:
-                        journal.redispatch = False
-                        await self.application.process_update(update)
-                finally:
-                    effects.close_journal(token)
-                    probe.cancel()
-                if yielded:
-                    log.debug("update %s waited while its transaction was open", update.update_id)
-                now = utcnow()
-                sealed = [(seal_call(self.cipher, c), c.on_sent) for c in journal.calls]
-                ids = inbox_storage.add_replies(session, update.update_id, sealed, now)
-                if claimed is True:
-                    inbox_storage.mark_handled(session, update.update_id, now)
-                replies = [Reply(i, c) for i, c in zip(ids, journal.calls, strict=True)]
-        for callback in journal.after_commit:
             try:
-                callback()
-            except Exception:
-                log.exception("after-commit work of update %s failed", update.update_id)
+                unit = self.database.unit()
+                session = unit.__enter__()
+            except DatabaseBusy:
+                raise
+            except SQLAlchemyError as exc:
+                raise _BeforeHandlers(type(exc).__name__) from exc
+            struck: Struck = ([], [])
+            try:
+                try:
+                    claimed = inbox_storage.claim(session, update.update_id)
+                except SQLAlchemyError as exc:
+                    raise _BeforeHandlers(type(exc).__name__) from exc
+                if claimed is False:
+                    # Handled before (a restart, or a commit whose answer was lost): never
+                    # twice; whatever of its calls is still to make is made now.
+                    replies = self._pending_of(session, update.update_id)
+                else:
+                    journal = await self._run_handlers(update, coroutine)
+                    if journal.error is not None:
+                        raise HandlerFailed(journal.error)
+                    now = utcnow()
+                    sealed = [(seal_call(self.cipher, c), c.on_sent) for c in journal.calls]
+                    ids = inbox_storage.add_replies(session, update.update_id, sealed, now)
+                    if claimed is True:
+                        inbox_storage.mark_handled(session, update.update_id, now)
+                    replies = [Reply(i, c) for i, c in zip(ids, journal.calls, strict=True)]
+                struck = self._strike(session)
+            except BaseException:
+                self._unstrike(struck)
+                unit.__exit__(*sys.exc_info())
+                raise
+            try:
+                unit.__exit__(None, None, None)
+            except BaseException:
+                self._unstrike(struck)
+                raise
+        if claimed is not False:
+            for callback in journal.after_commit:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("after-commit work of update %s failed", update.update_id)
         await self.deliver(replies)
+
+    def _pending_of(self, session: Any, update_id: int) -> list[Reply]:
+        return [
+            Reply(row.id, unseal_call(self.cipher, row.payload, row.on_sent))
+            for row in inbox_storage.replies_of(session, update_id)
+            if row.id is not None and row.id not in self._made_ids
+        ]
+
+    async def _give_up(self, update: Update, error: BaseException) -> None:
+        """A handler failed for good: nothing of the update was kept; it counts as handled."""
+        log.error("update %s failed in a handler: %s", update.update_id, type(error).__name__)
+        async with self.database.gate:
+            with self.database.session() as session:
+                inbox_storage.mark_handled(session, update.update_id, utcnow())
+
+    def _halt(self, reason: str) -> None:
+        """Stop handling and polling: the process must restart to go on from the database."""
+        if not self.halted:
+            log.error("%s; the update inbox stops until the bot restarts", reason)
+        self.halted = True
+        self._stopping.set()
+        self.failed.set()
+
+    async def _run_handlers(self, update: Update, coroutine: Awaitable[Any]) -> effects.Journal:
+        """The handlers' pass (and any second pass they ask for), their calls held back."""
+        journal, token = effects.open_journal()
+        # Fires only if the handling lets the event loop run while the transaction is open,
+        # which keeps every other writer waiting: worth knowing, never expected.
+        yielded: list[bool] = []
+        probe = asyncio.get_running_loop().call_soon(yielded.append, True)
+        try:
+            await coroutine
+            while journal.redispatch and journal.error is None:
+                journal.redispatch = False
+                await self.application.process_update(update)
+        finally:
+            effects.close_journal(token)
+            probe.cancel()
+        if yielded:
+            log.warning("update %s waited while its transaction was open", update.update_id)
+        return journal
 
     # --- delivery ---------------------------------------------------------------------------
 
     async def deliver(self, replies: Sequence[Reply]) -> None:
-        """Make the calls in order; drop each row once Telegram took it or it was given up."""
-        if not replies:
-            return
-        done: list[int] = []
-        sent: list[tuple[str, str, int]] = []
-        for reply in replies:
-            message_id = await self._make(reply.call)
-            done.append(reply.id)
-            if reply.call.on_sent is not None and message_id:
-                sent.append((reply.call.on_sent, reply.call.method, message_id))
-        async with self.database.gate:
-            with self.database.session() as session:
-                inbox_storage.forget_replies(session, done)
-                for tag, method, message_id in sent:
-                    _record(session, tag, method, message_id)
+        """Make the calls in order; a call made (or refused for good) is struck off.
 
-    async def _make(self, call: effects.Call) -> int | None:
-        """One call, retried as Telegram's errors deserve; the message id it returned, if any."""
+        A call Telegram cannot be reached for stays pending, and so do the rest of the
+        update's: the next start makes them.
+        """
+        for reply in replies:
+            made, message_id = await self._made(reply.call)
+            if not made:
+                break
+            self._made_ids.append(reply.id)
+            if reply.call.on_sent is not None and message_id:
+                self._sent.append((reply.call.on_sent, reply.call.method, message_id))
+        if self._strike_task is None or self._strike_task.done():
+            self._strike_task = asyncio.create_task(self._strike_soon(), name="inbox-strike")
+
+    def _strike(self, session: Any) -> Struck:
+        """Drop the rows of the calls made so far and record their messages, in `session`.
+
+        Done in the next transaction that runs anyway (an update's), or shortly after: a commit
+        of its own for every update would cost more than the handling. A crash before it makes
+        those calls again on restart: at most twice, as for any call in flight at a kill.
+        """
+        made, sent, blocked = self._made_ids, self._sent, self._blocked
+        self._made_ids, self._sent, self._blocked = [], [], []
+        try:
+            inbox_storage.forget_replies(session, made)
+            for tag, method, message_id in sent:
+                _record(session, tag, method, message_id)
+            for chat_id in blocked:
+                broadcasts.mark_unreachable(session, chat_id)
+        except BaseException:
+            self._unstrike((made, sent))
+            self._blocked[:0] = blocked
+            raise
+        return made, sent
+
+    def _unstrike(self, struck: Struck) -> None:
+        """The transaction that was to strike these failed: keep them for the next one."""
+        self._made_ids[:0], self._sent[:0] = struck
+
+    async def _strike_soon(self) -> None:
+        await asyncio.sleep(STRIKE_DELAY)
+        await self.strike_now()
+
+    async def strike_now(self) -> None:
+        """Drop the rows of the calls made so far, in a transaction of its own."""
+        if not self._made_ids and not self._sent and not self._blocked:
+            return
+        async with self.database.gate:
+            struck: Struck = ([], [])
+            try:
+                with self.database.session() as session:
+                    struck = self._strike(session)
+            except SQLAlchemyError as exc:
+                self._unstrike(struck)
+                log.warning("could not strike made replies off: %s", type(exc).__name__)
+
+    async def _made(self, call: effects.Call) -> tuple[bool, int | None]:
+        """Make one call, retried as Telegram's errors deserve.
+
+        (True, message id) once it is made or refused for good; (False, None) if Telegram
+        could not be reached for REPLY_PATIENCE seconds (or the bot is stopping): it stays
+        pending for the next start.
+        """
         url = f"{self.application.bot.base_url}/{call.method}"
         data = cast(RequestData, StoredRequestData(call.parameters, call.files))
+        started = time.monotonic()
         failures = timeouts = 0
         while True:
             try:
                 result = await self.request.inner.post(url, request_data=data)
-                return _message_id(result)
+                return True, _message_id(result)
             except RetryAfter as exc:
-                await asyncio.sleep(min(_seconds(exc.retry_after), RETRY_AFTER_CAP))
-            except TimedOut:
-                # It may have arrived: once more at most, so nobody reads it three times.
-                timeouts += 1
-                if timeouts >= TIMED_OUT_ATTEMPTS:
-                    log.warning("%s timed out twice; it may have arrived", call.method)
-                    return None
+                await self._pause(min(_seconds(exc.retry_after), RETRY_AFTER_CAP))
+                continue
+            except TimedOut as exc:
+                if may_have_arrived(exc):
+                    # It may have arrived: once more at most, so nobody reads it three times.
+                    timeouts += 1
+                    if timeouts >= TIMED_OUT_ATTEMPTS:
+                        log.warning("%s timed out twice; it may have arrived", call.method)
+                        return True, None
+                    continue
+                failures += 1
             except BadRequest as exc:
-                return await self._after_bad_request(call, exc)
+                return True, await self._after_bad_request(call, exc)
             except Forbidden:
                 log.info("%s refused: the officer blocked the bot", call.method)
-                return None
-            except (InvalidToken, Conflict):
-                raise
-            except NetworkError as exc:
+                chat_id = _chat_of(call)
+                if chat_id is not None and chat_id > 0:
+                    self._blocked.append(chat_id)
+                    self.on_blocked(chat_id)
+                return True, None
+            except NetworkError as exc:  # 5xx, connection errors; surely not delivered
                 failures += 1
-                if failures >= REPLY_ATTEMPTS:
-                    log.warning("%s given up: %s", call.method, type(exc).__name__)
-                    return None
-                await asyncio.sleep(min(0.5 * 2 ** (failures - 1), 8.0))
+                log.debug("%s failed (%s); trying again", call.method, type(exc).__name__)
             except TelegramError as exc:
-                log.warning("%s failed: %s", call.method, type(exc).__name__)
-                return None
+                log.warning("%s refused: %s", call.method, type(exc).__name__)
+                return True, None
+            if self._stopping.is_set() or time.monotonic() - started > REPLY_PATIENCE:
+                log.warning("%s kept for the next start: Telegram unreachable", call.method)
+                return False, None
+            await self._pause(min(0.5 * 2 ** (failures - 1), 30.0))
 
     async def _after_bad_request(self, call: effects.Call, error: BadRequest) -> int | None:
-        """A refused edit becomes a new message (as the handlers' edit_or_send did)."""
+        """A refused edit the handler asked for becomes a new message (edit_or_send)."""
         text = str(error).lower()
         if "not modified" in text or "query is too old" in text or "query id is invalid" in text:
             return None
-        if call.method == "editMessageText" and "chat_id" in call.parameters:
+        if (
+            call.send_if_refused
+            and call.method == "editMessageText"
+            and "chat_id" in call.parameters
+        ):
             parameters = {
                 name: value
                 for name, value in call.parameters.items()
                 if name in ("chat_id", "text", "reply_markup", "parse_mode", "entities")
             }
-            return await self._make(effects.Call("sendMessage", parameters, {}, call.on_sent))
+            made, message_id = await self._made(
+                effects.Call("sendMessage", parameters, {}, call.on_sent)
+            )
+            return message_id if made else None
         log.warning("%s refused: %s", call.method, type(error).__name__)
         return None
 
-    def _record_sent(self, tag: str, method: str, message_id: int) -> None:
+    async def _record_sent(self, tag: str, method: str, message_id: int) -> None:
         """A tagged call made outside any update (a scheduled job): record its message now."""
-        with self.database.session() as session:
-            _record(session, tag, method, message_id)
+        async with self.database.gate:
+            with self.database.session() as session:
+                _record(session, tag, method, message_id)
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -392,6 +567,7 @@ class Inbox:
         if replies:
             log.info("making %d replies left by the last run", len(replies))
             await self.deliver(replies)
+            await self.strike_now()
         for update_id, payload in waiting:
             data = json.loads(self.cipher.decrypt(payload))
             update = Update.de_json(data, self.application.bot)
@@ -429,7 +605,8 @@ class Inbox:
                     read_timeout=timeout + 10,
                 )
             except InvalidToken:
-                raise
+                self._halt("Telegram refused the bot token")
+                return
             except (TimedOut, RetryAfter, NetworkError, Conflict) as exc:
                 failures += 1
                 if isinstance(exc, Conflict):
@@ -441,11 +618,24 @@ class Inbox:
             failures = 0
             if not updates:
                 continue
-            stored = await self.store(updates)
+            try:
+                stored = await self.store(updates)
+            except (SQLAlchemyError, DatabaseBusy) as exc:
+                # Not stored, so not acknowledged: the same batch comes again.
+                log.warning("could not store updates (%s); asking again", type(exc).__name__)
+                await self._pause(1.0)
+                continue
             for update in updates:
                 if update.update_id in stored:
                     await self.application.update_queue.put(update)
             offset = updates[-1].update_id + 1
+
+    def poller_ended(self, task: asyncio.Task[None]) -> None:
+        """The poller must only end when told to: anything else stops the inbox for good."""
+        if task.cancelled() or self._stopping.is_set():
+            return
+        error = task.exception()
+        self._halt(f"the poller ended: {type(error).__name__ if error else 'no error'}")
 
     async def store(self, updates: Sequence[Update]) -> set[int]:
         """Store fetched updates (sealed); the ids that were new."""
@@ -490,3 +680,27 @@ class DeferredWake:
     def wake(self) -> None:
         """Start sending once what was just written is committed."""
         effects.after_commit(self._wake)
+
+
+class JournalAwareRateLimiter(AIORateLimiter):
+    """PTB's limiter for calls made at once; calls held back during an update pass straight by.
+
+    A held-back call is not sent now, so it must not wait for a 429 pause of the limiter (that
+    wait would keep the update's transaction open); the inbox honours retry_after itself.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Any,
+    ) -> Any:
+        """Straight through while an update is handled; else PTB's limiter."""
+        if effects.current() is not None:
+            return await callback(*args, **kwargs)
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )

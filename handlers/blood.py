@@ -37,7 +37,7 @@ from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
 from bot.rules.text import quote
-from handlers.common import PRIVATE_MESSAGE, Caller, Context, caller_or_hint, notify, reply
+from handlers.common import PRIVATE_MESSAGE, Caller, Context, caller_or_hint, notify_told, reply
 from handlers.context import services
 from storage import audit, officers
 from storage import blood as blood_storage
@@ -377,7 +377,7 @@ async def tell_donor(
     """
     if officer.id == caller.officer.id:
         return texts.BLOOD_TOLD_SELF
-    if binding is not None and await notify(context.bot, binding.chat_id, thanks):
+    if binding is not None and await notify_told(context, binding.chat_id, thanks):
         return texts.BLOOD_TOLD
     return texts.BLOOD_TOLD_NOBODY
 

@@ -56,7 +56,7 @@ from handlers.common import (
     caller_or_hint,
     conversation_key,
     edit_or_send,
-    notify,
+    notify_told,
     prompt,
     reply,
 )
@@ -263,7 +263,7 @@ async def _tell(context: Context, moved: Moved) -> bool:
         amount=case.paid_amount,
         reason=care.decline_reason(case, services(context).cipher),
     )
-    return await notify(context.bot, moved.tell_chat, text)
+    return await notify_told(context, moved.tell_chat, text)
 
 
 def _told(moved: Moved, delivered: bool) -> str:

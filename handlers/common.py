@@ -34,7 +34,7 @@ from bot import effects, texts
 from bot.rules.messages import split_text
 from handlers.callbacks import CallbackData, MenuChoice
 from handlers.context import services
-from storage import clubs, conversations, officers, roles
+from storage import broadcasts, clubs, conversations, officers, roles
 from storage.conversations import key_of
 from storage.models import Officer, Role
 
@@ -286,6 +286,20 @@ async def notify(bot: Bot, chat_id: int, text: str, reply_markup: Markup = None)
     return True
 
 
+async def notify_told(
+    context: Context, chat_id: int, text: str, reply_markup: Markup = None
+) -> bool:
+    """notify(), and whether the officer will hear it as far as anyone can tell now.
+
+    While an update is handled the message goes out only after the commit, so what can be known
+    is whether the account is marked as having blocked the bot.
+    """
+    with services(context).database.session() as session:
+        blocked = broadcasts.is_unreachable(session, chat_id)
+    sent = await notify(context.bot, chat_id, text, reply_markup)
+    return sent and not blocked
+
+
 async def prompt(update: Update, context: Context, text: str, reply_markup: Markup = None) -> None:
     """Send a conversation's next prompt after its state was committed.
 
@@ -318,7 +332,9 @@ async def edit_or_send(
         return
     if query is not None and isinstance(query.message, Message):
         try:
-            await query.message.edit_text(text, reply_markup=markup)
+            # Held back while the update is handled: a refusal then turns into a new message.
+            with effects.send_if_refused():
+                await query.message.edit_text(text, reply_markup=markup)
             return
         except BadRequest as exc:
             if "not modified" in str(exc):

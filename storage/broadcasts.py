@@ -466,6 +466,16 @@ def mark_failed(session: Session, delivery_id: int, error: str) -> None:
     )
 
 
+def mark_unreachable(session: Session, chat_id: int) -> None:
+    """A reply to this chat was refused: its officer blocked the bot."""
+    session.execute(
+        update(TelegramBinding)
+        .where(col(TelegramBinding.chat_id) == chat_id)
+        .where(col(TelegramBinding.unreachable_since).is_(None))
+        .values(unreachable_since=utcnow())
+    )
+
+
 def mark_blocked(session: Session, delivery_id: int, chat_id: int) -> None:
     """The officer blocked the bot: this and their other waiting deliveries are blocked."""
     _set(session, delivery_id, state=DeliveryState.BLOCKED, error="blocked by the user")
@@ -480,6 +490,17 @@ def mark_blocked(session: Session, delivery_id: int, chat_id: int) -> None:
         .where(col(TelegramBinding.unreachable_since).is_(None))
         .values(unreachable_since=utcnow())
     )
+
+
+def is_unreachable(session: Session, telegram_user_id: int) -> bool:
+    """Whether this account is marked as having blocked the bot."""
+    found = session.exec(
+        select(TelegramBinding.id).where(
+            col(TelegramBinding.telegram_user_id) == telegram_user_id,
+            col(TelegramBinding.unreachable_since).is_not(None),
+        )
+    ).first()
+    return found is not None
 
 
 def unreachable_users(session: Session) -> set[int]:

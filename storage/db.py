@@ -18,6 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
@@ -29,7 +30,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     # WAL lets the sender read while a handler writes; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -44,6 +45,26 @@ def _create_private(path: str | None) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
+def _begin_immediate(connection: Connection) -> None:
+    """BEGIN IMMEDIATE, waiting UNIT_LOCK_WAIT_MS at most; DatabaseBusy if the lock is taken."""
+    connection.exec_driver_sql(f"PRAGMA busy_timeout={UNIT_LOCK_WAIT_MS}")
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            raise DatabaseBusy from None
+        raise
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def _running_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no event loop: a unit of a plain thread
+        return None
+
+
 @dataclass(frozen=True)
 class _Unit:
     """The one transaction an asyncio task's sessions join (see Database.unit)."""
@@ -53,13 +74,19 @@ class _Unit:
     task: asyncio.Task[Any] | None
 
     def owned_here(self) -> bool:
-        try:
-            return asyncio.current_task() is self.task
-        except RuntimeError:  # a worker thread: never part of the unit
-            return False
+        return self.task is not None and _running_task() is self.task
 
 
 _current_unit: ContextVar[_Unit | None] = ContextVar("nuanjing_unit", default=None)
+
+# How long a unit's BEGIN IMMEDIATE may wait for SQLite's write lock before giving the event loop
+# back (DatabaseBusy); the caller waits with asyncio and tries again.
+UNIT_LOCK_WAIT_MS = 20
+BUSY_TIMEOUT_MS = 5000
+
+
+class DatabaseBusy(Exception):
+    """Another connection holds SQLite's write lock; nothing was started."""
 
 
 class Database:
@@ -129,15 +156,16 @@ class Database:
 
         Every `session()` block of the task joins it as a savepoint until the block ends; the
         whole commits on success, or nothing does. On SQLite the transaction takes the write lock
-        at once (BEGIN IMMEDIATE), so the unit never meets another writer half-way.
+        at once (BEGIN IMMEDIATE), so the unit never meets another writer half-way; if another
+        connection holds it, DatabaseBusy comes at once instead of the loop blocking for seconds.
         """
         with self.engine.connect() as connection:
             # The unit's sessions join this transaction only if it is open before they start.
             if self.dialect == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                _begin_immediate(connection)
             else:
                 connection.begin()
-            unit = _Unit(self, connection, asyncio.current_task())
+            unit = _Unit(self, connection, _running_task())
             token = _current_unit.set(unit)
             try:
                 with Session(

@@ -105,13 +105,13 @@ def pending_replies(session: Session) -> list[PendingReply]:
     return list(session.exec(select(PendingReply).order_by(col(PendingReply.id))).all())
 
 
-def replies(session: Session, ids: Sequence[int]) -> list[PendingReply]:
-    """The given replies still pending, in order."""
-    if not ids:
-        return []
+def replies_of(session: Session, update_id: int) -> list[PendingReply]:
+    """The replies of one update still to be made, in order."""
     return list(
         session.exec(
-            select(PendingReply).where(col(PendingReply.id).in_(ids)).order_by(col(PendingReply.id))
+            select(PendingReply)
+            .where(col(PendingReply.update_id) == update_id)
+            .order_by(col(PendingReply.id))
         ).all()
     )
 

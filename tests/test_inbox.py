@@ -9,24 +9,26 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 from telegram import Update
 
 from bot.app import BotApplication, build_application, inbox_of, polling
 from bot.policy import load_policy
 from bot.sandbox import Sandbox, SandboxClient
-from storage import conversations
+from storage import broadcasts, conversations
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.models import CareCase, InboxUpdate, PendingReply
 from storage.types import utcnow
-from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, add_officer, bot_settings
+from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Dialog, Person, Press, edits, says
 from tests.test_care_report import day, hospitalization_rows
 from tests.test_crash import (
@@ -180,25 +182,24 @@ class Crash(BaseException):
 async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handled_again(
     sandbox: Sandbox, database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The hospital answer is half-handled when the process dies: after the restart it is
-    handled from the start, the officer hears the ward question once, and the ward lands
-    under the ward."""
+    """The hospital answer is handled, its step saved and its prompt held back, when the
+    process dies just before the commit: after the restart it is handled from the start, the
+    officer hears the ward question once, and the ward lands under the ward."""
     _seed(database)
-    original = conversations.save
-    crashes: list[str] = []
+    original = inbox_storage.mark_handled
+    crashes: list[int] = []
 
-    def save_then_die(*args: Any, **kwargs: Any) -> None:
-        original(*args, **kwargs)
-        if not crashes and args[3] != "hospital" and "hospital" in json.dumps(args[4]):
-            crashes.append(args[3])
-            raise Crash
+    def die_before_the_commit(session: Any, update_id: int, now: Any) -> None:
+        crashes.append(update_id)
+        raise Crash
 
     async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
         dialog = Dialog(client)
         application = _application(sandbox, database, database_url)
         async with polling(application, poll_timeout=1):
             await dialog.play(hospitalization_rows(WANG))
-            monkeypatch.setattr(conversations, "save", save_then_die)
+            await _wait_until_settled(client, database)
+            monkeypatch.setattr(inbox_storage, "mark_handled", die_before_the_commit)
             loop = asyncio.get_running_loop()
             previous = loop.get_exception_handler()
             loop.set_exception_handler(lambda _loop, _context: None)
@@ -208,17 +209,18 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
                     if crashes:
                         break
                     await asyncio.sleep(0.02)
-                assert crashes, "the handler never reached the crash"
+                assert crashes, "the handling never reached its commit"
                 await _wait_until_confirmed(client)
             finally:
                 loop.set_exception_handler(previous)
-        monkeypatch.setattr(conversations, "save", original)
+        monkeypatch.setattr(inbox_storage, "mark_handled", original)
         with database.session() as session:
             key = conversations.key_of(WANG.id, WANG.id)
-            assert conversations.state_of(session, "care_report", key) in (None, "hospital") or (
-                conversations.draft(session, "care_report", key).get("hospital") is None
-            ), "nothing of the crashed handling was kept"
-            assert [u.update_id for u in inbox_storage.unhandled(session)], "it waits"
+            # The step was saved inside the handling; the crash took it back with everything.
+            assert conversations.state_of(session, "care_report", key) == "hospital"
+            assert "hospital" not in conversations.draft(session, "care_report", key)
+            assert [u.update_id for u in inbox_storage.unhandled(session)] == crashes
+            assert inbox_storage.pending_replies(session) == []
         assert await client.quiet(WANG.as_user(), 0) == [], "no prompt escaped the crash"
         restarted = _application(sandbox, database, database_url)
         async with polling(restarted, poll_timeout=1):
@@ -230,6 +232,103 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
             )
             await _wait_until_settled(client, database)
             assert await client.quiet(WANG.as_user(), 0) == [], "the ward question came once"
+
+
+async def test_a_handler_error_keeps_nothing_and_later_updates_go_on(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that raises after saving rolls back whole: no half-saved step, no prompt; the
+    update counts as handled and the officer's next message is answered as usual."""
+    _seed(bot.database)
+    await bot.dialog.play(hospitalization_rows(WANG))
+    from handlers import care
+
+    original = care.prompt
+
+    async def broken_prompt(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("a bug in a step")
+
+    monkeypatch.setattr(care, "prompt", broken_prompt)
+    await bot.client.send_text(WANG.as_user(), "市中心医院")
+    await _wait_until_settled(bot.client, bot.database)
+    monkeypatch.setattr(care, "prompt", original)
+    with bot.database.session() as session:
+        key = conversations.key_of(WANG.id, WANG.id)
+        assert conversations.state_of(session, "care_report", key) == "hospital"
+        assert "hospital" not in conversations.draft(session, "care_report", key)
+    assert await bot.client.quiet(WANG.as_user(), 0) == []
+    await bot.dialog.play([(WANG, "市中心医院", [says("请输入病区和床号")])])
+
+
+async def test_a_busy_database_is_waited_for_without_blocking_the_bot(
+    bot: BotHarness,
+) -> None:
+    """Another connection holds SQLite's write lock (a worker thread, a roster import): the
+    update waits for it with the event loop free, then is handled once."""
+    if bot.database.dialect != "sqlite":
+        pytest.skip("SQLite's database lock")
+    _seed(bot.database)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with bot.database.engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            holding.set()
+            release.wait(timeout=30)
+            connection.commit()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert await asyncio.to_thread(holding.wait, 10)
+        await bot.client.send_command(WANG.as_user(), "/me")
+        # The loop stays free while the update waits: the sandbox (same loop) answers.
+        for _ in range(20):
+            assert await bot.client.quiet(WANG.as_user(), 0) == []
+            await asyncio.sleep(0.05)
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 10)
+    await bot.dialog.play([(WANG, None, [says("王建国")])])
+    await _wait_until_settled(bot.client, bot.database)
+    assert await bot.client.quiet(WANG.as_user(), 0) == [], "answered once"
+
+
+async def test_a_reply_refused_by_a_blocked_officer_marks_them_unreachable(
+    bot: BotHarness,
+) -> None:
+    """A reply Telegram refuses with 403 marks the account, so the next notice is honest."""
+    _seed(bot.database)
+    await bot.client.configure(blocked_users=[WANG.id])
+    await bot.client.send_command(WANG.as_user(), "/me")
+    for _ in range(200):
+        with bot.database.session() as session:
+            if broadcasts.is_unreachable(session, WANG.id):
+                break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the refusal was not recorded")
+
+
+async def test_the_poller_survives_a_database_error_and_asks_again(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that could not be stored is not acknowledged: Telegram sends it again."""
+    _seed(bot.database)
+    original = inbox_storage.store
+    failures: list[int] = []
+
+    def fail_once(*args: Any, **kwargs: Any) -> set[int]:
+        if not failures:
+            failures.append(1)
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inbox_storage, "store", fail_once)
+    await bot.dialog.play([(WANG, "/me", [says("王建国")])])
+    assert failures == [1]
+    await _wait_until_settled(bot.client, bot.database)
+    assert await bot.client.quiet(WANG.as_user(), 0) == [], "answered once"
 
 
 async def test_a_prompt_killed_in_flight_is_sent_on_restart_and_the_answer_lands_in_its_step(
