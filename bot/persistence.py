@@ -2,20 +2,31 @@
 
 Handlers write each new state (and its draft) themselves, in the same transaction as the change
 that caused it and before the prompt is sent, so a SIGKILL never leaves an officer at a step they
-have not seen. This class serves those rows back to the ConversationHandlers on start-up and
-keeps them in step with PTB's own periodic flush.
+have not seen. This class serves those rows back to the persistent ConversationHandlers on
+start-up and keeps them in step with PTB's own periodic flush; the typed flows (handlers/flow.py)
+read their rows at every update instead, from the database this class names for the bot.
+
+Only PTB's public API is used: the types PTB keeps private are spelled out below.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
+from telegram import Bot
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from handlers import flow
 from storage import conversations
 from storage.db import Database
+
+# How PTB keys a conversation ((chat id, user id) here) and the states of one handler.
+ConversationKey = tuple[int | str, ...]
+ConversationDict = MutableMapping[ConversationKey, object]
+# The callback-data cache's contents (not stored: arbitrary callback data is off).
+CDCData = tuple[list[tuple[str, float, dict[str, Any]]], dict[str, str]]
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -29,6 +40,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=update_interval,
         )
         self.database = database
+
+    def set_bot(self, bot: Bot) -> None:
+        """PTB hands over the application's bot: its flows read their steps from our database."""
+        super().set_bot(bot)
+        flow.serve(bot, self.database)
 
     async def get_conversations(self, name: str) -> ConversationDict:
         """Open conversations of one handler, as PTB keys them."""

@@ -7,8 +7,8 @@
   rather than a conversation: an emergency is typed in one go.
 - A preview says how many officers it will reach: active, bound, reachable, the same ABO group
   and Rh, and eligible today (in the union's zone) for that component (bot/rules/blood.py with
-  their donations). The draft waits in conversation_state; 确认发送 takes it (a double press
-  creates one appeal) and counts the recipients again.
+  their donations). The draft waits in conversation_state, a one-step flow (handlers/flow.py);
+  确认发送 takes it (a double press creates one appeal) and counts the recipients again.
 - Confirmed: the appeal and its URGENT broadcast (with 我能去 / 去不了 on every message) are
   written in one transaction; then the organizer gets a tally message (with 结束呼吁) and the
   sender is woken.
@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import time as clock
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,21 +51,23 @@ from bot.rules.care import parse_date
 from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.identity import parse_blood_type
 from bot.rules.text import clean, meaningful, quote
+from handlers import menu
 from handlers.callbacks import AppealAction, AppealConfirm
 from handlers.common import (
     PRIVATE_MESSAGE,
+    Caller,
     Context,
     answer,
     caller_or_hint,
-    conversation_key,
-    edit_or_send,
     notify,
     pressed_by,
     reply,
+    show_step,
 )
 from handlers.context import services, services_of
 from handlers.drives import when_text
-from storage import appeals, conversations
+from handlers.flow import END, Draft, Flow, Pressed
+from storage import appeals
 from storage.appeals import Candidate, Change, NoticeTexts, Outcome
 from storage.broadcasts import Recipient
 from storage.db import Database
@@ -75,7 +77,6 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 NAME = "appeal"
-PREVIEW = "preview"
 ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
 MAX_UNITS = 100
 TALLY_EVERY = 3.0  # seconds between two edits of one tally message
@@ -104,9 +105,15 @@ class ArgumentError(ValueError):
     """An argument of /appeal that cannot be used; the text says why."""
 
 
+class State(StrEnum):
+    """An appeal's one step: its preview, waiting for 确认发送 or 取消."""
+
+    PREVIEW = "preview"
+
+
 @dataclass(frozen=True)
-class Draft:
-    """A parsed /appeal."""
+class AppealDraft(Draft):
+    """A parsed /appeal (the deadline in UTC), waiting at its preview."""
 
     blood_group: str
     rh_negative: bool
@@ -116,33 +123,6 @@ class Draft:
     hospital: str
     address: str
     contact: str
-
-    def to_json(self) -> dict[str, Any]:
-        """The draft as stored in conversation_state."""
-        return {
-            "blood_group": self.blood_group,
-            "rh_negative": self.rh_negative,
-            "component": self.component.value,
-            "units": self.units,
-            "deadline": self.deadline.isoformat(),
-            "hospital": self.hospital,
-            "address": self.address,
-            "contact": self.contact,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Draft:
-        """Back from conversation_state."""
-        return cls(
-            blood_group=str(data["blood_group"]),
-            rh_negative=bool(data["rh_negative"]),
-            component=Component(data["component"]),
-            units=int(data["units"]),
-            deadline=datetime.fromisoformat(str(data["deadline"])),
-            hospital=str(data["hospital"]),
-            address=str(data["address"]),
-            contact=str(data["contact"]),
-        )
 
 
 # --- parsing and showing ---------------------------------------------------------------------
@@ -159,8 +139,8 @@ def parse_blood(token: str) -> tuple[str, bool]:
     return blood.group, blood.rh_negative
 
 
-def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo) -> Draft:
-    """血型 成分 人数 日期 时间 医院|地址|联系人 → a Draft (deadline in UTC)."""
+def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: str) -> AppealDraft:
+    """血型 成分 人数 日期 时间 医院|地址|联系人 → the draft `flow` (deadline in UTC)."""
     if len(tokens) < 6:
         raise ArgumentError(texts.APPEAL_USAGE)
     group, negative = parse_blood(tokens[0])
@@ -195,7 +175,8 @@ def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo) -> Dra
     local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
     if local <= now:
         raise ArgumentError(texts.APPEAL_PAST.format(when=when_text(local, zone)))
-    return Draft(
+    return AppealDraft(
+        flow=flow,
         blood_group=group,
         rh_negative=negative,
         component=component,
@@ -235,7 +216,7 @@ def eligible(
 
 
 def recipients(
-    session: Session, draft: Draft, *, today: date, policy: BloodPolicy
+    session: Session, draft: AppealDraft, *, today: date, policy: BloodPolicy
 ) -> list[Recipient]:
     """Who the appeal reaches now."""
     found = appeals.candidates(
@@ -244,8 +225,8 @@ def recipients(
     return eligible(found, draft.component, today=today, policy=policy)
 
 
-def _fields(appeal: BloodAppeal | Draft, zone: ZoneInfo) -> dict[str, Any]:
-    if isinstance(appeal, Draft):
+def _fields(appeal: BloodAppeal | AppealDraft, zone: ZoneInfo) -> dict[str, Any]:
+    if isinstance(appeal, AppealDraft):
         units, component = appeal.units, appeal.component.value
     else:
         units, component = appeal.units_needed, appeal.component
@@ -310,64 +291,59 @@ def tally_markup(appeal: BloodAppeal) -> InlineKeyboardMarkup | None:
 # --- /appeal and its preview -----------------------------------------------------------------
 
 
-async def appeal_command(update: Update, context: Context) -> None:
+async def _admit(update: Update, context: Context, _step: AppealConfirm | None) -> Caller | None:
+    """Organizers only: anyone else is told no."""
+    caller = await caller_or_hint(update, context)
+    if caller is not None and not caller.has(*ORGANIZER_ROLES):
+        await answer(update, texts.NOT_ALLOWED)
+        return None
+    return caller
+
+
+FLOW = Flow(NAME, State, AppealDraft, AppealConfirm, admit=_admit)
+Press = Pressed[State, AppealDraft, AppealConfirm]
+
+
+async def appeal_command(update: Update, context: Context) -> State | None:
     """/appeal …: parse, count who it reaches, show the preview with 确认发送 / 取消."""
     caller = await caller_or_hint(update, context)
     if caller is None:
-        return
+        return None
     if not caller.has(*ORGANIZER_ROLES):
         await reply(update, context, texts.NOT_ALLOWED)
-        return
+        return None
     message = update.effective_message
     assert message is not None and message.text is not None
     found = services(context)
     try:
-        draft = parse_appeal(message.text.split()[1:], now=utcnow(), zone=found.zone)
+        draft = parse_appeal(
+            message.text.split()[1:], now=utcnow(), zone=found.zone, flow=FLOW.token()
+        )
     except ArgumentError as exc:
+        # An earlier preview, if any, stays as it was.
         await reply(update, context, str(exc))
-        return
-    flow = secrets.token_hex(4)
+        return None
     today = utcnow().astimezone(found.zone).date()
     with found.database.session() as session:
         count = len(recipients(session, draft, today=today, policy=found.policy.blood))
-        conversations.save(
-            session, NAME, conversation_key(update), PREVIEW, {"flow": flow, **draft.to_json()}
-        )
     markup = InlineKeyboardMarkup(
         [
-            _single(texts.APPEAL_CONFIRM_BUTTON, AppealConfirm(flow, "confirm"))
-            + _single(texts.APPEAL_CANCEL_BUTTON, AppealConfirm(flow, "cancel"))
+            _single(texts.APPEAL_CONFIRM_BUTTON, AppealConfirm(draft.flow, "confirm"))
+            + _single(texts.APPEAL_CANCEL_BUTTON, AppealConfirm(draft.flow, "cancel"))
         ]
     )
-    await reply(
-        update,
-        context,
-        texts.APPEAL_PREVIEW.format(count=count, **_fields(draft, found.zone)),
-        markup,
-    )
+    text = texts.APPEAL_PREVIEW.format(count=count, **_fields(draft, found.zone))
+    return await FLOW.preview(update, context, State.PREVIEW, draft, text, markup)
 
 
-async def confirm_pressed(update: Update, context: Context) -> None:
-    """确认发送 or 取消 on the preview; only the first press of the newest preview acts."""
-    assert update.callback_query is not None
-    step = AppealConfirm.unpack(update.callback_query.data)
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
-    if step is None or not caller.has(*ORGANIZER_ROLES):
-        await answer(update, texts.STALE_BUTTON if step is None else texts.NOT_ALLOWED)
-        return
+async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
+    """确认发送: only the first press of the newest preview acts."""
     chat = update.effective_chat
     assert chat is not None
     found = services(context)
     appeal: BloodAppeal | None = None
-    draft: Draft | None = None
-    with found.database.session() as session:
-        stored = conversations.take(session, NAME, conversation_key(update), PREVIEW)
-        if stored is None or stored.get("flow") != step.flow:
-            session.rollback()
-        elif step.action == "confirm":
-            draft = Draft.from_json(stored)
+    with FLOW.taking(update, context, State.PREVIEW, turn.data.flow) as (session, draft):
+        if draft is not None:
             today = utcnow().astimezone(found.zone).date()
             asked = recipients(session, draft, today=today, policy=found.policy.blood)
             if asked:
@@ -381,29 +357,44 @@ async def confirm_pressed(update: Update, context: Context) -> None:
                     contact=draft.contact,
                     units_needed=draft.units,
                     deadline=draft.deadline,
-                    created_by=caller.actor,
+                    created_by=turn.caller.actor,
                     tally_chat_id=chat.id,
                     recipients=asked,
                     text=texts.APPEAL_TEXT.format(**_fields(draft, found.zone)),
                     buttons_for=lambda appeal_id: answer_markup(appeal_id).to_json(),
                 )
-        else:
-            draft = Draft.from_json(stored)
     if draft is None:
-        await answer(update, texts.STALE_BUTTON)
-        return
+        await FLOW.expire(update)
+        return None
     await answer(update)
-    if step.action == "cancel":
-        await edit_or_send(update, context, texts.APPEAL_CANCELLED)
-        return
     if appeal is None:
         component = texts.APPEAL_COMPONENTS[draft.component.value]
-        await edit_or_send(update, context, texts.APPEAL_NOBODY.format(component=component))
-        return
+        await show_step(update, context, texts.APPEAL_NOBODY.format(component=component))
+        return END
     assert appeal.id is not None
     log.info("appeal %d queued", appeal.id)
     await _start_tally(context, chat.id, appeal.id)
-    await edit_or_send(update, context, texts.APPEAL_CONFIRMED)
+    await show_step(update, context, texts.APPEAL_CONFIRMED)
+    return END
+
+
+async def pressed_outside(update: Update, context: Context) -> None:
+    """确认发送 or 取消 with no preview open: an answered or older preview, or a forged press."""
+    assert update.callback_query is not None
+    step = AppealConfirm.unpack(update.callback_query.data)
+    caller = await caller_or_hint(update, context)
+    if caller is None:
+        return
+    if step is not None and not caller.has(*ORGANIZER_ROLES):
+        await answer(update, texts.NOT_ALLOWED)
+        return
+    await answer(update, texts.STALE_BUTTON)
+
+
+async def cancel(update: Update, context: Context) -> int:
+    """/cancel with a preview open: drop it (and any other unfinished flow); nothing is sent."""
+    await menu.cancel_outside(update, context)
+    return END
 
 
 async def _start_tally(context: Context, chat_id: int, appeal_id: int) -> None:
@@ -624,9 +615,20 @@ async def deadline_job(context: Context) -> None:
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """/appeal, its preview's buttons, and the appeal's buttons."""
+    """/appeal with its preview, and the appeal's buttons."""
+    conversation = FLOW.handler(
+        entry_points=[CommandHandler("appeal", appeal_command, filters=PRIVATE_MESSAGE)],
+        # Only buttons: a message at the preview is answered as if no flow were open.
+        states={
+            State.PREVIEW: [
+                FLOW.press("confirm", _confirm),
+                FLOW.press("cancel", FLOW.cancel(texts.APPEAL_CANCELLED)),
+            ]
+        },
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
+    )
     return [
-        CommandHandler("appeal", appeal_command, filters=PRIVATE_MESSAGE),
-        CallbackQueryHandler(confirm_pressed, pattern=AppealConfirm.pattern()),
+        conversation,
+        CallbackQueryHandler(pressed_outside, pattern=AppealConfirm.pattern()),
         CallbackQueryHandler(appeal_pressed, pattern=AppealAction.pattern()),
     ]

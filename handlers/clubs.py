@@ -8,8 +8,9 @@
   or remove a club's lead, audited; the officer hears of it privately after the commit.
 - `/clubnotice [俱乐部名]` (also `/clubs notice`): a leader writes to the members of a club they
   lead, an organizer to any club's: club (if there is a choice) → text → preview with the
-  recipient count → 发送 / 取消. Like /announce, each step commits before its prompt, and 发送
-  takes the preview row, re-checks the lead and writes the broadcast in one transaction.
+  recipient count → 发送 / 取消. A flow like /announce's (handlers/flow.py): each step commits
+  before its prompt, and 发送 takes the preview row, re-checks the lead and writes the broadcast
+  in one transaction.
 
 Buttons carry a club's key (club_key), never trusted: every press re-reads the policy and the
 caller's lead. A membership of a club the policy no longer lists is ignored.
@@ -17,25 +18,18 @@ caller's lead. A membership of a club the policy no longer lists is ignored.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
-import secrets
-import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot import effects, texts
 from bot.rules.identity import normalize_police_id
@@ -47,20 +41,18 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
-    FlowStore,
     answer,
     caller_or_hint,
-    conversation_key,
     edit_or_send,
-    notify,
+    notify_told,
     pressed_by,
     prompt,
-    redispatch,
     reply,
     show_step,
 )
 from handlers.context import services
-from storage import audit, broadcasts, conversations, officers
+from handlers.flow import END, Draft, Flow, Pressed, Typed
+from storage import audit, broadcasts, officers
 from storage import clubs as club_storage
 from storage.clubs import LeaderChange
 from storage.models import BroadcastKind, Priority, Role
@@ -75,14 +67,6 @@ LEAD_VERBS = {"leader": True, "队长": True, "unleader": False, "撤销队长":
 NOTICE_COMMAND = r"^/clubs(@\w+)?\s+(notice|通知)(\s|$)"
 
 NAME = "clubnotice"
-FLOW = FlowStore(NAME)
-CHOOSE_CLUB = "choose_club"
-ASK_TEXT = "ask_text"
-PREVIEW = "preview"
-STATES = (CHOOSE_CLUB, ASK_TEXT, PREVIEW)
-END = ConversationHandler.END
-# The step each kind of button belongs to: pressed at any other step, it is an old button.
-STEP_OF_ACTION = {"club": CHOOSE_CLUB, "send": PREVIEW, "cancel": PREVIEW}
 
 
 # --- club names and keys ---------------------------------------------------------------------
@@ -353,7 +337,7 @@ async def _change_lead(
     told = False
     if binding is not None and officer.active:
         notice = texts.CLUB_YOU_LEAD if lead else texts.CLUB_YOU_NO_LONGER_LEAD
-        told = await notify(context.bot, binding.chat_id, notice.format(club=club))
+        told = await notify_told(context, binding.chat_id, notice.format(club=club))
     done = texts.CLUB_LEADER_GRANTED if lead else texts.CLUB_LEADER_REVOKED
     told_text = texts.CLUB_TOLD if told else texts.CLUB_NOT_TOLD
     await reply(update, context, done.format(told=told_text, **values))
@@ -362,13 +346,42 @@ async def _change_lead(
 # --- club notices: the committed step --------------------------------------------------------
 
 
-def _valid(state: str, draft: dict[str, Any]) -> bool:
+class State(StrEnum):
+    """The steps of a club notice."""
+
+    CHOOSE_CLUB = "choose_club"
+    ASK_TEXT = "ask_text"
+    PREVIEW = "preview"
+
+
+@dataclass(frozen=True)
+class NoticeDraft(Draft):
+    """A club notice in the making: the club from the text step on, then its text."""
+
+    club: str = ""
+    text: str = ""
+
+
+def _ready(state: State, draft: NoticeDraft) -> bool:
     """True if the draft holds what its step needs."""
-    if state not in STATES or not isinstance(draft.get("flow"), str):
+    if state in (State.ASK_TEXT, State.PREVIEW) and not draft.club:
         return False
-    if state in (ASK_TEXT, PREVIEW) and not isinstance(draft.get("club"), str):
-        return False
-    return state != PREVIEW or isinstance(draft.get("text"), str)
+    return state != State.PREVIEW or bool(draft.text)
+
+
+async def _admit(update: Update, context: Context, _step: ClubNoticeStep | None) -> Caller | None:
+    """Any bound officer: the lead of the club in question is checked where it matters."""
+    return await caller_or_hint(update, context)
+
+
+async def _vet(update: Update, context: Context, caller: Caller, step: ClubNoticeStep) -> bool:
+    """A club button (of this draft or an older one): only for a club the caller may post to."""
+    return step.action != "club" or await _club_allowed(update, context, caller, step.value)
+
+
+FLOW = Flow(NAME, State, NoticeDraft, ClubNoticeStep, admit=_admit, vet=_vet, ready=_ready)
+Press = Pressed[State, NoticeDraft, ClubNoticeStep]
+Text = Typed[State, NoticeDraft]
 
 
 def _postable(context: Context, caller: Caller) -> list[str]:
@@ -423,7 +436,7 @@ def _preview_markup(flow: str) -> InlineKeyboardMarkup:
 # --- club notices: the flow ------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> str | int:
+async def start(update: Update, context: Context) -> State | int:
     """/clubnotice [俱乐部名]: a leader (or an organizer) starts a notice to a club's members."""
     caller = await caller_or_hint(update, context)
     if caller is None:
@@ -449,61 +462,33 @@ async def start(update: Update, context: Context) -> str | int:
         return END
     elif len(allowed) == 1:
         chosen = allowed[0]
-    flow = secrets.token_hex(4)
+    draft = NoticeDraft(FLOW.token())
     # A new notice replaces any flow left half-way, so its text cannot land elsewhere.
-    with services(context).database.session() as session:
-        conversations.delete_all_for(session, conversation_key(update))
+    state = FLOW.begin(update, context, State.CHOOSE_CLUB, draft)
     if chosen is not None:
-        return await _ask_text(update, context, {"flow": flow, "club": chosen})
-    state = FLOW.save(update, context, CHOOSE_CLUB, {"flow": flow})
-    await prompt(update, context, texts.CLUB_NOTICE_ASK_CLUB, _club_markup(flow, allowed))
+        return await _ask_text(update, context, dataclasses.replace(draft, club=chosen))
+    await prompt(update, context, texts.CLUB_NOTICE_ASK_CLUB, _club_markup(draft.flow, allowed))
     return state
 
 
-async def _ask_text(update: Update, context: Context, draft: dict[str, Any]) -> str | int:
+async def _ask_text(update: Update, context: Context, draft: NoticeDraft) -> State | int:
     """The club is known: ask for the text, unless none of its members could receive it."""
-    club = str(draft["club"])
+    club = draft.club
     await answer(update)
     if _reachable(context, club) == 0:
         FLOW.forget(update, context)
         await show_step(update, context, texts.CLUB_NOTICE_NOBODY.format(club=club))
         return END
-    state = FLOW.save(update, context, ASK_TEXT, draft)
+    state = FLOW.save(update, context, State.ASK_TEXT, draft)
     ask = texts.CLUB_NOTICE_ASK_TEXT.format(club=club, limit=_text_limit(club))
     await show_step(update, context, ask)
     return state
 
 
-async def pressed(update: Update, context: Context) -> str | int | None:
-    """A button of the flow: the club's lead and the committed step are checked first."""
-    assert update.callback_query is not None
-    step = ClubNoticeStep.unpack(update.callback_query.data)
-    if step is None:
-        await answer(update, texts.STALE_BUTTON)
-        return None
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
-    state, draft = FLOW.committed(update, context, _valid)
-    if step.action == "club" and not await _club_allowed(update, context, caller, step.value):
-        return state if state is not None else END
-    if state is None:
-        await answer(update, texts.STALE_BUTTON)
-        return END
-    if draft["flow"] != step.flow or STEP_OF_ACTION[step.action] != state:
-        # A button of an earlier flow or step; the open one stays where it is.
-        await answer(update, texts.STALE_BUTTON)
-        return state
-    if step.action == "club":
-        club = club_of_key(step.value, _policy_clubs(context))
-        return await _ask_text(update, context, {"flow": draft["flow"], "club": club})
-    if step.action == "send":
-        return await _send(update, context, caller, step.flow)
-    FLOW.forget(update, context)
-    await answer(update)
-    await show_step(update, context, texts.CANCELLED)
-    return END
+async def _club_chosen(update: Update, context: Context, turn: Press) -> State | int:
+    """A club button at the club step (the caller may post there: see _vet)."""
+    club = club_of_key(turn.data.value, _policy_clubs(context)) or ""
+    return await _ask_text(update, context, NoticeDraft(turn.draft.flow, club=club))
 
 
 async def _club_allowed(update: Update, context: Context, caller: Caller, key: str) -> bool:
@@ -519,74 +504,57 @@ async def _club_allowed(update: Update, context: Context, caller: Caller, key: s
     return True
 
 
-async def message_received(update: Update, context: Context) -> str | int:
-    """A message inside the flow: the text at the text step, a reminder at the button steps."""
-    state, draft = FLOW.committed(update, context, _valid)
-    if state is None:
-        # /start, /menu or another flow dropped this one: the other handlers take the update.
-        redispatch(update, context)
-        return END
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
-    if state != ASK_TEXT:
-        await prompt(update, context, texts.ANNOUNCE_USE_BUTTONS)
-        return state
-    club = str(draft["club"])
-    if not _may(context, caller, club):
+async def _text_received(update: Update, context: Context, turn: Text) -> State | int | None:
+    """The notice's text: checked (and the lead again), then the preview."""
+    club = turn.draft.club
+    if not _may(context, turn.caller, club):
         # The lead was taken away since the flow began.
         FLOW.forget(update, context)
         await reply(update, context, texts.CLUB_NOTICE_NOT_YOURS.format(club=club))
         return END
-    message = update.effective_message
-    assert message is not None
-    text = message.text
+    text = turn.message.text
     if text is None:
         await prompt(update, context, texts.ANNOUNCE_TEXT_ONLY)
-        return ASK_TEXT
+        return None
     # Blank or invisible-only text is empty; direction overrides are dropped.
     text = clean(text)
     if not meaningful(text):
         await prompt(update, context, texts.ANNOUNCE_TEXT_EMPTY)
-        return ASK_TEXT
+        return None
     if _length(text) > _text_limit(club):
         too_long = texts.ANNOUNCE_TEXT_TOO_LONG.format(
             limit=_text_limit(club), length=_length(text)
         )
         await prompt(update, context, too_long)
-        return ASK_TEXT
+        return None
     count = _reachable(context, club)
     if count == 0:
         FLOW.forget(update, context)
         await prompt(update, context, texts.CLUB_NOTICE_NOBODY.format(club=club))
         return END
-    state = FLOW.save(update, context, PREVIEW, {**draft, "text": text})
     # The preview is the notice exactly as members will get it, then the question.
-    await prompt(update, context, _prefix(club) + text)
+    draft = dataclasses.replace(turn.draft, text=text)
     question = texts.CLUB_NOTICE_PREVIEW.format(club=club, count=count)
-    await prompt(update, context, question, _preview_markup(str(draft["flow"])))
-    return state
+    markup = _preview_markup(draft.flow)
+    return await FLOW.preview(
+        update, context, State.PREVIEW, draft, question, markup, shown=[_prefix(club) + text]
+    )
 
 
-async def _send(update: Update, context: Context, caller: Caller, flow: str) -> str | int:
+async def _send(update: Update, context: Context, turn: Press) -> int | None:
     """发送: take the preview, check the lead again, write the broadcast; one transaction."""
     chat = update.effective_chat
     assert chat is not None
-    key = conversation_key(update)
+    caller = turn.caller
     clubs = _policy_clubs(context)
     club = ""
     refused = False
     broadcast_id: int | None = None
     total = 0
-    with services(context).database.session() as session:
-        # The delete comes first: a second 发送 racing this one waits, then finds nothing.
-        draft = conversations.take(session, NAME, key, PREVIEW)
-        if draft is None or not _valid(PREVIEW, draft) or draft["flow"] != flow:
-            session.rollback()
-            draft = None
-        else:
-            club = str(draft["club"])
+    # The take comes first: a second 发送 racing this one waits, then finds nothing.
+    with FLOW.taking(update, context, State.PREVIEW, turn.data.flow) as (session, draft):
+        if draft is not None:
+            club = draft.club
             if not _may_lead_club(session, caller, club, clubs):
                 refused = True
                 audit.record(
@@ -594,7 +562,7 @@ async def _send(update: Update, context: Context, caller: Caller, flow: str) -> 
                 )
             else:
                 recipients = club_storage.member_recipients(session, club)
-                text = _prefix(club) + str(draft["text"])
+                text = _prefix(club) + draft.text
                 if recipients:
                     broadcast = broadcasts.create(
                         session,
@@ -617,9 +585,8 @@ async def _send(update: Update, context: Context, caller: Caller, flow: str) -> 
                         length=_length(text),
                     )
     if draft is None:
-        await answer(update, texts.STALE_BUTTON)
-        state, _ = FLOW.committed(update, context, _valid)
-        return END if state is None else state
+        await FLOW.expire(update)
+        return None
     if refused:
         await answer(update, texts.CLUB_NOTICE_NOT_YOURS.format(club=club), alert=True)
         await show_step(update, context, texts.CLUB_NOTICE_NOT_YOURS.format(club=club))
@@ -683,27 +650,24 @@ async def pressed_outside(update: Update, context: Context) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/clubs, its buttons, and the club notice conversation."""
-    message = ~filters.COMMAND & ~filters.StatusUpdate.ALL & PRIVATE_MESSAGE
-    in_flow: list[BaseHandler[Any, Any, Any]] = [
-        CallbackQueryHandler(pressed, pattern=ClubNoticeStep.pattern()),
-        MessageHandler(message, message_received),
-    ]
+    use_buttons = FLOW.remind(texts.ANNOUNCE_USE_BUTTONS)
     notice_command = PRIVATE_MESSAGE & filters.Regex(NOTICE_COMMAND)
-    # Keyed per user and chat, as /announce is: the typed text must reach the flow its buttons
-    # started. PTB warns about that choice.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[
-                CommandHandler("clubnotice", start, filters=PRIVATE_MESSAGE),
-                CommandHandler("clubs", start, filters=notice_command),
+    conversation = FLOW.handler(
+        entry_points=[
+            CommandHandler("clubnotice", start, filters=PRIVATE_MESSAGE),
+            CommandHandler("clubs", start, filters=notice_command),
+        ],
+        states={
+            State.CHOOSE_CLUB: [FLOW.press("club", _club_chosen), use_buttons],
+            State.ASK_TEXT: [FLOW.typed(_text_received)],
+            State.PREVIEW: [
+                FLOW.press("send", _send),
+                FLOW.press("cancel", FLOW.cancel()),
+                use_buttons,
             ],
-            states={state: in_flow for state in STATES},
-            fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
-            allow_reentry=True,
-            name=NAME,
-            persistent=True,
-        )
+        },
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
+    )
     return [
         conversation,
         CommandHandler("clubs", clubs_command, filters=PRIVATE_MESSAGE),

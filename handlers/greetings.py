@@ -1,32 +1,26 @@
 """/greetings: organizers see the coming festivals and their texts, edit a text, send a test.
 
 The view lists the occasions of the next 12 months (today in the bot's zone onwards) with the
-texts as stored, placeholders visible. Editing is a conversation: occasion → text → welfare note
-→ preview rendered for the organizer → 保存 / 取消. Each step commits its state and draft before
-its prompt, so a restart resumes it; the database, not PTB's memory, says where a flow stands
-(/start and /menu drop the row without telling this ConversationHandler). A test greeting goes to
-the organizer alone, straight from here: never through the broadcast engine or the ledger.
+texts as stored, placeholders visible. Editing is a flow (handlers/flow.py): occasion → text →
+welfare note → preview rendered for the organizer → 保存 / 取消. Each step commits its state and
+draft before its prompt, so a restart resumes it; the committed row, not PTB's memory, says where
+a flow stands (/start and /menu drop it without telling this ConversationHandler). A test
+greeting goes to the organizer alone, straight from here: never through the broadcast engine or
+the ledger.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import secrets
-import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    BaseHandler,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import texts
 from bot.policy import Policy
@@ -47,41 +41,33 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
-    FlowStore,
     answer,
     caller_or_hint,
-    conversation_key,
     prompt,
-    redispatch,
     reply,
     show_step,
 )
 from handlers.context import services
-from storage import audit, conversations, greeting_texts
+from handlers.flow import END, Draft, Flow, Pressed, Typed
+from storage import audit, greeting_texts
 from storage.models import GreetingText, Role
 
 log = logging.getLogger(__name__)
 
 NAME = "greetings"
-FLOW = FlowStore(NAME)
-CHOOSE = "choose"
-ASK_TEXT = "ask_text"
-ASK_NOTE = "ask_note"
-PREVIEW = "preview"
-STATES = (CHOOSE, ASK_TEXT, ASK_NOTE, PREVIEW)
-END = ConversationHandler.END
+
+
+class State(StrEnum):
+    """The steps of editing a greeting text."""
+
+    CHOOSE = "choose"
+    ASK_TEXT = "ask_text"
+    ASK_NOTE = "ask_note"
+    PREVIEW = "preview"
+
 
 BIRTHDAY = "birthday"
 OCCASIONS: tuple[str, ...] = (*(festival.value for festival in Festival), BIRTHDAY)
-# The step each kind of button belongs to: pressed at any other step, it is an old button.
-STEP_OF_ACTION = {
-    "pick": CHOOSE,
-    "keeptext": ASK_TEXT,
-    "keepnote": ASK_NOTE,
-    "nonote": ASK_NOTE,
-    "save": PREVIEW,
-    "cancel": PREVIEW,
-}
 OCCASION_BUTTONS_PER_ROW = 3
 FORGED = "forged.greetings"
 
@@ -253,17 +239,27 @@ def _render(policy: Policy, caller: Caller, occasion: str, template: str, note: 
 # --- the edit flow: the committed step ---------------------------------------------------
 
 
-def _valid(state: str, draft: dict[str, Any]) -> bool:
+@dataclass(frozen=True)
+class GreetingDraft(Draft):
+    """A greeting text being edited: from the occasion on, its text and note so far."""
+
+    occasion: str = ""
+    text: str = ""
+    note: str = ""
+
+
+def _ready(state: State, draft: GreetingDraft) -> bool:
     """True if the draft holds what its step needs."""
-    if state not in STATES or not isinstance(draft.get("flow"), str):
-        return False
-    if state == CHOOSE:
-        return True
-    return (
-        draft.get("occasion") in OCCASIONS
-        and isinstance(draft.get("text"), str)
-        and isinstance(draft.get("note"), str)
-    )
+    return state == State.CHOOSE or (draft.occasion in OCCASIONS and bool(draft.text))
+
+
+async def _admit(update: Update, context: Context, step: GreetingStep | None) -> Caller | None:
+    return await _organizer(update, context, step.action if step else "")
+
+
+FLOW = Flow(NAME, State, GreetingDraft, GreetingStep, admit=_admit, ready=_ready)
+Press = Pressed[State, GreetingDraft, GreetingStep]
+Text = Typed[State, GreetingDraft]
 
 
 def _button(text: str, flow: str, action: str, value: str = "") -> InlineKeyboardButton:
@@ -299,92 +295,63 @@ def _preview_markup(flow: str) -> InlineKeyboardMarkup:
 # --- the edit flow -----------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> str | int:
+async def start(update: Update, context: Context) -> State | int:
     """✏️ 修改问候语: an organizer starts an edit by choosing the occasion."""
     if await _organizer(update, context, "edit") is None:
         # Someone who lost the role half-way through loses the flow with it.
         FLOW.forget(update, context)
         return END
-    flow = secrets.token_hex(4)
-    # A new edit replaces any flow left half-way, so its text cannot land elsewhere.
-    with services(context).database.session() as session:
-        conversations.delete_all_for(session, conversation_key(update))
-    state = FLOW.save(update, context, CHOOSE, {"flow": flow})
-    await answer(update)
-    markup = _occasion_markup(lambda occasion: GreetingStep(flow, "pick", occasion).pack())
-    await show_step(update, context, texts.GREETINGS_ASK_OCCASION, markup)
-    return state
+    draft = GreetingDraft(FLOW.token())
+    markup = _occasion_markup(lambda occasion: GreetingStep(draft.flow, "pick", occasion).pack())
+    FLOW.begin(update, context, State.CHOOSE, draft)
+    await FLOW.show(update, context, texts.GREETINGS_ASK_OCCASION, markup)
+    return State.CHOOSE
 
 
-async def pressed(update: Update, context: Context) -> str | int | None:
-    """A button of the flow: the role and the committed step are checked before it counts."""
-    assert update.callback_query is not None
-    step = GreetingStep.unpack(update.callback_query.data)
-    if step is None:
-        await answer(update, texts.STALE_BUTTON)
-        return None
-    caller = await _organizer(update, context, step.action)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
-    state, draft = FLOW.committed(update, context, _valid)
-    if state is None:
-        await answer(update, texts.STALE_BUTTON)
-        return END
-    if draft["flow"] != step.flow or STEP_OF_ACTION[step.action] != state:
-        # A button of an earlier flow or step; the open one stays where it is.
-        await answer(update, texts.STALE_BUTTON)
-        return state
-    if step.action == "pick":
-        return await _picked(update, context, draft["flow"], step.value)
-    if step.action == "keeptext":
-        await answer(update)
-        return await _ask_note(update, context, draft)
-    if step.action in ("keepnote", "nonote"):
-        await answer(update)
-        note = draft["note"] if step.action == "keepnote" else ""
-        return await _preview(update, context, caller, {**draft, "note": note})
-    if step.action == "save":
-        return await _save(update, context, caller, step.flow)
-    FLOW.forget(update, context)
-    await answer(update)
-    await show_step(update, context, texts.CANCELLED)
-    return END
-
-
-async def _picked(update: Update, context: Context, flow: str, occasion: str) -> str | None:
+async def _picked(update: Update, context: Context, turn: Press) -> State | None:
     """The occasion: ask for its new text, showing the current one."""
+    occasion = turn.data.value
     if occasion not in OCCASIONS:
         await answer(update, texts.STALE_BUTTON)
         return None
     text, note = template_for(services(context).policy, _overrides(context), occasion)
-    draft = {"flow": flow, "occasion": occasion, "text": text, "note": note}
-    state = FLOW.save(update, context, ASK_TEXT, draft)
-    await answer(update)
+    draft = GreetingDraft(turn.draft.flow, occasion=occasion, text=text, note=note)
     ask = texts.GREETINGS_ASK_TEXT.format(
         festival=_festival_name(occasion), limit=MAX_TEMPLATE_LENGTH, current=text
     )
-    await show_step(update, context, ask, _keep_text_markup(flow))
-    return state
+    markup = _keep_text_markup(draft.flow)
+    return await FLOW.advance(update, context, State.ASK_TEXT, draft, ask, markup)
 
 
-async def _ask_note(update: Update, context: Context, draft: dict[str, Any]) -> str:
-    state = FLOW.save(update, context, ASK_NOTE, draft)
-    current = draft["note"] or texts.GREETINGS_NO_NOTE
+async def _text_kept(update: Update, context: Context, turn: Press) -> State:
+    """保留原文: on to the note."""
+    await answer(update)
+    return await _ask_note(update, context, turn.draft)
+
+
+async def _note_chosen(update: Update, context: Context, turn: Press) -> State:
+    """保留原提示 or 不要提示: on to the preview."""
+    note = turn.draft.note if turn.data.action == "keepnote" else ""
+    return await _preview(update, context, turn.caller, dataclasses.replace(turn.draft, note=note))
+
+
+async def _ask_note(update: Update, context: Context, draft: GreetingDraft) -> State:
+    state = FLOW.save(update, context, State.ASK_NOTE, draft)
+    current = draft.note or texts.GREETINGS_NO_NOTE
     ask = texts.GREETINGS_ASK_NOTE.format(limit=MAX_NOTE_LENGTH, current=current)
-    await prompt(update, context, ask, _note_markup(draft["flow"]))
+    await prompt(update, context, ask, _note_markup(draft.flow))
     return state
 
 
-async def _preview(update: Update, context: Context, caller: Caller, draft: dict[str, Any]) -> str:
+async def _preview(update: Update, context: Context, caller: Caller, draft: GreetingDraft) -> State:
     """The greeting exactly as the organizer would get it, then 保存 / 取消."""
-    state = FLOW.save(update, context, PREVIEW, draft)
     policy = services(context).policy
-    occasion = draft["occasion"]
-    await prompt(update, context, _render(policy, caller, occasion, draft["text"], draft["note"]))
-    question = texts.GREETINGS_PREVIEW.format(festival=_festival_name(occasion))
-    await prompt(update, context, question, _preview_markup(draft["flow"]))
-    return state
+    greeting = _render(policy, caller, draft.occasion, draft.text, draft.note)
+    question = texts.GREETINGS_PREVIEW.format(festival=_festival_name(draft.occasion))
+    markup = _preview_markup(draft.flow)
+    return await FLOW.preview(
+        update, context, State.PREVIEW, draft, question, markup, shown=[greeting]
+    )
 
 
 def _refusal(reason: str, typed: str, limit: int) -> str:
@@ -393,65 +360,50 @@ def _refusal(reason: str, typed: str, limit: int) -> str:
     return texts.GREETINGS_RETRY.format(reason=sentence)
 
 
-async def message_received(update: Update, context: Context) -> str | int:
-    """A message inside the flow: the text or note at their steps, a reminder at the others."""
-    state, draft = FLOW.committed(update, context, _valid)
-    if state is None:
-        return await _flow_gone(update, context)
-    caller = await _organizer(update, context)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
-    if state not in (ASK_TEXT, ASK_NOTE):
-        await prompt(update, context, texts.GREETINGS_USE_BUTTONS)
-        return state
-    message = update.effective_message
-    assert message is not None
-    if message.text is None:
+def _typed_text(turn: Text) -> str | None:
+    """The message's text, cleaned: invisible-only text counts as empty, direction overrides
+    are dropped. None for anything but text."""
+    return None if turn.message.text is None else clean(turn.message.text)
+
+
+async def _text_received(update: Update, context: Context, turn: Text) -> State | None:
+    """The new text: checked, then on to the note."""
+    typed = _typed_text(turn)
+    if typed is None:
         await prompt(update, context, texts.GREETINGS_TEXT_ONLY)
-        return state
-    # Invisible-only text counts as empty; direction overrides are dropped.
-    typed = clean(message.text)
-    if state == ASK_TEXT:
-        reason = validate_template(typed)
-        if reason is not None:
-            await prompt(update, context, _refusal(reason, typed, MAX_TEMPLATE_LENGTH))
-            return state
-        return await _ask_note(update, context, {**draft, "text": typed})
+        return None
+    reason = validate_template(typed)
+    if reason is not None:
+        await prompt(update, context, _refusal(reason, typed, MAX_TEMPLATE_LENGTH))
+        return None
+    return await _ask_note(update, context, dataclasses.replace(turn.draft, text=typed))
+
+
+async def _note_received(update: Update, context: Context, turn: Text) -> State | None:
+    """The new welfare note: checked, then the preview."""
+    typed = _typed_text(turn)
+    if typed is None:
+        await prompt(update, context, texts.GREETINGS_TEXT_ONLY)
+        return None
     reason = validate_note(typed)
     if reason is not None:
         await prompt(update, context, _refusal(reason, typed, MAX_NOTE_LENGTH))
-        return state
-    return await _preview(update, context, caller, {**draft, "note": typed})
+        return None
+    return await _preview(update, context, turn.caller, dataclasses.replace(turn.draft, note=typed))
 
 
-async def _flow_gone(update: Update, context: Context) -> int:
-    """/start, /menu or another flow dropped this one: let the other handlers take the update."""
-    redispatch(update, context)
-    return END
-
-
-async def _save(update: Update, context: Context, caller: Caller, flow: str) -> str | int:
+async def _save(update: Update, context: Context, turn: Press) -> int | None:
     """保存: the text, its note and the audit entry in one transaction, then say so."""
-    key = conversation_key(update)
-    with services(context).database.session() as session:
-        draft = conversations.take(session, NAME, key, PREVIEW)
-        if draft is None or not _valid(PREVIEW, draft) or draft["flow"] != flow:
-            # Another press took the preview first, or this is an older one: change nothing.
-            session.rollback()
-            draft = None
-        else:
-            greeting_texts.save(
-                session, draft["occasion"], draft["text"], draft["note"], caller.actor
-            )
+    with FLOW.taking(update, context, State.PREVIEW, turn.data.flow) as (session, draft):
+        if draft is not None:
+            greeting_texts.save(session, draft.occasion, draft.text, draft.note, turn.caller.actor)
     if draft is None:
-        await answer(update, texts.STALE_BUTTON)
-        state, _ = FLOW.committed(update, context, _valid)
-        return END if state is None else state
+        # Another press took the preview first, or this is an older one: nothing changed.
+        await FLOW.expire(update)
+        return None
     await answer(update)
-    await show_step(
-        update, context, texts.GREETINGS_SAVED.format(festival=_festival_name(draft["occasion"]))
-    )
+    saved = texts.GREETINGS_SAVED.format(festival=_festival_name(draft.occasion))
+    await show_step(update, context, saved)
     return END
 
 
@@ -474,25 +426,26 @@ async def pressed_outside(update: Update, context: Context) -> None:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/greetings, its edit conversation and its test buttons."""
-    message = ~filters.COMMAND & ~filters.StatusUpdate.ALL & PRIVATE_MESSAGE
-    in_flow: list[BaseHandler[Any, Any, Any]] = [
-        CallbackQueryHandler(pressed, pattern=GreetingStep.pattern()),
-        MessageHandler(message, message_received),
-    ]
-    # Keyed per user and chat, not per message, on purpose: the organizer's typed text must reach
-    # the flow its buttons started. PTB warns about that choice.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(start, pattern=f"^{GreetingMenu('edit').pack()}$"),
+    use_buttons = FLOW.remind(texts.GREETINGS_USE_BUTTONS)
+    conversation = FLOW.handler(
+        entry_points=[
+            CallbackQueryHandler(start, pattern=f"^{GreetingMenu('edit').pack()}$"),
+        ],
+        states={
+            State.CHOOSE: [FLOW.press("pick", _picked), use_buttons],
+            State.ASK_TEXT: [FLOW.press("keeptext", _text_kept), FLOW.typed(_text_received)],
+            State.ASK_NOTE: [
+                FLOW.press(("keepnote", "nonote"), _note_chosen),
+                FLOW.typed(_note_received),
             ],
-            states={state: in_flow for state in STATES},
-            fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
-            allow_reentry=True,
-            name=NAME,
-            persistent=True,
-        )
+            State.PREVIEW: [
+                FLOW.press("save", _save),
+                FLOW.press("cancel", FLOW.cancel()),
+                use_buttons,
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
+    )
     return [
         CommandHandler("greetings", show, filters=PRIVATE_MESSAGE),
         conversation,
