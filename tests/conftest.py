@@ -2,24 +2,34 @@
 
 Set NUANJING_TEST_DATABASE_URL to a PostgreSQL URL to run every storage and dialog test there;
 each test then gets a schema of its own, dropped afterwards.
+
+The migrations run once per session, not once per test: on SQLite into a template file that
+each test gets a copy of; on PostgreSQL into a scratch schema whose statements (DDL and the
+Alembic version stamps, nothing else) each test's schema replays.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import ssl
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import httpx._transports.default as httpx_transports
 import pytest
+from sqlalchemy import event
 
 from bot import scheduler
-from bot.app import BotApplication, build_application, polling
+from bot.app import BotApplication, build_application, polling, sender_of
 from bot.policy import load_policy
-from bot.sandbox import Sandbox, SandboxClient
+from bot.sandbox import BotEvent, Sandbox, SandboxClient
 from bot.settings import Settings
 from storage import officers
 from storage import roles as role_storage
@@ -27,9 +37,41 @@ from storage.crypto import FieldCipher
 from storage.db import Database, scratch_schema
 from storage.models import BindingMethod, Officer, Role
 from tests.dialogs import Dialog, Person
+from tests.settling import SETTLE_TIMEOUT, settle
 
 TEST_DATABASE_ENV = "NUANJING_TEST_DATABASE_URL"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The markers these fixtures read."""
+    config.addinivalue_line(
+        "markers", "progress_every(seconds): how often the bot's sender reports progress"
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context() -> Iterator[None]:
+    """Every httpx client loads the CA bundle (about 30 ms; a bot makes five): once here.
+
+    Nothing in the tests speaks TLS (the sandbox is plain HTTP); the context is only built.
+    """
+    real = httpx_transports.create_ssl_context
+    made: dict[Any, ssl.SSLContext] = {}
+
+    def create_once(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        key = (args, tuple(sorted(kwargs.items())))
+        try:
+            context = made.get(key)
+        except TypeError:  # an argument that cannot be a key (a context of the caller's own)
+            return real(*args, **kwargs)
+        if context is None:
+            context = made[key] = real(*args, **kwargs)
+        return context
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", create_once)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -52,18 +94,83 @@ def noon_in_shanghai(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(scheduler, "clock_of", clock_at_noon)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database, migrated once for the whole session (each test copies it)."""
+    path = tmp_path_factory.mktemp("template") / "nuanjing-template.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_migration() -> str | None:
+    """The SQL the migrations run on an empty PostgreSQL schema, for each test's schema to replay.
+
+    Captured once from a scratch schema; None (migrate each schema) if any of it has parameters.
+    """
+    statements: list[str] = []
+    plain = True
+
+    def capture(
+        _connection: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any
+    ) -> None:
+        nonlocal plain
+        if statement.lstrip().upper().startswith("SELECT"):
+            return  # Alembic looking for its version table: nothing to replay
+        plain = plain and not parameters
+        statements.append(statement)
+
+    with schema_of_its_own(os.environ[TEST_DATABASE_ENV], "tpl") as url:
+        scratch = Database(url)
+        event.listen(scratch.engine, "before_cursor_execute", capture)
+        try:
+            scratch.upgrade()
+        finally:
+            scratch.dispose()
+    return ";\n".join(statements) if plain and statements else None
+
+
+@contextlib.contextmanager
+def schema_of_its_own(base_url: str, prefix: str, script: str = "") -> Iterator[str]:
+    """A URL of a new PostgreSQL schema holding what `script` makes; dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = Database(base_url)
+    try:
+        with admin.engine.begin() as connection:
+            # One round trip: the schema and everything in it.
+            connection.exec_driver_sql(
+                f'CREATE SCHEMA "{schema}"; SET LOCAL search_path TO "{schema}";\n{script}'
+            )
+        separator = "&" if "?" in base_url else "?"
+        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.engine.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+def database_url(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """A URL of an empty, migrated database for this test (SQLite unless told otherwise)."""
     base_url = os.environ.get(TEST_DATABASE_ENV, "")
     if base_url.startswith("postgresql"):
-        with scratch_schema(base_url, prefix="t") as database:
-            yield database.url
+        script = request.getfixturevalue("postgres_migration")
+        if script is None:
+            with scratch_schema(base_url, prefix="t") as database:
+                yield database.url
+        else:
+            with schema_of_its_own(base_url, "t", script) as url:
+                yield url
         return
-    database = Database(f"sqlite:///{tmp_path / 'nuanjing-test.db'}")
-    database.upgrade()
-    database.dispose()
-    yield database.url
+    template: Path = request.getfixturevalue("sqlite_template")
+    path = tmp_path / "nuanjing-test.db"
+    # Created 0600 like a new database (storage.db): it holds the union's records.
+    descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    with os.fdopen(descriptor, "wb") as copy:
+        copy.write(template.read_bytes())
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture
@@ -90,6 +197,18 @@ class BotHarness:
     sandbox: Sandbox
     settings: Settings
 
+    async def settle(self, timeout: float = SETTLE_TIMEOUT) -> None:
+        """Wait until the bot has taken every update and has nothing in flight.
+
+        See tests/settling.py: the sandbox idle, the inbox handled and replied, the outbox sent.
+        """
+        await settle(self.client, self.database, self.application, timeout=timeout)
+
+    async def quiet(self, person: Person) -> list[BotEvent]:
+        """What newly arrived in this person's chat once the bot has settled (to assert silence)."""
+        await self.settle()
+        return await self.client.quiet(person.as_user(), 0)
+
     async def meet(self, *people: Person) -> None:
         """Make the sandbox know these people, as if each had written to the bot before."""
         for person in people:
@@ -98,7 +217,7 @@ class BotHarness:
     @property
     def dialog(self) -> Dialog:
         """A table player on this bot."""
-        return Dialog(self.client)
+        return Dialog(self.client, settled=self.settle)
 
 
 def bot_settings(sandbox: Sandbox, database_url: str) -> Settings:
@@ -120,10 +239,19 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 
 @pytest.fixture
-async def bot(sandbox: Sandbox, database: Database, database_url: str) -> AsyncIterator[BotHarness]:
-    """The real Application polling the sandbox, with a client to play officers."""
+async def bot(
+    sandbox: Sandbox, database: Database, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[BotHarness]:
+    """The real Application polling the sandbox, with a client to play officers.
+
+    `@pytest.mark.progress_every(seconds)`: the sender tells organizers how a broadcast goes
+    that often instead of every 3 s (for tests that wait for the summary, not for the pace).
+    """
     settings = bot_settings(sandbox, database_url)
     application = build_application(settings, database, load_policy(None))
+    pace = request.node.get_closest_marker("progress_every")
+    if pace is not None:
+        sender_of(application).progress_every = float(pace.args[0])
     async with (
         SandboxClient(sandbox.base_url, TEST_TOKEN) as client,
         polling(application, poll_timeout=1),

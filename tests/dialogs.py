@@ -2,19 +2,20 @@
 
 A row is `(who, action, expected)`. `action` is a text to send (commands included), one of the
 action helpers below, or None to only read what arrived. `expected` lists the bot's events in
-that person's chat, in order: each must contain its fragments; an empty list means silence.
+that person's chat, in order: each must contain its fragments; an empty list means silence,
+asserted once the bot has settled (tests/settling.py), not after a fixed time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.sandbox import BotEvent, SandboxClient
+from tests.settling import settle
 
 REPLY_TIMEOUT = 10.0
-QUIET_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,22 @@ Row = tuple[Person, Action, list[Expect]]
 
 @dataclass
 class Dialog:
-    """Plays tables against a running bot through the sandbox client."""
+    """Plays tables against a running bot through the sandbox client.
+
+    `settled` waits until the bot has nothing in flight, before a row asserts silence; by
+    default the sandbox alone judges that (BotHarness.dialog also looks at the database).
+    """
 
     client: SandboxClient
     transcript: list[str] = field(default_factory=list)
+    settled: Callable[[], Awaitable[None]] | None = None
+
+    async def settle(self) -> None:
+        """Wait until the bot has taken every update and has nothing in flight."""
+        if self.settled is not None:
+            await self.settled()
+        else:
+            await settle(self.client)
 
     async def act(self, who: Person, action: Action) -> str | None:
         """Perform one action; returns a callback query id for presses."""
@@ -151,7 +164,8 @@ class Dialog:
                     who.as_user(), count=len(expected), timeout=REPLY_TIMEOUT
                 )
             else:
-                events = await self.client.quiet(who.as_user(), QUIET_SECONDS)
+                await self.settle()
+                events = await self.client.quiet(who.as_user(), 0)
             for event in events:
                 self.transcript.append(f"  暖警 → {who.first_name} [{event.kind}]: {event.text}")
             assert len(events) == len(expected), (

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from sqlmodel import func, select
 
 from bot.app import build_application, polling
@@ -20,6 +19,7 @@ from storage.db import Database
 from storage.models import Broadcast, BroadcastStatus, Role
 from tests.conftest import TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Dialog, Person, Photo, Press, PressData, Row, edits, says
+from tests.racing import racing
 
 ORG = Person(7_400_000_001, "赵干事")
 WANG = Person(7_400_000_002, "王警官")
@@ -141,6 +141,7 @@ HOTANG: list[Row] = [
 ]
 
 
+@pytest.mark.progress_every(0.3)
 async def test_announce_to_everyone_reaches_every_bound_officer(bot: BotHarness) -> None:
     await _seed(bot)
     rows = _to_preview(
@@ -187,7 +188,7 @@ async def test_unit_audience_reaches_only_that_unit(bot: BotHarness) -> None:
     await bot.dialog.play(rows)
     for person in (LI, ADMIN):
         await _until(_got(bot, person, [text]), what=person.first_name)
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert _received(bot, WANG) == []
     assert _received(bot, ORG).count(text) == 1  # only the preview
 
@@ -207,7 +208,7 @@ async def test_role_audience_and_a_unit_nobody_can_receive(bot: BotHarness) -> N
     ]
     await bot.dialog.play(rows)
     await _until(_got(bot, ADMIN, [text]), what="the admin")
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert _received(bot, WANG) == [] and _received(bot, LI) == []
 
 
@@ -259,7 +260,7 @@ async def test_cancel_and_menu_leave_nothing_behind(bot: BotHarness) -> None:
         (ORG, Press(CANCEL), [edits("已取消")]),
     ]
     await bot.dialog.play(rows)
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert _broadcasts(bot.database) == []
     for person in (WANG, LI, ADMIN):
         assert _received(bot, person) == []
@@ -289,7 +290,7 @@ async def test_officers_and_strangers_cannot_announce(bot: BotHarness) -> None:
             (STRANGER, PressData(confirm, answer="请先发送 /start"), []),
         ]
     )
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert _broadcasts(bot.database) == []
     actions = _audit_actions(bot.database)
     assert actions.count("forged.announce") == 2
@@ -314,12 +315,13 @@ async def test_double_confirm_creates_one_broadcast(bot: BotHarness) -> None:
     assert sorted(str((a or {}).get("text") or "") for a in answers) == ["", "此按钮已失效"]
     for person in (LI, ADMIN):
         await _until(_got(bot, person, [NOTICE]), what=person.first_name)
-    await asyncio.sleep(1.0)
+    await bot.settle()
     assert _received(bot, LI) == [NOTICE] and _received(bot, ADMIN) == [NOTICE]
     assert len(_broadcasts(bot.database)) == 1
     assert _audit_actions(bot.database).count("broadcast.create") == 1
 
 
+@pytest.mark.progress_every(0.3)
 async def test_stop_button_cancels_the_rest(bot: BotHarness) -> None:
     await _seed(bot)
     crowd = [Person(CROWD_FIRST + index, f"警员{index}") for index in range(60)]
@@ -353,7 +355,7 @@ async def test_stop_button_cancels_the_rest(bot: BotHarness) -> None:
     got = reached()
     assert got < 60
     assert f"已送达 {got}/60" in summary and f"未发送 {60 - got}" in summary
-    await asyncio.sleep(1.0)
+    await bot.settle()
     assert reached() == got
     assert all(len(_received(bot, person)) <= 1 for person in crowd)
     [broadcast] = _broadcasts(bot.database)
@@ -410,11 +412,10 @@ def test_a_preview_is_taken_once_even_by_racing_transactions(database: Database)
         with database.session() as session:
             return announce._take_preview(session, key)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with racing(database, take) as race:
         with database.session() as session:
             assert announce._take_preview(session, key) == draft
-            racing = pool.submit(take)
-            time.sleep(0.3)
-            assert not racing.done(), "the racing transaction should wait for the first"
-        assert racing.result(timeout=10) is None
+            race.start()
+            race.assert_waiting()
+        assert race.result(timeout=10) is None
     assert take() is None

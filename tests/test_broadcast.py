@@ -97,6 +97,21 @@ async def settled(database: Database, broadcast_id: int, timeout: float = 30) ->
     raise AssertionError("the broadcast never settled")
 
 
+async def until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    """Wait for a condition, polling; fail with `what` if it never holds."""
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def nothing_in_flight(sandbox: Sandbox) -> None:
+    """Until the sandbox has answered every call of the bot and none is in progress."""
+    state = await sandbox.wait_idle(TEST_TOKEN, settle=0.0, timeout=30)
+    assert state.idle, f"calls still in flight: {state.in_flight}"
+
+
 def sends_per_chat(sandbox: Sandbox) -> Counter[int]:
     return Counter(
         call.chat_id
@@ -259,7 +274,8 @@ async def test_urgent_goes_ahead_of_waiting_greetings(
     greetings = queue(database, greeted, text="节日快乐", priority=Priority.LOW)
     sender = await running_sender(limited_sandbox, database)
     try:
-        await asyncio.sleep(0.5)
+        # The greetings under way (a slot is 40 ms), then the appeal.
+        await until(lambda: sum(sends_per_chat(limited_sandbox).values()) >= 5, "greetings sent")
         appeal = queue(database, urgent_to, text="紧急献血", priority=Priority.URGENT)
         sender.wake()
         await settled(database, appeal)
@@ -279,13 +295,14 @@ async def test_cancel_stops_further_sends(limited_sandbox: Sandbox, database: Da
     broadcast_id = queue(database, recipients)
     sender = await running_sender(limited_sandbox, database)
     try:
-        await asyncio.sleep(0.8)
+        await until(lambda: sum(sends_per_chat(limited_sandbox).values()) >= 5, "sends begun")
         with database.session() as session:
             assert broadcasts.cancel(session, broadcast_id)
         at_cancel = sum(sends_per_chat(limited_sandbox).values())
-        await asyncio.sleep(1.0)
-        after = sum(sends_per_chat(limited_sandbox).values())
+        # Settled: nothing left to send; then every send already under way has been answered.
         await settled(database, broadcast_id)
+        await nothing_in_flight(limited_sandbox)
+        after = sum(sends_per_chat(limited_sandbox).values())
     finally:
         await stop(sender)
     assert 0 < at_cancel < 100
@@ -372,7 +389,7 @@ async def test_progress_message_and_final_summary(
             if done is not None and done.finished_at is not None:
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.2)
+        await nothing_in_flight(limited_sandbox)
     finally:
         await stop(sender)
     events = limited_sandbox.events(TEST_TOKEN, organizer.chat_id)
@@ -459,18 +476,21 @@ async def test_no_send_starts_during_a_retry_after_pause(database: Database) -> 
         await asyncio.sleep(0.2)
         if number == 1:
             limited_at.append(time.monotonic())
-            raise RetryAfter(2)
+            raise RetryAfter(1)
         return SimpleNamespace(message_id=number)
 
     bot = FakeBot(behaviour)
     sender = Sender(bot, database, rate=100, max_in_flight=2)  # type: ignore[arg-type]
     await sender.start()
     try:
-        await asyncio.sleep(1.2)
+        # Until sending goes on after the 429: the first send since is the pause's end.
+        await until(
+            lambda: bool(limited_at) and any(at > limited_at[0] for at, _ in bot.sends),
+            "sending resumed after the pause",
+        )
     finally:
         await sender.stop()
-    assert limited_at
-    during = [at for at, _ in bot.sends if limited_at[0] < at < limited_at[0] + 1.9]
+    during = [at for at, _ in bot.sends if limited_at[0] < at < limited_at[0] + 0.9]
     assert during == []
 
 
@@ -498,9 +518,8 @@ async def test_a_database_error_after_a_send_does_not_send_again(
     await sender.start()
     try:
         await settled(database, broadcast_id, timeout=5)
-        await asyncio.sleep(0.3)
     finally:
-        await sender.stop()
+        await sender.stop()  # waits for any send still under way
     assert len(bot.sends) == 1
     with database.session() as session:
         assert broadcasts.progress(session, broadcast_id).sent == 1

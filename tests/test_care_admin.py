@@ -312,7 +312,7 @@ async def test_cancel_changes_nothing(bot: BotHarness) -> None:
     assert not _audit(bot.database, "care.pay") and not _audit(bot.database, "care.decline")
     with bot.database.session() as session:
         assert conversations.load_states(session, "care_admin") == {}
-    assert not await bot.client.quiet(WANG.as_user())
+    assert not await bot.quiet(WANG)
 
 
 async def test_forged_presses_by_an_officer_are_refused_and_audited(bot: BotHarness) -> None:
@@ -374,7 +374,7 @@ async def test_second_presses_and_wrong_order_are_stale(bot: BotHarness) -> None
     assert stored.status == CaseStatus.DECLINED and stored.paid_amount is None
     assert len(_audit(bot.database, "care.visit")) == 1
     assert not _audit(bot.database, "care.pay")
-    assert not await bot.client.quiet(WANG.as_user())
+    assert not await bot.quiet(WANG)
 
 
 async def test_the_sum_button_after_someone_else_paid_is_stale(bot: BotHarness) -> None:
@@ -393,7 +393,7 @@ async def test_the_sum_button_after_someone_else_paid_is_stale(bot: BotHarness) 
     ]
     await bot.dialog.play(rows)
     assert len(_audit(bot.database, "care.pay")) == 1
-    assert not await bot.client.quiet(WANG.as_user())
+    assert not await bot.quiet(WANG)
 
 
 async def test_two_organizers_pressing_at_once_move_the_case_once(bot: BotHarness) -> None:
@@ -411,7 +411,7 @@ async def test_two_organizers_pressing_at_once_move_the_case_once(bot: BotHarnes
     assert len(_audit(bot.database, "care.visit")) == 1
     (told,) = await bot.client.replies(WANG.as_user(), count=1, timeout=10)
     assert "已登记对您的探望" in told.text
-    assert not await bot.client.quiet(WANG.as_user())
+    assert not await bot.quiet(WANG)
 
 
 async def test_an_officers_death_is_told_to_the_colleague_who_reported_it(

@@ -317,7 +317,7 @@ async def test_list_join_double_join_and_leave(bot: BotHarness) -> None:
     )
     for query in queries:
         assert await bot.client.callback_answer(query, timeout=10) is not None
-    await bot.client.quiet(user, 0.5)
+    await bot.quiet(QIAN)  # whatever the two presses showed
     assert _members(bot.database, "足球") == ["100002", "100003", "100006", "100007"]
     await bot.dialog.play(
         [
@@ -445,6 +445,7 @@ async def test_organizer_grants_and_removes_a_leader_who_is_told(bot: BotHarness
     assert "clubs" in commands
 
 
+@pytest.mark.progress_every(0.3)
 async def test_a_leader_notice_reaches_the_club_members_only(bot: BotHarness) -> None:
     await _seed(bot)
     limit = 4096 - len("【足球俱乐部】\n")
@@ -477,7 +478,7 @@ async def test_a_leader_notice_reaches_the_club_members_only(bot: BotHarness) ->
     delivered = "【足球俱乐部】\n" + NOTICE
     await _until(_got(bot, LI, [delivered]), what="李")
     await _until(lambda: _received(bot, WANG).count(delivered) == 2, what="the leader's copy")
-    await asyncio.sleep(0.5)
+    await bot.settle()
     for person in (ZHANG, SUN, QIAN, ORG):
         assert _received(bot, person) == [], person.first_name
     assert _received(bot, LI) == [delivered]
@@ -556,7 +557,7 @@ async def test_a_leader_cannot_post_to_another_club(bot: BotHarness) -> None:
             (WANG, PressData(send, answer="此按钮已失效", message_id=preview_id), []),
         ]
     )
-    await asyncio.sleep(0.3)
+    await bot.settle()
     assert _broadcasts(bot.database) == []
     for person in (ZHANG, SUN):
         assert _received(bot, person) == [], person.first_name
@@ -595,7 +596,7 @@ async def test_an_organizer_posts_to_any_club(bot: BotHarness) -> None:
     delivered = "【瑜伽俱乐部】\n" + text
     for person in (ZHANG, SUN):
         await _until(_got(bot, person, [delivered]), what=person.first_name)
-    await asyncio.sleep(0.5)
+    await bot.settle()
     for person in (WANG, LI, QIAN):
         assert _received(bot, person) == [], person.first_name
     assert len(_broadcasts(bot.database)) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from storage.drives import Outcome, SignUpResult
 from storage.models import Broadcast, BroadcastKind, Delivery, Officer, Role
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Person, Press, PressData, edits, says
+from tests.racing import racing
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = datetime.now(SHANGHAI).date()
@@ -164,14 +164,13 @@ def test_the_last_place_is_taken_once_even_by_racing_transactions(database: Data
     def take(officer: Officer) -> SignUpResult:
         return _sign_up(database, drive_id, officer)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with racing(database, lambda: take(b)) as race:
         with database.session() as session:
             first = drive_storage.sign_up(session, drive_id, _id(a), now=datetime.now(UTC))
             assert first.outcome == Outcome.SIGNED
-            racing = pool.submit(take, b)
-            time.sleep(0.3)
-            assert not racing.done(), "the racing transaction should wait for the first"
-        assert racing.result(timeout=10).outcome == Outcome.WAITLISTED
+            race.start()
+            race.assert_waiting()
+        assert race.result(timeout=10).outcome == Outcome.WAITLISTED
     assert _states(database, drive_id) == [("100001", "signed"), ("100002", "waitlisted")]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 
 import pytest
@@ -307,7 +306,7 @@ async def test_test_greeting_reaches_the_organizer_only(bot: BotHarness) -> None
         (ORG, PressData("grtt:nonsense", answer="此按钮已失效"), []),
     ]
     await bot.dialog.play(rows)
-    await asyncio.sleep(0.3)
+    await bot.settle()
     for person in (WANG, LI, QIAN):
         assert await bot.client.history(person.as_user()) == []
     assert _count(bot.database, Broadcast) == 0 and _count(bot.database, SendLedger) == 0
@@ -339,7 +338,7 @@ async def test_officers_strangers_and_forged_presses_are_refused(bot: BotHarness
             (WANG, PressData("grt:!!:save", answer="此按钮已失效"), []),
         ]
     )
-    await asyncio.sleep(0.3)
+    await bot.settle()
     # Nothing was sent on the forged presses: 王 only ever saw his refusals.
     assert all("拜年" not in e.text for e in await bot.client.history(WANG.as_user()))
     with bot.database.session() as session:

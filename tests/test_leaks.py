@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -285,7 +284,7 @@ async def test_nothing_is_answered_into_a_group_or_a_channel(bot: BotHarness) ->
     ):
         await client.send_text(person.as_user(), command, chat_id=GROUP)
     await client.send_text(ZHAO.as_user(), "/cases", chat_id=CHANNEL)
-    await asyncio.sleep(0.5)
+    await bot.settle()
     assert [str(event) for event in await client.history(GROUP)] == []
     assert [str(event) for event in await client.history(CHANNEL)] == []
     for person in (WANG, ZHOU, ZHAO, SUN):

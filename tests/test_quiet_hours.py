@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.app import sender_of
 from bot.broadcast import IDLE_POLL_SECONDS, QuietHours, Sender
 from bot.policy import GreetingPolicy, load_policy
 from bot.scheduler import clock_of
@@ -126,7 +127,7 @@ async def _until(check: Callable[[], bool], what: str, timeout: float = 20) -> N
 
 
 async def test_a_broadcast_pauses_at_nine_pm_urgent_goes_at_eleven_rest_at_eight(
-    bot: BotHarness,
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recipients = []
     for n, person in enumerate(PEOPLE):
@@ -137,6 +138,26 @@ async def test_a_broadcast_pauses_at_nine_pm_urgent_goes_at_eleven_rest_at_eight
         recipients.append(Recipient(officer.id, person.id))
     await bot.meet(*PEOPLE)
     token = bot.settings.token()
+    sender = sender_of(bot.application)
+    # Every look at the queue that found nothing it may send ends in idle_seconds.
+    looks: list[bool] = []
+    found_nothing = sender.idle_seconds
+
+    def counted() -> float:
+        looks.append(sender.quiet_now())
+        return found_nothing()
+
+    monkeypatch.setattr(sender, "idle_seconds", counted)
+
+    async def nothing_taken_twice() -> None:
+        """Woken twice, the sender found nothing it may send, twice, in the quiet hours.
+
+        The second look began after the first ended, so after the caller's last check.
+        """
+        for seen in (len(looks), len(looks) + 1):
+            sender.wake()
+            await _until(lambda: len(looks) > seen, "the sender looked at the queue")  # noqa: B023
+            assert looks[-1], "the sender looked outside the quiet hours"
 
     def delivered(text: str) -> int:
         return sum(text in _received(bot, person) for person in PEOPLE)
@@ -145,7 +166,7 @@ async def test_a_broadcast_pauses_at_nine_pm_urgent_goes_at_eleven_rest_at_eight
     clock = clock_of(bot.application)
     clock.set(lambda: at(DAY, 21, 0) if delivered(NOTICE) >= 3 else at(DAY, 20, 59))
     notice = _queue(bot.database, recipients, NOTICE, Priority.NORMAL)
-    bot.application.bot_data["nuanjing.sender"].wake()
+    sender.wake()
     await _until(
         lambda: delivered(NOTICE) >= 3 and "sending" not in _states(bot.database, notice),
         "three notices sent and none in flight",
@@ -153,8 +174,8 @@ async def test_a_broadcast_pauses_at_nine_pm_urgent_goes_at_eleven_rest_at_eight
     paused = _states(bot.database, notice)
     sent_before = paused.get("sent", 0)
     assert 3 <= sent_before < len(PEOPLE) and paused["pending"] == len(PEOPLE) - sent_before
-    # Nothing more goes out while it is 21:00 (the sender polls once a second).
-    await asyncio.sleep(1.5)
+    # Nothing more goes out while it is 21:00, however often the sender looks.
+    await nothing_taken_twice()
     assert _states(bot.database, notice) == paused and delivered(NOTICE) == sent_before
 
     # 23:00: an urgent appeal goes out at once, to one who had the notice and one who had not.
@@ -168,14 +189,14 @@ async def test_a_broadcast_pauses_at_nine_pm_urgent_goes_at_eleven_rest_at_eight
         APPEAL,
         Priority.URGENT,
     )
-    bot.application.bot_data["nuanjing.sender"].wake()
+    sender.wake()
     await _until(lambda: _states(bot.database, appeal) == {"sent": 2}, "the appeal sent")
     assert [APPEAL in _received(bot, p) for p in asked] == [True, True]
     assert _states(bot.database, notice) == paused
 
     # 07:59 the next morning: still quiet.
     clock.freeze(at(DAY + timedelta(days=1), 7, 59))
-    await asyncio.sleep(1.2)
+    await nothing_taken_twice()
     assert _states(bot.database, notice) == paused
 
     # 08:00: the notice goes on by itself, to those still waiting, once each.

@@ -276,7 +276,8 @@ async def test_application_conversation(sb: Sandbox, officer: SandboxClient) -> 
         await officer.send_photo(ALICE, png(40, 30))
         [photo_reply] = await officer.replies(ALICE)
         assert photo_reply.text == "photo 40x30"
-        assert await officer.quiet(ALICE, 0.1) == []
+        await officer.wait_idle(settle=0.1)
+        assert await officer.quiet(ALICE, 0) == []
 
         with pytest.raises(AssertionError, match="no inline button '同意'"):
             await officer.press(ALICE, "同意")
@@ -294,7 +295,52 @@ async def test_restart_gets_only_unconfirmed_updates(sb: Sandbox, officer: Sandb
     async with running(sb, *ECHO_BOT):
         [reply] = await officer.replies(ALICE)
         assert reply.text == "echo: two"
-        assert await officer.quiet(ALICE, 0.2) == []
+        await officer.wait_idle(settle=0.1)
+        assert await officer.quiet(ALICE, 0) == []
+
+
+async def test_idle_means_every_update_taken_and_no_call_in_flight(
+    sb: Sandbox, tg: Bot, officer: SandboxClient
+) -> None:
+    start = await officer.idle()
+    assert start.idle and start.pending_updates == 0 and start.in_flight == {}
+    await officer.send_text(ALICE, "hello")
+    waiting = await officer.idle()
+    assert not waiting.idle and waiting.pending_updates == 1 and waiting.mark > start.mark
+    [update] = await tg.get_updates()
+    assert not (await officer.idle()).idle, "fetched is not taken: not yet confirmed"
+    await tg.get_updates(offset=update.update_id + 1)
+    taken = await officer.idle()
+    assert taken.idle and taken.mark > waiting.mark
+    # A parked long poll is the bot waiting, not working.
+    poll = asyncio.create_task(
+        tg.get_updates(offset=update.update_id + 1, timeout=dtm.timedelta(seconds=10))
+    )
+    while not (calls := await officer.calls()) or calls[-1].status != 0:
+        await asyncio.sleep(0.01)
+    parked = await officer.idle()
+    assert parked.idle and parked.mark == taken.mark
+    # A call in progress is not idle; the wait ends when it has been answered.
+    sb.configure(delay=0.3)
+    send = asyncio.create_task(tg.send_message(1001, "slow"))
+    while not (busy := await officer.idle()).in_flight:
+        await asyncio.sleep(0.01)
+    assert not busy.idle and busy.in_flight == {"sendMessage": 1}
+    with pytest.raises(AssertionError, match=r"calls in flight: \{'sendMessage': 1\}"):
+        await officer.wait_idle(settle=0, timeout=0.01)
+    await officer.wait_idle(settle=0, timeout=10)
+    assert [e.text for e in await officer.history(ALICE)] == ["slow"]
+    assert (await send).text == "slow"
+    # settle: quiet for that long since the last change; fresh: counted from the asking.
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    assert (await officer.idle(settle=0.2, timeout=5, fresh=True)).idle
+    assert loop.time() - asked >= 0.2
+    await officer.send_text(ALICE, "unseen")
+    assert not (await officer.idle(settle=0, timeout=0.05)).idle
+    poll.cancel()
+    with contextlib.suppress(asyncio.CancelledError, NetworkError):
+        await poll
 
 
 async def test_keyboards_edits_replies_and_deletes(tg: Bot, officer: SandboxClient) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .server import ApiCall
+from .server import ApiCall, Idle
 
 JSON = dict[str, Any]
 DEFAULT_LANGUAGE = "zh-hans"
@@ -391,7 +391,10 @@ class SandboxClient:
         return events
 
     async def quiet(self, user: UserLike, seconds: float = 0.3) -> list[BotEvent]:
-        """Return whatever new bot events arrive within ``seconds`` (to assert silence)."""
+        """Return whatever new bot events arrive within ``seconds`` (to assert silence).
+
+        Silence is better asserted once the bot is idle: ``await wait_idle()``, then ``quiet(0)``.
+        """
         await asyncio.sleep(seconds)
         chat_id = self._chat_id(user)
         events, cursor = await self._events(chat_id, self._cursors.get(chat_id, 0), 0, 0.0)
@@ -449,6 +452,37 @@ class SandboxClient:
         result = await self._request("GET", "/updates")
         updates: list[JSON] = result["updates"]
         return updates
+
+    async def idle(self, *, settle: float = 0.0, timeout: float = 0.0, fresh: bool = False) -> Idle:
+        """What the bot is doing, once it is idle or at ``timeout`` (see Sandbox.wait_idle).
+
+        Idle: every update taken (confirmed), no Bot API call of the bot in progress (long polls
+        aside), and neither for ``settle`` seconds; ``fresh`` counts those from now at the
+        earliest. ``mark`` changes whenever anything happens.
+        """
+        params = {"settle": settle, "wait": timeout, "fresh": int(fresh)}
+        result = await self._request("GET", "/idle", params=params, wait=timeout + settle)
+        return Idle(
+            bool(result["idle"]),
+            int(result["mark"]),
+            int(result["pending_updates"]),
+            {str(method): int(count) for method, count in result["in_flight"].items()},
+        )
+
+    async def wait_idle(
+        self, *, settle: float = 0.05, timeout: float = 10.0, fresh: bool = False
+    ) -> int:
+        """Wait until the bot has taken every update and has nothing in flight; its mark.
+
+        Raises AssertionError, naming what is still going on, if that takes over ``timeout``.
+        """
+        state = await self.idle(settle=settle, timeout=timeout, fresh=fresh)
+        if not state.idle:
+            raise AssertionError(
+                f"the bot was not idle within {timeout}s: {state.pending_updates} update(s) "
+                f"not taken, calls in flight: {state.in_flight or 'none'}"
+            )
+        return state.mark
 
     async def reset(self) -> None:
         """Forget everything about this bot in the sandbox."""

@@ -18,7 +18,7 @@ import re
 import struct
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -768,6 +768,46 @@ class _Signal:
             await asyncio.wait_for(self._event.wait(), timeout)
 
 
+class Idle(NamedTuple):
+    """What a bot is doing, as `Sandbox.wait_idle` found it.
+
+    ``idle``: no update waits to be confirmed, no Bot API call of the bot is in progress (its
+    long polls aside) and none was for the settle window. ``mark`` counts the changes so far: the
+    same mark twice means nothing happened in between.
+    """
+
+    idle: bool
+    mark: int
+    pending_updates: int
+    in_flight: dict[str, int]
+
+
+class _Activity:
+    """The calls of one bot in progress and when anything last changed (see wait_idle)."""
+
+    def __init__(self) -> None:
+        self.in_flight: Counter[str] = Counter()
+        self.mark = 0
+        self.changed_at = 0.0
+        self.signal = _Signal()
+
+    def touch(self) -> None:
+        """Something changed: an update came or was confirmed, a call began or ended."""
+        self.mark += 1
+        self.changed_at = asyncio.get_running_loop().time()
+        self.signal.notify()
+
+    def begin(self, method: str) -> None:
+        self.in_flight[method] += 1
+        self.touch()
+
+    def end(self, method: str) -> None:
+        self.in_flight[method] -= 1
+        if self.in_flight[method] <= 0:
+            del self.in_flight[method]
+        self.touch()
+
+
 class _BotState:
     def __init__(self, token: str, bot_id: int) -> None:
         self.token = token
@@ -784,6 +824,7 @@ class _BotState:
         self.next_update_id = 1
         self.allowed_updates: list[str] = []
         self.poll_generation = 0
+        self.activity = _Activity()
         self.reset_signals()
         self.callbacks: dict[str, _CallbackQuery] = {}
         self.commands: dict[tuple[str, int | str | None, int | None, str], list[JSON]] = {}
@@ -799,13 +840,15 @@ class _BotState:
         self.update_signal = _Signal()
         self.event_signal = _Signal()
         self.answer_signal = _Signal()
+        self.activity.signal = _Signal()
 
     def next_seq(self) -> int:
         self.sequence += 1
         return self.sequence
 
     def signals(self) -> tuple[_Signal, ...]:
-        return (self.update_signal, self.event_signal, self.answer_signal)
+        signals = (self.update_signal, self.event_signal, self.answer_signal)
+        return (*signals, self.activity.signal)
 
 
 class _Params:
@@ -923,8 +966,8 @@ class Sandbox:
         for bot in self._bots.values():
             bot.reset_signals()
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
+        app.router.add_route("*", "/bot{token}/{method}", self._tracked(self._handle_api))
+        app.router.add_get("/file/bot{token}/{path:.+}", self._tracked(self._handle_file))
         self._add_control_routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
@@ -1045,6 +1088,57 @@ class Sandbox:
         """Forget everything about one bot."""
         self._bots.pop(token, None)
 
+    # -- idle: the bot has taken every update and has nothing in flight ------------------
+
+    async def wait_idle(
+        self, token: str, *, settle: float = 0.05, timeout: float = 10.0, fresh: bool = False
+    ) -> Idle:
+        """Wait until the bot is idle: every update confirmed, no call in progress (long polls
+        aside), and nothing of either for ``settle`` seconds; return at ``timeout`` regardless.
+
+        ``fresh``: the quiet ``settle`` seconds are counted from this call at the earliest, so a
+        caller that checked something else meanwhile learns that nothing began since.
+        """
+        bot = self._bot(token)
+        activity = bot.activity
+        loop = asyncio.get_running_loop()
+        asked_at = loop.time()
+        deadline = asked_at + timeout
+        while True:
+            now = loop.time()
+            busy = bool(bot.updates) or bool(activity.in_flight)
+            quiet_since = max(activity.changed_at, asked_at) if fresh else activity.changed_at
+            left = deadline - now
+            if not busy and now - quiet_since >= settle:
+                return self._idle_state(bot, idle=True)
+            if left <= 0 or self._closing.is_set():
+                return self._idle_state(bot, idle=False)
+            await activity.signal.wait(left if busy else min(left, quiet_since + settle - now))
+
+    @staticmethod
+    def _idle_state(bot: _BotState, *, idle: bool) -> Idle:
+        return Idle(idle, bot.activity.mark, len(bot.updates), dict(bot.activity.in_flight))
+
+    def _tracked(
+        self, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        """The Bot API handler, with each call counted in flight while it runs (not getUpdates:
+        a long poll is the bot waiting, not working)."""
+
+        async def tracked(request: web.Request) -> web.StreamResponse:
+            token = request.match_info["token"]
+            method = request.match_info.get("method", "file")
+            if not _TOKEN_RE.match(token) or method.lower() == "getupdates":
+                return await handler(request)
+            activity = self._bot(token).activity
+            activity.begin(method)
+            try:
+                return await handler(request)
+            finally:
+                activity.end(method)
+
+        return tracked
+
     # -- helpers --------------------------------------------------------------------------
 
     def _bot(self, token: str) -> _BotState:
@@ -1120,6 +1214,7 @@ class Sandbox:
         bot.next_update_id += 1
         bot.updates.append({"update_id": update_id, kind: copy.deepcopy(payload)})
         bot.update_signal.notify()
+        bot.activity.touch()
         return update_id
 
     def _record_event(self, bot: _BotState, chat: _Chat, kind: str, message_id: int) -> None:
@@ -1430,10 +1525,13 @@ class Sandbox:
         if isinstance(allowed, list):
             bot.allowed_updates = [str(kind) for kind in allowed]
         if offset:
+            waiting = len(bot.updates)
             if offset > 0:
                 bot.updates = [u for u in bot.updates if u["update_id"] >= offset]
             else:
                 bot.updates = bot.updates[offset:]
+            if len(bot.updates) != waiting:
+                bot.activity.touch()  # confirmed: the bot has them
         # A newer getUpdates terminates an older long poll, as on Telegram.
         bot.poll_generation += 1
         generation = bot.poll_generation
@@ -1735,6 +1833,7 @@ class Sandbox:
             ("POST", "/config", self._ctl_config),
             ("GET", "/files/{file_id}", self._ctl_file),
             ("GET", "/updates", self._ctl_updates),
+            ("GET", "/idle", self._ctl_idle),
             ("POST", "/reset", self._ctl_reset),
         ]
         for verb, path, handler in routes:
@@ -2012,6 +2111,15 @@ class Sandbox:
 
     async def _ctl_updates(self, bot: _BotState, request: web.Request) -> JSON:
         return {"updates": copy.deepcopy(bot.updates)}
+
+    async def _ctl_idle(self, bot: _BotState, request: web.Request) -> JSON:
+        state = await self.wait_idle(
+            bot.token,
+            settle=float(request.query.get("settle", "0")),
+            timeout=min(60.0, float(request.query.get("wait", "0"))),
+            fresh=request.query.get("fresh", "") in ("1", "true"),
+        )
+        return state._asdict()
 
     async def _ctl_reset(self, bot: _BotState, request: web.Request) -> JSON:
         self.reset(bot.token)
