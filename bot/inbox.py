@@ -58,6 +58,9 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Handled updates are kept this long (to answer "was this one handled?"), then purged.
 KEEP_HANDLED = timedelta(days=7)
+# How long a reply waits for Telegram's answer: well above a slow API's, so that a late answer
+# (even a 5xx, which surely sent nothing) is seen instead of a timeout that leaves it unknown.
+REPLY_READ_TIMEOUT = 20.0
 # How long a reply is retried while Telegram cannot be reached before it waits for the next
 # start (the officer's later updates wait meanwhile, so their answers keep their order).
 REPLY_PATIENCE = 600.0
@@ -484,7 +487,9 @@ class Inbox:
         failures = timeouts = 0
         while True:
             try:
-                result = await self.request.inner.post(url, request_data=data)
+                result = await self.request.inner.post(
+                    url, request_data=data, read_timeout=REPLY_READ_TIMEOUT
+                )
                 return True, _message_id(result)
             except RetryAfter as exc:
                 await self._pause(min(_seconds(exc.retry_after), RETRY_AFTER_CAP))
@@ -566,7 +571,11 @@ class Inbox:
         ]
         if replies:
             log.info("making %d replies left by the last run", len(replies))
-            await self.deliver(replies)
+            # Each chat's in order, the chats side by side: one slow chat must not hold the rest.
+            by_chat: dict[int | None, list[Reply]] = {}
+            for reply in replies:
+                by_chat.setdefault(_chat_of(reply.call), []).append(reply)
+            await asyncio.gather(*(self.deliver(group) for group in by_chat.values()))
             await self.strike_now()
         for update_id, payload in waiting:
             data = json.loads(self.cipher.decrypt(payload))
