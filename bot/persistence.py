@@ -18,6 +18,7 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import BasePersistence, PersistenceInput
 
+from bot import effects
 from handlers import flow
 from storage import conversations
 from storage.db import Database
@@ -63,6 +64,15 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         """
         if new_state is not None:
             return
+        if effects.current() is not None:
+            # Inside an update's handling, which holds the gate: part of its transaction.
+            self._forget(name, key)
+            return
+        # A writer on the event loop, like the handling of updates: one at a time.
+        async with self.database.gate:
+            self._forget(name, key)
+
+    def _forget(self, name: str, key: ConversationKey) -> None:
         with self.database.session() as session:
             conversations.delete(session, name, json.dumps(list(key)))
 

@@ -25,15 +25,15 @@ from bot import effects, texts
 from bot.rules.messages import TELEGRAM_TEXT_LIMIT
 from bot.rules.text import clean, meaningful
 from handlers import menu
+from handlers.access import Access, action_of, pressed
 from handlers.callbacks import AnnounceStep, BroadcastCancel
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     prompt,
-    reply,
     show_step,
 )
 from handlers.context import services
@@ -91,11 +91,19 @@ def _ready(state: State, draft: AnnouncementDraft) -> bool:
     return state != State.PREVIEW or bool(draft.text)
 
 
-async def _admit(update: Update, context: Context, step: AnnounceStep | None) -> Caller | None:
-    return await _organizer(update, context, "forged.announce", step.action if step else "")
+# Organizers and admins announce; a press of the flow's buttons without the role is a forged
+# (or outdated) privileged press, audited with the action it asked for.
+ANNOUNCER: Access[AnnounceStep] = Access(
+    ORGANIZER_ROLES, forged="forged.announce", target=action_of
+)
+# The stop button: its sender may stop a broadcast too (a club leader's notice), see stop_pressed.
+STOPPER: Access[BroadcastCancel] = Access(
+    ORGANIZER_ROLES,
+    forged="forged.broadcast_cancel",
+    target=lambda stop: str(stop.broadcast_id),
+)
 
-
-FLOW = Flow(NAME, State, AnnouncementDraft, AnnounceStep, admit=_admit, ready=_ready)
+FLOW = Flow(NAME, State, AnnouncementDraft, AnnounceStep, access=ANNOUNCER, ready=_ready)
 Press = Pressed[State, AnnouncementDraft, AnnounceStep]
 Text = Typed[State, AnnouncementDraft]
 
@@ -108,28 +116,6 @@ def _take_preview(session: Session, key: str) -> dict[str, Any] | None:
     """
     draft = FLOW.take(session, key, State.PREVIEW)
     return None if draft is None else draft.to_json()
-
-
-# --- who may announce --------------------------------------------------------------------
-
-
-async def _organizer(
-    update: Update, context: Context, forged: str, target: str = ""
-) -> Caller | None:
-    """The caller if they hold a role that may broadcast; otherwise say no and return None.
-
-    A button press without the role is a forged (or outdated) privileged press and is audited.
-    """
-    caller = await caller_or_hint(update, context)
-    if caller is None or caller.has(Role.ORGANIZER, Role.ADMIN):
-        return caller
-    if update.callback_query is not None:
-        with services(context).database.session() as session:
-            audit.record(session, actor=caller.actor, action=forged, target=target)
-        await answer(update, texts.NOT_ALLOWED, alert=True)
-    else:
-        await reply(update, context, texts.NOT_ALLOWED)
-    return None
 
 
 # --- audience ----------------------------------------------------------------------------
@@ -216,13 +202,9 @@ def stop_markup(broadcast_id: int) -> InlineKeyboardMarkup:
 # --- the flow ----------------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> State | int:
+@FLOW.entry()
+async def start(update: Update, context: Context, _caller: Caller) -> State | int:
     """/announce: an organizer starts a new announcement by choosing its audience."""
-    caller = await _organizer(update, context, "forged.announce")
-    if caller is None:
-        # Someone who lost the role half-way through loses the flow with it.
-        FLOW.forget(update, context)
-        return END
     draft = AnnouncementDraft(FLOW.token())
     state = FLOW.begin(update, context, State.CHOOSE_AUDIENCE, draft)
     await prompt(update, context, texts.ANNOUNCE_ASK_AUDIENCE, _audience_markup(draft.flow))
@@ -394,34 +376,20 @@ async def cancel(update: Update, context: Context) -> int:
     return END
 
 
-async def pressed_outside(update: Update, context: Context) -> None:
-    """A flow button when no flow is open: an old preview after its answer, or a forged press."""
-    assert update.callback_query is not None
-    step = AnnounceStep.unpack(update.callback_query.data)
-    target = step.action if step is not None else ""
-    if await _organizer(update, context, "forged.announce", target) is not None:
-        await answer(update, texts.STALE_BUTTON)
-
-
 # --- the stop button ---------------------------------------------------------------------
 
 
-async def stop_pressed(update: Update, context: Context) -> None:
+@pressed(BroadcastCancel)
+async def stop_pressed(
+    update: Update, context: Context, data: BroadcastCancel, caller: Caller
+) -> None:
     """⏹ 停止发送 on a progress message: organizers or its sender stop a broadcast still sending."""
-    assert update.callback_query is not None
-    data = BroadcastCancel.unpack(update.callback_query.data)
-    if data is None:
-        await answer(update, texts.STALE_BUTTON)
-        return
     target = str(data.broadcast_id)
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     with services(context).database.session() as session:
         broadcast = broadcasts.get(session, data.broadcast_id)
         # Whoever sent it (a club leader's notice) may stop it, as may every organizer.
         own = broadcast is not None and broadcast.created_by == caller.actor
-    if not own and await _organizer(update, context, "forged.broadcast_cancel", target) is None:
+    if not own and not await STOPPER.permits(update, context, caller, data):
         return
     with services(context).database.session() as session:
         stopped = broadcasts.cancel(session, data.broadcast_id)
@@ -456,6 +424,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     )
     return [
         conversation,
-        CallbackQueryHandler(pressed_outside, pattern=AnnounceStep.pattern()),
+        FLOW.outside(),
         CallbackQueryHandler(stop_pressed, pattern=BroadcastCancel.pattern()),
     ]

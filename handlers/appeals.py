@@ -52,15 +52,15 @@ from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.identity import parse_blood_type
 from bot.rules.text import clean, meaningful, quote
 from handlers import menu
+from handlers.access import Access, pressed
 from handlers.callbacks import AppealAction, AppealConfirm
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     notify,
-    pressed_by,
     reply,
     show_step,
 )
@@ -71,13 +71,14 @@ from storage import appeals
 from storage.appeals import Candidate, Change, NoticeTexts, Outcome
 from storage.broadcasts import Recipient
 from storage.db import Database
-from storage.models import AppealAnswer, AppealStatus, BloodAppeal, Role
+from storage.models import AppealAnswer, AppealStatus, BloodAppeal
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 NAME = "appeal"
-ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
+# Organizers and admins call for donors and end an appeal; anyone else is told no, briefly.
+APPEALER: Access[Any] = Access(ORGANIZER_ROLES, alert=False)
 MAX_UNITS = 100
 TALLY_EVERY = 3.0  # seconds between two edits of one tally message
 DEADLINE_INTERVAL = 60  # seconds between two looks for appeals past their deadline
@@ -291,27 +292,13 @@ def tally_markup(appeal: BloodAppeal) -> InlineKeyboardMarkup | None:
 # --- /appeal and its preview -----------------------------------------------------------------
 
 
-async def _admit(update: Update, context: Context, _step: AppealConfirm | None) -> Caller | None:
-    """Organizers only: anyone else is told no."""
-    caller = await caller_or_hint(update, context)
-    if caller is not None and not caller.has(*ORGANIZER_ROLES):
-        await answer(update, texts.NOT_ALLOWED)
-        return None
-    return caller
-
-
-FLOW = Flow(NAME, State, AppealDraft, AppealConfirm, admit=_admit)
+FLOW = Flow(NAME, State, AppealDraft, AppealConfirm, access=APPEALER)
 Press = Pressed[State, AppealDraft, AppealConfirm]
 
 
-async def appeal_command(update: Update, context: Context) -> State | None:
+@FLOW.entry()
+async def appeal_command(update: Update, context: Context, _caller: Caller) -> State | None:
     """/appeal …: parse, count who it reaches, show the preview with 确认发送 / 取消."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return None
-    if not caller.has(*ORGANIZER_ROLES):
-        await reply(update, context, texts.NOT_ALLOWED)
-        return None
     message = update.effective_message
     assert message is not None and message.text is not None
     found = services(context)
@@ -376,19 +363,6 @@ async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
     await _start_tally(context, chat.id, appeal.id)
     await show_step(update, context, texts.APPEAL_CONFIRMED)
     return END
-
-
-async def pressed_outside(update: Update, context: Context) -> None:
-    """确认发送 or 取消 with no preview open: an answered or older preview, or a forged press."""
-    assert update.callback_query is not None
-    step = AppealConfirm.unpack(update.callback_query.data)
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
-    if step is not None and not caller.has(*ORGANIZER_ROLES):
-        await answer(update, texts.NOT_ALLOWED)
-        return
-    await answer(update, texts.STALE_BUTTON)
 
 
 async def cancel(update: Update, context: Context) -> int:
@@ -499,27 +473,36 @@ RECORDED_TEXTS = {
 }
 
 
-async def appeal_pressed(update: Update, context: Context) -> None:
-    """我能去 / 去不了 / 已到达 from an officer, or 结束呼吁 from an organizer."""
-    known = await pressed_by(update, context, AppealAction)
-    if known is None:
+def _ends(action: AppealAction) -> bool:
+    return action.action == "end"
+
+
+def _answers(action: AppealAction) -> bool:
+    return action.action != "end"
+
+
+@pressed(AppealAction, APPEALER, accept=_ends)
+async def end_pressed(
+    update: Update, context: Context, action: AppealAction, _caller: Caller
+) -> None:
+    """结束呼吁 on the tally: an organizer closes the appeal; everyone not yet arrived is told."""
+    with services(context).database.session() as session:
+        change = appeals.close(session, action.appeal_id, texts=NOTICES, now=utcnow())
+    if change.appeal is None:
+        await answer(update, texts.STALE_BUTTON)
         return
-    action, caller = known
+    await answer(
+        update, texts.APPEAL_END_ANSWER if change.closed_now else texts.APPEAL_ENDED_ANSWER
+    )
+    await _after(context.application, action.appeal_id, change, force=True)
+
+
+@pressed(AppealAction, accept=_answers)
+async def appeal_pressed(
+    update: Update, context: Context, action: AppealAction, caller: Caller
+) -> None:
+    """我能去 / 去不了 / 已到达 from an officer asked."""
     found = services(context)
-    if action.action == "end":
-        if not caller.has(*ORGANIZER_ROLES):
-            await answer(update, texts.NOT_ALLOWED)
-            return
-        with found.database.session() as session:
-            change = appeals.close(session, action.appeal_id, texts=NOTICES, now=utcnow())
-        if change.appeal is None:
-            await answer(update, texts.STALE_BUTTON)
-            return
-        await answer(
-            update, texts.APPEAL_END_ANSWER if change.closed_now else texts.APPEAL_ENDED_ANSWER
-        )
-        await _after(context.application, action.appeal_id, change, force=True)
-        return
     officer_id = caller.officer.id
     assert officer_id is not None
     chosen = AppealAnswer(action.action)
@@ -629,6 +612,8 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     )
     return [
         conversation,
-        CallbackQueryHandler(pressed_outside, pattern=AppealConfirm.pattern()),
+        FLOW.outside(),
+        # 结束呼吁 is the organizers'; the answers are every officer asked.
+        CallbackQueryHandler(end_pressed, pattern=rf"^{AppealAction.prefix}:end(:|$)"),
         CallbackQueryHandler(appeal_pressed, pattern=AppealAction.pattern()),
     ]

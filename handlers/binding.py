@@ -32,14 +32,15 @@ from telegram.ext import (
 from bot import texts
 from bot.rules.identity import mask_phone, normalize_police_id, try_normalize_phone
 from bot.rules.text import BLANK_LOOKALIKES, clean, meaningful
+from handlers.access import Access, access, pressed
 from handlers.callbacks import RequestDecision
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     FlowStore,
     answer,
-    caller_or_hint,
     contact_keyboard,
     conversation_key,
     load_caller,
@@ -64,6 +65,14 @@ ASK_CLAIM_POLICE_ID = "ask_claim_police_id"
 ASK_CLAIM_NAME = "ask_claim_name"
 END = ConversationHandler.END
 HOUR = timedelta(hours=1)
+# Organizers decide requests; a press by anyone else is forged (or outdated) and audited.
+DECIDER: Access[RequestDecision] = Access(
+    ORGANIZER_ROLES,
+    forged="forged.binding_decision",
+    target=lambda decision: str(decision.request_id),
+)
+# /requests and its menu button: the button pressed without the role is audited.
+REQUESTS: Access[Any] = Access(ORGANIZER_ROLES, forged="forged.requests_menu")
 
 
 def _locked_out(context: Context, telegram_user_id: int) -> bool:
@@ -263,7 +272,7 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
             request_id=request.id,
         )
         conversations.delete(session, NAME, conversation_key(update))
-        organizers = roles.reachable_holders(session, {Role.ORGANIZER, Role.ADMIN})
+        organizers = roles.reachable_holders(session, set(ORGANIZER_ROLES))
         card = _request_card(session, request)
     assert request.id is not None
     await prompt(update, context, texts.REQUEST_SENT)
@@ -328,28 +337,14 @@ class Outcome(Enum):
     DECIDED = "decided"  # decided before (a repeated press, or another organizer's card)
 
 
-async def decision_pressed(update: Update, context: Context) -> None:
+@pressed(RequestDecision, DECIDER)
+async def decision_pressed(
+    update: Update, context: Context, decision: RequestDecision, caller: Caller
+) -> None:
     """An organizer approves or rejects a binding request; checked again on the server."""
-    query, user = update.callback_query, update.effective_user
-    assert query is not None and user is not None
-    decision = RequestDecision.unpack(query.data)
-    if decision is None:
-        await answer(update, texts.STALE_BUTTON)
-        return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+    query = update.callback_query
+    assert query is not None
     database = services(context).database
-    if not caller.has(Role.ORGANIZER, Role.ADMIN):
-        with database.session() as session:
-            audit.record(
-                session,
-                actor=caller.actor,
-                action="forged.binding_decision",
-                target=str(decision.request_id),
-            )
-        await answer(update, texts.NOT_ALLOWED, alert=True)
-        return
     displaced_chat: int | None = None
     decided_mark = ""
     with database.session() as session:
@@ -490,19 +485,9 @@ def _approve(
     return Outcome.APPROVED, displaced
 
 
-async def list_requests(update: Update, context: Context) -> None:
-    """/requests: pending binding requests, each with its buttons (organizers only)."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
-    if not caller.has(Role.ORGANIZER, Role.ADMIN):
-        if update.callback_query is not None:
-            with services(context).database.session() as session:
-                audit.record(session, actor=caller.actor, action="forged.requests_menu")
-            await answer(update, texts.NOT_ALLOWED, alert=True)
-        else:
-            await reply(update, context, texts.NOT_ALLOWED)
-        return
+@access(REQUESTS)
+async def list_requests(update: Update, context: Context, _caller: Caller) -> None:
+    """/requests or its menu button: pending binding requests, each with its buttons."""
     await answer(update)
     with services(context).database.session() as session:
         pending = bindings.pending_requests(session)

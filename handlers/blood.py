@@ -37,13 +37,13 @@ from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
 from bot.rules.text import quote
-from handlers.common import PRIVATE_MESSAGE, Caller, Context, caller_or_hint, notify_told, reply
+from handlers.access import ORGANIZER, access
+from handlers.common import PRIVATE_MESSAGE, Caller, Context, notify_told, reply
 from handlers.context import services
 from storage import audit, officers
 from storage import blood as blood_storage
-from storage.models import BloodDonation, Officer, Role, TelegramBinding
+from storage.models import BloodDonation, Officer, TelegramBinding
 
-ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
 HISTORY_LIMIT = 20
 WHOLE_BLOOD_ML = (200, 300, 400)
 PLATELET_UNITS = range(1, 4)
@@ -248,21 +248,20 @@ async def _show(
 # --- the command -------------------------------------------------------------------------
 
 
-async def blood_command(update: Update, context: Context) -> None:
-    """/blood [record … | stats [年份] | 警号 | help]: donation records and figures."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+@access()
+async def blood_command(update: Update, context: Context, caller: Caller) -> None:
+    """/blood [record … | stats [年份] | 警号 | help]: donation records and figures.
+
+    Every officer sees their own record; anything else is for organizers.
+    """
     message = update.effective_message
     assert message is not None and message.text is not None
     tokens = split_arguments(message.text)
-    organizer = caller.has(*ORGANIZER_ROLES)
     if not tokens or (len(tokens) == 1 and tokens[0] == caller.officer.police_id):
-        hint = texts.BLOOD_ORGANIZER_HINT if organizer else ""
+        hint = texts.BLOOD_ORGANIZER_HINT if caller.organizer else ""
         await _show(update, context, caller.officer, own=True, hint=hint)
         return
-    if not organizer:
-        await reply(update, context, texts.NOT_ALLOWED)
+    if not await ORGANIZER.permits(update, context, caller):
         return
     verb = tokens[0].lower()
     try:

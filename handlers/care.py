@@ -7,7 +7,9 @@ the first report of the same event, and tells the organizers privately.
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -27,15 +29,16 @@ from bot import texts
 from bot.rules.care import CaseKey, date_problem, first_duplicate, parse_date, price
 from bot.rules.identity import normalize_police_id
 from bot.rules.text import clean, meaningful
+from handlers.access import Handler, PressStep, access, pressed, returning
 from handlers.callbacks import CareStep, MenuChoice
 from handlers.care_cards import amount_text, case_card, case_markup, event_name
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     FlowStore,
     answer,
-    caller_or_hint,
     conversation_key,
     edit_or_send,
     guarded,
@@ -46,7 +49,7 @@ from handlers.common import (
 from handlers.context import services
 from storage import audit, care, conversations, officers, roles
 from storage.crypto import FieldCipher
-from storage.models import CareCase, CaseStatus, Officer, Role
+from storage.models import CareCase, CaseStatus, Officer
 
 NAME = "care_report"
 FLOW = FlowStore(NAME)
@@ -92,11 +95,9 @@ async def _end(update: Update, context: Context, text: str) -> int:
     return END
 
 
-async def start(update: Update, context: Context) -> str | int:
+@access(refused=returning(END))
+async def start(update: Update, context: Context, _caller: Caller) -> str | int:
     """/report or the menu button: choose what to report."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return END
     await answer(update)
     # A new report replaces any flow left half-way, so an answer cannot land in the old one.
     with services(context).database.session() as session:
@@ -107,28 +108,36 @@ async def start(update: Update, context: Context) -> str | int:
     return state
 
 
-async def _step(
-    update: Update, context: Context, expected: str, allowed: tuple[str, ...] | None = None
-) -> tuple[Caller, str] | None:
-    """The caller and the pressed value, if the button belongs to this step; else stale."""
-    step = CareStep.unpack(update.callback_query.data if update.callback_query else None)
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return None
-    if step is None or step.step != expected or (allowed and step.value not in allowed):
-        await answer(update, texts.STALE_BUTTON)
-        return None
-    await answer(update)
-    return caller, step.value
+def _step(
+    expected: str, allowed: tuple[str, ...] | None = None
+) -> Callable[[PressStep[CareStep]], Handler]:
+    """A button of this step of the report (one of `allowed`, if given), pressed by a bound
+    officer and answered at once; any other button is stale, and the step stays."""
+
+    def belongs(step: CareStep) -> bool:
+        return step.step == expected and (allowed is None or step.value in allowed)
+
+    def wrap(body: PressStep[CareStep]) -> Handler:
+        @pressed(CareStep, accept=belongs)
+        @functools.wraps(body)
+        async def answered(
+            update: Update, context: Context, step: CareStep, caller: Caller
+        ) -> object:
+            await answer(update)
+            return await body(update, context, step, caller)
+
+        return answered
+
+    return wrap
 
 
 @guarded(NAME, EVENT)
-async def event_chosen(update: Update, context: Context) -> str | int:
+@_step(EVENT, EVENTS)
+async def event_chosen(
+    update: Update, context: Context, step: CareStep, _caller: Caller
+) -> str | int:
     """The event type; an officer's death is always reported by a colleague."""
-    pressed = await _step(update, context, EVENT, EVENTS)
-    if pressed is None:
-        return EVENT
-    _caller, event = pressed
+    event = step.value
     if event == "officer_death":
         state = FLOW.save(update, context, COLLEAGUE, {"event": event, "other": True})
         await edit_or_send(update, context, texts.CARE_ASK_COLLEAGUE)
@@ -145,12 +154,10 @@ async def event_chosen(update: Update, context: Context) -> str | int:
 
 
 @guarded(NAME, WHO)
-async def who_chosen(update: Update, context: Context) -> str | int:
+@_step(WHO, ("self", "other"))
+async def who_chosen(update: Update, context: Context, step: CareStep, caller: Caller) -> str | int:
     """For oneself, or on behalf of a colleague."""
-    pressed = await _step(update, context, WHO, ("self", "other"))
-    if pressed is None:
-        return WHO
-    caller, who = pressed
+    who = step.value
     draft = FLOW.draft(update, context)
     if who == "other":
         state = FLOW.save(update, context, COLLEAGUE, {**draft, "other": True})
@@ -161,11 +168,11 @@ async def who_chosen(update: Update, context: Context) -> str | int:
 
 
 @guarded(NAME, COLLEAGUE)
-async def colleague_entered(update: Update, context: Context) -> str | int:
+@access(refused=returning(END))
+async def colleague_entered(update: Update, context: Context, caller: Caller) -> str | int:
     """A colleague by police ID (anywhere) or by exact name within one's own unit."""
-    caller = await caller_or_hint(update, context)
     message = update.effective_message
-    if caller is None or message is None or message.text is None:
+    if message is None or message.text is None:
         return END
     typed = clean(message.text)[:SHORT_TEXT]
     found: list[Officer] = []
@@ -195,20 +202,22 @@ async def colleague_entered(update: Update, context: Context) -> str | int:
 
 
 @guarded(NAME, PICK)
-async def colleague_picked(update: Update, context: Context) -> str | int:
-    """One of several colleagues with the same name; only those shown may be picked."""
+@pressed(CareStep, accept=lambda step: step.step == PICK)
+async def colleague_picked(
+    update: Update, context: Context, step: CareStep, caller: Caller
+) -> str | int:
+    """One of several colleagues with the same name; only those shown (and still there) may be
+    picked."""
     draft = FLOW.draft(update, context)
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return PICK
     with services(context).database.session() as session:
         candidates = officers.active_named_in_unit(
             session, caller.officer.unit, str(draft.get("name", ""))
         )
-    pressed = await _step(update, context, PICK, tuple(str(o.id) for o in candidates))
-    if pressed is None:
+    if step.value not in {str(officer.id) for officer in candidates}:
+        await answer(update, texts.STALE_BUTTON)
         return PICK
-    return await _ask_details(update, context, {**draft, "officer_id": int(pressed[1])})
+    await answer(update)
+    return await _ask_details(update, context, {**draft, "officer_id": int(step.value)})
 
 
 async def _ask_details(update: Update, context: Context, draft: dict[str, Any]) -> str:
@@ -260,12 +269,12 @@ async def _short_text(
 
 
 @guarded(NAME, RELATION)
-async def relation_chosen(update: Update, context: Context) -> str | int:
+@_step(RELATION, RELATIONS)
+async def relation_chosen(
+    update: Update, context: Context, step: CareStep, _caller: Caller
+) -> str | int:
     """Whose death: spouse, parent, parent-in-law or child."""
-    pressed = await _step(update, context, RELATION, RELATIONS)
-    if pressed is None:
-        return RELATION
-    _caller, relation = pressed
+    relation = step.value
     state = FLOW.save(update, context, DATE, {**FLOW.draft(update, context), "relation": relation})
     await edit_or_send(update, context, texts.CARE_ASK_DATE["relative_death"])
     return state
@@ -316,11 +325,9 @@ async def note_entered(update: Update, context: Context) -> str:
 
 
 @guarded(NAME, NOTE)
-async def note_skipped(update: Update, context: Context) -> str:
+@_step(NOTE, ("skip",))
+async def note_skipped(update: Update, context: Context, _skip: CareStep, _caller: Caller) -> str:
     """No note."""
-    pressed = await _step(update, context, NOTE, ("skip",))
-    if pressed is None:
-        return NOTE
     return await _ask_confirm(update, context, {**FLOW.draft(update, context), "note": ""})
 
 
@@ -362,12 +369,10 @@ def _details(draft: dict[str, Any], cipher: FieldCipher) -> str:
 
 
 @guarded(NAME, CONFIRM)
-async def confirmed(update: Update, context: Context) -> str | int:
+@_step(CONFIRM, ("yes", "no"))
+async def confirmed(update: Update, context: Context, step: CareStep, caller: Caller) -> str | int:
     """Submit or discard; the case, duplicate check and audit commit together."""
-    pressed = await _step(update, context, CONFIRM, ("yes", "no"))
-    if pressed is None:
-        return CONFIRM
-    caller, choice = pressed
+    choice = step.value
     key = conversation_key(update)
     if choice != "yes":
         return await _end(update, context, texts.CANCELLED)
@@ -380,7 +385,7 @@ async def confirmed(update: Update, context: Context) -> str | int:
             case = _file(session, caller, draft, context)
             conversations.delete(session, NAME, key)
             subject = officers.by_id(session, case.officer_id)
-            organizers = roles.reachable_holders(session, {Role.ORGANIZER, Role.ADMIN})
+            organizers = roles.reachable_holders(session, set(ORGANIZER_ROLES))
             subject_chat = officers.binding_of(session, case.officer_id)
     if case is None:
         return END
@@ -458,10 +463,11 @@ async def cancel(update: Update, context: Context) -> int:
     return await _end(update, context, texts.CANCELLED)
 
 
-async def my_reports(update: Update, context: Context) -> None:
-    """/myreports: the officer's own cases and those they reported for colleagues."""
-    caller = await caller_or_hint(update, context)
-    if caller is None or caller.officer.id is None:
+@access()
+async def my_reports(update: Update, context: Context, caller: Caller) -> None:
+    """/myreports or the menu button: the officer's own cases and those they reported for
+    colleagues."""
+    if caller.officer.id is None:
         return
     await answer(update)
     with services(context).database.session() as session:

@@ -21,7 +21,7 @@ import re
 import secrets
 import unicodedata
 import warnings
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, ClassVar
@@ -45,15 +45,16 @@ from bot.care_export import export_bytes
 from bot.rules.care import Sum, paid_amount_problem, parse_date
 from bot.rules.text import clean, meaningful, quote
 from handlers import menu
+from handlers.access import ORGANIZER, Access, access, action_of, pressed
 from handlers.callbacks import CallbackData, CaseAction
 from handlers.care_cards import case_card, case_markup, event_name
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     FlowStore,
     answer,
-    caller_or_hint,
     conversation_key,
     edit_or_send,
     notify_told,
@@ -63,7 +64,7 @@ from handlers.common import (
 from handlers.context import services
 from storage import audit, broadcasts, care, conversations, officers, roles
 from storage.crypto import FieldCipher
-from storage.models import CareCase, CaseStatus, Officer, Role
+from storage.models import CareCase, CaseStatus, Officer
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ REASON_LIMIT = care.REASON_LIMIT
 UNPRICED_LIMIT = 100_000
 LIST_LIMIT = 200
 YEARS_ALLOWED = (1950, 2100)
-ORGANIZER_ROLES = frozenset({Role.ORGANIZER, Role.ADMIN})
 AUDIT_ACTIONS = {
     CaseStatus.VISITED: "care.visit",
     CaseStatus.PAID: "care.pay",
@@ -111,23 +111,25 @@ def _private(update: Update) -> bool:
     return chat is not None and chat.type == ChatType.PRIVATE
 
 
-async def _organizer(
-    update: Update, context: Context, forged: str, target: str = ""
-) -> Caller | None:
-    """The caller if they are an organizer or admin; otherwise say no and return None.
+def _on_case(forged: str) -> Access[CaseAction]:
+    """Organizers and admins act on a case card; a press by anyone else is a forged (or
+    outdated) privileged press, audited as `forged` with the case's id."""
+    return Access(ORGANIZER_ROLES, forged=forged, target=lambda action: str(action.case_id))
 
-    A button press without the role is a forged (or outdated) privileged press and is audited.
-    """
-    caller = await caller_or_hint(update, context)
-    if caller is None or caller.has(*ORGANIZER_ROLES):
-        return caller
-    if update.callback_query is not None:
-        with services(context).database.session() as session:
-            audit.record(session, actor=caller.actor, action=forged, target=target)
-        await answer(update, texts.NOT_ALLOWED, alert=True)
-    else:
-        await reply(update, context, texts.NOT_ALLOWED)
-    return None
+
+VISITOR = _on_case("forged.case_visit")
+PAYER = _on_case("forged.case_pay")
+DECLINER = _on_case("forged.case_decline")
+# Inside a 已发放 / 不予受理 flow: the same right, checked again at every step.
+CASE_FLOW: Access[CaseFlowButton] = Access(
+    ORGANIZER_ROLES, forged="forged.case_flow", target=action_of
+)
+
+
+async def _flow_refused(update: Update, context: Context) -> int:
+    """Someone who lost the role half-way through loses the flow with it."""
+    FLOW.forget(update, context)
+    return END
 
 
 # --- the committed step ------------------------------------------------------------------
@@ -295,16 +297,23 @@ async def _refused(update: Update, context: Context, outcome: Outcome, case_id: 
 # --- 已探望 ------------------------------------------------------------------------------
 
 
-async def visit_pressed(update: Update, context: Context) -> None:
+def _does(action: str) -> Callable[[CaseAction], bool]:
+    """Accepts a case button of this action only: 已发放 and 不予受理 reach 已探望's handler
+    only with malformed data (the flow's entry takes the others)."""
+
+    def accepted(data: CaseAction) -> bool:
+        return data.action == action
+
+    return accepted
+
+
+@pressed(CaseAction, VISITOR, accept=_does("visit"))
+async def visit_pressed(
+    update: Update, context: Context, action: CaseAction, caller: Caller
+) -> None:
     """已探望 on a case card: an organizer records the visit; the officer hears of it."""
-    assert update.callback_query is not None
-    action = CaseAction.unpack(update.callback_query.data)
-    if action is None or action.action != "visit" or not _private(update):
-        # 已发放 and 不予受理 reach here only with malformed data: the flow's entry takes them.
+    if not _private(update):
         await answer(update, texts.STALE_BUTTON)
-        return
-    caller = await _organizer(update, context, "forged.case_visit", str(action.case_id))
-    if caller is None:
         return
     with services(context).database.session() as session:
         outcome, moved = _move(
@@ -373,19 +382,29 @@ def _amount_prompt(case: CareCase, subject: Officer, flow: str) -> tuple[str, In
     return text, InlineKeyboardMarkup([[pay, cancel]])
 
 
-async def step_pressed(update: Update, context: Context) -> str | int | None:
-    """已发放 or 不予受理 on a case card: ask for the amount or the reason."""
+@pressed(CaseAction, PAYER, accept=_does("pay"), refused=_flow_refused)
+async def pay_pressed(
+    update: Update, context: Context, action: CaseAction, _caller: Caller
+) -> str | int | None:
+    """已发放 on a case card: ask for the amount."""
+    return await _open_flow(update, context, action)
+
+
+@pressed(CaseAction, DECLINER, accept=_does("decline"), refused=_flow_refused)
+async def decline_pressed(
+    update: Update, context: Context, action: CaseAction, _caller: Caller
+) -> str | int | None:
+    """不予受理 on a case card: ask for the reason."""
+    return await _open_flow(update, context, action)
+
+
+async def _open_flow(update: Update, context: Context, action: CaseAction) -> str | int | None:
+    """已发放 or 不予受理, pressed by an organizer: ask for the amount or the reason."""
     query = update.callback_query
     assert query is not None
-    action = CaseAction.unpack(query.data)
-    if action is None or action.action == "visit" or not _private(update):
+    if not _private(update):
         await answer(update, texts.STALE_BUTTON)
         return None
-    forged = "forged.case_pay" if action.action == "pay" else "forged.case_decline"
-    caller = await _organizer(update, context, forged, str(action.case_id))
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
     loaded = _load(context, action.case_id)
     if loaded is None or loaded[0].status not in care.OPEN:
         # Moved on (by this press before, or by someone else): the card as it stands; a flow
@@ -430,10 +449,10 @@ async def message_received(update: Update, context: Context) -> str | int:
     state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         return await _flow_gone(update, context)
-    caller = await _organizer(update, context, "forged.case_flow")
+    # Checked once the flow is known to be open: a message outside it is answered as such.
+    caller = await CASE_FLOW.admit(update, context)
     if caller is None:
-        FLOW.forget(update, context)
-        return END
+        return await _flow_refused(update, context)
     message = update.effective_message
     assert message is not None
     text = message.text
@@ -488,17 +507,11 @@ async def _amount_entered(
     return await _finish(update, context, caller, ASK_AMOUNT, draft, CaseStatus.PAID, amount, "")
 
 
-async def flow_pressed(update: Update, context: Context) -> str | int | None:
+@pressed(CaseFlowButton, CASE_FLOW, refused=_flow_refused)
+async def flow_pressed(
+    update: Update, context: Context, button: CaseFlowButton, caller: Caller
+) -> str | int | None:
     """按 N 元发放 or 取消 inside a flow: the committed step decides whether it still counts."""
-    assert update.callback_query is not None
-    button = CaseFlowButton.unpack(update.callback_query.data)
-    if button is None:
-        await answer(update, texts.STALE_BUTTON)
-        return None
-    caller = await _organizer(update, context, "forged.case_flow", button.action)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
     state, draft = FLOW.committed(update, context, _valid)
     if state is None:
         await answer(update, texts.STALE_BUTTON)
@@ -603,13 +616,12 @@ async def cancel(update: Update, context: Context) -> int:
     return END
 
 
-async def flow_pressed_outside(update: Update, context: Context) -> None:
+@pressed(CaseFlowButton, CASE_FLOW)
+async def flow_pressed_outside(
+    update: Update, context: Context, _button: CaseFlowButton, _caller: Caller
+) -> None:
     """A flow button when no flow is open: an old prompt after its answer, or a forged press."""
-    assert update.callback_query is not None
-    button = CaseFlowButton.unpack(update.callback_query.data)
-    target = button.action if button is not None else ""
-    if await _organizer(update, context, "forged.case_flow", target) is not None:
-        await answer(update, texts.STALE_BUTTON)
+    await answer(update, texts.STALE_BUTTON)
 
 
 # --- /cases: filters ---------------------------------------------------------------------
@@ -766,14 +778,9 @@ def _midnight(context: Context, day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=services(context).zone)
 
 
-async def cases_command(update: Update, context: Context) -> None:
+@access(ORGANIZER)
+async def cases_command(update: Update, context: Context, caller: Caller) -> None:
     """/cases [filters | #id | stats | export | help]: organizers' list, figures and export."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
-    if not caller.has(*ORGANIZER_ROLES):
-        await reply(update, context, texts.NOT_ALLOWED)
-        return
     message = update.effective_message
     assert message is not None and message.text is not None
     tokens = split_arguments(message.text)
@@ -920,9 +927,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
         conversation = ConversationHandler(
             entry_points=[
+                CallbackQueryHandler(pay_pressed, pattern=rf"^{CaseAction.prefix}:pay(:|$)"),
                 CallbackQueryHandler(
-                    step_pressed, pattern=rf"^{CaseAction.prefix}:(pay|decline)(:|$)"
-                )
+                    decline_pressed, pattern=rf"^{CaseAction.prefix}:decline(:|$)"
+                ),
             ],
             states={state: in_flow for state in STATES},
             fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],

@@ -36,16 +36,16 @@ from bot.rules.identity import normalize_police_id
 from bot.rules.messages import TELEGRAM_TEXT_LIMIT
 from bot.rules.text import clean, meaningful, quote
 from handlers import announce, menu
+from handlers.access import OFFICER, Access, access, pressed, refuse
 from handlers.callbacks import ClubAction, ClubNoticeStep
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     edit_or_send,
     notify_told,
-    pressed_by,
     prompt,
     reply,
     show_step,
@@ -55,11 +55,12 @@ from handlers.flow import END, Draft, Flow, Pressed, Typed
 from storage import audit, broadcasts, officers
 from storage import clubs as club_storage
 from storage.clubs import LeaderChange
-from storage.models import BroadcastKind, Priority, Role
+from storage.models import BroadcastKind, Priority
 
 log = logging.getLogger(__name__)
 
-ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
+# Granting and removing a club's lead: organizers and admins; anyone else trying is audited.
+LEAD_KEEPER: Access[Any] = Access(ORGANIZER_ROLES, forged="forged.club_leader", audit_messages=True)
 # A club name longer than this (in UTF-8) travels in buttons as a hash: 64 bytes in all.
 KEY_BYTES = 40
 HASH_MARK = "#"
@@ -113,20 +114,12 @@ def _may_lead_club(session: Session, caller: Caller, club: str, clubs: Sequence[
     """True if the caller may see the members of and post to this club, read now."""
     if club not in clubs:
         return False
-    return caller.has(*ORGANIZER_ROLES) or club_storage.is_leader(
-        session, _officer_id(caller), club
-    )
+    return caller.organizer or club_storage.is_leader(session, _officer_id(caller), club)
 
 
 def _may(context: Context, caller: Caller, club: str) -> bool:
     with services(context).database.session() as session:
         return _may_lead_club(session, caller, club, _policy_clubs(context))
-
-
-def _refuse_forged(context: Context, caller: Caller, action: str, target: str) -> None:
-    """Audit a privileged club action the caller may not take (a forged or outdated request)."""
-    with services(context).database.session() as session:
-        audit.record(session, actor=caller.actor, action=action, target=target[:128])
 
 
 # --- /clubs: the list ------------------------------------------------------------------------
@@ -178,7 +171,7 @@ def _overview(context: Context, caller: Caller) -> tuple[str, InlineKeyboardMark
         counts = club_storage.member_counts(session, within=clubs)
         mine = set(club_storage.clubs_of(session, officer_id, within=clubs))
         leads = set(club_storage.led_by(session, officer_id, within=clubs))
-    organizer = caller.has(*ORGANIZER_ROLES)
+    organizer = caller.organizer
     visible = set(clubs) if organizer else leads
     text = list_text(clubs, counts, mine, leads) + texts.CLUBS_FOOT
     if leads:
@@ -188,11 +181,9 @@ def _overview(context: Context, caller: Caller) -> tuple[str, InlineKeyboardMark
     return text, list_markup(clubs, mine, visible)
 
 
-async def clubs_command(update: Update, context: Context) -> None:
+@access()
+async def clubs_command(update: Update, context: Context, caller: Caller) -> None:
     """/clubs [俱乐部名 | leader … | unleader …]: the clubs, a member list, or a club's lead."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     args = context.args or []
     if not args:
         text, markup = _overview(context, caller)
@@ -205,12 +196,11 @@ async def clubs_command(update: Update, context: Context) -> None:
     await _typed_members(update, context, caller, " ".join(args))
 
 
-async def club_pressed(update: Update, context: Context) -> None:
+@pressed(ClubAction)
+async def club_pressed(
+    update: Update, context: Context, action: ClubAction, caller: Caller
+) -> None:
     """加入 / 退出 / 👥 成员 on the /clubs list."""
-    known = await pressed_by(update, context, ClubAction)
-    if known is None:
-        return
-    action, caller = known
     club = club_of_key(action.club, _policy_clubs(context))
     if club is None:
         # An old list (the club left the policy) or forged data: nothing to join or leave.
@@ -218,8 +208,9 @@ async def club_pressed(update: Update, context: Context) -> None:
         return
     if action.action == "members":
         if not _may(context, caller, club):
-            _refuse_forged(context, caller, "forged.club_members", f"club:{club}")
-            await answer(update, texts.NOT_ALLOWED, alert=True)
+            await refuse(
+                update, context, caller, forged="forged.club_members", target=f"club:{club}"
+            )
             return
         await answer(update)
         await _send_members(update, context, club)
@@ -297,9 +288,7 @@ async def _change_lead(
     update: Update, context: Context, caller: Caller, args: Sequence[str], *, lead: bool
 ) -> None:
     """/clubs leader|unleader 警号 俱乐部名 (organizers and admins): grant or remove a lead."""
-    if not caller.has(*ORGANIZER_ROLES):
-        _refuse_forged(context, caller, "forged.club_leader", " ".join(args))
-        await reply(update, context, texts.NOT_ALLOWED)
+    if not await LEAD_KEEPER.permits(update, context, caller, target=" ".join(args)):
         return
     if len(args) != 2:
         await reply(update, context, texts.CLUB_LEADER_USAGE)
@@ -369,17 +358,14 @@ def _ready(state: State, draft: NoticeDraft) -> bool:
     return state != State.PREVIEW or bool(draft.text)
 
 
-async def _admit(update: Update, context: Context, _step: ClubNoticeStep | None) -> Caller | None:
-    """Any bound officer: the lead of the club in question is checked where it matters."""
-    return await caller_or_hint(update, context)
-
-
 async def _vet(update: Update, context: Context, caller: Caller, step: ClubNoticeStep) -> bool:
     """A club button (of this draft or an older one): only for a club the caller may post to."""
     return step.action != "club" or await _club_allowed(update, context, caller, step.value)
 
 
-FLOW = Flow(NAME, State, NoticeDraft, ClubNoticeStep, admit=_admit, vet=_vet, ready=_ready)
+# Any bound officer may be at a step: the lead of the club in question is checked where it
+# matters (_vet, the text step, 发送).
+FLOW = Flow(NAME, State, NoticeDraft, ClubNoticeStep, access=OFFICER, vet=_vet, ready=_ready)
 Press = Pressed[State, NoticeDraft, ClubNoticeStep]
 Text = Typed[State, NoticeDraft]
 
@@ -387,7 +373,7 @@ Text = Typed[State, NoticeDraft]
 def _postable(context: Context, caller: Caller) -> list[str]:
     """The policy's clubs the caller may post to: every one for organizers, else those led."""
     clubs = _policy_clubs(context)
-    if caller.has(*ORGANIZER_ROLES):
+    if caller.organizer:
         return clubs
     with services(context).database.session() as session:
         led = set(club_storage.led_by(session, _officer_id(caller), within=clubs))
@@ -436,12 +422,9 @@ def _preview_markup(flow: str) -> InlineKeyboardMarkup:
 # --- club notices: the flow ------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> State | int:
+@FLOW.entry()
+async def start(update: Update, context: Context, caller: Caller) -> State | int:
     """/clubnotice [俱乐部名]: a leader (or an organizer) starts a notice to a club's members."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
     args = list(context.args or [])
     if args and args[0].lower() in ("notice", "通知"):
         args = args[1:]  # /clubs notice 足球
@@ -454,8 +437,7 @@ async def start(update: Update, context: Context) -> State | int:
             await reply(update, context, _unknown(" ".join(args), clubs))
             return END
         if chosen not in allowed:
-            _refuse_forged(context, caller, "forged.club_notice", f"club:{chosen}")
-            await reply(update, context, texts.CLUB_NOTICE_NOT_YOURS.format(club=chosen))
+            await _not_yours(update, context, caller, chosen)
             return END
     elif not allowed:
         await reply(update, context, texts.CLUB_NOTICE_NOT_LEADER)
@@ -498,10 +480,23 @@ async def _club_allowed(update: Update, context: Context, caller: Caller, key: s
         await answer(update, texts.STALE_BUTTON)
         return False
     if not _may(context, caller, club):
-        _refuse_forged(context, caller, "forged.club_notice", f"club:{club}")
-        await answer(update, texts.CLUB_NOTICE_NOT_YOURS.format(club=club), alert=True)
+        await _not_yours(update, context, caller, club)
         return False
     return True
+
+
+async def _not_yours(update: Update, context: Context, caller: Caller, club: str) -> None:
+    """A club the caller may not post to, asked for by name or by button: audited, refused."""
+    text = texts.CLUB_NOTICE_NOT_YOURS.format(club=club)
+    await refuse(
+        update,
+        context,
+        caller,
+        forged="forged.club_notice",
+        target=f"club:{club}",
+        text=text,
+        audit_messages=True,
+    )
 
 
 async def _text_received(update: Update, context: Context, turn: Text) -> State | int | None:
@@ -597,7 +592,7 @@ async def _send(update: Update, context: Context, turn: Press) -> int | None:
         return END
     log.info("club notice %d queued for %d officers", broadcast_id, total)
     # Only organizers get ⏹ at once: /announce's stop button is theirs alone for now.
-    stop = caller.has(*ORGANIZER_ROLES)
+    stop = caller.organizer
     await _start_progress(context, chat.id, broadcast_id, total, stop=stop)
     await answer(update)
     await show_step(update, context, texts.CLUB_NOTICE_SENT.format(club=club))
@@ -631,19 +626,17 @@ async def cancel(update: Update, context: Context) -> int:
     return END
 
 
-async def pressed_outside(update: Update, context: Context) -> None:
-    """A flow button when no flow is open: an old preview, or a forged press (club: audited)."""
-    assert update.callback_query is not None
-    step = ClubNoticeStep.unpack(update.callback_query.data)
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
-    if step is not None and step.action == "club":
+@pressed(ClubNoticeStep)
+async def pressed_outside(
+    update: Update, context: Context, step: ClubNoticeStep, caller: Caller
+) -> None:
+    """A flow button when no flow is open: an old preview, or a forged press (audited)."""
+    if step.action == "club":
         if not await _club_allowed(update, context, caller, step.value):
             return
-    elif step is not None and not _postable(context, caller):
-        _refuse_forged(context, caller, "forged.club_notice", step.action)
-        await answer(update, texts.NOT_ALLOWED, alert=True)
+    elif not _postable(context, caller):
+        # Only organizers and leaders have these buttons: anyone else forged the press.
+        await refuse(update, context, caller, forged="forged.club_notice", target=step.action)
         return
     await answer(update, texts.STALE_BUTTON)
 

@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import (
     Bot,
@@ -32,7 +32,7 @@ from telegram.ext import (
 
 from bot import effects, texts
 from bot.rules.messages import split_text
-from handlers.callbacks import CallbackData, MenuChoice
+from handlers.callbacks import MenuChoice
 from handlers.context import services
 from storage import broadcasts, clubs, conversations, officers, roles
 from storage.conversations import key_of
@@ -90,6 +90,12 @@ class OutsidePrivateChats(BaseHandler[Update, Context, None]):
         raise ApplicationHandlerStop
 
 
+# The roles that run the union's work in the bot: organizers, and admins who may do all they do.
+# The one definition; rules of access (handlers/access.py) and checks that depend on the data
+# (Caller.organizer) read it from here.
+ORGANIZER_ROLES: frozenset[Role] = frozenset({Role.ORGANIZER, Role.ADMIN})
+
+
 def _no_clubs() -> frozenset[str]:
     return frozenset()
 
@@ -115,6 +121,11 @@ class Caller:
     def has(self, *wanted: Role) -> bool:
         """True if the caller holds any of the roles."""
         return any(role in self.roles for role in wanted)
+
+    @property
+    def organizer(self) -> bool:
+        """True if the caller holds an organizer's role (organizer or admin)."""
+        return bool(self.roles & ORGANIZER_ROLES)
 
 
 Step = Callable[[Update, "Context"], Coroutine[Any, Any, object]]
@@ -223,38 +234,6 @@ def _leads_of(context: Context, officer_id: int) -> frozenset[str]:
     """The policy's clubs an officer leads, as the database says now."""
     with services(context).database.session() as session:
         return frozenset(clubs.led_by(session, officer_id, within=services(context).policy.clubs))
-
-
-async def caller_or_hint(update: Update, context: Context) -> Caller | None:
-    """The caller if bound; otherwise tell the stranger how to bind and return None."""
-    user = update.effective_user
-    caller = load_caller(context, user.id) if user else None
-    if caller is None:
-        if update.callback_query is not None:
-            await answer(update, texts.STRANGER_HINT, alert=True)
-        elif update.effective_chat is not None and in_private_chat(update):
-            await context.bot.send_message(update.effective_chat.id, texts.STRANGER_HINT)
-    return caller
-
-
-Data = TypeVar("Data", bound=CallbackData)
-
-
-async def pressed_by(
-    update: Update, context: Context, kind: type[Data]
-) -> tuple[Data, Caller] | None:
-    """A button's typed data and the bound officer who pressed it.
-
-    None once the press is answered: data of another shape (an old or forged button) gets
-    "此按钮已失效", a stranger the binding hint. What the data asks is still to be authorised.
-    """
-    assert update.callback_query is not None
-    data = kind.unpack(update.callback_query.data)
-    if data is None:
-        await answer(update, texts.STALE_BUTTON)
-        return None
-    caller = await caller_or_hint(update, context)
-    return None if caller is None else (data, caller)
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -376,7 +355,7 @@ def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
         [button(texts.MENU_PROFILE, "profile")],
         [button(texts.MENU_HELP, "help")],
     ]
-    if caller.has(Role.ORGANIZER, Role.ADMIN):
+    if caller.organizer:
         rows.insert(2, [button(texts.MENU_REQUESTS, "requests")])
     return InlineKeyboardMarkup(rows)
 
@@ -406,7 +385,7 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
-    if Role.ORGANIZER in held or Role.ADMIN in held:
+    if held & ORGANIZER_ROLES:
         commands += [
             BotCommand("announce", texts.COMMAND_ANNOUNCE),
             BotCommand("appeal", texts.COMMAND_APPEAL),
@@ -443,9 +422,9 @@ def help_text(caller: Caller | None) -> str:
     text += texts.HELP_EVENTS + texts.HELP_CLUBS
     if caller.leads:
         text += texts.HELP_CLUBS_LEADER.format(clubs="、".join(sorted(caller.leads)))
-    if caller.leads or caller.has(Role.ORGANIZER, Role.ADMIN):
+    if caller.leads or caller.organizer:
         text += texts.HELP_EVENTS_MANAGER
-    if caller.has(Role.ORGANIZER, Role.ADMIN):
+    if caller.organizer:
         text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER + texts.HELP_DRIVES_ORGANIZER
         text += texts.HELP_APPEAL_ORGANIZER + texts.HELP_CLUBS_ORGANIZER
         text += texts.HELP_GREETINGS_ORGANIZER

@@ -41,16 +41,16 @@ from bot.rules.care import parse_date
 from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.text import clean, meaningful, quote
 from handlers import blood
+from handlers.access import ORGANIZER, Access, access, pressed
 from handlers.callbacks import DriveAction, DriveRecord
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     edit_or_send,
     notify,
-    pressed_by,
     reply,
 )
 from handlers.context import services
@@ -65,14 +65,18 @@ from storage.models import (
     DriveStatus,
     Officer,
     Priority,
-    Role,
     SignupState,
 )
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
+# Recording from a drive's list is for organizers; a press by anyone else is forged and audited.
+RECORDER: Access[DriveRecord] = Access(
+    ORGANIZER_ROLES,
+    forged="forged.drive_record",
+    target=lambda record: f"drive:{record.drive_id}",
+)
 MAX_CAPACITY = 10_000
 MAX_PLACE = 100  # the width of blood_drive.place
 REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
@@ -219,20 +223,16 @@ def refusal(answer: Eligibility, on: date, policy: BloodPolicy) -> str:
 # --- /drives ---------------------------------------------------------------------------------
 
 
-async def drives_command(update: Update, context: Context) -> None:
+@access()
+async def drives_command(update: Update, context: Context, caller: Caller) -> None:
     """/drives [new … | 编号 | help]: upcoming drives for everyone, scheduling for organizers."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     message = update.effective_message
     assert message is not None and message.text is not None
     tokens = message.text.split()[1:]
-    organizer = caller.has(*ORGANIZER_ROLES)
     if not tokens:
-        await _list(update, context, caller, organizer=organizer)
+        await _list(update, context, caller, organizer=caller.organizer)
         return
-    if not organizer:
-        await reply(update, context, texts.NOT_ALLOWED)
+    if not await ORGANIZER.permits(update, context, caller):
         return
     verb = tokens[0].lower()
     try:
@@ -360,28 +360,22 @@ def record_markup(drive_id: int, officer_id: int) -> InlineKeyboardMarkup:
     )
 
 
-async def record_pressed(update: Update, context: Context) -> None:
+def _recordable(record: DriveRecord) -> bool:
+    """An amount a donation of that component may have; any other is an old or forged button."""
+    return blood.amount_problem(Component(record.component), record.amount) is None
+
+
+@pressed(DriveRecord, RECORDER, accept=_recordable)
+async def record_pressed(
+    update: Update, context: Context, action: DriveRecord, caller: Caller
+) -> None:
     """A 全血 / 血小板 button under a signed-up officer: record that donation on the drive's day.
 
     Everything is checked again here: the presser's role (a forged press is audited), the
     officer's sign-up, the drive's day and the amount; a second record of that officer, day and
     component is refused by storage. The donor is thanked after the commit.
     """
-    assert update.callback_query is not None
-    action = DriveRecord.unpack(update.callback_query.data)
-    if action is None or blood.amount_problem(Component(action.component), action.amount):
-        await answer(update, texts.STALE_BUTTON)
-        return
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     database = services(context).database
-    target = f"drive:{action.drive_id}"
-    if not caller.has(*ORGANIZER_ROLES):
-        with database.session() as session:
-            audit.record(session, actor=caller.actor, action="forged.drive_record", target=target)
-        await answer(update, texts.NOT_ALLOWED, alert=True)
-        return
     zone = services(context).zone
     today = datetime.now(zone).date()
     component = Component(action.component)
@@ -480,12 +474,11 @@ async def record_pressed(update: Update, context: Context) -> None:
 # --- the buttons -----------------------------------------------------------------------------
 
 
-async def drive_pressed(update: Update, context: Context) -> None:
+@pressed(DriveAction)
+async def drive_pressed(
+    update: Update, context: Context, action: DriveAction, caller: Caller
+) -> None:
     """报名 or 取消报名 on a drive's card."""
-    known = await pressed_by(update, context, DriveAction)
-    if known is None:
-        return
-    action, caller = known
     if action.action == "join":
         await _join(update, context, caller, action.drive_id)
     else:

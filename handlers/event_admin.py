@@ -35,19 +35,19 @@ from bot import texts
 from bot.rules import events as rules
 from bot.rules.events import EventInputError, Problem
 from handlers import menu
+from handlers.access import OFFICER, Access
 from handlers.callbacks import EventAction, EventStep
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     prompt,
     show_step,
 )
 from handlers.context import Services, services
 from handlers.events import (
-    ORGANIZER_ROLES,
     announcement_markup,
     can_manage,
     card_text,
@@ -222,17 +222,28 @@ def _draft_event(draft: EventDraft) -> Event:
 # --- who may publish ----------------------------------------------------------------------
 
 
+# Who may begin publishing: organizers, and the leaders of a club of the policy. Anyone else
+# is told so; a press (a forged or outdated button) is audited as an attempt to manage events.
+PUBLISHER: Access[Any] = Access(
+    ORGANIZER_ROLES,
+    leads_club=True,
+    forged="forged.event_manage",
+    target="event:new",
+    refusal=texts.EVENT_NOT_PUBLISHER,
+)
+
+
 def _led_clubs(context: Context, caller: Caller) -> list[str]:
     """The policy's clubs this caller may publish for: all for organizers, else those led."""
     policy = services(context).policy
-    if caller.has(*ORGANIZER_ROLES):
+    if caller.organizer:
         return list(policy.clubs)
     return [club for club in policy.clubs if club in caller.leads]
 
 
 def _may_publish(context: Context, caller: Caller, draft: EventDraft) -> bool:
     """Organizers publish anything; a leader only activities of a club they lead."""
-    if caller.has(*ORGANIZER_ROLES):
+    if caller.organizer:
         return True
     led = _led_clubs(context, caller)
     if not led:
@@ -243,18 +254,14 @@ def _may_publish(context: Context, caller: Caller, draft: EventDraft) -> bool:
 
 
 async def _refuse(update: Update, context: Context, caller: Caller) -> int:
-    """The caller lost (or never had) the right: the flow ends, a press is audited as forged."""
+    """The caller lost the right to this draft: the flow ends, a press is audited as forged."""
     FLOW.forget(update, context)
-    await refuse_manager(update, context, caller, "event:new", texts.EVENT_NOT_PUBLISHER)
+    await PUBLISHER.refuse(update, context, caller)
     return END
 
 
-async def _admit(update: Update, context: Context, _step: EventStep | None) -> Caller | None:
-    """Any bound officer: what they may publish or edit is checked at each step."""
-    return await caller_or_hint(update, context)
-
-
-FLOW = Flow(NAME, State, EventDraft, EventStep, admit=_admit, ready=_ready)
+# Any bound officer may be at a step: what they may publish or edit is checked at each one.
+FLOW = Flow(NAME, State, EventDraft, EventStep, access=OFFICER, ready=_ready)
 Press = Pressed[State, EventDraft, EventStep]
 Text = Typed[State, EventDraft]
 PressStep = Callable[[Update, Context, Press], Awaitable[object]]
@@ -336,19 +343,14 @@ def _index(value: str, names: tuple[str, ...]) -> int | None:
 # --- new event ----------------------------------------------------------------------------
 
 
-async def start_new(update: Update, context: Context) -> State | int:
+@FLOW.entry(PUBLISHER)
+async def start_new(update: Update, context: Context, caller: Caller) -> State | int:
     """/events new: an organizer or club leader starts publishing an event."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        FLOW.forget(update, context)
-        return END
     led = _led_clubs(context, caller)
-    if not caller.has(*ORGANIZER_ROLES) and not led:
-        return await _refuse(update, context, caller)
     draft = EventDraft(FLOW.token())
     # A new event replaces any flow left half-way, so its text cannot land elsewhere.
     FLOW.begin(update, context, State.KIND, draft)
-    if caller.has(*ORGANIZER_ROLES):
+    if caller.organizer:
         await FLOW.show(update, context, texts.EVENT_ASK_KIND, _kind_markup(draft.flow))
         return State.KIND
     # A leader publishes their club's activities only.
@@ -376,7 +378,7 @@ async def _club_step(
 
 async def _kind_chosen(update: Update, context: Context, turn: Press) -> State | int | None:
     kind, flow = turn.data.value, turn.draft.flow
-    if kind not in texts.EVENT_KINDS or not turn.caller.has(*ORGANIZER_ROLES):
+    if kind not in texts.EVENT_KINDS or not turn.caller.organizer:
         await answer(update, texts.STALE_BUTTON)
         return None
     chosen = EventDraft(flow, kind=EventKind(kind))
@@ -637,16 +639,15 @@ async def _publish(update: Update, context: Context, turn: Press) -> State | int
 # --- editing ------------------------------------------------------------------------------
 
 
-async def start_edit(update: Update, context: Context) -> State | int:
-    """修改… on an event's panel: ask for the new value of one field."""
-    assert update.callback_query is not None
-    action = EventAction.unpack(update.callback_query.data)
-    if action is None or action.value not in texts.EVENT_ASK_EDIT:
-        await answer(update, texts.STALE_BUTTON)
-        return END
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return END
+def _editable(action: EventAction) -> bool:
+    return action.value in texts.EVENT_ASK_EDIT
+
+
+@FLOW.entry_press(EventAction, OFFICER, accept=_editable)
+async def start_edit(
+    update: Update, context: Context, action: EventAction, caller: Caller
+) -> State | int:
+    """修改… on an event's panel: ask for the new value of one field (its managers only)."""
     found = services(context)
     with found.database.session() as session:
         event = event_storage.get(session, action.event_id)
@@ -896,17 +897,6 @@ async def cancel(update: Update, context: Context) -> int:
     return END
 
 
-async def pressed_outside(update: Update, context: Context) -> None:
-    """A flow button when no flow is open: an old preview after its answer, or a forged press."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
-    if not caller.has(*ORGANIZER_ROLES) and not _led_clubs(context, caller):
-        await refuse_manager(update, context, caller, "event:new", texts.EVENT_NOT_PUBLISHER)
-        return
-    await answer(update, texts.STALE_BUTTON)
-
-
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The publish / edit conversation; before handlers.events, which takes plain /events."""
     words = "|".join(NEW_WORDS)
@@ -949,4 +939,4 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
     )
-    return [conversation, CallbackQueryHandler(pressed_outside, pattern=EventStep.pattern())]
+    return [conversation, FLOW.outside(PUBLISHER)]

@@ -44,16 +44,15 @@ from bot.rules.events import (
     reminder_due,
 )
 from bot.rules.text import quote
+from handlers.access import access, pressed, refuse
 from handlers.callbacks import EventAction, EventMark
 from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     edit_or_send,
     notify,
-    pressed_by,
     reply,
 )
 from handlers.context import services
@@ -68,14 +67,12 @@ from storage.models import (
     EventStatus,
     Officer,
     Priority,
-    Role,
     SignupState,
 )
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-ORGANIZER_ROLES = (Role.ORGANIZER, Role.ADMIN)
 REMINDER_INTERVAL = 60  # seconds between two looks for events due a reminder
 REMINDER_ACTOR = "system:event-reminder"
 # (occasion prefix, how long before the start, text): the 2-hour one also covers late sign-ups.
@@ -112,7 +109,7 @@ def can_manage(caller: Caller, event: Event) -> bool:
 
     The caller's roles and leads were read from the database for this very update.
     """
-    if caller.has(*ORGANIZER_ROLES):
+    if caller.organizer:
         return True
     return (
         event.kind != MATCHMAKING
@@ -262,11 +259,9 @@ def announcement_markup(event_id: int) -> InlineKeyboardMarkup:
 # --- /events ----------------------------------------------------------------------------
 
 
-async def events_command(update: Update, context: Context) -> None:
+@access()
+async def events_command(update: Update, context: Context, caller: Caller) -> None:
     """/events [mine | 编号 | help]: upcoming events, one's own sign-ups, or an event's panel."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     message = update.effective_message
     assert message is not None and message.text is not None
     tokens = message.text.split()[1:]
@@ -294,7 +289,7 @@ async def _list(update: Update, context: Context, caller: Caller) -> None:
     now = utcnow()
     with found.database.session() as session:
         viewer = viewer_of(session, caller.officer, found.policy)
-        manager_hint = caller.has(*ORGANIZER_ROLES) or bool(caller.leads)
+        manager_hint = caller.organizer or bool(caller.leads)
         cards = []
         for event in event_storage.upcoming(session, now):
             manager = can_manage(caller, event)
@@ -349,12 +344,11 @@ async def _mine(update: Update, context: Context, caller: Caller) -> None:
 # --- 报名 / 取消报名 ----------------------------------------------------------------------------
 
 
-async def event_pressed(update: Update, context: Context) -> None:
+@pressed(EventAction)
+async def event_pressed(
+    update: Update, context: Context, action: EventAction, caller: Caller
+) -> None:
     """A button on an event: officers' 报名 / 取消报名, managers' panel."""
-    known = await pressed_by(update, context, EventAction)
-    if known is None:
-        return
-    action, caller = known
     if action.action == "join":
         await _join(update, context, caller, action.event_id)
     elif action.action == "leave":
@@ -518,17 +512,20 @@ async def refuse_manager(
     if event is not None:
         with found.database.session() as session:
             hidden = not may_see(session, caller, event, found.policy)
-    if update.callback_query is not None:
-        with found.database.session() as session:
-            audit.record(session, actor=caller.actor, action="forged.event_manage", target=target)
-        if hidden:
-            await answer(update, texts.STALE_BUTTON)
-        else:
-            await answer(update, text or texts.EVENT_NOT_MANAGER, alert=True)
-    elif hidden and event is not None:
-        await reply(update, context, texts.EVENT_NOT_FOUND.format(id=event.id))
-    else:
-        await reply(update, context, text or texts.EVENT_NOT_MANAGER)
+    text = text or texts.EVENT_NOT_MANAGER
+    if hidden and event is not None:
+        # Answered as an outdated button, or as a number that names no event.
+        pressed_now = update.callback_query is not None
+        text = texts.STALE_BUTTON if pressed_now else texts.EVENT_NOT_FOUND.format(id=event.id)
+    await refuse(
+        update,
+        context,
+        caller,
+        forged="forged.event_manage",
+        target=target,
+        text=text,
+        alert=not hidden,
+    )
 
 
 def panel_text(view: EventView, zone: ZoneInfo, now: datetime) -> str:
@@ -692,12 +689,9 @@ async def send_attendance(update: Update, context: Context, event: Event) -> Non
         await reply(update, context, text, markup)
 
 
-async def mark_pressed(update: Update, context: Context) -> None:
+@pressed(EventMark)
+async def mark_pressed(update: Update, context: Context, mark: EventMark, caller: Caller) -> None:
     """✅ / ❌ on the list: the presser's right, the event's day and the sign-up checked again."""
-    known = await pressed_by(update, context, EventMark)
-    if known is None:
-        return
-    mark, caller = known
     event, allowed = _managed(context, caller, mark.event_id)
     chat = update.effective_chat
     if event is None or event.id is None or chat is None or chat.type != ChatType.PRIVATE:

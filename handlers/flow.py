@@ -56,6 +56,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import texts
+from handlers.access import Access, CallerStep, Handler, access, pressed
 from handlers.callbacks import CallbackData
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -234,6 +235,7 @@ def _moment(raw: object, where: str) -> datetime:
 S = TypeVar("S", bound=enum.StrEnum)
 D = TypeVar("D", bound=Draft)
 B = TypeVar("B", bound=CallbackData)
+K = TypeVar("K", bound=CallbackData)
 
 
 @runtime_checkable
@@ -285,9 +287,6 @@ class Typed(Generic[S, D]):
     message: Message
 
 
-# Who may go on: the caller, or None once told no (the flow then ends). Called with the
-# button's data for a press and with None for a message.
-Admit = Callable[[Update, Context, B | None], Awaitable[Caller | None]]
 # A press the caller may not make although they may use the flow (a club they do not lead):
 # False once told so; the flow stays where it is.
 Vet = Callable[[Update, Context, Caller, B], Awaitable[bool]]
@@ -306,7 +305,12 @@ def _always(_state: object, _draft: object) -> bool:
 
 
 class Flow(Generic[S, D, B]):
-    """One preview → confirm conversation: its name, states, draft, button and who may use it."""
+    """One preview → confirm conversation: its name, states, draft, button and who may use it.
+
+    `access` (handlers/access.py) is checked at every step, press or message: someone it turns
+    away (a stranger, an officer who lost the role half-way) is answered by it and loses the
+    flow's draft. `vet` refuses a press the caller may not make although they may use the flow.
+    """
 
     def __init__(
         self,
@@ -315,7 +319,7 @@ class Flow(Generic[S, D, B]):
         draft: type[D],
         button: type[B],
         *,
-        admit: Admit[B],
+        access: Access[B],
         vet: Vet[B] | None = None,
         ready: Callable[[S, D], bool] = _always,
     ) -> None:
@@ -326,7 +330,7 @@ class Flow(Generic[S, D, B]):
         self.states = states
         self.draft = draft
         self.button = button
-        self.admit = admit
+        self.access = access
         self.vet = vet
         # True if the draft holds what its step needs; a row that does not is dropped.
         self.ready = ready
@@ -475,6 +479,39 @@ class Flow(Generic[S, D, B]):
 
     # --- handlers --------------------------------------------------------------------------
 
+    async def _refused(self, update: Update, context: Context) -> int:
+        """Someone turned away where the flow begins loses any draft of it left open."""
+        self.forget(update, context)
+        return END
+
+    def entry(self, rule: Access[Any] | None = None) -> Callable[[CallerStep], Handler]:
+        """An entry point by command: `step(update, context, caller)` for callers the flow's
+        access (or `rule`) admits; anyone else is answered by it and loses the flow's draft."""
+        return access(rule or self.access, refused=self._refused)
+
+    def entry_press(
+        self,
+        kind: type[K],
+        rule: Access[K],
+        *,
+        accept: Callable[[K], bool] | None = None,
+    ) -> Callable[[Callable[[Update, Context, K, Caller], Awaitable[object]]], Handler]:
+        """An entry point by button: `step(update, context, data, caller)` with the press's
+        data parsed as `kind`; outdated data expires, and whoever `rule` turns away is answered
+        by it and loses the flow's draft."""
+        return pressed(kind, rule, accept=accept, refused=self._refused)
+
+    def outside(self, rule: Access[B] | None = None) -> AnyHandler:
+        """The flow's buttons when no draft of the flow is open (a preview already answered, an
+        older one after /cancel, a forged press): the flow's access (or `rule`) is checked as
+        at a step, then the button has expired."""
+
+        @pressed(self.button, rule or self.access)
+        async def expired(update: Update, context: Context, _data: B, _caller: Caller) -> None:
+            await self.expire(update)
+
+        return CallbackQueryHandler(expired, pattern=self.button.pattern())
+
     def press(self, actions: str | Sequence[str], step: PressStep[S, D, B]) -> AnyHandler:
         """The buttons of these actions, at the state whose list holds this handler."""
         names = (actions,) if isinstance(actions, str) else tuple(actions)
@@ -551,7 +588,7 @@ class Flow(Generic[S, D, B]):
         if data is None:
             await answer(update, texts.STALE_BUTTON)
             return None
-        caller = await self.admit(update, context, data)
+        caller = await self.access.admit(update, context, data)
         if caller is None:
             # Someone who lost the right half-way through loses the flow with it.
             self.forget(update, context)
@@ -569,7 +606,7 @@ class Flow(Generic[S, D, B]):
         return await step(update, context, Pressed(caller, committed.state, committed.draft, data))
 
     async def _typed(self, update: Update, context: Context, step: TypedStep[S, D]) -> object:
-        caller = await self.admit(update, context, None)
+        caller = await self.access.admit(update, context, None)
         if caller is None:
             self.forget(update, context)
             return END

@@ -36,21 +36,22 @@ from bot.rules.greeting_text import (
 )
 from bot.rules.text import clean
 from handlers import menu
+from handlers.access import Access, access, action_of, pressed
 from handlers.callbacks import GreetingMenu, GreetingStep, GreetingTest
 from handlers.common import (
+    ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     prompt,
     reply,
     show_step,
 )
 from handlers.context import services
 from handlers.flow import END, Draft, Flow, Pressed, Typed
-from storage import audit, greeting_texts
-from storage.models import GreetingText, Role
+from storage import greeting_texts
+from storage.models import GreetingText
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,14 @@ BIRTHDAY = "birthday"
 OCCASIONS: tuple[str, ...] = (*(festival.value for festival in Festival), BIRTHDAY)
 OCCASION_BUTTONS_PER_ROW = 3
 FORGED = "forged.greetings"
+# Organizers and admins manage greetings; a press of any of their buttons without the role is a
+# forged (or outdated) privileged press, audited with the action (or occasion) it asked for.
+GREETER: Access[GreetingMenu | GreetingStep] = Access(
+    ORGANIZER_ROLES, forged=FORGED, target=action_of
+)
+TESTER: Access[GreetingTest] = Access(
+    ORGANIZER_ROLES, forged=FORGED, target=lambda test: test.occasion
+)
 
 
 def clock() -> datetime:
@@ -148,27 +157,9 @@ def _overrides(context: Context) -> dict[str, GreetingText]:
         return greeting_texts.overrides(session)
 
 
-async def _organizer(update: Update, context: Context, target: str = "") -> Caller | None:
-    """The caller if they may manage greetings; otherwise say no and return None.
-
-    A button press without the role is a forged (or outdated) privileged press and is audited.
-    """
-    caller = await caller_or_hint(update, context)
-    if caller is None or caller.has(Role.ORGANIZER, Role.ADMIN):
-        return caller
-    if update.callback_query is not None:
-        with services(context).database.session() as session:
-            audit.record(session, actor=caller.actor, action=FORGED, target=target)
-        await answer(update, texts.NOT_ALLOWED, alert=True)
-    else:
-        await reply(update, context, texts.NOT_ALLOWED)
-    return None
-
-
-async def show(update: Update, context: Context) -> None:
+@access(GREETER)
+async def show(update: Update, context: Context, _caller: Caller) -> None:
     """/greetings: the coming festivals, their dates and texts, with edit and test buttons."""
-    if await _organizer(update, context) is None:
-        return
     text = view_text(services(context).policy, _overrides(context), _today(context))
     await reply(update, context, text, _view_markup())
 
@@ -190,15 +181,11 @@ def _occasion_markup(button: Callable[[str], str]) -> InlineKeyboardMarkup:
     )
 
 
-async def menu_pressed(update: Update, context: Context) -> None:
+@pressed(GreetingMenu, GREETER)
+async def menu_pressed(
+    update: Update, context: Context, choice: GreetingMenu, _caller: Caller
+) -> None:
     """📨 试发给我 on the view (修改问候语 is the edit flow's entry): choose the occasion."""
-    assert update.callback_query is not None
-    choice = GreetingMenu.unpack(update.callback_query.data)
-    if choice is None:
-        await answer(update, texts.STALE_BUTTON)
-        return
-    if await _organizer(update, context, choice.action) is None:
-        return
     if choice.action != "test":
         # 修改问候语 is taken by the edit flow's entry; one arriving here is an old button.
         await answer(update, texts.STALE_BUTTON)
@@ -208,16 +195,15 @@ async def menu_pressed(update: Update, context: Context) -> None:
     await show_step(update, context, texts.GREETINGS_ASK_TEST, markup)
 
 
-async def test_pressed(update: Update, context: Context) -> None:
+def _known_occasion(test: GreetingTest) -> bool:
+    return test.occasion in OCCASIONS
+
+
+@pressed(GreetingTest, TESTER, accept=_known_occasion)
+async def test_pressed(
+    update: Update, context: Context, test: GreetingTest, caller: Caller
+) -> None:
     """An occasion to test: its greeting, rendered for the organizer, goes to them alone."""
-    assert update.callback_query is not None
-    test = GreetingTest.unpack(update.callback_query.data)
-    if test is None or test.occasion not in OCCASIONS:
-        await answer(update, texts.STALE_BUTTON)
-        return
-    caller = await _organizer(update, context, test.occasion)
-    if caller is None:
-        return
     policy = services(context).policy
     template, note = template_for(policy, _overrides(context), test.occasion)
     greeting = _render(policy, caller, test.occasion, template, note)
@@ -253,11 +239,7 @@ def _ready(state: State, draft: GreetingDraft) -> bool:
     return state == State.CHOOSE or (draft.occasion in OCCASIONS and bool(draft.text))
 
 
-async def _admit(update: Update, context: Context, step: GreetingStep | None) -> Caller | None:
-    return await _organizer(update, context, step.action if step else "")
-
-
-FLOW = Flow(NAME, State, GreetingDraft, GreetingStep, admit=_admit, ready=_ready)
+FLOW = Flow(NAME, State, GreetingDraft, GreetingStep, access=GREETER, ready=_ready)
 Press = Pressed[State, GreetingDraft, GreetingStep]
 Text = Typed[State, GreetingDraft]
 
@@ -295,12 +277,9 @@ def _preview_markup(flow: str) -> InlineKeyboardMarkup:
 # --- the edit flow -----------------------------------------------------------------------
 
 
-async def start(update: Update, context: Context) -> State | int:
+@FLOW.entry_press(GreetingMenu, GREETER)
+async def start(update: Update, context: Context, _choice: GreetingMenu, _caller: Caller) -> State:
     """✏️ 修改问候语: an organizer starts an edit by choosing the occasion."""
-    if await _organizer(update, context, "edit") is None:
-        # Someone who lost the role half-way through loses the flow with it.
-        FLOW.forget(update, context)
-        return END
     draft = GreetingDraft(FLOW.token())
     markup = _occasion_markup(lambda occasion: GreetingStep(draft.flow, "pick", occasion).pack())
     FLOW.begin(update, context, State.CHOOSE, draft)
@@ -413,17 +392,6 @@ async def cancel(update: Update, context: Context) -> int:
     return END
 
 
-async def pressed_outside(update: Update, context: Context) -> None:
-    """A flow button when no flow is open: an old preview after its answer, or a forged press."""
-    assert update.callback_query is not None
-    step = GreetingStep.unpack(update.callback_query.data)
-    if step is None:
-        await answer(update, texts.STALE_BUTTON)
-        return
-    if await _organizer(update, context, step.action) is not None:
-        await answer(update, texts.STALE_BUTTON)
-
-
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/greetings, its edit conversation and its test buttons."""
     use_buttons = FLOW.remind(texts.GREETINGS_USE_BUTTONS)
@@ -451,5 +419,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         conversation,
         CallbackQueryHandler(menu_pressed, pattern=GreetingMenu.pattern()),
         CallbackQueryHandler(test_pressed, pattern=GreetingTest.pattern()),
-        CallbackQueryHandler(pressed_outside, pattern=GreetingStep.pattern()),
+        FLOW.outside(),
     ]

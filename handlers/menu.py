@@ -5,6 +5,7 @@ These are registered last: they catch what no feature conversation took.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from telegram import ReplyKeyboardRemove, Update
@@ -12,12 +13,13 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Mess
 
 from bot import texts
 from handlers import binding, profile
+from handlers.access import access, pressed
 from handlers.callbacks import MenuChoice
 from handlers.common import (
     PRIVATE_MESSAGE,
+    Caller,
     Context,
     answer,
-    caller_or_hint,
     conversation_key,
     help_text,
     load_caller,
@@ -34,12 +36,11 @@ def _drop_unfinished(update: Update, context: Context) -> int:
         return conversations.delete_all_for(session, conversation_key(update))
 
 
-async def menu(update: Update, context: Context) -> None:
+@access()
+async def menu(update: Update, context: Context, caller: Caller) -> None:
     """/menu: the main menu for officers (and a clean slate)."""
-    caller = await caller_or_hint(update, context)
-    if caller is not None:
-        _drop_unfinished(update, context)
-        await show_main_menu(update, context, caller)
+    _drop_unfinished(update, context)
+    await show_main_menu(update, context, caller)
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -48,22 +49,13 @@ async def help_command(update: Update, context: Context) -> None:
     await reply(update, context, help_text(load_caller(context, user.id) if user else None))
 
 
-async def menu_pressed(update: Update, context: Context) -> None:
-    """A main-menu button."""
-    assert update.callback_query is not None
-    choice = MenuChoice.unpack(update.callback_query.data)
-    if choice is None:
-        await answer(update, texts.STALE_BUTTON)
-        return
-    if choice.item == "profile":
-        await profile.show_profile(update, context)
-    elif choice.item == "requests":
-        await binding.list_requests(update, context)
-    else:
-        caller = await caller_or_hint(update, context)
-        if caller is not None:
-            await answer(update)
-            await reply(update, context, help_text(caller))
+@pressed(MenuChoice)
+async def menu_pressed(
+    update: Update, context: Context, _choice: MenuChoice, caller: Caller
+) -> None:
+    """A main-menu button no feature takes (帮助): what this officer may do."""
+    await answer(update)
+    await reply(update, context, help_text(caller))
 
 
 async def cancel_outside(update: Update, context: Context) -> None:
@@ -90,12 +82,20 @@ async def stale_button(update: Update, context: Context) -> None:
     await answer(update, texts.STALE_BUTTON)
 
 
+def _exactly(choice: MenuChoice) -> str:
+    return f"^{re.escape(choice.pack())}$"
+
+
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Menu, help, cancel and the catch-alls; register after every feature."""
     return [
         CommandHandler("menu", menu, filters=PRIVATE_MESSAGE),
         CommandHandler("help", help_command, filters=PRIVATE_MESSAGE),
         CommandHandler("cancel", cancel_outside, filters=PRIVATE_MESSAGE),
+        # The menu's buttons that open a feature, each checked by that feature's own access;
+        # 📝 慰问申报 and 我的申报 are handlers.care's, registered with it.
+        CallbackQueryHandler(profile.show_profile, pattern=_exactly(MenuChoice("profile"))),
+        CallbackQueryHandler(binding.list_requests, pattern=_exactly(MenuChoice("requests"))),
         CallbackQueryHandler(menu_pressed, pattern=MenuChoice.pattern()),
         MessageHandler(PRIVATE_MESSAGE & ~filters.StatusUpdate.ALL, hint),
         CallbackQueryHandler(stale_button),

@@ -18,17 +18,16 @@ from bot.rules.calendar import lunar_birthday_of
 from bot.rules.greeting_text import lunar_date_label
 from bot.rules.identity import mask_phone, parse_blood_type, try_normalize_phone
 from handlers import events
+from handlers.access import access, pressed
 from handlers.callbacks import LunarBirthday, ProfileAction
 from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
     answer,
-    caller_or_hint,
     contact_keyboard,
     conversation_key,
     edit_or_send,
-    pressed_by,
     prompt,
     reply,
 )
@@ -134,11 +133,9 @@ def _blood_markup() -> InlineKeyboardMarkup:
     )
 
 
-async def show_profile(update: Update, context: Context) -> None:
+@access()
+async def show_profile(update: Update, context: Context, caller: Caller) -> None:
     """/me or the menu button: the officer's own profile card."""
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     await answer(update)
     await reply(update, context, profile_card(caller.officer), profile_markup(caller.officer))
 
@@ -155,12 +152,11 @@ def _update_own(session: Session, caller: Caller, action: str, **changes: object
     return officer
 
 
-async def action_pressed(update: Update, context: Context) -> None:
+@pressed(ProfileAction)
+async def action_pressed(
+    update: Update, context: Context, action: ProfileAction, caller: Caller
+) -> None:
     """A profile button; it only ever changes the presser's own record."""
-    known = await pressed_by(update, context, ProfileAction)
-    if known is None:
-        return
-    action, caller = known
     if action.action == "phone":
         await _ask_new_phone(update, context)
         return
@@ -211,12 +207,11 @@ async def action_pressed(update: Update, context: Context) -> None:
             await events.tell_promoted(context, result.event, [result.promoted])
 
 
-async def lunar_pressed(update: Update, context: Context) -> None:
+@pressed(LunarBirthday)
+async def lunar_pressed(
+    update: Update, context: Context, choice: LunarBirthday, caller: Caller
+) -> None:
     """按农历过生日 / 改回公历生日: the presser's own record only, from their roster birthday."""
-    known = await pressed_by(update, context, LunarBirthday)
-    if known is None:
-        return
-    choice, caller = known
     with services(context).database.session() as session:
         officer = officers.by_id(session, caller.officer.id or 0)
         assert officer is not None
@@ -273,13 +268,11 @@ async def contact_expected(update: Update, context: Context) -> None:
     await prompt(update, context, texts.ASK_CONTACT_AGAIN, contact_keyboard())
 
 
-async def contact_shared(update: Update, context: Context) -> None:
+@access()
+async def contact_shared(update: Update, context: Context, caller: Caller) -> None:
     """A contact outside the binding flow: the new phone, if the officer asked to change it."""
     message, user = update.effective_message, update.effective_user
     assert message is not None and message.contact is not None and user is not None
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
     key = conversation_key(update)
     if not waiting_for_phone(update, context):
         await reply(update, context, texts.FREE_TEXT_HINT, ReplyKeyboardRemove())

@@ -9,17 +9,18 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot import texts
 from bot.rules.identity import normalize_police_id
+from handlers.access import Access, access
 from handlers.common import (
     PRIVATE_MESSAGE,
+    Caller,
     Context,
-    caller_or_hint,
     load_caller,
     notify,
     refresh_commands,
     reply,
 )
 from handlers.context import services
-from storage import audit, officers, roles
+from storage import officers, roles
 from storage.models import Role
 from storage.roles import RoleChange
 
@@ -29,18 +30,14 @@ ROLE_ALIASES = {
     "admin": Role.ADMIN,
     "管理员": Role.ADMIN,
 }
+# Admins only; anyone else trying is refused and audited, the command as much as a press.
+ADMIN: Access[Any] = Access(
+    frozenset({Role.ADMIN}), forged="forged.role_change", audit_messages=True
+)
 
 
-async def _change(update: Update, context: Context, *, grant_it: bool) -> None:
-    caller = await caller_or_hint(update, context)
-    if caller is None:
-        return
+async def _change(update: Update, context: Context, caller: Caller, *, grant_it: bool) -> None:
     usage = texts.GRANT_USAGE if grant_it else texts.REVOKE_USAGE
-    if not caller.has(Role.ADMIN):
-        with services(context).database.session() as session:
-            audit.record(session, actor=caller.actor, action="forged.role_change")
-        await reply(update, context, texts.NOT_ALLOWED)
-        return
     args = context.args or []
     if len(args) != 2:
         await reply(update, context, usage)
@@ -79,14 +76,16 @@ async def _change(update: Update, context: Context, *, grant_it: bool) -> None:
         await notify(context.bot, binding.chat_id, notice.format(role=values["role"]))
 
 
-async def grant(update: Update, context: Context) -> None:
+@access(ADMIN)
+async def grant(update: Update, context: Context, caller: Caller) -> None:
     """/grant POLICE_ID ROLE (admins only)."""
-    await _change(update, context, grant_it=True)
+    await _change(update, context, caller, grant_it=True)
 
 
-async def revoke(update: Update, context: Context) -> None:
+@access(ADMIN)
+async def revoke(update: Update, context: Context, caller: Caller) -> None:
     """/revoke POLICE_ID ROLE (admins only)."""
-    await _change(update, context, grant_it=False)
+    await _change(update, context, caller, grant_it=False)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
