@@ -2,8 +2,8 @@
 
 One row per case whose event date lies in the period, columns in Chinese. The ward and the note
 are health details and never leave the bot: they are not even read here. The reason for another
-sum or for declining is finance's business: it is opened with the key and exported. A file on
-disk is created readable by its owner only (bot/private_files.py).
+sum or for declining is finance's business: it is opened with the key and exported. The workbook
+follows the project's conventions (bot/xlsx.py): a file on disk is readable by its owner only.
 """
 
 from __future__ import annotations
@@ -11,34 +11,23 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
 from bot import texts
-from bot.private_files import private_file
+from bot.xlsx import Cell, wall_time, write_workbook
 from storage import audit, care, officers
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.models import CareCase, Officer
 
-if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
-Cell = str | int | date | datetime | None
-
 COLUMNS = texts.EXPORT_COLUMNS
 # Widths in Excel's character units; CJK characters count about two.
 WIDTHS = (8, 10, 10, 14, 14, 12, 10, 10, 10, 17, 17, 16, 17, 16, 17, 16, 30, 8)
-DATE_FORMAT = "yyyy-mm-dd"
-TIME_FORMAT = "yyyy-mm-dd hh:mm"
 OFFICER_ACTOR = "officer:"
 AUDIT_ACTION = "care.export"
 
@@ -52,11 +41,6 @@ def _event(event: str, relation: str) -> str:
     if event == "relative_death" and relation in texts.CARE_RELATIONS:
         return texts.CARE_RELATIVE_EVENT.format(relation=texts.CARE_RELATIONS[relation])
     return texts.CARE_EVENTS.get(event, event)
-
-
-def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
-    """Excel has no time zones: the wall time in the union's zone, as finance reads it."""
-    return None if moment is None else moment.astimezone(zone).replace(tzinfo=None)
 
 
 def _actor_names(session: Session, cases: Iterable[CareCase]) -> dict[str, str]:
@@ -91,12 +75,12 @@ def _row(
         case.policy_amount or None,
         case.paid_amount,
         texts.CASE_STATUS.get(case.status, case.status),
-        _local(case.reported_at, zone),
-        _local(case.visited_at, zone),
+        wall_time(case.reported_at, zone),
+        wall_time(case.visited_at, zone),
         names.get(case.visited_by, ""),
-        _local(case.paid_at, zone),
+        wall_time(case.paid_at, zone),
         names.get(case.paid_by, ""),
-        _local(case.declined_at, zone),
+        wall_time(case.declined_at, zone),
         names.get(case.declined_by, ""),
         reason,
         f"#{case.duplicate_of}" if case.duplicate_of else "",
@@ -112,50 +96,12 @@ def case_rows(
     return [_row(case, officer, names, zone, cipher) for case, officer in pairs]
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value)
-        cell.number_format = TIME_FORMAT
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value)
-        cell.number_format = DATE_FORMAT
-        return cell
-    if isinstance(value, str):
-        # Names and reasons are typed by people: control characters would corrupt the file,
-        # and a leading "=" would turn into a formula.
-        cell = WriteOnlyCell(sheet, ILLEGAL_CHARACTERS_RE.sub("", value))
-        cell.data_type = "s"
-        return cell
-    return value
+def write_cases(rows: Sequence[Sequence[Cell]], target: Path | BinaryIO) -> int:
+    """Write export rows (case_rows) to an .xlsx file or buffer; returns the rows written.
 
-
-def write_workbook(
-    rows: Sequence[Sequence[Cell]],
-    target: Path | BinaryIO,
-    *,
-    columns: Sequence[str] = COLUMNS,
-    widths: Sequence[int] = WIDTHS,
-    title: str = texts.EXPORT_SHEET,
-) -> int:
-    """Write the header and the rows to an .xlsx file or buffer; returns the rows written.
-
-    The care export's columns by default; other lists (an event's roster) pass their own.
     A path is created 0600 (bot/private_files.py).
     """
-    if isinstance(target, Path):
-        with private_file(target) as stream:
-            return write_workbook(rows, stream, columns=columns, widths=widths, title=title)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    sheet.freeze_panes = "A2"
-    sheet.append(list(columns))
-    for cells in rows:
-        sheet.append([_cell(sheet, value) for value in cells])
-    workbook.save(target)
-    return len(rows)
+    return write_workbook(rows, target, columns=COLUMNS, widths=WIDTHS, title=texts.EXPORT_SHEET)
 
 
 def export_bytes(
@@ -172,7 +118,7 @@ def export_bytes(
         rows = case_rows(session, start, end, zone, cipher)
         _audit(session, actor, start, end, len(rows))
     buffer = io.BytesIO()
-    write_workbook(rows, buffer)
+    write_cases(rows, buffer)
     return buffer.getvalue(), len(rows)
 
 
@@ -196,7 +142,7 @@ def export_file(
     try:
         with database.session() as session:
             rows = case_rows(session, start, end, zone, cipher)
-            count = write_workbook(rows, partial)
+            count = write_cases(rows, partial)
             os.replace(partial, path)
             _audit(session, "cli", start, end, count)
     except OSError as exc:

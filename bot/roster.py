@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl import load_workbook
 
 from bot.private_files import private_file
 from bot.rules.identity import (
@@ -30,18 +29,17 @@ from bot.rules.identity import (
     parse_gender,
 )
 from bot.rules.text import clean, meaningful
+from bot.xlsx import write_workbook
 from storage import audit
 from storage import roster as roster_store
 from storage.db import Database
 from storage.roster import RosterEntry
 
-if TYPE_CHECKING:
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-
 REQUIRED_COLUMNS = ("police_id", "name", "unit", "phone", "birthday", "gender", "blood_type")
 OPTIONAL_COLUMNS = ("telegram_user_id",)
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 SUFFIXES = (".csv", ".xlsx")
+XLSX_SHEET = "roster"
 AUDIT_ACTION = "roster.import"
 
 # The officer table's column widths.
@@ -472,44 +470,22 @@ def _write_csv(path: Path, rows: Iterable[list[str | date | None]]) -> int:
     return count
 
 
-def _xlsx_cell(sheet: WriteOnlyWorksheet, value: str | date | None) -> object:
-    if isinstance(value, date):
-        cell = WriteOnlyCell(sheet, value)
-        cell.number_format = "yyyy-mm-dd"
-        return cell
-    if isinstance(value, str) and value.startswith("="):
-        # openpyxl would store it as a formula; roster text is never one.
-        cell = WriteOnlyCell(sheet, value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
-def _write_xlsx(path: Path, rows: Iterable[list[str | date | None]]) -> int:
-    count = 0
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("roster")
-    sheet.append(list(COLUMNS))
-    for cells in rows:
-        sheet.append([_xlsx_cell(sheet, value) for value in cells])
-        count += 1
-    with private_file(path) as stream:
-        workbook.save(stream)
-    return count
-
-
 def export_roster(database: Database, path: Path) -> int:
     """Write the active roster to a .csv or .xlsx file in the import format; rows written.
 
     The file is written beside the target (created 0600: it holds every officer's phone) and
-    renamed into place, so a failed export leaves any earlier file intact.
+    renamed into place, so a failed export leaves any earlier file intact. An .xlsx follows the
+    project's conventions (bot/xlsx.py): dates are date cells, text is never a formula.
     """
     suffix = roster_suffix(path)
     partial = path.with_name(f".{path.stem}.part{suffix}")
     try:
         with database.session() as session:
             rows = (_export_cells(entry) for entry in roster_store.export_rows(session))
-            count = _write_csv(partial, rows) if suffix == ".csv" else _write_xlsx(partial, rows)
+            if suffix == ".csv":
+                count = _write_csv(partial, rows)
+            else:
+                count = write_workbook(rows, partial, columns=COLUMNS, title=XLSX_SHEET)
         os.replace(partial, path)
     except OSError as exc:
         raise RosterError(f"cannot write {path}: {exc.strerror or exc}") from exc

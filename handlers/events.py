@@ -32,7 +32,6 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import texts
-from bot.care_export import Cell, write_workbook
 from bot.policy import Policy
 from bot.rules.events import (
     MATCHMAKING,
@@ -44,6 +43,7 @@ from bot.rules.events import (
     reminder_due,
 )
 from bot.rules.text import quote
+from bot.xlsx import Cell, write_workbook
 from handlers.access import access, pressed, refuse
 from handlers.callbacks import EventAction, EventMark
 from handlers.common import (

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from .server import ApiCall, Idle
+from .state import ApiCall, Idle
 
 JSON = dict[str, Any]
 DEFAULT_LANGUAGE = "zh-hans"
