@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from telegram import Update
 from telegram.error import (
     BadRequest,
@@ -221,6 +221,13 @@ class DeferringRequest(BaseRequest):
         return code, payload
 
 
+def _transient(error: BaseException) -> bool:
+    """A database error worth trying again: a lock, a deadlock, a lost connection."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError)
+
+
 def _chat_of(call: effects.Call) -> int | None:
     try:
         value = json.loads(call.parameters.get("chat_id", "null"))
@@ -303,14 +310,12 @@ class Inbox:
                 await self._handle_once(update, coroutine)
                 return
             except DatabaseBusy:
-                retry = True  # SQLite's write lock is taken (a worker thread): wait for it
+                pass  # SQLite's write lock is taken (a worker thread): wait for it
             except HandlerFailed as failure:
-                retry = isinstance(failure.error, DBAPIError)
-                if not retry:
+                if not _transient(failure.error) or attempt >= HANDLE_ATTEMPTS:
                     await self._give_up(update, failure.error)
                     return
             except _BeforeHandlers as exc:
-                retry = True
                 log.warning("update %s: %s; trying again", update.update_id, exc.reason)
             except SQLAlchemyError as exc:
                 self._halt(
@@ -319,7 +324,9 @@ class Inbox:
                 return
             finally:
                 cast(Any, coroutine).close()  # if it never started
-            if self._stopping.is_set() or attempt >= HANDLE_ATTEMPTS:
+            if self._stopping.is_set():
+                return  # shutting down: it waits in the inbox for the next start
+            if attempt >= HANDLE_ATTEMPTS:
                 self._halt(f"update {update.update_id} could not be handled ({attempt} tries)")
                 return
             await asyncio.sleep(min(0.02 * 2**attempt, 2.0))
@@ -383,9 +390,12 @@ class Inbox:
     async def _give_up(self, update: Update, error: BaseException) -> None:
         """A handler failed for good: nothing of the update was kept; it counts as handled."""
         log.error("update %s failed in a handler: %s", update.update_id, type(error).__name__)
-        async with self.database.gate:
-            with self.database.session() as session:
-                inbox_storage.mark_handled(session, update.update_id, utcnow())
+        try:
+            async with self.database.gate:
+                with self.database.session() as session:
+                    inbox_storage.mark_handled(session, update.update_id, utcnow())
+        except SQLAlchemyError as exc:
+            self._halt(f"update {update.update_id} could not be set aside: {type(exc).__name__}")
 
     def _halt(self, reason: str) -> None:
         """Stop handling and polling: the process must restart to go on from the database."""
