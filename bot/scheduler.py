@@ -3,10 +3,10 @@
 - "greetings", every TICK_SECONDS: today's festival and birthday greetings (bot/greetings.py)
   from 09:00 to 21:00; the first tick comes TICK_SECONDS after the start, so a bot that was
   down at 09:00 catches up within a minute of starting again.
-- "drive-reminders": the day-before reminders of blood drives (handlers.drives.reminder_job).
-- "appeal-deadlines": urgent appeals past their deadline are closed (handlers.appeals).
+- "drive-reminders": the day-before reminders of blood drives (bot.jobs.drives.reminder_job).
+- "appeal-deadlines": urgent appeals past their deadline are closed (bot.jobs.appeals).
 - "event-reminders", every minute: 24 hours and 2 hours before each event (earlier when the
-  mark falls in the quiet hours), to those signed up then (handlers.events.queue_reminders).
+  mark falls in the quiet hours), to those signed up then (bot.jobs.events.queue_reminders).
 - "inbox-purge", hourly: updates handled more than a week ago leave the inbox (bot/inbox.py).
 - "seal-care-reasons", once at start: reasons of care cases stored in clear before migration
   0009 are sealed with the key (storage.care.seal_plain_reasons; a migration has no key).
@@ -31,7 +31,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.greetings import queue_greetings
-from handlers import appeals, drives, events
+from bot.jobs import appeals, drives, events
 from handlers.common import Context
 from handlers.context import services_of
 from storage import broadcasts, care

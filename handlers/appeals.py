@@ -21,7 +21,7 @@
   once, later, from the JobQueue.
 - Enough donors coming: the appeal is fulfilled in the same transaction as the press that made
   it so; the asked who have not said 我能去 get "已满足，感谢", those coming "still expected".
-  结束呼吁, or the deadline (deadline_job, every DEADLINE_INTERVAL seconds from bot/app.py),
+  结束呼吁, or the deadline (bot/jobs/appeals.py, every DEADLINE_INTERVAL seconds),
   closes it: everyone asked who has not arrived is told. Later presses only say it is over
   (those coming may still say 已到达 while it is fulfilled). Notices go out through the
   broadcast engine at URGENT priority.
@@ -70,7 +70,6 @@ from handlers.flow import END, Draft, Flow, Pressed
 from storage import appeals
 from storage.appeals import Candidate, Change, NoticeTexts, Outcome
 from storage.broadcasts import Recipient
-from storage.db import Database
 from storage.models import AppealAnswer, AppealStatus, BloodAppeal
 from storage.types import utcnow
 
@@ -81,7 +80,6 @@ NAME = "appeal"
 APPEALER: Access[Any] = Access(ORGANIZER_ROLES, alert=False)
 MAX_UNITS = 100
 TALLY_EVERY = 3.0  # seconds between two edits of one tally message
-DEADLINE_INTERVAL = 60  # seconds between two looks for appeals past their deadline
 LAST_EDIT_KEY = "nuanjing.appeal.last_edit"
 PENDING_KEY = "nuanjing.appeal.pending"
 
@@ -494,7 +492,7 @@ async def end_pressed(
     await answer(
         update, texts.APPEAL_END_ANSWER if change.closed_now else texts.APPEAL_ENDED_ANSWER
     )
-    await _after(context.application, action.appeal_id, change, force=True)
+    await after_change(context.application, action.appeal_id, change, force=True)
 
 
 @pressed(AppealAction, accept=_answers)
@@ -519,7 +517,7 @@ async def appeal_pressed(
     assert appeal is not None and appeal.id is not None
     if chosen == AppealAnswer.COMING:
         await _send_way(update, context, appeal)
-    await _after(context.application, appeal.id, change)
+    await after_change(context.application, appeal.id, change)
 
 
 async def _repeated(update: Update, context: Context, change: Change) -> None:
@@ -557,7 +555,7 @@ async def _send_way(update: Update, context: Context, appeal: BloodAppeal) -> No
     )
 
 
-async def _after(
+async def after_change(
     application: Application[Any, Any, Any, Any, Any, Any],
     appeal_id: int,
     change: Change,
@@ -573,28 +571,6 @@ async def _after(
         await edit_tally(application, appeal_id)
     else:
         await refresh_tally(application, appeal_id)
-
-
-# --- the deadline ----------------------------------------------------------------------------
-
-
-def close_overdue(database: Database, now: datetime) -> list[tuple[int, Change]]:
-    """Close every appeal past its deadline, each in its own transaction."""
-    with database.session() as session:
-        due = appeals.overdue(session, now)
-    closed = []
-    for appeal_id in due:
-        with database.session() as session:
-            change = appeals.close(session, appeal_id, texts=NOTICES, now=now)
-        if change.closed_now:
-            closed.append((appeal_id, change))
-    return closed
-
-
-async def deadline_job(context: Context) -> None:
-    """The JobQueue's callback: close appeals past their deadline, tell, show it."""
-    for appeal_id, change in close_overdue(services(context).database, utcnow()):
-        await _after(context.application, appeal_id, change, force=True)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -13,12 +13,7 @@
   union's local time and must lie ahead; the place may contain spaces; capacity 1–10,000;
   blood types A, B, O, AB separated by commas (none: every type). `/drives 编号` lists who
   signed up and who waits.
-- Reminders: `queue_reminders` writes a REMINDER broadcast per drive whose day before has come
-  (in the union's zone), to the officers signed up then (not the waitlist), claiming each of
-  them in the send ledger (occasion "drive:{id}", the drive's local date) in the same
-  transaction, so each officer is reminded of a drive once, whatever the number of runs,
-  restarts or processes; someone who moves up from the waitlist that day is reminded on the
-  next run. bot/scheduler.py runs it from PTB's JobQueue every REMINDER_INTERVAL seconds.
+- Reminders, the day before each drive to those signed up then: bot/jobs/drives.py.
 """
 
 from __future__ import annotations
@@ -26,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,17 +49,14 @@ from handlers.common import (
     reply,
 )
 from handlers.context import services
-from storage import audit, ledger, officers
+from storage import audit, officers
 from storage import blood as blood_storage
 from storage import drives as drive_storage
-from storage.db import Database
 from storage.drives import BLOOD_GROUPS, DriveView, Outcome
 from storage.models import (
     BloodDrive,
-    BroadcastKind,
     DriveStatus,
     Officer,
-    Priority,
     SignupState,
 )
 from storage.types import utcnow
@@ -79,9 +71,6 @@ RECORDER: Access[DriveRecord] = Access(
 )
 MAX_CAPACITY = 10_000
 MAX_PLACE = 100  # the width of blood_drive.place
-REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
-REMINDER_ACTOR = "system:drive-reminder"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
 _TYPE_SEPARATORS = re.compile(r"[,，、/;；]+")
@@ -580,59 +569,6 @@ async def _leave(update: Update, context: Context, caller: Caller, drive_id: int
             ),
         )
     await _show_outcome(update, context, outcome, view)
-
-
-# --- reminders -------------------------------------------------------------------------------
-
-
-def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANGHAI) -> int:
-    """Write a reminder broadcast for each drive whose day before has come; how many.
-
-    "The day before" is the calendar day before the drive's date in the union's zone: from
-    00:00 that day until the drive starts (so a bot that was down that day still reminds).
-    Only officers signed up at that moment are reminded, not those on the waitlist; each of
-    them once, by the send ledger.
-    """
-    today = now.astimezone(zone).date()
-    until = datetime.combine(today + timedelta(days=2), time(0), tzinfo=zone)
-    with database.session() as session:
-        due = drive_storage.due_for_reminder(session, now, until)
-    queued = 0
-    for drive in due:
-        assert drive.id is not None
-        occasion, day = f"drive:{drive.id}", drive.starts_at.astimezone(zone).date()
-        with database.session() as session:
-            signed = drive_storage.signed_recipients(session, drive.id)
-            new = set(ledger.unclaimed(session, occasion, day, [r.officer_id for r in signed]))
-        if not new:
-            continue  # everyone signed up has had theirs: this run writes nothing
-        with database.session() as session:
-            broadcast = ledger.queue_once(
-                session,
-                occasion,
-                day,
-                [recipient for recipient in signed if recipient.officer_id in new],
-                kind=BroadcastKind.REMINDER,
-                priority=Priority.NORMAL,
-                text=texts.DRIVE_REMINDER.format(
-                    id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
-                ),
-                created_by=REMINDER_ACTOR,
-                # A reminder still waiting when the drive begins is of no use any more.
-                expires_at=drive.starts_at,
-            )
-            if broadcast is None:
-                continue  # another run claimed them in between
-            drive_storage.mark_reminded(session, drive.id)
-        queued += 1
-    return queued
-
-
-async def reminder_job(context: Context) -> None:
-    """The JobQueue's callback: queue due reminders and wake the sender."""
-    found = services(context)
-    if queue_reminders(found.database, utcnow(), zone=found.zone):
-        found.broadcaster.wake()
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

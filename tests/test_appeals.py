@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import select
 from telegram.ext import CallbackContext
 
+from bot.jobs import appeals as appeal_jobs
 from handlers import appeals as appeal_handlers
 from storage import blood as blood_storage
 from storage.models import AppealReply, BloodAppeal, Broadcast, Officer, Priority, Role
@@ -265,15 +266,15 @@ async def test_the_deadline_closes_an_open_appeal(bot: BotHarness) -> None:
     assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
     assert bot.application.job_queue is not None
     [job] = bot.application.job_queue.get_jobs_by_name("appeal-deadlines")
-    assert job.callback is appeal_handlers.deadline_job
+    assert job.callback is appeal_jobs.deadline_job
     # Not due yet: nothing happens.
-    await appeal_handlers.deadline_job(CallbackContext(bot.application))
+    await appeal_jobs.deadline_job(CallbackContext(bot.application))
     assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
     with bot.database.session() as session:
         session.execute(
             update(BloodAppeal).values(deadline=datetime.now(UTC) - timedelta(minutes=1))
         )
-    await appeal_handlers.deadline_job(CallbackContext(bot.application))
+    await appeal_jobs.deadline_job(CallbackContext(bot.application))
     await _tally(bot, "已结束")
     for person in ASKED:
         await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
@@ -283,7 +284,7 @@ async def test_the_deadline_closes_an_open_appeal(bot: BotHarness) -> None:
     assert await _press(bot, NEW1, "🙋 我能去") == "此呼吁已结束"
     assert sum(GO in text for text in _received(bot, NEW1)) == 1
     # A second run finds nothing more to close.
-    assert appeal_handlers.close_overdue(bot.database, datetime.now(UTC)) == []
+    assert appeal_jobs.close_overdue(bot.database, datetime.now(UTC)) == []
     with bot.database.session() as session:
         [appeal] = session.exec(select(BloodAppeal)).all()
     assert appeal.status == "closed" and appeal.closed_at is not None

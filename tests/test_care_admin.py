@@ -21,16 +21,10 @@ from bot import texts
 from bot.app import build_application, polling
 from bot.care_export import export_bytes
 from bot.policy import load_policy
+from bot.rules.case_query import FilterError, parse_filter, parse_period, split_arguments
 from bot.sandbox import Sandbox, SandboxClient
 from handlers.callbacks import CaseAction
-from handlers.care_admin import (
-    CaseFlowButton,
-    FilterError,
-    parse_amount,
-    parse_filter,
-    parse_period,
-    split_arguments,
-)
+from handlers.care_admin import CaseFlowButton, parse_amount
 from handlers.care_cards import case_card, case_markup
 from storage import audit, care, conversations, officers
 from storage.crypto import FieldCipher

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from bot.jobs.drives import queue_reminders, reminder_job
 from handlers.context import services_of
-from handlers.drives import queue_reminders, reminder_job
 from storage import blood as blood_storage
 from storage import drives as drive_storage
 from storage.db import Database

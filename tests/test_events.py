@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from openpyxl import load_workbook
 from sqlmodel import col, select
 
+from bot.jobs.events import queue_reminders
 from bot.scheduler import clock_of, event_reminders_job, run_event_reminders
 from handlers.context import services_of
-from handlers.events import queue_reminders
 from storage import audit, clubs
 from storage import events as event_storage
 from storage.db import Database

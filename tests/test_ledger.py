@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from handlers.drives import queue_reminders
+from bot.jobs.drives import queue_reminders
 from storage import broadcasts, ledger
 from storage import drives as drive_storage
 from storage.broadcasts import Recipient

@@ -1,0 +1,78 @@
+"""Blood drive reminders: a REMINDER broadcast the day before each drive, to those signed up.
+
+`queue_reminders` writes a REMINDER broadcast per drive whose day before has come (in the
+union's zone), to the officers signed up then (not the waitlist), claiming each of them in the
+send ledger (occasion "drive:{id}", the drive's local date) in the same transaction, so each
+officer is reminded of a drive once, whatever the number of runs, restarts or processes;
+someone who moves up from the waitlist that day is reminded on the next run. bot/scheduler.py
+runs `reminder_job` from PTB's JobQueue every REMINDER_INTERVAL seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot import texts
+from handlers.common import Context
+from handlers.context import services
+from handlers.drives import when_text
+from storage import drives as drive_storage
+from storage import ledger
+from storage.db import Database
+from storage.models import BroadcastKind, Priority
+from storage.types import utcnow
+
+REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
+REMINDER_ACTOR = "system:drive-reminder"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANGHAI) -> int:
+    """Write a reminder broadcast for each drive whose day before has come; how many.
+
+    "The day before" is the calendar day before the drive's date in the union's zone: from
+    00:00 that day until the drive starts (so a bot that was down that day still reminds).
+    Only officers signed up at that moment are reminded, not those on the waitlist; each of
+    them once, by the send ledger.
+    """
+    today = now.astimezone(zone).date()
+    until = datetime.combine(today + timedelta(days=2), time(0), tzinfo=zone)
+    with database.session() as session:
+        due = drive_storage.due_for_reminder(session, now, until)
+    queued = 0
+    for drive in due:
+        assert drive.id is not None
+        occasion, day = f"drive:{drive.id}", drive.starts_at.astimezone(zone).date()
+        with database.session() as session:
+            signed = drive_storage.signed_recipients(session, drive.id)
+            new = set(ledger.unclaimed(session, occasion, day, [r.officer_id for r in signed]))
+        if not new:
+            continue  # everyone signed up has had theirs: this run writes nothing
+        with database.session() as session:
+            broadcast = ledger.queue_once(
+                session,
+                occasion,
+                day,
+                [recipient for recipient in signed if recipient.officer_id in new],
+                kind=BroadcastKind.REMINDER,
+                priority=Priority.NORMAL,
+                text=texts.DRIVE_REMINDER.format(
+                    id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
+                ),
+                created_by=REMINDER_ACTOR,
+                # A reminder still waiting when the drive begins is of no use any more.
+                expires_at=drive.starts_at,
+            )
+            if broadcast is None:
+                continue  # another run claimed them in between
+            drive_storage.mark_reminded(session, drive.id)
+        queued += 1
+    return queued
+
+
+async def reminder_job(context: Context) -> None:
+    """The JobQueue's callback: queue due reminders and wake the sender."""
+    found = services(context)
+    if queue_reminders(found.database, utcnow(), zone=found.zone):
+        found.broadcaster.wake()
