@@ -299,32 +299,41 @@ async def introduce(sandbox: Sandbox, chats: Sequence[int]) -> None:
 
 
 def bot_environment(
-    sandbox: Sandbox, database_url: str, limit: int, folder: Path
+    sandbox: Sandbox,
+    database_url: str,
+    folder: Path,
+    *,
+    token: str = TOKEN,
+    key: str | None = None,
+    limit: int | None = None,
 ) -> dict[str, str]:
-    """The environment of ``python -m bot run``: this sandbox, this database, rate R.
+    """The environment of ``python -m bot run``: this sandbox, this database, this token.
 
-    With a policy without quiet hours, so that the run measures the same at any hour.
+    With a policy without quiet hours, so that a run measures the same at any hour; the rate R
+    when `limit` is given; `key` for a restarted process to read what the first one sealed (a
+    throwaway one otherwise: nothing a benchmark stores is worth keeping).
     """
     policy = folder / "policy-without-quiet-hours.toml"
     policy.write_text(policy_text_without_quiet_hours(), encoding="utf-8")
     # Drop the caller's own bot settings (policy file, rate...) so they cannot skew the run.
     inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("NUANJING_", "TELEGRAM_"))
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("NUANJING_", "TELEGRAM_"))
     }
     path = os.pathsep.join(filter(None, [str(REPO_ROOT), inherited.get("PYTHONPATH")]))
-    return {
+    environment = {
         **inherited,
         "PYTHONPATH": path,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_BOT_TOKEN": token,
         "NUANJING_API_BASE_URL": sandbox.api_base_url,
         "NUANJING_DATABASE_URL": database_url,
-        "NUANJING_BROADCAST_RATE": str(limit),
         "NUANJING_POLICY_FILE": str(policy),
-        # A throwaway key, the same for the restarted process: nothing here is worth keeping.
-        "NUANJING_SECRET_KEY": FieldCipher.generate_key(),
+        "NUANJING_SECRET_KEY": key or FieldCipher.generate_key(),
     }
+    if limit is not None:
+        environment["NUANJING_BROADCAST_RATE"] = str(limit)
+    return environment
 
 
 # --- the bot process ----------------------------------------------------------------------
@@ -483,7 +492,7 @@ async def broadcast(
     async with Sandbox(limits=True) as sandbox:
         await introduce(sandbox, chats)
         with tempfile.TemporaryDirectory(prefix="nuanjing-bench-") as folder:
-            env = bot_environment(sandbox, database.url, args.limit, Path(folder))
+            env = bot_environment(sandbox, database.url, Path(folder), limit=args.limit)
             log = args.bot_log or Path(folder) / "bot.log"
             watch = Watch(sandbox, database, broadcast_id, chats, args.limit)
             running: list[BotProcess] = []

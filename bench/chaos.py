@@ -46,9 +46,9 @@ if __package__ in (None, ""):
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from bench.broadcast import bot_environment
 from bench.updates import bench_database, postgres_url
 from bot import texts
-from bot.policy import policy_text_without_quiet_hours
 from bot.sandbox import Sandbox, SandboxClient
 from bot.sandbox.server import IN_PROGRESS
 from storage import leases
@@ -289,27 +289,6 @@ def seed_database(database: Database, plans: Sequence[Plan]) -> None:
 
 
 # --- the bot processes ----------------------------------------------------------------------
-
-
-def bot_environment(sandbox: Sandbox, database_url: str, key: str, folder: Path) -> dict[str, str]:
-    """The environment of ``python -m bot run``, as tests/test_crash.py starts it."""
-    policy = folder / "policy-without-quiet-hours.toml"
-    policy.write_text(policy_text_without_quiet_hours(), encoding="utf-8")
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("NUANJING_", "TELEGRAM_"))
-    }
-    path = os.pathsep.join(filter(None, [str(REPO_ROOT), inherited.get("PYTHONPATH")]))
-    return {
-        **inherited,
-        "PYTHONPATH": path,
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "NUANJING_API_BASE_URL": sandbox.api_base_url,
-        "NUANJING_DATABASE_URL": database_url,
-        "NUANJING_SECRET_KEY": key,
-        "NUANJING_POLICY_FILE": str(policy),
-    }
 
 
 class BotRun:
@@ -1519,7 +1498,7 @@ async def chaos(args: argparse.Namespace, database: Database, backend: str) -> O
                 blocked_users=[plan.user_id for plan in plans if plan.blocked],
                 seed=args.seed,
             )
-            env = bot_environment(sandbox, database.url, key, folder)
+            env = bot_environment(sandbox, database.url, folder, token=TOKEN, key=key)
             world = World(args, database, sandbox, client, env, folder, log, plans)
             blocked = sum(plan.blocked for plan in plans)
             world.say(

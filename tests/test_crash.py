@@ -17,6 +17,7 @@ from storage import conversations, officers
 from storage.db import Database
 from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, add_officer
 from tests.dialogs import Contact, Dialog, Person, says
+from tests.settling import settle
 
 WANG = Person(7_300_000_001, "王警官")
 START_TIMEOUT = 30.0
@@ -61,19 +62,6 @@ async def _wait_until_polling(client: SandboxClient, since: int) -> None:
     raise AssertionError("the bot process did not start polling")
 
 
-async def _wait_until_settled(client: SandboxClient, database: Database) -> None:
-    """Wait until every update was taken and handled and every reply made (bot/inbox.py)."""
-    from storage import inbox
-
-    for _ in range(400):
-        if not await client.pending_updates():
-            with database.session() as session:
-                if not inbox.unhandled(session) and not inbox.pending_replies(session):
-                    return
-        await asyncio.sleep(0.025)
-    raise AssertionError("the bot never settled")
-
-
 async def _wait_until_confirmed(client: SandboxClient) -> None:
     """Wait until the bot has confirmed every update, as it does on its next poll."""
     for _ in range(100):
@@ -100,7 +88,7 @@ async def test_sigkill_mid_binding_then_restart(
             )
             # Killed with nothing in flight: a reply made but not yet struck off would be made
             # again on restart (at most twice, by design), which this test is not about.
-            await _wait_until_settled(client, database)
+            await settle(client, database)
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         assert first.returncode == -signal.SIGKILL

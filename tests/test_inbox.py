@@ -30,12 +30,12 @@ from storage.models import CareCase, InboxUpdate, PendingReply
 from storage.types import utcnow
 from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Dialog, Person, Press, edits, says
+from tests.settling import settle
 from tests.test_care_report import day, hospitalization_rows
 from tests.test_crash import (
     _wait_for_send_in_flight,
     _wait_until_confirmed,
     _wait_until_polling,
-    _wait_until_settled,
     bot_process,
 )
 
@@ -169,7 +169,7 @@ async def test_an_update_stored_but_not_handled_is_handled_at_start(
         application = _application(sandbox, database, database_url)
         async with polling(application, poll_timeout=1):
             await Dialog(client).play([(WANG, None, [says("王建国", "100001")])])
-            await _wait_until_settled(client, database)
+            await settle(client, database)
             assert await client.quiet(WANG.as_user(), 0) == [], "/help was handled before"
     with database.session() as session:
         assert inbox_storage.unhandled(session) == []
@@ -198,7 +198,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
         application = _application(sandbox, database, database_url)
         async with polling(application, poll_timeout=1):
             await dialog.play(hospitalization_rows(WANG))
-            await _wait_until_settled(client, database)
+            await settle(client, database)
             monkeypatch.setattr(inbox_storage, "mark_handled", die_before_the_commit)
             loop = asyncio.get_running_loop()
             previous = loop.get_exception_handler()
@@ -230,7 +230,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
                     (WANG, "心内科3床", [says("请输入入院日期")]),
                 ]
             )
-            await _wait_until_settled(client, database)
+            await settle(client, database)
             assert await client.quiet(WANG.as_user(), 0) == [], "the ward question came once"
 
 
@@ -250,7 +250,7 @@ async def test_a_handler_error_keeps_nothing_and_later_updates_go_on(
 
     monkeypatch.setattr(care, "prompt", broken_prompt)
     await bot.client.send_text(WANG.as_user(), "市中心医院")
-    await _wait_until_settled(bot.client, bot.database)
+    await settle(bot.client, bot.database)
     monkeypatch.setattr(care, "prompt", original)
     with bot.database.session() as session:
         key = conversations.key_of(WANG.id, WANG.id)
@@ -290,7 +290,7 @@ async def test_a_busy_database_is_waited_for_without_blocking_the_bot(
         release.set()
         await asyncio.to_thread(holder.join, 10)
     await bot.dialog.play([(WANG, None, [says("王建国")])])
-    await _wait_until_settled(bot.client, bot.database)
+    await settle(bot.client, bot.database)
     assert await bot.client.quiet(WANG.as_user(), 0) == [], "answered once"
 
 
@@ -327,7 +327,7 @@ async def test_the_poller_survives_a_database_error_and_asks_again(
     monkeypatch.setattr(inbox_storage, "store", fail_once)
     await bot.dialog.play([(WANG, "/me", [says("王建国")])])
     assert failures == [1]
-    await _wait_until_settled(bot.client, bot.database)
+    await settle(bot.client, bot.database)
     assert await bot.client.quiet(WANG.as_user(), 0) == [], "answered once"
 
 
