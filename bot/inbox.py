@@ -345,7 +345,7 @@ class Inbox:
             struck: Struck = ([], [])
             try:
                 try:
-                    claimed = inbox_storage.claim(session, update.update_id)
+                    claimed = inbox_storage.claim(session, update.update_id, utcnow())
                 except SQLAlchemyError as exc:
                     raise _BeforeHandlers(type(exc).__name__) from exc
                 if claimed is False:
@@ -356,11 +356,8 @@ class Inbox:
                     journal = await self._run_handlers(update, coroutine)
                     if journal.error is not None:
                         raise HandlerFailed(journal.error)
-                    now = utcnow()
                     sealed = [(seal_call(self.cipher, c), c.on_sent) for c in journal.calls]
-                    ids = inbox_storage.add_replies(session, update.update_id, sealed, now)
-                    if claimed is True:
-                        inbox_storage.mark_handled(session, update.update_id, now)
+                    ids = inbox_storage.add_replies(session, update.update_id, sealed, utcnow())
                     replies = [Reply(i, c) for i, c in zip(ids, journal.calls, strict=True)]
                 struck = self._strike(session)
             except BaseException:

@@ -18,8 +18,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from openpyxl import load_workbook
-
 from bot.private_files import private_file
 from bot.rules.identity import (
     BloodType,
@@ -137,6 +135,8 @@ def _csv_rows(path: Path) -> Iterator[list[object]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[object]]:
+    from openpyxl import load_workbook  # here: the running bot seldom reads a workbook
+
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except OSError:

@@ -16,14 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils import get_column_letter
-
 from bot.private_files import private_file
 
+# openpyxl is imported where a workbook is written: the running bot seldom needs its 6 MB.
 if TYPE_CHECKING:
+    from openpyxl import Workbook
     from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 Cell = str | int | date | datetime | None
@@ -50,6 +47,9 @@ def wall_time(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     if isinstance(value, datetime):
         cell = WriteOnlyCell(sheet, value)
         cell.number_format = TIME_FORMAT
@@ -69,6 +69,8 @@ def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> object:
 
 def _add_sheet(workbook: Workbook, spec: Sheet) -> int:
     """Append one sheet to a write-only workbook; returns its rows (the header aside)."""
+    from openpyxl.utils import get_column_letter
+
     sheet = workbook.create_sheet(spec.title)
     for index, width in enumerate(spec.widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
@@ -89,6 +91,8 @@ def write_sheets(sheets: Iterable[Sheet], target: Path | BinaryIO) -> list[int]:
     if isinstance(target, Path):
         with private_file(target) as stream:
             return write_sheets(sheets, stream)
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     counts = [_add_sheet(workbook, sheet) for sheet in sheets]
     workbook.save(target)

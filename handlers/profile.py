@@ -142,6 +142,9 @@ async def show_profile(update: Update, context: Context, caller: Caller) -> None
 
 def _update_own(session: Session, caller: Caller, action: str, **changes: object) -> Officer:
     """Change the caller's own record (never anyone else's), audited by field name."""
+    if all(getattr(caller.officer, name) == value for name, value in changes.items()):
+        # A second press of the same button (loaded in this update's transaction): no change.
+        return caller.officer
     officer = officers.by_id(session, caller.officer.id or 0)
     assert officer is not None
     officers.update_profile(session, officer, **changes)

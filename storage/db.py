@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_REVISION = re.compile(r'^revision\s*=\s*"([^"]+)"', re.MULTILINE)
+_DOWN_REVISION = re.compile(r'^down_revision\s*=\s*(?:"([^"]+)"|None)', re.MULTILINE)
+
+
+def shipped_head() -> str | None:
+    """The newest migration shipped, read from the files without importing alembic.
+
+    Alembic weighs 11 MB: a bot whose database is up to date never needs it (see
+    `Database.pending_migrations`). None unless the revisions form one line.
+    """
+    revisions: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if revision is None or down is None:
+            return None
+        revisions[revision.group(1)] = down.group(1)
+    heads = set(revisions) - set(revisions.values())
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -47,7 +66,10 @@ def _create_private(path: str | None) -> None:
 
 def _begin_immediate(connection: Connection) -> None:
     """BEGIN IMMEDIATE, waiting UNIT_LOCK_WAIT_MS at most; DatabaseBusy if the lock is taken."""
-    connection.exec_driver_sql(f"PRAGMA busy_timeout={UNIT_LOCK_WAIT_MS}")
+    # The pragmas go straight to the driver: they run for every update and change no data.
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    driver.execute(_UNIT_BUSY_TIMEOUT)
     try:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     except OperationalError as exc:
@@ -55,7 +77,7 @@ def _begin_immediate(connection: Connection) -> None:
             raise DatabaseBusy from None
         raise
     finally:
-        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        driver.execute(_BUSY_TIMEOUT)
 
 
 def _running_task() -> asyncio.Task[Any] | None:
@@ -83,6 +105,8 @@ _current_unit: ContextVar[_Unit | None] = ContextVar("nuanjing_unit", default=No
 # back (DatabaseBusy); the caller waits with asyncio and tries again.
 UNIT_LOCK_WAIT_MS = 20
 BUSY_TIMEOUT_MS = 5000
+_UNIT_BUSY_TIMEOUT = f"PRAGMA busy_timeout={UNIT_LOCK_WAIT_MS}"
+_BUSY_TIMEOUT = f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"
 
 
 class DatabaseBusy(Exception):
@@ -168,13 +192,14 @@ class Database:
             unit = _Unit(self, connection, _running_task())
             token = _current_unit.set(unit)
             try:
+                # The unit's own session is the transaction itself: no savepoint of its own.
                 with Session(
                     bind=connection,
-                    join_transaction_mode="create_savepoint",
+                    join_transaction_mode="rollback_only",
                     expire_on_commit=False,
                 ) as session:
                     yield session
-                    session.commit()
+                    session.flush()
                 connection.commit()
             except BaseException:
                 connection.rollback()
@@ -183,12 +208,28 @@ class Database:
                 _current_unit.reset(token)
 
     def _alembic_config(self) -> Config:
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         return config
 
+    def applied_revisions(self) -> set[str]:
+        """The revisions the database says it has (none before the first migration)."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return set()
+            rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return {row[0] for row in rows}
+
     def pending_migrations(self) -> list[str]:
         """Revisions not yet applied, oldest first."""
+        head = shipped_head()
+        if head is not None and self.applied_revisions() == {head}:
+            return []  # up to date: alembic stays unloaded
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         script = ScriptDirectory.from_config(self._alembic_config())
         with self.engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_heads()
@@ -197,6 +238,8 @@ class Database:
 
     def upgrade(self) -> None:
         """Apply every pending migration."""
+        from alembic import command
+
         config = self._alembic_config()
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
+from sqlmodel import select as model_select
 
 from storage.models import InboxUpdate, PendingReply
 
@@ -53,32 +54,45 @@ def unhandled(session: Session) -> list[InboxUpdate]:
     """Updates stored but not handled, oldest first."""
     return list(
         session.exec(
-            select(InboxUpdate)
+            model_select(InboxUpdate)
             .where(col(InboxUpdate.handled_at).is_(None))
             .order_by(col(InboxUpdate.update_id))
         ).all()
     )
 
 
-def claim(session: Session, update_id: int) -> bool | None:
-    """Lock an update for handling: True if it waits, False if already handled, None if absent.
+_inbox = InboxUpdate.__table__  # type: ignore[attr-defined]
+_pending = PendingReply.__table__  # type: ignore[attr-defined]
+# Built once: these run for every update, and building a statement costs more than running it.
+_TAKE = (
+    update(_inbox)
+    .where(_inbox.c.update_id == bindparam("taken_id"), _inbox.c.handled_at.is_(None))
+    .values(handled_at=bindparam("taken_at"))
+    .returning(_inbox.c.update_id)
+)
+_HANDLED_AT = select(_inbox.c.handled_at).where(_inbox.c.update_id == bindparam("update_id"))
+_ADD_REPLY = insert(_pending).returning(_pending.c.id, sort_by_parameter_order=True)
+_FORGET = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))
 
-    The lock (a row lock on PostgreSQL; the transaction already holds SQLite's write lock) keeps
-    a second process from handling it at the same time.
+
+def claim(session: Session, update_id: int, now: datetime) -> bool | None:
+    """Take an update for handling: True if it waited, False if already handled, None if absent.
+
+    The update is marked handled at once, in the transaction that will hold its changes: a
+    rollback takes the mark back with them. The row lock the UPDATE takes (PostgreSQL; the
+    transaction already holds SQLite's write lock) keeps a second process from handling it at
+    the same time.
     """
-    row = session.exec(
-        select(InboxUpdate)
-        .where(col(InboxUpdate.update_id) == update_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).first()
-    if row is None:
-        return None
-    return row.handled_at is None
+    connection = session.connection()
+    taken = connection.execute(_TAKE, {"taken_id": update_id, "taken_at": now}).first()
+    if taken is not None:
+        return True
+    handled = connection.execute(_HANDLED_AT, {"update_id": update_id}).first()
+    return None if handled is None else False
 
 
 def mark_handled(session: Session, update_id: int, now: datetime) -> None:
-    """The update is handled: written in the transaction that holds its changes."""
+    """The update counts as handled (one whose handling failed for good is set aside so)."""
     session.execute(
         update(InboxUpdate)
         .where(col(InboxUpdate.update_id) == update_id)
@@ -91,25 +105,25 @@ def add_replies(
     session: Session, update_id: int, replies: Sequence[tuple[str, str | None]], now: datetime
 ) -> list[int]:
     """Store the sealed calls of a handled update, in order; returns their ids."""
+    if not replies:
+        return []
     rows = [
-        PendingReply(update_id=update_id, payload=payload, on_sent=on_sent, created_at=now)
+        {"update_id": update_id, "payload": payload, "on_sent": on_sent, "created_at": now}
         for payload, on_sent in replies
     ]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows if row.id is not None]
+    return list(session.connection().execute(_ADD_REPLY, rows).scalars())
 
 
 def pending_replies(session: Session) -> list[PendingReply]:
     """Every reply not yet made, in the order it was recorded."""
-    return list(session.exec(select(PendingReply).order_by(col(PendingReply.id))).all())
+    return list(session.exec(model_select(PendingReply).order_by(col(PendingReply.id))).all())
 
 
 def replies_of(session: Session, update_id: int) -> list[PendingReply]:
     """The replies of one update still to be made, in order."""
     return list(
         session.exec(
-            select(PendingReply)
+            model_select(PendingReply)
             .where(col(PendingReply.update_id) == update_id)
             .order_by(col(PendingReply.id))
         ).all()
@@ -119,7 +133,7 @@ def replies_of(session: Session, update_id: int) -> list[PendingReply]:
 def forget_replies(session: Session, ids: Sequence[int]) -> None:
     """Drop replies that were made (or given up)."""
     if ids:
-        session.execute(delete(PendingReply).where(col(PendingReply.id).in_(ids)))
+        session.connection().execute(_FORGET, {"ids": list(ids)})
 
 
 def purge(session: Session, before: datetime) -> int:

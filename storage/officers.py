@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage.models import BindingMethod, Officer, TelegramBinding
@@ -28,16 +29,21 @@ def by_id(session: Session, officer_id: int) -> Officer | None:
     return session.get(Officer, officer_id)
 
 
+# Built once: it runs for nearly every update, and building a statement costs more than running it.
+_BOUND_OFFICER = (
+    select(Officer)
+    .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+    .where(
+        TelegramBinding.telegram_user_id == bindparam("telegram_user_id"),
+        col(Officer.active).is_(True),
+    )
+)
+
+
 def bound_officer(session: Session, telegram_user_id: int) -> Officer | None:
     """The active officer bound to this Telegram account, or None for a stranger."""
-    return session.exec(
-        select(Officer)
-        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(
-            TelegramBinding.telegram_user_id == telegram_user_id,
-            col(Officer.active).is_(True),
-        )
-    ).first()
+    result = session.execute(_BOUND_OFFICER, {"telegram_user_id": telegram_user_id})
+    return result.scalars().first()
 
 
 def binding_of(session: Session, officer_id: int) -> TelegramBinding | None:

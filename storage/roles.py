@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from storage import audit
 from storage.models import Officer, Role, RoleGrant, TelegramBinding
 
+# Built once and run without the ORM: it runs for nearly every update.
+_ROLES_OF = select(RoleGrant.role).where(RoleGrant.officer_id == bindparam("officer_id"))
+
 
 def roles_of(session: Session, officer_id: int) -> set[Role]:
     """The privileged roles the officer holds."""
-    rows = session.exec(select(RoleGrant.role).where(RoleGrant.officer_id == officer_id)).all()
+    rows = session.connection().execute(_ROLES_OF, {"officer_id": officer_id}).scalars()
     return {Role(role) for role in rows}
 
 

@@ -97,11 +97,12 @@ def test_claim_mark_and_purge(database: Database) -> None:
     now = utcnow()
     with database.session() as session:
         inbox_storage.store(session, [inbox_storage.Incoming(1, 1, "x")], now)
-        assert inbox_storage.claim(session, 1) is True
-        assert inbox_storage.claim(session, 99) is None
-        inbox_storage.mark_handled(session, 1, now - timedelta(days=8))
+        # Taking an update marks it handled in the same transaction.
+        assert inbox_storage.claim(session, 1, now - timedelta(days=8)) is True
+        assert inbox_storage.claim(session, 1, now) is False
+        assert inbox_storage.claim(session, 99, now) is None
     with database.session() as session:
-        assert inbox_storage.claim(session, 1) is False
+        assert inbox_storage.claim(session, 1, now) is False
         assert inbox_storage.unhandled(session) == []
         inbox_storage.store(session, [inbox_storage.Incoming(2, 1, "y")], now)
         inbox_storage.mark_handled(session, 2, now - timedelta(days=6))
@@ -186,10 +187,10 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
     process dies just before the commit: after the restart it is handled from the start, the
     officer hears the ward question once, and the ward lands under the ward."""
     _seed(database)
-    original = inbox_storage.mark_handled
+    original = inbox_storage.add_replies
     crashes: list[int] = []
 
-    def die_before_the_commit(session: Any, update_id: int, now: Any) -> None:
+    def die_before_the_commit(session: Any, update_id: int, replies: Any, now: Any) -> None:
         crashes.append(update_id)
         raise Crash
 
@@ -199,7 +200,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
         async with polling(application, poll_timeout=1):
             await dialog.play(hospitalization_rows(WANG))
             await settle(client, database)
-            monkeypatch.setattr(inbox_storage, "mark_handled", die_before_the_commit)
+            monkeypatch.setattr(inbox_storage, "add_replies", die_before_the_commit)
             loop = asyncio.get_running_loop()
             previous = loop.get_exception_handler()
             loop.set_exception_handler(lambda _loop, _context: None)
@@ -213,7 +214,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
                 await _wait_until_confirmed(client)
             finally:
                 loop.set_exception_handler(previous)
-        monkeypatch.setattr(inbox_storage, "mark_handled", original)
+        monkeypatch.setattr(inbox_storage, "add_replies", original)
         with database.session() as session:
             key = conversations.key_of(WANG.id, WANG.id)
             # The step was saved inside the handling; the crash took it back with everything.

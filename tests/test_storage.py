@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 
 from storage import audit, bindings, conversations, officers, roles
-from storage.db import Database
+from storage.db import MIGRATIONS, Database, shipped_head
 from storage.models import BindingMethod, Officer, Role
 from storage.types import utcnow
 
@@ -19,6 +20,27 @@ def _officer(police_id: str = "100001", phone: str = "+8613800000001") -> Office
 
 def test_migrations_leave_nothing_pending(database: Database) -> None:
     assert database.pending_migrations() == []
+
+
+def test_the_head_read_from_the_files_is_alembics(database: Database) -> None:
+    """The light check that keeps alembic unloaded agrees with alembic itself."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert [shipped_head()] == heads
+    assert database.applied_revisions() == set(heads)
+
+
+def test_a_database_behind_the_files_lists_what_is_pending(tmp_path: Path) -> None:
+    behind = Database(f"sqlite:///{tmp_path / 'behind.db'}")
+    assert behind.applied_revisions() == set()
+    assert behind.pending_migrations()[0] == "0001"
+    behind.upgrade()
+    assert behind.pending_migrations() == []
+    behind.dispose()
 
 
 def test_bind_replaces_older_binding_of_either_side(database: Database) -> None:
