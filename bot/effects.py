@@ -32,6 +32,12 @@ class Call:
     # An edit that Telegram refuses becomes a new message (see `edit_or_send`).
     send_if_refused: bool = False
 
+    @property
+    def durable(self) -> bool:
+        """Worth keeping across a crash: all but a button's bare answer, which only stops its
+        spinner and which Telegram refuses a few seconds later anyway."""
+        return not (self.method == "answerCallbackQuery" and "text" not in self.parameters)
+
 
 @dataclass
 class Journal:

@@ -164,12 +164,11 @@ def _file_parts(request_data: RequestData) -> dict[str, tuple[str, bytes, str]]:
     return parts
 
 
-class DeferringRequest(BaseRequest):
-    """The Application's Bot API transport: holds back changing calls made while handling."""
+class WrappingRequest(BaseRequest):
+    """A Bot API transport around another one (PTB's public extension point)."""
 
     def __init__(self, inner: BaseRequest) -> None:
         self.inner = inner
-        self.recorder: Callable[[str, str, int], Awaitable[None]] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -183,6 +182,14 @@ class DeferringRequest(BaseRequest):
     async def shutdown(self) -> None:
         """Stop the inner transport."""
         await self.inner.shutdown()
+
+
+class DeferringRequest(WrappingRequest):
+    """The Application's Bot API transport: holds back changing calls made while handling."""
+
+    def __init__(self, inner: BaseRequest) -> None:
+        super().__init__(inner)
+        self.recorder: Callable[[str, str, int], Awaitable[None]] | None = None
 
     async def do_request(
         self,
@@ -221,6 +228,54 @@ class DeferringRequest(BaseRequest):
         return code, payload
 
 
+class RawUpdatesRequest(WrappingRequest):
+    """The transport of getUpdates: keeps the JSON of the last batch as Telegram sent it.
+
+    The inbox stores each update as received: re-serialising PTB's Update objects
+    (`to_dict`) would cost more than handling most updates.
+    """
+
+    def __init__(self, inner: BaseRequest) -> None:
+        super().__init__(inner)
+        self._last: list[Any] = []
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Make the call and keep the updates of a successful answer."""
+        self._last = []
+        code, payload = await self.inner.do_request(
+            url,
+            method,
+            request_data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+        )
+        if 200 <= code <= 299 and url.endswith("/getUpdates"):
+            with contextlib.suppress(ValueError, AttributeError):
+                result = json.loads(payload).get("result")
+                self._last = result if isinstance(result, list) else []
+        return code, payload
+
+    def take(self) -> dict[int, Any]:
+        """The last batch's updates as sent, by update id (once)."""
+        batch, self._last = self._last, []
+        return {
+            item["update_id"]: item
+            for item in batch
+            if isinstance(item, dict) and isinstance(item.get("update_id"), int)
+        }
+
+
 def _transient(error: BaseException) -> bool:
     """A database error worth trying again: a lock, a deadlock, a lost connection."""
     if isinstance(error, DBAPIError) and error.connection_invalidated:
@@ -252,9 +307,9 @@ def _message_id(result: object) -> int | None:
 
 @dataclass
 class Reply:
-    """A pending reply as the deliverer holds it."""
+    """A pending reply as the deliverer holds it; `id` None: a call kept in memory only."""
 
-    id: int
+    id: int | None
     call: effects.Call
 
 
@@ -267,11 +322,13 @@ class Inbox:
         database: Database,
         cipher: FieldCipher,
         request: DeferringRequest,
+        updates_request: RawUpdatesRequest | None = None,
     ) -> None:
         self.application = application
         self.database = database
         self.cipher = cipher
         self.request = request
+        self.updates_request = updates_request
         request.recorder = self._record_sent
         self._stopping = asyncio.Event()
         # Set when the inbox stopped for good (see handle): the process must restart.
@@ -356,9 +413,12 @@ class Inbox:
                     journal = await self._run_handlers(update, coroutine)
                     if journal.error is not None:
                         raise HandlerFailed(journal.error)
-                    sealed = [(seal_call(self.cipher, c), c.on_sent) for c in journal.calls]
-                    ids = inbox_storage.add_replies(session, update.update_id, sealed, utcnow())
-                    replies = [Reply(i, c) for i, c in zip(ids, journal.calls, strict=True)]
+                    durable = [c for c in journal.calls if c.durable]
+                    sealed = [(seal_call(self.cipher, c), c.on_sent) for c in durable]
+                    ids = iter(
+                        inbox_storage.add_replies(session, update.update_id, sealed, utcnow())
+                    )
+                    replies = [Reply(next(ids) if c.durable else None, c) for c in journal.calls]
                 struck = self._strike(session)
             except BaseException:
                 self._unstrike(struck)
@@ -433,7 +493,8 @@ class Inbox:
             made, message_id = await self._made(reply.call)
             if not made:
                 break
-            self._made_ids.append(reply.id)
+            if reply.id is not None:
+                self._made_ids.append(reply.id)
             if reply.call.on_sent is not None and message_id:
                 self._sent.append((reply.call.on_sent, reply.call.method, message_id))
         if self._strike_task is None or self._strike_task.done():
@@ -634,8 +695,9 @@ class Inbox:
             failures = 0
             if not updates:
                 continue
+            raw = self.updates_request.take() if self.updates_request is not None else {}
             try:
-                stored = await self.store(updates)
+                stored = await self.store(updates, raw)
             except (SQLAlchemyError, DatabaseBusy) as exc:
                 # Not stored, so not acknowledged: the same batch comes again.
                 log.warning("could not store updates (%s); asking again", type(exc).__name__)
@@ -653,13 +715,17 @@ class Inbox:
         error = task.exception()
         self._halt(f"the poller ended: {type(error).__name__ if error else 'no error'}")
 
-    async def store(self, updates: Sequence[Update]) -> set[int]:
-        """Store fetched updates (sealed); the ids that were new."""
+    async def store(self, updates: Sequence[Update], raw: dict[int, Any] | None = None) -> set[int]:
+        """Store fetched updates (sealed), as Telegram sent them when `raw` has them; the ids
+        that were new."""
+        raw = raw or {}
         rows = [
             inbox_storage.Incoming(
                 update.update_id,
                 update.effective_user.id if update.effective_user else None,
-                self.cipher.encrypt(json.dumps(update.to_dict(), ensure_ascii=False)),
+                self.cipher.encrypt(
+                    json.dumps(raw.get(update.update_id) or update.to_dict(), ensure_ascii=False)
+                ),
             )
             for update in updates
         ]

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 from telegram import Update
+from telegram.request import BaseRequest
 
 from bot.app import BotApplication, build_application, inbox_of, polling
 from bot.policy import load_policy
@@ -375,3 +376,31 @@ async def test_a_prompt_killed_in_flight_is_sent_on_restart_and_the_answer_lands
 
 def _days_ago(days: int) -> str:
     return day(-days)
+
+
+async def test_updates_are_kept_as_telegram_sent_them() -> None:
+    """The getUpdates transport keeps the batch's JSON (the inbox stores it, not to_dict)."""
+    from bot.inbox import RawUpdatesRequest
+
+    batch = [{"update_id": 7, "message": {"message_id": 1, "text": "/me", "x_new": 1}}]
+
+    class Fake(BaseRequest):
+        @property
+        def read_timeout(self) -> float | None:
+            return None
+
+        async def initialize(self) -> None: ...
+
+        async def shutdown(self) -> None: ...
+
+        async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> Any:
+            if url.endswith("/getUpdates"):
+                return 200, json.dumps({"ok": True, "result": batch}).encode()
+            return 200, b'{"ok": true, "result": true}'
+
+    raw = RawUpdatesRequest(Fake())
+    await raw.do_request("https://api/bot1:x/getUpdates", "POST")
+    assert raw.take() == {7: batch[0]}
+    assert raw.take() == {}, "taken once"
+    await raw.do_request("https://api/bot1:x/getMe", "POST")
+    assert raw.take() == {}
