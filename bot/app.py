@@ -21,7 +21,13 @@ from telegram.request import HTTPXRequest
 
 from bot import effects, scheduler
 from bot.broadcast import QuietHours, Sender
-from bot.inbox import DeferredWake, DeferringRequest, Inbox, JournalAwareRateLimiter
+from bot.inbox import (
+    DeferredWake,
+    DeferringRequest,
+    Inbox,
+    JournalAwareRateLimiter,
+    RawUpdatesRequest,
+)
 from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
@@ -31,6 +37,8 @@ from handlers import (
     appeals,
     binding,
     blood,
+    booking_staff,
+    bookings,
     care,
     care_admin,
     clubs,
@@ -44,6 +52,7 @@ from handlers import (
 )
 from handlers.common import Context, OutsidePrivateChats, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
+from storage import bookings as booking_storage
 from storage import roles as role_storage
 from storage.db import Database
 
@@ -69,6 +78,7 @@ def build_application(
     # As many connections as updates in flight: every request scans the pool, so a wide,
     # mostly idle pool costs more CPU than it saves (measured with bench/updates.py).
     request = DeferringRequest(HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES))
+    updates_request = RawUpdatesRequest(HTTPXRequest(connection_pool_size=1))
     application = (
         ApplicationBuilder()
         .token(token or settings.token())
@@ -78,6 +88,7 @@ def build_application(
         .persistence(DatabasePersistence(database))
         .concurrent_updates(processor)
         .request(request)
+        .get_updates_request(updates_request)
         # Updates are fetched by the inbox (bot/inbox.py), which stores them first.
         .updater(None)
         # No throttling for conversational replies (broadcasts pace themselves); only retry a
@@ -103,7 +114,7 @@ def build_application(
     )
     application.bot_data[SENDER_KEY] = sender
     cipher = settings.cipher()
-    inbox = Inbox(application, database, cipher, request)
+    inbox = Inbox(application, database, cipher, request, updates_request)
     processor.handle = inbox.handle
     # The sender's own mark (it reloads its set at start, so look it up each time).
     inbox.on_blocked = lambda chat_id: sender.unreachable.add(chat_id)
@@ -139,6 +150,8 @@ def build_application(
         events,
         greetings,
         clubs,
+        bookings,
+        booking_staff,
         menu,
     ):
         application.add_handlers(module.handlers())
@@ -193,13 +206,17 @@ async def _post_init(application: BotApplication) -> None:
 
 
 async def announce_commands(application: BotApplication) -> None:
-    """Give Telegram the command menus: the default one, and one per privileged chat."""
+    """Give Telegram the command menus: the default one, and one per privileged chat (a role,
+    or the staff role of a service)."""
     database = services_of(application).database
     await application.bot.set_my_commands(commands_for(set()))
+    keys = [service.key for service in services_of(application).policy.services]
     with database.session() as session:
-        chats = role_storage.privileged_chats(session)
-    for chat_id, held in chats:
-        await refresh_commands(application.bot, chat_id, held)
+        chats = dict(role_storage.privileged_chats(session))
+        staff = booking_storage.staff_chats(session, keys)
+    for chat_id in sorted(set(chats) | staff):
+        held = chats.get(chat_id, set())
+        await refresh_commands(application.bot, chat_id, held, staff=chat_id in staff)
 
 
 async def _log_error(update: object, context: Context) -> None:

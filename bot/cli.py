@@ -135,6 +135,23 @@ def _parser() -> argparse.ArgumentParser:
         "五一, 端午, 国庆, 中秋. Lunar dates and solar terms are Beijing (UTC+8) dates.",
     )
     greetings_calendar.add_argument("year", metavar="YEAR", help="a year from 1950 to 2099")
+    calendar = commands.add_parser("calendar", help="official calendars (working days)")
+    calendar_commands = calendar.add_subparsers(
+        dest="calendar_command", required=True, metavar="WHAT"
+    )
+    workdays = calendar_commands.add_parser(
+        "workdays",
+        help="print a year's holidays and make-up working days (调休)",
+        description="Print the exceptions to the Monday-to-Friday week in a year's official "
+        "arrangement of holidays and make-up working days, one line each, in date order: "
+        "'YYYY-MM-DD 休' for a day off that is not a Saturday or Sunday, 'YYYY-MM-DD 班' for "
+        "a Saturday or Sunday that is a working day. The State Council's arrangements for 2025 "
+        "and 2026 ship with the bot; a year in the policy file (NUANJING_POLICY_FILE, "
+        "[[workdays.years]]) replaces the shipped one. A year with no arrangement prints "
+        "nothing and a one-line note on standard error, and exits 0: the services that follow "
+        "the working days then keep Saturdays and Sundays off. Needs no database.",
+    )
+    workdays.add_argument("year", metavar="YEAR", help="a year from 1950 to 2099")
     club_leader = commands.add_parser(
         "club-leader",
         help="grant or revoke the lead of a club",
@@ -145,6 +162,18 @@ def _parser() -> argparse.ArgumentParser:
     club_leader.add_argument("action", choices=["grant", "revoke"])
     club_leader.add_argument("police_id")
     club_leader.add_argument("club", help="the club's name as the policy spells it, e.g. 足球")
+    staff = commands.add_parser(
+        "staff",
+        help="grant or revoke the staff role of a bookable service",
+        description="Make an officer staff of one of the policy's bookable services (its "
+        "doctor, counsellor or attendant: they see its bookings, take attendance and close "
+        "slots with /staff), or take the role away. Audited; the officer is told in chat by the "
+        "running bot, and /staff joins their command menu on the bot's next start. An unknown "
+        "service key exits 2.",
+    )
+    staff.add_argument("action", choices=["grant", "revoke"])
+    staff.add_argument("police_id")
+    staff.add_argument("service", help="the service's key in the policy, e.g. health-room")
     for name, verb in (("grant", "give"), ("revoke", "take away")):
         role = commands.add_parser(name, help=f"{verb} a role (organizer or admin)")
         role.add_argument("police_id")
@@ -203,6 +232,11 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "greetings" and args.greetings_command == "calendar":
         return _greetings_calendar(args.year)
     settings = load_settings()
+    if args.command == "calendar" and args.calendar_command == "workdays":
+        return _calendar_workdays(args.year, load_policy(settings.policy_file))
+    if args.command == "staff":
+        # The service is checked before the database is touched.
+        return _staff(args, settings, load_policy(settings.policy_file))
     if args.command == "run":
         token = settings.token()
         cipher = settings.cipher()  # refuse to start without the key, before touching anything
@@ -374,6 +408,36 @@ def _greetings_calendar(year_text: str) -> int:
     return EXIT_OK
 
 
+def _calendar_workdays(year_text: str, policy: Policy) -> int:
+    """Print a year's exceptions to the week: its days off (休) and make-up working days (班)."""
+    from bot.policy import FIRST_WORK_YEAR, LAST_WORK_YEAR
+    from bot.rules.workdays import WorkCalendar
+    from bot.texts import WORKDAY_MARKS
+
+    try:
+        year: int | None = int(year_text)
+    except ValueError:
+        year = None
+    if year is None or not FIRST_WORK_YEAR <= year <= LAST_WORK_YEAR:
+        print(
+            f"nuanjing: YEAR must be a year from {FIRST_WORK_YEAR} to {LAST_WORK_YEAR}, "
+            f"not {year_text!r}.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    calendar = WorkCalendar.with_policy(policy.workdays.years)
+    if not calendar.has_arrangement(year):
+        print(
+            f"nuanjing: no official arrangement of holidays for {year}: Saturdays and Sundays "
+            "off, every other day a working day (add the year to the policy, [[workdays.years]]).",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    for day, mark in calendar.exceptions(year):
+        print(f"{day.isoformat()} {WORKDAY_MARKS[mark.value]}")
+    return EXIT_OK
+
+
 def _role(args: argparse.Namespace, database: Database) -> int:
     from bot.rules.identity import normalize_police_id
     from storage.roles import RoleChange, change_role
@@ -443,6 +507,61 @@ def _club_leader(args: argparse.Namespace, database: Database, policy: Policy) -
         print(f"{police_id}: nothing to do ({state} {args.club})")
     else:
         print(f"{police_id}: lead of {args.club} {verb} (the officer is told in chat)")
+    return EXIT_OK
+
+
+def _staff(args: argparse.Namespace, settings: Settings, policy: Policy) -> int:
+    """`staff grant|revoke POLICE_ID SERVICE`: a service's staff role, audited and told."""
+    from bot import texts
+    from bot.rules.identity import normalize_police_id
+    from storage import broadcasts, officers
+    from storage.bookings import StaffChange, change_staff
+    from storage.models import BroadcastKind, Priority
+
+    service = policy.service(args.service)
+    if service is None:
+        keys = ", ".join(item.key for item in policy.services) or "none"
+        raise SettingsError(f"the policy has no service with key {args.service!r} (keys: {keys}).")
+    try:
+        police_id = normalize_police_id(args.police_id)
+    except ValueError as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    grant_it = args.action == "grant"
+    database = _open_database(settings)
+    with database.session() as session:
+        outcome, officer = change_staff(
+            session, police_id, service.key, grant_it=grant_it, actor="cli"
+        )
+        if outcome is StaffChange.DONE and officer is not None and officer.id is not None:
+            # Told through the outbox, in the same transaction: the running bot delivers it.
+            notice = texts.STAFF_YOU_ARE if grant_it else texts.STAFF_YOU_NO_LONGER
+            title = service.staff_title or texts.STAFF_DEFAULT_TITLE
+            binding = officers.binding_of(session, officer.id)
+            if binding is not None and binding.unreachable_since is None and officer.active:
+                broadcasts.create(
+                    session,
+                    kind=BroadcastKind.ANNOUNCEMENT,
+                    priority=Priority.NORMAL,
+                    text=notice.format(service=service.name, title=title),
+                    recipients=[broadcasts.Recipient(officer.id, binding.chat_id)],
+                    created_by="cli",
+                )
+    if outcome is StaffChange.NO_OFFICER:
+        print(f"nuanjing: no officer with police ID {police_id}", file=sys.stderr)
+        return EXIT_FAILED
+    if outcome is StaffChange.LEFT:
+        print(f"nuanjing: officer {police_id} has left the union", file=sys.stderr)
+        return EXIT_FAILED
+    if outcome is StaffChange.UNCHANGED:
+        state = "already staff of" if grant_it else "not staff of"
+        print(f"{police_id}: nothing to do ({state} {service.key})")
+    else:
+        verb = "granted" if grant_it else "revoked"
+        print(
+            f"{police_id}: staff of {service.key} ({service.name}) {verb} (the officer is told "
+            "in chat; their command menu follows on the bot's next start)"
+        )
     return EXIT_OK
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, time, timedelta
+from enum import StrEnum
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from bot.settings import SettingsError
 
@@ -66,6 +69,202 @@ class GreetingPolicy(BaseModel):
     notes: dict[str, str] = Field(default_factory=dict)
 
 
+# --- Working days (调休) ---------------------------------------------------------------------
+
+# The years a work calendar may name (those of the greeting calendar): another is a typo.
+FIRST_WORK_YEAR = 1950
+LAST_WORK_YEAR = 2099
+_DAY_RANGE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})\s*$")
+
+
+def _days(value: Any) -> Any:
+    """A list of days as the policy may write them: dates, "YYYY-MM-DD" or a range
+    "YYYY-MM-DD..YYYY-MM-DD" (both ends included), as a flat list of dates."""
+    if not isinstance(value, list):
+        return value  # pydantic says what is wrong with it
+    days: list[Any] = []
+    for item in value:
+        found = _DAY_RANGE.match(item) if isinstance(item, str) else None
+        if found is None:
+            days.append(item)
+            continue
+        try:
+            first, last = (date.fromisoformat(found.group(n)) for n in (1, 2))
+        except ValueError:
+            raise ValueError(f"{item!r} is not a range of two dates") from None
+        if last < first:
+            raise ValueError(f"the range {item!r} ends before it starts")
+        if last.year != first.year:
+            raise ValueError(f"the range {item!r} is not within one year")
+        days.extend(first + timedelta(days=n) for n in range((last - first).days + 1))
+    return days
+
+
+class WorkYear(BaseModel):
+    """One year's official arrangement of holidays and make-up working days (调休).
+
+    `days_off` are all the days of the holidays the notice lists (weekend days among them
+    included); `working_days` are its make-up working days, each a Saturday or a Sunday. Every
+    other day follows the week: Monday to Friday work, Saturday and Sunday off.
+    """
+
+    year: int = Field(ge=FIRST_WORK_YEAR, le=LAST_WORK_YEAR)
+    # Where the arrangement comes from: the notice's name, date and address.
+    source: str = Field(min_length=1)
+    days_off: list[date] = Field(default_factory=list)
+    working_days: list[date] = Field(default_factory=list)
+
+    @field_validator("days_off", "working_days", mode="before")
+    @classmethod
+    def _expand_days(cls, value: Any) -> Any:
+        return _days(value)
+
+    @model_validator(mode="after")
+    def _check_days(self) -> WorkYear:
+        for day in [*self.days_off, *self.working_days]:
+            if day.year != self.year:
+                raise ValueError(f"{day} is not in {self.year}")
+        both = sorted(set(self.days_off) & set(self.working_days))
+        if both:
+            raise ValueError(f"{both[0]} is both a day off (休) and a working day (班)")
+        for day in self.working_days:
+            if day.weekday() < 5:
+                raise ValueError(
+                    f"working day {day} is not a Saturday or Sunday (weekdays work anyway)"
+                )
+        self.days_off = sorted(set(self.days_off))
+        self.working_days = sorted(set(self.working_days))
+        return self
+
+
+class WorkdaysPolicy(BaseModel):
+    """Years of official working days the union adds (or corrects): each replaces the
+    arrangement shipped with the bot for its year (bot/data/workdays.toml)."""
+
+    years: list[WorkYear] = Field(default_factory=list)
+
+    @field_validator("years")
+    @classmethod
+    def _unique_years(cls, years: list[WorkYear]) -> list[WorkYear]:
+        _refuse_repeats("year", (str(item.year) for item in years))
+        return years
+
+
+# --- Services by booking (预约): health room, counselling, facilities ------------------------
+
+
+class ServiceKind(StrEnum):
+    """What a bookable service is; bot.texts.SERVICE_KINDS names each."""
+
+    HEALTH_ROOM = "health_room"
+    COUNSELLING = "counselling"
+    FACILITY = "facility"
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# In date.weekday() order: WEEKDAY_KEYS[day.weekday()] is the day's key in `hours`.
+WEEKDAY_KEYS: tuple[Weekday, ...] = get_args(Weekday)
+_WINDOW = re.compile(r"^\s*(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})\s*$")
+MIN_SLOT_MINUTES = 5
+MAX_SLOT_MINUTES = 8 * 60
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """An opening window "HH:MM-HH:MM" as (start, end); ValueError if it is not one."""
+    found = _WINDOW.match(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not an opening window like 08:30-12:00")
+    try:
+        start, end = (time.fromisoformat(found.group(n).zfill(5)) for n in (1, 2))
+    except ValueError:
+        raise ValueError(f"{text!r} holds a time that does not exist") from None
+    if end <= start:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+class BookingLimits(BaseModel):
+    """How much one officer may book of one service; None for no limit."""
+
+    # Bookings not yet past (and not cancelled) at one time.
+    open_bookings: int | None = Field(default=None, ge=1)
+    # Bookings in one week, Monday to Sunday (the week of the booked slot).
+    per_week: int | None = Field(default=None, ge=1)
+
+
+class NoShowRule(BaseModel):
+    """Missed bookings block booking: `count` within `within_days` block for `blocked_days`."""
+
+    count: int = Field(default=3, ge=1)
+    within_days: int = Field(default=90, ge=1)
+    blocked_days: int = Field(default=30, ge=1)
+
+
+class ServicePolicy(BaseModel):
+    """One bookable service: where and when it opens, its slots and its rules.
+
+    Staff (the doctor, the counsellors) are officers granted the service's role by an admin;
+    the policy holds only how they are shown (`staff_title`).
+    """
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9-]{1,31}$")  # ascii slug, stable: bookings use it
+    name: str = Field(min_length=1, max_length=20)
+    kind: ServiceKind
+    place: str = Field(min_length=1, max_length=100)
+    # Opening windows per weekday ("mon" … "sun"), e.g. mon = ["08:30-12:00", "14:30-17:30"].
+    hours: dict[Weekday, list[str]]
+    slot_minutes: int = Field(ge=MIN_SLOT_MINUTES, le=MAX_SLOT_MINUTES)
+    places_per_slot: int = Field(ge=1, le=1000)
+    # How many days ahead officers may book (today + horizon_days is the last day).
+    horizon_days: int = Field(default=14, ge=0, le=366)
+    # An officer may cancel until this many minutes before the slot starts.
+    cancel_before_minutes: int = Field(default=0, ge=0)
+    limits: BookingLimits = Field(default_factory=BookingLimits)
+    no_show: NoShowRule | None = Field(default_factory=NoShowRule)
+    # Open only on official working days (the State Council's arrangement): the health room
+    # and counselling. Default: True, except for facilities, which may open on weekends.
+    follows_workdays: bool = True
+    # A weekend working day (调休上班) with no hours of its own keeps this weekday's hours.
+    makeup_days_like: Weekday = "mon"
+    staff_title: str = Field(default="", max_length=20)  # e.g. 值班医生, 心理咨询师
+    equipment: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> ServicePolicy:
+        if "follows_workdays" not in self.model_fields_set:
+            self.follows_workdays = self.kind is not ServiceKind.FACILITY
+        if not any(self.hours.values()):
+            raise ValueError(f"service {self.key} opens on no day: give its hours")
+        for weekday, texts in self.hours.items():
+            windows = sorted(parse_window(text) for text in texts)
+            for start, end in windows:
+                if _minutes(end) - _minutes(start) < self.slot_minutes:
+                    raise ValueError(
+                        f"{weekday} {start:%H:%M}-{end:%H:%M} of service {self.key} is "
+                        f"shorter than one slot ({self.slot_minutes} minutes)"
+                    )
+            for (_, end), (start, _) in pairwise(windows):
+                if start < end:
+                    raise ValueError(f"{weekday} of service {self.key} has overlapping hours")
+        return self
+
+    def windows(self, weekday: Weekday) -> list[tuple[time, time]]:
+        """The opening windows of a weekday, in order."""
+        return sorted(parse_window(text) for text in self.hours.get(weekday, []))
+
+
+def _refuse_repeats(what: str, values: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} {value} is given twice")
+        seen.add(value)
+
+
 class Policy(BaseModel):
     """Everything a union configures about its programme."""
 
@@ -77,6 +276,19 @@ class Policy(BaseModel):
     care: CarePolicy = Field(default_factory=CarePolicy)
     blood: BloodPolicy = Field(default_factory=BloodPolicy)
     greetings: GreetingPolicy = Field(default_factory=GreetingPolicy)
+    workdays: WorkdaysPolicy = Field(default_factory=WorkdaysPolicy)
+    services: list[ServicePolicy] = Field(default_factory=list)
+
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, services: list[ServicePolicy]) -> list[ServicePolicy]:
+        _refuse_repeats("service key", (service.key for service in services))
+        _refuse_repeats("service name", (service.name for service in services))
+        return services
+
+    def service(self, key: str) -> ServicePolicy | None:
+        """The service with this key, if the policy has it."""
+        return next((service for service in self.services if service.key == key), None)
 
 
 def default_policy_text() -> str:
@@ -116,6 +328,7 @@ def load_policy(path: Path | None) -> Policy:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "the file"
+        message = str(first["msg"]).removeprefix("Value error, ")
         raise SettingsError(
-            f"NUANJING_POLICY_FILE has a bad value at {where}: {first['msg']} ({path})."
+            f"NUANJING_POLICY_FILE has a bad value at {where}: {message} ({path})."
         ) from None

@@ -7,6 +7,10 @@
 - "appeal-deadlines": urgent appeals past their deadline are closed (bot.jobs.appeals).
 - "event-reminders", every minute: 24 hours and 2 hours before each event (earlier when the
   mark falls in the quiet hours), to those signed up then (bot.jobs.events.queue_reminders).
+- "booking-reminders", every minute: at 20:00 the evening before a booked slot and an hour
+  before it, to those holding a place then, not the waitlist (bot.jobs.bookings).
+- "workdays-notice", daily: organizers are told once per year when the official arrangement of
+  holidays (调休) of this year, or from November of next year, is missing (bot.jobs.workdays).
 - "inbox-purge", hourly: updates handled more than a week ago leave the inbox (bot/inbox.py).
 - "seal-care-reasons", once at start: reasons of care cases stored in clear before migration
   0009 are sealed with the key (storage.care.seal_plain_reasons; a migration has no key).
@@ -16,9 +20,9 @@ so a second tick, a restart or a second process never sends anything twice; each
 to ask "what is due now?". A new reminder source is one more call in `install`.
 
 The greeting job reads the time from the application's Clock (`clock_of`), as do the sender's
-quiet hours and the event reminders, so tests can put the bot at 09:00 on a festival or at
-23:00. (The drive reminder and appeal deadline jobs read the real time; their tests pass `now`
-to the queueing functions.)
+quiet hours, the event reminders and the booking reminders, so tests can put the bot at 09:00
+on a festival or at 23:00. (The drive reminder and appeal deadline jobs read the real time;
+their tests pass `now` to the queueing functions.)
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.greetings import queue_greetings
-from bot.jobs import appeals, drives, events
+from bot.jobs import appeals, bookings, drives, events, workdays
+from bot.rules.workdays import WorkCalendar
 from handlers.common import Context
 from handlers.context import services_of
 from storage import broadcasts, care
@@ -86,6 +91,12 @@ def install(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         name="event-reminders",
     )
     queue.run_repeating(
+        booking_reminders_job,
+        interval=bookings.REMINDER_INTERVAL,
+        first=bookings.REMINDER_INTERVAL,
+        name="booking-reminders",
+    )
+    queue.run_repeating(
         drives.reminder_job,
         interval=drives.REMINDER_INTERVAL,
         first=drives.REMINDER_INTERVAL,
@@ -96,6 +107,12 @@ def install(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         interval=appeals.DEADLINE_INTERVAL,
         first=appeals.DEADLINE_INTERVAL,
         name="appeal-deadlines",
+    )
+    queue.run_repeating(
+        workdays_job,
+        interval=workdays.NOTICE_INTERVAL,
+        first=workdays.NOTICE_FIRST,
+        name="workdays-notice",
     )
     queue.run_once(seal_reasons_job, when=0, name="seal-care-reasons")
     queue.run_repeating(
@@ -168,6 +185,47 @@ async def event_reminders_job(context: Context) -> None:
     await run_event_reminders(context.application)
 
 
+async def run_booking_reminders(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """One look for booked slots due a reminder (by the application's clock); broadcasts queued."""
+    found = services_of(application)
+    queued = await asyncio.to_thread(
+        bookings.queue_reminders,
+        found.database,
+        found.policy,
+        clock_of(application)(),
+        zone=found.zone,
+    )
+    if queued:
+        found.broadcaster.wake()
+    return queued
+
+
+async def booking_reminders_job(context: Context) -> None:
+    """The JobQueue's callback: queue the booking reminders that are due."""
+    await run_booking_reminders(context.application)
+
+
 async def greetings_job(context: Context) -> None:
     """The JobQueue's callback: queue today's greetings that are due."""
     await run_greetings(context.application)
+
+
+async def run_workdays_notice(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """One look for missing arrangements of working days (by the application's clock)."""
+    found = services_of(application)
+    calendar = WorkCalendar.with_policy(found.policy.workdays.years)
+    queued = await asyncio.to_thread(
+        workdays.queue_notices,
+        found.database,
+        calendar,
+        clock_of(application)(),
+        zone=found.zone,
+    )
+    if queued:
+        found.broadcaster.wake()
+    return queued
+
+
+async def workdays_job(context: Context) -> None:
+    """The JobQueue's callback: tell organizers of a missing year of working days."""
+    await run_workdays_notice(context.application)

@@ -1006,3 +1006,206 @@ BROADCAST_CANCELLED_SUMMARY_UNCERTAIN = (
 BROADCAST_UNREACHED_WHY = {**UNREACHED_WHY, "unreachable": "此前已屏蔽机器人，未发送"}
 BROADCAST_UNCERTAIN_HEADER = "以下会员可能已收到（Telegram 未及时确认，为免重复未再补发）："
 BROADCAST_UNCERTAIN_LINE = "{name}（{police_id}）"
+
+# --- bookings (预约): working days and services (issue 11) ---
+# `nuanjing calendar workdays YEAR`: the exceptions to the week (bot.rules.workdays.DayMark).
+WORKDAY_MARKS = {"off": "休", "work": "班"}
+# To organizers, once per year, when the year's official arrangement of holidays is missing.
+WORKDAYS_MISSING = (
+    "📅 尚未收录 {year} 年的法定节假日和调休安排。\n"
+    "在补上之前，健康屋、心理咨询等按工作日开放的服务暂按“周一至周五开放、周六周日休息”"
+    "安排，节假日和调休上班日不会自动调整。\n"
+    "国务院办公厅通常在前一年 11 月发布通知；请管理员将 {year} 年的安排写入政策文件"
+    "（[[workdays.years]]），或升级机器人。"
+)
+# Service kinds (bot.policy.ServiceKind).
+SERVICE_KINDS = {"health_room": "健康屋", "counselling": "心理咨询", "facility": "场馆"}
+# Why a booking is refused (bot.rules.slots.Problem).
+BOOKING_PROBLEMS = {
+    "blocked": "近期多次预约未到，暂时不能预约，{until}起可再预约。",
+    "too_many_open": "您已有 {limit} 个未完成的预约，请先完成或取消后再预约。",
+    "week_full": "这一周您已预约 {limit} 次，已达上限，请选择其他周。",
+}
+
+# --- bookings (预约): the officer's side (handlers/bookings.py) ---
+MENU_BOOK = "📅 预约"
+COMMAND_BOOK = "预约健康屋、心理咨询和场馆"
+HELP_BOOK = "\n📅 /book 预约健康屋、心理咨询、健身房等；/book mine 查看和取消我的预约。"
+SERVICE_ICONS = {"health_room": "🩺", "counselling": "💬", "facility": "🏓"}
+BOOK_PICK_SERVICE = "📅 想预约什么？"
+BOOK_NO_SERVICES = "暂时没有可以预约的服务。"
+BOOK_MINE_BUTTON = "📋 我的预约"
+BOOK_BACK_BUTTON = "↩️ 返回"
+BOOK_DAY = "{month}月{day}日"
+BOOK_PICK_DAY = "{icon} {name}\n📍 {place}\n请选择日期（显示还有空位的日子）："
+BOOK_NO_DAYS = "{icon} {name}\n最近 {days} 天都约满了或不开放，过几天再来看看吧。"
+BOOK_DAY_BUTTON = "{date} {weekday} · 余 {left}"
+BOOK_PICK_SLOT = "{icon} {name}\n📅 {date} {weekday}\n请选择时段："
+BOOK_SLOT_BUTTON = "{time} 余 {left}"
+BOOK_SLOT_FULL_BUTTON = "{time} 满·候补"
+BOOK_NO_SLOTS = "这一天已经没有可预约的时段了，请换一天。"
+BOOK_CONFIRM = "请确认预约：\n{icon} {name}\n📅 {date} {weekday} {start}–{end}\n📍 {place}"
+BOOK_CONFIRM_FULL = "\n\n这个时段已满，确认后为您排入候补，有人取消时按顺序递补。"
+BOOK_CONFIRM_PRIVATE = "\n\n🔒 咨询预约严格保密：只有您和咨询师能看到。"
+BOOK_CANCEL_RULE = "\n开始前 {minutes} 分钟内不能取消。"
+BOOK_OK_BUTTON = "✅ 确认预约"
+BOOK_WAIT_BUTTON = "✅ 排入候补"
+BOOK_BOOKED = (
+    "✅ 预约成功！\n{icon} {name}\n📅 {date} {weekday} {start}–{end}\n📍 {place}\n"
+    "前一天晚上 8 点和开始前 1 小时会提醒您。"
+)
+BOOK_WAITLISTED = (
+    "这个时段已满，已为您排在候补第 {position} 位。\n{icon} {name}\n📅 {date} {weekday} "
+    "{start}–{end}\n有人取消时按顺序递补，会告诉您。"
+)
+BOOK_ALREADY = "您已经预约了这个时段。"
+BOOK_ALREADY_WAITING = "您已在这个时段的候补名单上（第 {position} 位）。"
+BOOK_CLOSED = "这个时段已关闭或已开始，请选择其他时段。"
+BOOK_SLOT_GONE = "这个时段已不能预约（已过去、超出可预约范围或当天不开放），请重新选择。"
+BOOK_UNKNOWN_SERVICE = "这项服务已不再开放预约。"
+BOOK_CANCEL_BUTTON = "取消预约"
+BOOK_CANCEL_WAIT_BUTTON = "取消候补"
+BOOK_ALIAS_BUTTON = "🎭 设置化名"
+BOOK_ASK_ALIAS = (
+    "请发送您希望咨询师看到的称呼（化名），2–10 个字，例如“小林”。\n发送 /cancel 不设置。"
+)
+BOOK_BAD_ALIAS = "化名需要 2–10 个字，不能只有空格或符号。请重新发送，或发送 /cancel 不设置。"
+BOOK_ALIAS_SET = "好的，咨询师只会看到“{alias}”。"
+BOOK_ALIAS_LINE = "\n🎭 化名：{alias}"
+BOOK_CANCELLED = "已取消预约，名额已让给其他同事。谢谢告诉我们！"
+BOOK_CANCELLED_WAIT = "已退出候补。"
+BOOK_CANCEL_TOO_LATE = "开始前 {minutes} 分钟内不能在线取消了，如不能到场请直接联系工作人员。"
+BOOK_NOT_YOURS = "没有找到这个预约，它可能已取消。"
+BOOK_MINE_EMPTY = "您目前没有预约。发送 /book 预约。"
+BOOK_MINE_HEAD = "📋 我的预约（{count} 个）："
+BOOK_MINE_LINE = "{icon} {name} {date} {weekday} {start}–{end}"
+BOOK_MINE_WAITING = "（候补第 {position} 位）"
+# Pushed to the lock screen: a counselling booking is "the service you booked", never named.
+BOOK_PROMOTED = (
+    "🎉 候补成功！您预约的{name} {date} {weekday} {start} 有空位了，已为您保留，请按时到场。"
+)
+BOOK_PRIVATE_NAME = "服务"
+
+# --- bookings (预约): the staff's side and the figures (handlers/booking_staff.py) ---
+# Granting the staff role of a service (handlers/roles.py): /grant 警号 staff 服务键.
+GRANT_STAFF_USAGE = (
+    "服务工作人员：/grant 警号 staff 服务键，/revoke 警号 staff 服务键（{services}）"
+)
+STAFF_SERVICE_ITEM = "{key} {name}"
+STAFF_UNKNOWN_SERVICE = "没有服务键为「{service}」的服务。现有服务：{services}"
+STAFF_DEFAULT_TITLE = "工作人员"
+STAFF_GRANTED = "已任命 {name}（{police_id}）为{service}{title}。{told}"
+STAFF_REVOKED = "已撤销 {name}（{police_id}）的{service}{title}身份。{told}"
+STAFF_ALREADY = "{name}（{police_id}）已经是{service}{title}。"
+STAFF_NOT_STAFF = "{name}（{police_id}）不是{service}{title}。"
+STAFF_LEFT = "{name}（{police_id}）已不在会员名册中，不能任命。"
+STAFF_TOLD = "已私信告诉本人。"
+STAFF_NOT_TOLD = "本人尚未绑定或暂时联系不上，没能告诉本人。"
+STAFF_YOU_ARE = "您已被任命为{service}{title}。发送 /staff 查看预约名单、签到和关闭时段。"
+STAFF_YOU_NO_LONGER = "您的{service}{title}身份已撤销，谢谢您的付出！"
+# Menus and help.
+COMMAND_STAFF = "预约名单和签到（服务工作人员）"
+COMMAND_BOOKINGS = "预约统计"
+HELP_STAFF = "\n\n服务工作人员：\n/staff 查看预约名单（前后一周），签到到场或未到，关闭时段或当天"
+HELP_BOOKINGS_ORGANIZER = "\n📊 /bookings 各项服务本月和上月的预约、到场、未到人次"
+HELP_STAFF_ADMIN = (
+    "\n/grant 警号 staff 服务键 任命服务工作人员，/revoke 警号 staff 服务键 撤销"
+    "（发送 /grant 查看服务键）"
+)
+# /staff: the day list.
+STAFF_NOT_ALLOWED = "只有服务工作人员可以查看预约名单。"
+STAFF_NOT_YOURS = "您不是{service}的工作人员，不能查看它的名单。"
+STAFF_PICK_SERVICE = "您负责以下服务，请选择："
+STAFF_DAY_HEAD = "{icon} {name} · {date} {weekday}{today}"
+STAFF_TODAY = "（今天）"
+STAFF_DAY_SHUT = "这一天不开放。"
+STAFF_DAY_EMPTY = "这一天还没有预约。"
+STAFF_SLOT_LINE = "⏰ {start}–{end} · {booked}/{places} 人{waiting}"
+STAFF_SLOT_WAITING = "，候补 {count} 人"
+STAFF_SLOT_CLOSED_LINE = "⏰ {start}–{end} 🚫 已关闭"
+STAFF_BOOKING_LINE = "　{number}. {who}{mark}"
+STAFF_WHO = "{name}（{police_id}）"
+STAFF_ALIAS = "🎭 {alias}"
+STAFF_ALIAS_UNREADABLE = "🎭（化名）"
+STAFF_MARK_PRESENT = " ✅ 已到场"
+STAFF_MARK_ABSENT = " ❌ 未到"
+STAFF_DAY_FOOT = "点时段查看名单、签到或关闭。"
+STAFF_PREV_BUTTON = "◀ 前一天"
+STAFF_NEXT_BUTTON = "后一天 ▶"
+STAFF_CLOSE_DAY_BUTTON = "🚫 关闭当天"
+STAFF_SERVICES_BUTTON = "↩️ 换服务"
+STAFF_SLOT_BUTTON = "{start} · {booked}人"
+STAFF_SLOT_CLOSED_BUTTON = "{start} 🚫"
+STAFF_DAY_OUT_OF_RANGE = "只能查看前后一周的名单，已为您打开今天的。"
+# /staff: one slot.
+STAFF_SLOT_HEAD = "{icon} {name} · {date} {weekday} {start}–{end}"
+STAFF_SLOT_NOBODY = "这个时段还没有人预约。"
+STAFF_SLOT_IS_CLOSED = "🚫 这个时段已关闭。"
+STAFF_SLOT_MARK_LATER = "时段当天就可以在这里签到。"
+STAFF_PRESENT_BUTTON = "{number}. ✅ 到场"
+STAFF_ABSENT_BUTTON = "{number}. ❌ 未到"
+STAFF_CLOSE_SLOT_BUTTON = "🚫 关闭此时段"
+STAFF_BACK_DAY_BUTTON = "↩️ 返回当天"
+STAFF_SLOT_UNKNOWN = "没有找到这个时段，请重新发送 /staff。"
+STAFF_MARKED_PRESENT = "已标记到场"
+STAFF_MARKED_ABSENT = "已标记未到"
+STAFF_MARK_NOT_YET = "时段当天或开始后才能签到。"
+STAFF_BOOKING_GONE = "这个预约已取消，无需签到。"
+# /staff: closing a slot or a day.
+STAFF_ASK_CLOSE_SLOT = "确定关闭 {date} {weekday} {start}–{end} 吗？\n{told}"
+STAFF_ASK_CLOSE_DAY = (
+    "确定关闭 {date} {weekday} 全天吗？尚未开始的 {slots} 个时段都会关闭。\n{told}"
+)
+STAFF_CLOSE_TELLS = "已预约或候补的 {count} 位同事会收到通知，并看到最近的空闲时段。"
+STAFF_CLOSE_NOBODY = "目前没有人预约。"
+STAFF_CLOSE_OK_BUTTON = "✅ 确定关闭"
+STAFF_CLOSE_KEEP_BUTTON = "↩️ 不关闭"
+STAFF_SLOT_CLOSED_DONE = "已关闭 {date} {weekday} {start}–{end}，已通知 {count} 位同事。"
+STAFF_DAY_CLOSED_DONE = "已关闭 {date} {weekday} 的 {slots} 个时段，已通知 {count} 位同事。"
+STAFF_NOTHING_TO_CLOSE = "没有可以关闭的时段了（已开始或已关闭）。"
+STAFF_SLOT_STARTED = "这个时段已经开始或已关闭，不能再关闭了。"
+# To an officer whose slot was closed (counselling is "您预约的服务": a lock screen shows it).
+BOOK_SLOT_CLOSED_NOTICE = (
+    "很抱歉，您预约的{name} {date} {weekday} {start}–{end} 因故关闭，预约已取消。"
+)
+BOOK_SLOT_CLOSED_NEXT = "\n最近还有空位的时段如下，点一下就能改约："
+BOOK_SLOT_CLOSED_NONE = "\n最近暂时没有空位，过几天发送 /book 再看看吧。"
+BOOK_NEXT_SLOT_BUTTON = "{date} {weekday} {start}"
+# To an officer a 未到 mark blocked from booking (bot.rules.slots.no_show_block).
+BOOK_BLOCKED_NOTICE = (
+    "⚠️ 您近 {days} 天内有 {count} 次{name}预约未到场，按规定暂停预约{name}，"
+    "{next}起可以再预约。如有疑问，请联系工作人员。"
+)
+BOOK_BLOCKED_NOTICE_PRIVATE = (
+    "⚠️ 您预约的服务近 {days} 天内有 {count} 次未到场，按规定暂停预约，"
+    "{next}起可以再预约。如有疑问，请联系工作人员。"
+)
+# /bookings (organizers and admins): figures only; counselling only its counts.
+BOOKINGS_HEAD = "📊 预约统计"
+BOOKINGS_SERVICE = "\n{icon} {name}"
+BOOKINGS_MONTH = "　{month}：预约 {booked} 人次，到场 {attended}，未到 {missed}"
+BOOKINGS_MONTH_PRIVATE = "　{month}：预约 {booked} 人次"
+BOOKINGS_MONTH_LABEL = "{year}年{month}月"
+BOOKINGS_PRIVATE_NOTE = "\n🔒 心理咨询严格保密，只统计人次，不显示任何个人信息。"
+
+# --- bookings (预约): reminders (bot/jobs/bookings.py) ---
+# At 20:00 the evening before a booked slot and an hour before it, to those holding a place.
+# {day} is BOOKING_REMINDER_TODAY or _TOMORROW; the rest are handlers.bookings.slot_fields.
+BOOKING_REMINDER_EVENING = (
+    "⏰ 预约提醒：您预约了{day}（{date} {weekday}）{start}–{end} 的{icon} {name}。\n📍 {place}\n"
+    "请按时到场。"
+)
+BOOKING_REMINDER_HOUR = (
+    "⏰ 预约即将开始：{icon} {name}，{day} {start}–{end}。\n📍 {place}\n请按时到场。"
+)
+# Counselling goes to the lock screen too: never the service's name, icon or place.
+BOOKING_REMINDER_EVENING_PRIVATE = (
+    "⏰ 预约提醒：您预约的服务时间为{day}（{date} {weekday}）{start}–{end}，请按时到场。"
+)
+BOOKING_REMINDER_HOUR_PRIVATE = (
+    "⏰ 预约即将开始：您预约的服务时间为{day} {start}–{end}，请按时到场。"
+)
+# Added while the booking may still be cancelled (bot.rules.slots.may_cancel).
+BOOKING_REMINDER_CANCEL = "\n如不能到场，请发送 /book mine 取消预约，把名额让给其他同事。"
+BOOKING_REMINDER_TODAY = "今天"
+BOOKING_REMINDER_TOMORROW = "明天"

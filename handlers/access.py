@@ -102,15 +102,17 @@ async def refuse(
 
 @dataclass(frozen=True)
 class Access(Generic[Dc]):
-    """Who may go on: any bound officer, or one holding one of `roles` (or leading a club).
+    """Who may go on: any bound officer, or one holding one of `roles` (or leading a club, or
+    staffing a service of the policy).
 
-    With neither `roles` nor `leads_club`, every bound officer may. `forged` names the audit
-    action of a press without the right, `target` what it is about (fixed, or read from the
+    With none of `roles`, `leads_club` and `staffs`, every bound officer may. `forged` names the
+    audit action of a press without the right, `target` what it is about (fixed, or read from the
     pressed button's data).
     """
 
     roles: frozenset[Role] = frozenset()
     leads_club: bool = False
+    staffs: bool = False
     forged: str = ""
     target: str | Callable[[Dc], str] = ""
     audit_messages: bool = False
@@ -119,9 +121,13 @@ class Access(Generic[Dc]):
 
     def allows(self, caller: Caller) -> bool:
         """True if this caller has the right, as the roles and leads read for this update say."""
-        if not self.roles and not self.leads_club:
+        if not self.roles and not self.leads_club and not self.staffs:
             return True
-        return bool(caller.roles & self.roles) or (self.leads_club and bool(caller.leads))
+        return (
+            bool(caller.roles & self.roles)
+            or (self.leads_club and bool(caller.leads))
+            or (self.staffs and bool(caller.staffs))
+        )
 
     async def admit(
         self, update: Update, context: Context, data: Dc | None = None

@@ -201,7 +201,9 @@ async def _welcome_bound(update: Update, context: Context, telegram_user_id: int
     assert caller is not None and update.effective_chat is not None
     try:
         await reply(update, context, texts.BOUND.format(name=caller.officer.name))
-        await refresh_commands(context.bot, update.effective_chat.id, caller.roles)
+        await refresh_commands(
+            context.bot, update.effective_chat.id, caller.roles, staff=bool(caller.staffs)
+        )
         await show_main_menu(update, context, caller)
     except TelegramError as exc:
         # Bound and committed: the officer's next /start shows the menu.

@@ -93,7 +93,7 @@ class MenuChoice(CallbackData):
     item: str
 
     def __post_init__(self) -> None:
-        if self.item not in ("profile", "help", "requests", "report", "myreports", "cases"):
+        if self.item not in ("profile", "help", "requests", "report", "myreports", "cases", "book"):
             raise ValueError(self.item)
 
 
@@ -375,3 +375,77 @@ class LunarBirthday(CallbackData):
 
     prefix: ClassVar[str] = "mel"
     on: bool
+
+
+BOOK_STEPS = ("svc", "day", "slot", "ok", "home")
+_BOOK_DAY = re.compile(r"^(-|\d{8})$")
+_BOOK_SLOT = re.compile(r"^(-|\d{4})$")
+
+
+@dataclasses.dataclass(frozen=True)
+class BookStep(CallbackData):
+    """A step of booking: the service (its policy key), the day (YYYYMMDD, local) and the
+    slot (HHMM, local); "-" while not chosen."""
+
+    prefix: ClassVar[str] = "bk"
+    step: str
+    service: str = "-"
+    day: str = "-"
+    slot: str = "-"
+
+    def __post_init__(self) -> None:
+        if self.step not in BOOK_STEPS:
+            raise ValueError(self.step)
+        if not re.fullmatch(r"-|[a-z][a-z0-9-]{1,31}", self.service):
+            raise ValueError(self.service)
+        if not _BOOK_DAY.match(self.day) or not _BOOK_SLOT.match(self.slot):
+            raise ValueError(self.day + self.slot)
+
+
+BOOKING_ACTIONS = ("cancel", "alias", "mine")
+
+
+@dataclasses.dataclass(frozen=True)
+class BookingAction(CallbackData):
+    """取消预约 / 设置化名 on a booking's card, or 我的预约 (booking_id 1: none)."""
+
+    prefix: ClassVar[str] = "bka"
+    action: str
+    booking_id: int = 1
+
+    def __post_init__(self) -> None:
+        if self.action not in BOOKING_ACTIONS:
+            raise ValueError(self.action)
+
+
+STAFF_STEPS = ("home", "svc", "day", "slot", "close", "closeok", "cday", "cdayok")
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffStep(CallbackData):
+    """A step of a service's staff (/staff): the service (its policy key), the day (YYYYMMDD,
+    local) and the slot (HHMM, local); "-" while not chosen. close / cday ask to close the slot
+    or the day, closeok / cdayok do it."""
+
+    prefix: ClassVar[str] = "stf"
+    action: str
+    service: str = "-"
+    day: str = "-"
+    slot: str = "-"
+
+    def __post_init__(self) -> None:
+        if self.action not in STAFF_STEPS:
+            raise ValueError(self.action)
+        if not re.fullmatch(r"-|[a-z][a-z0-9-]{1,31}", self.service):
+            raise ValueError(self.service)
+        if not _BOOK_DAY.match(self.day) or not _BOOK_SLOT.match(self.slot):
+            raise ValueError(self.day + self.slot)
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffMark(CallbackData):
+    """到场 / 未到 for one booking on a staff member's slot list."""
+
+    prefix: ClassVar[str] = "stm"
+    booking_id: int
+    attended: bool

@@ -34,7 +34,7 @@ from bot import effects, texts
 from bot.rules.messages import split_text
 from handlers.callbacks import MenuChoice
 from handlers.context import services
-from storage import broadcasts, clubs, conversations, officers, roles
+from storage import bookings, broadcasts, clubs, conversations, officers, roles
 from storage.conversations import key_of
 from storage.models import Officer, Role
 
@@ -107,11 +107,18 @@ class Caller:
     officer: Officer
     roles: frozenset[Role]
     load_leads: Callable[[], frozenset[str]] = field(default=_no_clubs, repr=False)
+    load_staffs: Callable[[], frozenset[str]] = field(default=_no_clubs, repr=False)
 
     @functools.cached_property
     def leads(self) -> frozenset[str]:
         """The policy's clubs they lead, read on first use: most updates never ask."""
         return self.load_leads()
+
+    @functools.cached_property
+    def staffs(self) -> frozenset[str]:
+        """The keys of the policy's services they staff (handlers/booking_staff.py), read on
+        first use."""
+        return self.load_staffs()
 
     @property
     def actor(self) -> str:
@@ -227,6 +234,7 @@ def load_caller(context: Context, telegram_user_id: int) -> Caller | None:
             officer=officer,
             roles=frozenset(roles.roles_of(session, officer.id)),
             load_leads=lambda: _leads_of(context, officer_id),
+            load_staffs=lambda: _staffs_of(context, officer_id),
         )
 
 
@@ -234,6 +242,13 @@ def _leads_of(context: Context, officer_id: int) -> frozenset[str]:
     """The policy's clubs an officer leads, as the database says now."""
     with services(context).database.session() as session:
         return frozenset(clubs.led_by(session, officer_id, within=services(context).policy.clubs))
+
+
+def _staffs_of(context: Context, officer_id: int) -> frozenset[str]:
+    """The keys of the policy's services an officer staffs, as the database says now."""
+    keys = {service.key for service in services(context).policy.services}
+    with services(context).database.session() as session:
+        return frozenset(bookings.staffed_by(session, officer_id) & keys)
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -352,7 +367,7 @@ def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
 
     rows = [
         [button(texts.MENU_REPORT, "report"), button(texts.MENU_MYREPORTS, "myreports")],
-        [button(texts.MENU_PROFILE, "profile")],
+        [button(texts.MENU_BOOK, "book"), button(texts.MENU_PROFILE, "profile")],
         [button(texts.MENU_HELP, "help")],
     ]
     if caller.organizer:
@@ -370,8 +385,8 @@ async def show_main_menu(update: Update, context: Context, caller: Caller) -> No
     )
 
 
-def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
-    """The command menu Telegram shows for a holder of these roles."""
+def commands_for(held: set[Role] | frozenset[Role], *, staff: bool = False) -> list[BotCommand]:
+    """The command menu Telegram shows for a holder of these roles (and a service's staff)."""
     commands = [
         BotCommand("start", texts.COMMAND_START),
         BotCommand("menu", texts.COMMAND_MENU),
@@ -382,9 +397,12 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
         BotCommand("drives", texts.COMMAND_DRIVES),
         BotCommand("events", texts.COMMAND_EVENTS),
         BotCommand("clubs", texts.COMMAND_CLUBS),
+        BotCommand("book", texts.COMMAND_BOOK),
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
+    if staff:
+        commands.append(BotCommand("staff", texts.COMMAND_STAFF))
     if held & ORGANIZER_ROLES:
         commands += [
             BotCommand("announce", texts.COMMAND_ANNOUNCE),
@@ -392,6 +410,7 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
             BotCommand("requests", texts.COMMAND_REQUESTS),
             BotCommand("cases", texts.COMMAND_CASES),
             BotCommand("greetings", texts.COMMAND_GREETINGS),
+            BotCommand("bookings", texts.COMMAND_BOOKINGS),
         ]
     if Role.ADMIN in held:
         commands += [
@@ -401,12 +420,14 @@ def commands_for(held: set[Role] | frozenset[Role]) -> list[BotCommand]:
     return commands
 
 
-async def refresh_commands(bot: Bot, chat_id: int, held: set[Role] | frozenset[Role]) -> None:
-    """Show this chat the commands of its roles (the default list when it has none)."""
+async def refresh_commands(
+    bot: Bot, chat_id: int, held: set[Role] | frozenset[Role], *, staff: bool = False
+) -> None:
+    """Show this chat the commands of its roles and staff role (the default list without)."""
     scope = BotCommandScopeChat(chat_id)
     try:
-        if held:
-            await bot.set_my_commands(commands_for(held), scope=scope)
+        if held or staff:
+            await bot.set_my_commands(commands_for(held, staff=staff), scope=scope)
         else:
             await bot.delete_my_commands(scope=scope)
     except TelegramError as exc:
@@ -419,15 +440,17 @@ def help_text(caller: Caller | None) -> str:
     if caller is None:
         return texts.HELP_STRANGER
     text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD + texts.HELP_DRIVES
-    text += texts.HELP_EVENTS + texts.HELP_CLUBS
+    text += texts.HELP_EVENTS + texts.HELP_CLUBS + texts.HELP_BOOK
     if caller.leads:
         text += texts.HELP_CLUBS_LEADER.format(clubs="、".join(sorted(caller.leads)))
     if caller.leads or caller.organizer:
         text += texts.HELP_EVENTS_MANAGER
+    if caller.staffs:
+        text += texts.HELP_STAFF
     if caller.organizer:
         text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER + texts.HELP_DRIVES_ORGANIZER
         text += texts.HELP_APPEAL_ORGANIZER + texts.HELP_CLUBS_ORGANIZER
-        text += texts.HELP_GREETINGS_ORGANIZER
+        text += texts.HELP_GREETINGS_ORGANIZER + texts.HELP_BOOKINGS_ORGANIZER
     if caller.has(Role.ADMIN):
-        text += texts.HELP_ADMIN
+        text += texts.HELP_ADMIN + texts.HELP_STAFF_ADMIN
     return text

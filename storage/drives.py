@@ -1,46 +1,35 @@
 """Data access for blood drives (献血活动): drives, sign-ups, the waitlist and reminders.
 
+Sign-ups, cancellations, the waitlist and its promotion, counts and who to remind are the
+capacity engine's (storage.capacity, over `SIGNUPS`): a drive offers its capacity, no caps per
+group, no deadline but its start, and no per-officer limits. A sign-up or a cancellation locks
+the drive's row first, then counts inside the transaction, so the last place cannot be taken
+twice; a freed place goes to the first in line who is still active.
+
 Who was reminded of a drive is kept in the send ledger (storage.ledger, occasion "drive:{id}"),
 not on the drive: `reminded_at` only records when the first reminder was queued.
-
-A sign-up or a cancellation locks the drive's row first, then counts inside the transaction, so
-the last place cannot be taken twice: PostgreSQL serialises on SELECT … FOR UPDATE; SQLite
-ignores FOR UPDATE, so a no-op UPDATE of the row takes the database's write lock first (the
-statement that opens the transaction, so nothing was read before it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from datetime import date, datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from bot.rules.capacity import Outcome, Places, Terms
+from storage import capacity as engine
 from storage.broadcasts import Recipient
-from storage.locks import locked
-from storage.models import (
-    BloodDrive,
-    DriveSignup,
-    DriveStatus,
-    Officer,
-    SignupState,
-    TelegramBinding,
-)
+from storage.capacity import SignupTable
+from storage.models import BloodDrive, DriveSignup, DriveStatus
 from storage.types import utcnow
 
+SIGNUPS: SignupTable[DriveSignup, BloodDrive] = SignupTable(
+    DriveSignup, BloodDrive, parent_key="drive_id"
+)
+
 BLOOD_GROUPS = ("A", "B", "O", "AB")
-
-
-class Outcome(StrEnum):
-    """What a sign-up did."""
-
-    SIGNED = "signed"
-    WAITLISTED = "waitlisted"
-    ALREADY_SIGNED = "already_signed"
-    ALREADY_WAITLISTED = "already_waitlisted"
-    CLOSED = "closed"  # cancelled, started, or no such drive
 
 
 @dataclass(frozen=True)
@@ -122,64 +111,37 @@ def create(
 def get(session: Session, drive_id: int, *, for_update: bool = False) -> BloodDrive | None:
     """A drive by id; locked for a sign-up or cancellation when asked."""
     if for_update:
-        return locked(session, BloodDrive, drive_id)
+        return engine.lock(session, SIGNUPS, drive_id)
     return session.exec(select(BloodDrive).where(BloodDrive.id == drive_id)).first()
 
 
-def _count(session: Session, drive_id: int, state: SignupState) -> int:
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(DriveSignup)
-            .where(DriveSignup.drive_id == drive_id, DriveSignup.state == state)
-        ).one()
+def terms(drive: BloodDrive) -> Terms:
+    """What a drive offers the capacity engine: its places until it starts, to anyone."""
+    return Terms(
+        open=drive.status == DriveStatus.OPEN,
+        starts_at=drive.starts_at,
+        places=Places(drive.capacity),
     )
-
-
-def _signup(session: Session, drive_id: int, officer_id: int) -> DriveSignup | None:
-    return session.exec(
-        select(DriveSignup).where(
-            DriveSignup.drive_id == drive_id, DriveSignup.officer_id == officer_id
-        )
-    ).first()
 
 
 def waitlist_position(session: Session, signup: DriveSignup) -> int:
     """The place of a waitlisted sign-up on its drive's waitlist, from 1."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(DriveSignup)
-            .where(
-                DriveSignup.drive_id == signup.drive_id,
-                DriveSignup.state == SignupState.WAITLISTED,
-                col(DriveSignup.position) <= signup.position,
-            )
-        ).one()
-    )
-
-
-def _open(drive: BloodDrive | None, now: datetime) -> bool:
-    return drive is not None and drive.status == DriveStatus.OPEN and drive.starts_at > now
+    return engine.waitlist_position(session, SIGNUPS, signup)
 
 
 def view(session: Session, drive: BloodDrive, officer_id: int | None = None) -> DriveView:
     """A drive's counts and, if given, one officer's state there."""
     assert drive.id is not None
-    mine: str | None = None
-    position: int | None = None
+    mine = engine.Standing()
     if officer_id is not None:
-        signup = _signup(session, drive.id, officer_id)
-        if signup is not None and signup.state != SignupState.CANCELLED:
-            mine = signup.state
-            if signup.state == SignupState.WAITLISTED:
-                position = waitlist_position(session, signup)
+        mine = engine.standing(session, SIGNUPS, drive.id, officer_id)
+    tally = engine.tally(session, SIGNUPS, drive.id)
     return DriveView(
         drive=drive,
-        signed=_count(session, drive.id, SignupState.SIGNED),
-        waitlisted=_count(session, drive.id, SignupState.WAITLISTED),
-        mine=mine,
-        my_position=position,
+        signed=tally.signed,
+        waitlisted=tally.waitlisted,
+        mine=mine.state,
+        my_position=mine.position,
     )
 
 
@@ -201,84 +163,25 @@ def sign_up(session: Session, drive_id: int, officer_id: int, *, now: datetime) 
 
     Locks the drive first: call it at the start of its own transaction.
     """
-    drive = get(session, drive_id, for_update=True)
-    if drive is None or not _open(drive, now):
-        return SignUpResult(Outcome.CLOSED, drive)
-    signup = _signup(session, drive_id, officer_id)
-    if signup is not None and signup.state == SignupState.SIGNED:
-        return SignUpResult(Outcome.ALREADY_SIGNED, drive)
-    if signup is not None and signup.state == SignupState.WAITLISTED:
-        return SignUpResult(Outcome.ALREADY_WAITLISTED, drive, waitlist_position(session, signup))
-    full = _count(session, drive_id, SignupState.SIGNED) >= drive.capacity
-    state = SignupState.WAITLISTED if full else SignupState.SIGNED
-    last = session.exec(
-        select(func.max(DriveSignup.position)).where(DriveSignup.drive_id == drive_id)
-    ).one()
-    position = int(last or 0) + 1
-    if signup is None:
-        signup = DriveSignup(
-            drive_id=drive_id, officer_id=officer_id, state=state, position=position
-        )
-    else:  # signed up before and cancelled: back at the end of the line
-        signup.state = state
-        signup.position = position
-        signup.updated_at = utcnow()
-    session.add(signup)
-    session.flush()
-    if full:
-        return SignUpResult(Outcome.WAITLISTED, drive, waitlist_position(session, signup))
-    return SignUpResult(Outcome.SIGNED, drive)
+    joined = engine.sign_up(session, SIGNUPS, drive_id, officer_id, terms_of=terms, now=now)
+    return SignUpResult(joined.outcome, joined.parent, joined.position)
 
 
 def cancel(session: Session, drive_id: int, officer_id: int, *, now: datetime) -> CancelResult:
-    """Give up a place (or leave the waitlist); a freed place goes to the first in line.
+    """Give up a place (or leave the waitlist); a freed place goes to the first in line who is
+    still active (someone who left the union stays where they were and is skipped).
 
     Locks the drive first: call it at the start of its own transaction.
     """
-    drive = get(session, drive_id, for_update=True)
-    signup = _signup(session, drive_id, officer_id)
-    if drive is None or not _open(drive, now):
-        return CancelResult(False, None, drive)
-    if signup is None or signup.state == SignupState.CANCELLED:
-        return CancelResult(False, None, drive)
-    was = signup.state
-    signup.state = SignupState.CANCELLED
-    signup.updated_at = utcnow()
-    session.add(signup)
-    session.flush()
-    promoted: int | None = None
-    if was == SignupState.SIGNED and _count(session, drive_id, SignupState.SIGNED) < drive.capacity:
-        first = session.exec(
-            select(DriveSignup)
-            .where(DriveSignup.drive_id == drive_id, DriveSignup.state == SignupState.WAITLISTED)
-            .order_by(col(DriveSignup.position))
-            .limit(1)
-        ).first()
-        if first is not None:
-            first.state = SignupState.SIGNED
-            first.updated_at = utcnow()
-            session.add(first)
-            session.flush()
-            promoted = first.officer_id
-    return CancelResult(True, was, drive, promoted)
+    left = engine.cancel(session, SIGNUPS, drive_id, officer_id, terms_of=terms, now=now)
+    return CancelResult(left.was is not None, left.was, left.parent, left.promoted)
 
 
 def attendees(session: Session, drive_id: int) -> list[Attendee]:
     """Everyone signed up and waiting for a drive, signed first, each in sign-up order."""
-    rows = session.exec(
-        select(  # type: ignore[call-overload]
-            Officer.id, Officer.name, Officer.police_id, Officer.unit, DriveSignup.state
-        )
-        .join(DriveSignup, col(DriveSignup.officer_id) == col(Officer.id))
-        .where(
-            DriveSignup.drive_id == drive_id,
-            col(DriveSignup.state).in_([SignupState.SIGNED, SignupState.WAITLISTED]),
-        )
-        .order_by(col(DriveSignup.state), col(DriveSignup.position))
-    ).all()
     return [
-        Attendee(int(officer_id or 0), name, police_id, unit, str(state))
-        for officer_id, name, police_id, unit, state in rows
+        Attendee(int(officer.id or 0), officer.name, officer.police_id, officer.unit, signup.state)
+        for officer, signup in engine.entries(session, SIGNUPS, drive_id)
     ]
 
 
@@ -288,15 +191,12 @@ def signed_recipients(session: Session, drive_id: int) -> list[Recipient]:
     Officers who blocked the bot are included: the broadcast records them as unreachable
     without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
     """
-    rows = session.exec(
-        select(Officer.id, TelegramBinding.chat_id)
-        .join(DriveSignup, col(DriveSignup.officer_id) == col(Officer.id))
-        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(DriveSignup.drive_id == drive_id, DriveSignup.state == SignupState.SIGNED)
-        .where(col(Officer.active).is_(True))
-        .order_by(col(DriveSignup.position))
-    ).all()
-    return [Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in rows]
+    return engine.recipients(session, SIGNUPS, drive_id)
+
+
+def to_remind(session: Session, drive_id: int, occasion: str, on_date: date) -> list[Recipient]:
+    """Those signed up and not yet reminded on this occasion (storage.capacity.to_remind)."""
+    return engine.to_remind(session, SIGNUPS, drive_id, occasion, on_date)
 
 
 def due_for_reminder(session: Session, now: datetime, until: datetime) -> list[BloodDrive]:
@@ -324,5 +224,5 @@ def mark_reminded(session: Session, drive_id: int) -> bool:
 
 def signup_state(session: Session, drive_id: int, officer_id: int) -> str | None:
     """An officer's state on a drive (signed, waitlisted, cancelled), None if never signed up."""
-    signup = _signup(session, drive_id, officer_id)
+    signup = engine.entry(session, SIGNUPS, drive_id, officer_id)
     return None if signup is None else str(signup.state)

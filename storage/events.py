@@ -1,22 +1,27 @@
 """Data access for events: the events, sign-ups with gender caps and waitlist, attendance.
 
-A sign-up or a cancellation locks the event's row first (storage.locks), then counts inside the
-transaction, so the last place (or the last place of a gender) cannot be taken twice.
+Sign-ups, cancellations, the waitlist and its promotion, counts, attendance, no-shows and who to
+remind are the capacity engine's (storage.capacity, over `SIGNUPS`): an event offers its
+capacity with caps per gender (the sign-up's `gender` column), a waitlist if it keeps one, and
+its sign-up deadline for sign-ups and cancellations alike. A sign-up or a cancellation locks the
+event's row first, then counts inside the transaction, so the last place (or the last place of
+a gender) cannot be taken twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from enum import StrEnum
+from datetime import date, datetime
 
-from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
-from bot.rules.events import has_place
+from bot.rules import capacity as rules
+from bot.rules.capacity import Outcome, Places, Tally, Terms
+from bot.rules.events import gender_caps
+from storage import capacity as engine
 from storage.broadcasts import Recipient
-from storage.locks import locked
+from storage.capacity import SignupTable
 from storage.models import (
     Audience,
     ClubMembership,
@@ -43,16 +48,9 @@ EDITABLE = (
 )
 
 
-class Outcome(StrEnum):
-    """What a sign-up did."""
-
-    SIGNED = "signed"
-    WAITLISTED = "waitlisted"
-    ALREADY_SIGNED = "already_signed"
-    ALREADY_WAITLISTED = "already_waitlisted"
-    FULL = "full"  # no place and the event keeps no waitlist
-    DEADLINE = "deadline"  # sign-ups (and cancellations) closed
-    CLOSED = "closed"  # cancelled, started, or no such event
+SIGNUPS: SignupTable[EventSignup, Event] = SignupTable(
+    EventSignup, Event, parent_key="event_id", group="gender", attended="attended"
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +61,16 @@ class Counts:
     signed_male: int = 0
     signed_female: int = 0
     waitlisted: int = 0
+
+    @classmethod
+    def of(cls, tally: Tally) -> Counts:
+        """The engine's tally, per gender."""
+        return cls(tally.signed, tally.in_group("M"), tally.in_group("F"), tally.waitlisted)
+
+    def tally(self) -> Tally:
+        """As the engine counts."""
+        by_gender = {"M": self.signed_male, "F": self.signed_female}
+        return Tally(self.signed, self.waitlisted, by_gender)
 
 
 @dataclass(frozen=True)
@@ -77,16 +85,11 @@ class EventView:
     @property
     def places_left(self) -> int:
         """Places still free in all (never negative)."""
-        return max(0, self.event.capacity - self.counts.signed)
+        return rules.places_left(places(self.event), self.counts.tally())
 
     def gender_left(self, gender: str) -> int | None:
         """Places left for one gender when the event caps it, else None."""
-        event, counts = self.event, self.counts
-        if gender == "M" and event.male_cap is not None:
-            return max(0, min(event.male_cap - counts.signed_male, self.places_left))
-        if gender == "F" and event.female_cap is not None:
-            return max(0, min(event.female_cap - counts.signed_female, self.places_left))
-        return None
+        return rules.group_left(places(self.event), self.counts.tally(), gender)
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,26 @@ def create(session: Session, **fields: object) -> Event:
 def get(session: Session, event_id: int, *, for_update: bool = False) -> Event | None:
     """An event by id; locked for a sign-up, cancellation or edit when asked."""
     if for_update:
-        return locked(session, Event, event_id)
+        return engine.lock(session, SIGNUPS, event_id)
     return session.exec(select(Event).where(Event.id == event_id)).first()
+
+
+def places(event: Event) -> Places:
+    """An event's places: its capacity, its caps per gender, and whether it keeps a waitlist."""
+    return Places(event.capacity, gender_caps(event.male_cap, event.female_cap), event.waitlist)
+
+
+def terms(event: Event) -> Terms:
+    """What an event offers the capacity engine. Sign-ups and cancellations close at the
+    deadline; someone waiting for a matchmaking event moves up only while still single."""
+    return Terms(
+        open=event.status == EventStatus.OPEN,
+        starts_at=event.starts_at,
+        places=places(event),
+        join_until=event.signup_deadline,
+        cancel_until=event.signup_deadline,
+        requires=("single_opt_in",) if event.kind == EventKind.MATCHMAKING else (),
+    )
 
 
 def update(session: Session, event_id: int, changes: dict[str, object]) -> Event | None:
@@ -176,53 +197,38 @@ def cancel_event(session: Session, event_id: int) -> Event | None:
 
 def counts(session: Session, event_id: int) -> Counts:
     """How many signed up (per gender) and how many wait."""
-    signed = col(EventSignup.state) == SignupState.SIGNED
-    row = session.exec(
-        select(
-            func.count(case((signed, 1))),
-            func.count(case((signed & (col(EventSignup.gender) == "M"), 1))),
-            func.count(case((signed & (col(EventSignup.gender) == "F"), 1))),
-            func.count(case((col(EventSignup.state) == SignupState.WAITLISTED, 1))),
-        ).where(EventSignup.event_id == event_id)
-    ).one()
-    return Counts(int(row[0]), int(row[1]), int(row[2]), int(row[3]))
-
-
-def _signup(session: Session, event_id: int, officer_id: int) -> EventSignup | None:
-    return session.exec(
-        select(EventSignup).where(
-            EventSignup.event_id == event_id, EventSignup.officer_id == officer_id
-        )
-    ).first()
+    return Counts.of(engine.tally(session, SIGNUPS, event_id))
 
 
 def waitlist_position(session: Session, signup: EventSignup) -> int:
     """The place of a waitlisted sign-up on its event's waitlist, from 1."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(EventSignup)
-            .where(
-                EventSignup.event_id == signup.event_id,
-                EventSignup.state == SignupState.WAITLISTED,
-                col(EventSignup.position) <= signup.position,
-            )
-        ).one()
-    )
+    return engine.waitlist_position(session, SIGNUPS, signup)
 
 
 def view(session: Session, event: Event, officer_id: int | None = None) -> EventView:
     """An event's counts and, if given, one officer's state there."""
     assert event.id is not None
-    mine: str | None = None
-    position: int | None = None
+    mine = engine.Standing()
     if officer_id is not None:
-        signup = _signup(session, event.id, officer_id)
-        if signup is not None and signup.state != SignupState.CANCELLED:
-            mine = signup.state
-            if signup.state == SignupState.WAITLISTED:
-                position = waitlist_position(session, signup)
-    return EventView(event, counts(session, event.id), mine, position)
+        mine = engine.standing(session, SIGNUPS, event.id, officer_id)
+    return EventView(event, counts(session, event.id), mine.state, mine.position)
+
+
+def views(session: Session, events: Sequence[Event], officer_id: int) -> list[EventView]:
+    """`view` of several events for one officer, counted in two queries (the /events cards)."""
+    ids = [event.id for event in events if event.id is not None]
+    counted = engine.tallies(session, SIGNUPS, ids)
+    held = engine.standings(session, SIGNUPS, ids, officer_id)
+    return [
+        EventView(
+            event,
+            Counts.of(counted[event.id]),
+            held[event.id].state,
+            held[event.id].position,
+        )
+        for event in events
+        if event.id is not None
+    ]
 
 
 def upcoming(session: Session, now: datetime) -> list[Event]:
@@ -248,27 +254,6 @@ def recent(session: Session, now: datetime, *, since: datetime) -> list[Event]:
     )
 
 
-def _fits(event: Event, tally: Counts, gender: str | None) -> bool:
-    return has_place(
-        capacity=event.capacity,
-        male_cap=event.male_cap,
-        female_cap=event.female_cap,
-        signed=tally.signed,
-        signed_male=tally.signed_male,
-        signed_female=tally.signed_female,
-        gender=gender,
-    )
-
-
-def _closed(event: Event | None, now: datetime) -> Outcome | None:
-    """Why nobody may sign up or cancel now; None while the event is open for that."""
-    if event is None or event.status != EventStatus.OPEN or event.starts_at <= now:
-        return Outcome.CLOSED
-    if event.signup_deadline <= now:
-        return Outcome.DEADLINE
-    return None
-
-
 def sign_up(
     session: Session, event_id: int, officer_id: int, gender: str | None, *, now: datetime
 ) -> SignUpResult:
@@ -276,96 +261,32 @@ def sign_up(
 
     Locks the event first: call it at the start of its own transaction.
     """
-    event = get(session, event_id, for_update=True)
-    closed = _closed(event, now)
-    if closed is not None:
-        return SignUpResult(closed, event)
-    assert event is not None
-    signup = _signup(session, event_id, officer_id)
-    if signup is not None and signup.state == SignupState.SIGNED:
-        return SignUpResult(Outcome.ALREADY_SIGNED, event)
-    if signup is not None and signup.state == SignupState.WAITLISTED:
-        return SignUpResult(Outcome.ALREADY_WAITLISTED, event, waitlist_position(session, signup))
-    fits = _fits(event, counts(session, event_id), gender)
-    if not fits and not event.waitlist:
-        return SignUpResult(Outcome.FULL, event)
-    state = SignupState.SIGNED if fits else SignupState.WAITLISTED
-    last = session.exec(
-        select(func.max(EventSignup.position)).where(EventSignup.event_id == event_id)
-    ).one()
-    position = int(last or 0) + 1
-    if signup is None:
-        signup = EventSignup(
-            event_id=event_id, officer_id=officer_id, state=state, position=position, gender=gender
-        )
-    else:  # signed up before and cancelled: back at the end of the line
-        signup.state, signup.position, signup.gender = state, position, gender
-        signup.attended = None
-        signup.updated_at = utcnow()
-    session.add(signup)
-    session.flush()
-    if not fits:
-        return SignUpResult(Outcome.WAITLISTED, event, waitlist_position(session, signup))
-    return SignUpResult(Outcome.SIGNED, event)
-
-
-def _promote_first_fitting(session: Session, event: Event) -> int | None:
-    """Move up the first on the waitlist who fits now (their gender's cap may still be full)."""
-    assert event.id is not None
-    # Only those who may still come: still on the roster, and single for matchmaking.
-    query = (
-        select(EventSignup)
-        .join(Officer, col(Officer.id) == col(EventSignup.officer_id))
-        .where(EventSignup.event_id == event.id, EventSignup.state == SignupState.WAITLISTED)
-        .where(col(Officer.active).is_(True))
-        .order_by(col(EventSignup.position))
+    joined = engine.sign_up(
+        session, SIGNUPS, event_id, officer_id, terms_of=terms, now=now, group=gender
     )
-    if event.kind == EventKind.MATCHMAKING:
-        query = query.where(col(Officer.single_opt_in).is_(True))
-    waiting = session.exec(query).all()
-    tally = counts(session, event.id)
-    for signup in waiting:
-        if _fits(event, tally, signup.gender):
-            signup.state = SignupState.SIGNED
-            signup.updated_at = utcnow()
-            session.add(signup)
-            session.flush()
-            return signup.officer_id
-    return None
+    return SignUpResult(joined.outcome, joined.parent, joined.position)
 
 
 def promote_waiting(session: Session, event: Event) -> list[int]:
-    """After more places were made: move up everyone in line who now fits, in order."""
-    promoted: list[int] = []
-    while (officer_id := _promote_first_fitting(session, event)) is not None:
-        promoted.append(officer_id)
-    return promoted
+    """After more places were made: move up everyone in line who now fits, in order.
+
+    Call it with the event locked (as `update` leaves it).
+    """
+    assert event.id is not None
+    return engine.promote(session, SIGNUPS, event.id, terms(event))
 
 
-def cancel(session: Session, event_id: int, officer_id: int, *, now: datetime) -> CancelResult:
+def cancel(
+    session: Session, event_id: int, officer_id: int, *, now: datetime, deadline: bool = True
+) -> CancelResult:
     """Give up a place (or leave the waitlist) before the deadline; promote the first who fits.
 
     Locks the event first: call it at the start of its own transaction.
     """
-    event = get(session, event_id, for_update=True)
-    closed = _closed(event, now)
-    if closed is not None:
-        return CancelResult(closed, None, event)
-    assert event is not None
-    return _withdraw(session, event, _signup(session, event_id, officer_id))
-
-
-def _withdraw(session: Session, event: Event, signup: EventSignup | None) -> CancelResult:
-    """Cancel one sign-up of a locked event; a freed place goes to the first who fits."""
-    if signup is None or signup.state == SignupState.CANCELLED:
-        return CancelResult(None, None, event)
-    was = signup.state
-    signup.state = SignupState.CANCELLED
-    signup.updated_at = utcnow()
-    session.add(signup)
-    session.flush()
-    promoted = _promote_first_fitting(session, event) if was == SignupState.SIGNED else None
-    return CancelResult(None, was, event, promoted)
+    left = engine.cancel(
+        session, SIGNUPS, event_id, officer_id, terms_of=terms, now=now, deadline=deadline
+    )
+    return CancelResult(left.refused, left.was, left.parent, left.promoted)
 
 
 def withdraw_from_matchmaking(
@@ -384,117 +305,49 @@ def withdraw_from_matchmaking(
         .where(Event.kind == EventKind.MATCHMAKING, Event.status == EventStatus.OPEN)
         .where(col(Event.starts_at) > now)
     ).all()
-    results = []
-    for event_id in event_ids:
-        event = get(session, int(event_id), for_update=True)
-        if event is not None:
-            results.append(_withdraw(session, event, _signup(session, int(event_id), officer_id)))
+    results = [
+        cancel(session, int(event_id), officer_id, now=now, deadline=False)
+        for event_id in event_ids
+    ]
     return [result for result in results if result.was is not None]
 
 
 def mine(session: Session, officer_id: int, now: datetime) -> list[MySignup]:
     """An officer's sign-ups and waitlist places for open events not yet started."""
-    rows = session.exec(
-        select(Event, EventSignup)
-        .join(EventSignup, col(EventSignup.event_id) == col(Event.id))
-        .where(EventSignup.officer_id == officer_id)
-        .where(col(EventSignup.state).in_([SignupState.SIGNED, SignupState.WAITLISTED]))
-        .where(Event.status == EventStatus.OPEN, col(Event.starts_at) > now)
-        .order_by(col(Event.starts_at), col(Event.id))
-    ).all()
     return [
-        MySignup(
-            event,
-            str(signup.state),
-            waitlist_position(session, signup) if signup.state == SignupState.WAITLISTED else None,
-        )
-        for event, signup in rows
+        MySignup(event, str(signup.state), position)
+        for event, signup, position in engine.mine(session, SIGNUPS, officer_id, now)
     ]
 
 
 def no_shows(session: Session, officer_ids: Sequence[int]) -> dict[int, int]:
     """How many events each officer signed up for and was marked absent from."""
-    if not officer_ids:
-        return {}
-    rows = session.exec(
-        select(EventSignup.officer_id, func.count())
-        .join(Event, col(Event.id) == col(EventSignup.event_id))
-        .where(col(EventSignup.officer_id).in_(list(officer_ids)))
-        .where(EventSignup.state == SignupState.SIGNED, col(EventSignup.attended).is_(False))
-        .where(Event.status == EventStatus.OPEN)
-        .group_by(col(EventSignup.officer_id))
-    ).all()
-    return {int(officer_id): int(count) for officer_id, count in rows}
+    return engine.no_shows(session, SIGNUPS, officer_ids)
 
 
 def attendees(session: Session, event_id: int) -> list[Attendee]:
     """Everyone signed up and waiting, signed first, each in sign-up order, with no-shows."""
-    rows = session.exec(
-        select(  # type: ignore[call-overload]
-            Officer.id,
-            Officer.name,
-            Officer.police_id,
-            Officer.unit,
-            EventSignup.gender,
-            EventSignup.state,
-            EventSignup.attended,
-            EventSignup.updated_at,
-        )
-        .join(EventSignup, col(EventSignup.officer_id) == col(Officer.id))
-        .where(
-            EventSignup.event_id == event_id,
-            col(EventSignup.state).in_([SignupState.SIGNED, SignupState.WAITLISTED]),
-        )
-        # Signed up first, then the waitlist, each in sign-up order.
-        .order_by(case((col(EventSignup.state) == SignupState.SIGNED, 0), else_=1))
-        .order_by(col(EventSignup.position))
-    ).all()
-    absent = no_shows(session, [int(row[0]) for row in rows])
+    rows = engine.entries(session, SIGNUPS, event_id)
+    absent = no_shows(session, [int(officer.id or 0) for officer, _ in rows])
     return [
         Attendee(
-            int(officer_id),
-            name,
-            police_id,
-            unit,
-            gender,
-            str(state),
-            attended,
-            signed_at,
-            absent.get(int(officer_id), 0),
+            int(officer.id or 0),
+            officer.name,
+            officer.police_id,
+            officer.unit,
+            signup.gender,
+            str(signup.state),
+            signup.attended,
+            signup.updated_at,
+            absent.get(int(officer.id or 0), 0),
         )
-        for officer_id, name, police_id, unit, gender, state, attended, signed_at in rows
+        for officer, signup in rows
     ]
 
 
 def mark_attendance(session: Session, event_id: int, officer_id: int, attended: bool) -> bool:
     """Mark a signed-up officer present or absent; False if they are not signed up."""
-    signup = _signup(session, event_id, officer_id)
-    if signup is None or signup.state != SignupState.SIGNED:
-        return False
-    signup.attended = attended
-    session.add(signup)
-    session.flush()
-    return True
-
-
-def _recipients(
-    session: Session, event_id: int, states: Sequence[str], before: datetime | None = None
-) -> list[Recipient]:
-    # Officers who blocked the bot are included: the broadcast records them as unreachable
-    # without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
-    query = (
-        select(Officer.id, TelegramBinding.chat_id)
-        .join(EventSignup, col(EventSignup.officer_id) == col(Officer.id))
-        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(EventSignup.event_id == event_id, col(EventSignup.state).in_(list(states)))
-        .where(col(Officer.active).is_(True))
-        .order_by(col(EventSignup.position))
-    )
-    if before is not None:
-        query = query.where(col(EventSignup.updated_at) <= before)
-    return [
-        Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in session.exec(query)
-    ]
+    return engine.mark_attendance(session, SIGNUPS, event_id, officer_id, attended)
 
 
 def audience_recipients(
@@ -530,12 +383,22 @@ def audience_recipients(
 
 def concerned(session: Session, event_id: int) -> list[Recipient]:
     """Everyone signed up or waiting: told of a changed or cancelled event."""
-    return _recipients(session, event_id, [SignupState.SIGNED, SignupState.WAITLISTED])
+    return engine.recipients(session, SIGNUPS, event_id, engine.OPEN_STATES)
 
 
 def signed_before(session: Session, event_id: int, moment: datetime) -> list[Recipient]:
     """Officers signed up (not waiting) since before `moment`: those a reminder is for."""
-    return _recipients(session, event_id, [SignupState.SIGNED], before=moment)
+    return engine.recipients(session, SIGNUPS, event_id, changed_before=moment)
+
+
+def to_remind(
+    session: Session, event_id: int, occasion: str, on_date: date, *, signed_before: datetime
+) -> list[Recipient]:
+    """Those signed up since before `signed_before` and not yet reminded on this occasion
+    (storage.capacity.to_remind)."""
+    return engine.to_remind(
+        session, SIGNUPS, event_id, occasion, on_date, signed_before=signed_before
+    )
 
 
 def starting_between(session: Session, start: datetime, end: datetime) -> list[Event]:

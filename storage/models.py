@@ -667,3 +667,78 @@ class Setting(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class SlotStatus(StrEnum):
+    """A slot of a service is open for booking, or closed by its staff."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ServiceSlot(SQLModel, table=True):
+    """One slot of a bookable service (storage.bookings), written when first booked or closed.
+
+    The policy says which slots a service has (bot.rules.slots); a row only records what
+    happened to one: its places as they were when it was first booked, and whether its staff
+    closed it.
+    """
+
+    __tablename__ = "service_slot"
+    __table_args__ = (
+        UniqueConstraint("service_key", "starts_at", name="uq_service_slot_service_start"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_key: str = Field(max_length=32, index=True)
+    starts_at: datetime = Field(sa_column=_timestamp(index=True))
+    ends_at: datetime = Field(sa_column=_timestamp())
+    places: int
+    status: str = Field(default=SlotStatus.OPEN, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class Booking(SQLModel, table=True):
+    """One officer's booking of one slot; `position` orders bookings (and the waitlist).
+
+    `pseudonym_cipher` (sealed) is the name a counselling booking goes by: the counsellor sees it
+    instead of the officer's. `service_key` repeats the slot's, for the per-service limits.
+    """
+
+    __tablename__ = "booking"
+    __table_args__ = (UniqueConstraint("slot_id", "officer_id", name="uq_booking_slot_officer"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slot_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("service_slot.id", ondelete="CASCADE"), nullable=False)
+    )
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    service_key: str = Field(max_length=32)
+    state: str = Field(default=SignupState.SIGNED, max_length=16)
+    position: int
+    attended: bool | None = None
+    pseudonym_cipher: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class ServiceStaff(SQLModel, table=True):
+    """An officer who staffs a service (its doctor, counsellor, attendant): granted by admins."""
+
+    __tablename__ = "service_staff"
+    __table_args__ = (
+        UniqueConstraint("officer_id", "service_key", name="uq_service_staff_officer_service"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    service_key: str = Field(max_length=32)
+    granted_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())

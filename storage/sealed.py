@@ -40,7 +40,7 @@ from sqlalchemy import (
 )
 from sqlmodel import SQLModel
 
-from storage.models import CareCase, ConversationState, InboxUpdate, PendingReply
+from storage.models import Booking, CareCase, ConversationState, InboxUpdate, PendingReply
 
 BATCH = 500
 
@@ -229,4 +229,6 @@ SEALED: tuple[Sealed, ...] = (
     # Updates as received and replies not yet delivered: officers type health details.
     SealedColumn(InboxUpdate, "payload"),
     SealedColumn(PendingReply, "payload"),
+    # The name a counselling booking goes by (storage.bookings): it points at the officer.
+    SealedColumn(Booking, "pseudonym_cipher"),
 )

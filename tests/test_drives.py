@@ -140,10 +140,10 @@ def test_reminders_are_queued_once_the_day_before_for_those_signed_up(database: 
         _sign_up(database, drive_id, officer)
     _sign_up(database, other, c)
     # 31 May, 23:59 in Shanghai: two days before, not yet.
-    assert queue_reminders(database, datetime(2030, 5, 31, 15, 59, tzinfo=UTC)) == 0
+    assert queue_reminders(database, datetime(2030, 5, 31, 15, 59, tzinfo=UTC), zone=SHANGHAI) == 0
     # 1 June, 00:00 in Shanghai (still 31 May in UTC): the day before has begun.
-    assert queue_reminders(database, datetime(2030, 5, 31, 16, 0, tzinfo=UTC)) == 1
-    assert queue_reminders(database, datetime(2030, 6, 1, 12, 0, tzinfo=UTC)) == 0
+    assert queue_reminders(database, datetime(2030, 5, 31, 16, 0, tzinfo=UTC), zone=SHANGHAI) == 1
+    assert queue_reminders(database, datetime(2030, 6, 1, 12, 0, tzinfo=UTC), zone=SHANGHAI) == 0
     with database.session() as session:
         [broadcast] = session.exec(select(Broadcast)).all()
         recipients = session.exec(

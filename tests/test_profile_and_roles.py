@@ -165,6 +165,7 @@ async def test_command_menus_per_role(bot: BotHarness) -> None:
         "drives",
         "events",
         "clubs",
+        "book",
         "help",
         "cancel",
     ]
@@ -182,7 +183,8 @@ async def test_command_menus_per_role(bot: BotHarness) -> None:
     assert await bot.client.commands(admin_scope) == []
     await announce_commands(bot.application)  # what start-up does
     admin = [name for name, _ in await bot.client.commands(admin_scope)]
-    assert {"requests", "grant", "revoke"} <= set(admin)
+    assert {"requests", "bookings", "grant", "revoke"} <= set(admin)
+    assert "staff" not in admin
 
 
 async def test_help_free_text_and_stale_buttons(bot: BotHarness) -> None:

@@ -1,21 +1,26 @@
 """Blood drive reminders: a REMINDER broadcast the day before each drive, to those signed up.
 
 `queue_reminders` writes a REMINDER broadcast per drive whose day before has come (in the
-union's zone), to the officers signed up then (not the waitlist), claiming each of them in the
-send ledger (occasion "drive:{id}", the drive's local date) in the same transaction, so each
-officer is reminded of a drive once, whatever the number of runs, restarts or processes;
-someone who moves up from the waitlist that day is reminded on the next run. bot/scheduler.py
-runs `reminder_job` from PTB's JobQueue every REMINDER_INTERVAL seconds.
+union's zone, NUANJING_TIMEZONE: the caller passes it, there is no default), to the officers
+signed up then (not the waitlist), claiming each of them in the send ledger (occasion
+"drive:{id}", the drive's local date) in the same transaction, so each officer is reminded of a
+drive once, whatever the number of runs, restarts or processes; someone who moves up from the
+waitlist that day is reminded on the next run. Who is to be reminded is the capacity engine's
+answer (storage.capacity.to_remind). bot/scheduler.py runs `reminder_job` from PTB's JobQueue
+every REMINDER_INTERVAL seconds; it reads the zone from the application's services.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from telegram.ext import Application
 
 from bot import texts
 from handlers.common import Context
-from handlers.context import services
+from handlers.context import services_of
 from handlers.drives import when_text
 from storage import drives as drive_storage
 from storage import ledger
@@ -25,10 +30,9 @@ from storage.types import utcnow
 
 REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
 REMINDER_ACTOR = "system:drive-reminder"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANGHAI) -> int:
+def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo) -> int:
     """Write a reminder broadcast for each drive whose day before has come; how many.
 
     "The day before" is the calendar day before the drive's date in the union's zone: from
@@ -45,16 +49,17 @@ def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANG
         assert drive.id is not None
         occasion, day = f"drive:{drive.id}", drive.starts_at.astimezone(zone).date()
         with database.session() as session:
-            signed = drive_storage.signed_recipients(session, drive.id)
-            new = set(ledger.unclaimed(session, occasion, day, [r.officer_id for r in signed]))
-        if not new:
+            fresh = drive_storage.to_remind(session, drive.id, occasion, day)
+        if not fresh:
             continue  # everyone signed up has had theirs: this run writes nothing
+        # A transaction of its own whose first statement writes (the broadcast), so that runs
+        # racing on SQLite queue one after the other; the claim decides again who is new.
         with database.session() as session:
             broadcast = ledger.queue_once(
                 session,
                 occasion,
                 day,
-                [recipient for recipient in signed if recipient.officer_id in new],
+                fresh,
                 kind=BroadcastKind.REMINDER,
                 priority=Priority.NORMAL,
                 text=texts.DRIVE_REMINDER.format(
@@ -71,8 +76,16 @@ def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo = SHANG
     return queued
 
 
+def run_reminders(application: Application[Any, Any, Any, Any, Any, Any], now: datetime) -> int:
+    """One look for drives due a reminder, in the application's zone; wakes the sender if any
+    reminder was queued. How many were."""
+    found = services_of(application)
+    queued = queue_reminders(found.database, now, zone=found.zone)
+    if queued:
+        found.broadcaster.wake()
+    return queued
+
+
 async def reminder_job(context: Context) -> None:
     """The JobQueue's callback: queue due reminders and wake the sender."""
-    found = services(context)
-    if queue_reminders(found.database, utcnow(), zone=found.zone):
-        found.broadcaster.wake()
+    run_reminders(context.application, utcnow())

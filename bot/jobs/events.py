@@ -1,9 +1,10 @@
 """Event reminders: a REMINDER broadcast 24 hours and 2 hours before each event.
 
-`queue_reminders` writes them to the officers signed up at that moment (not the waitlist); the
-send ledger (storage.ledger) makes each officer's reminder happen once whatever the number of
-runs. bot/scheduler.py runs it every REMINDER_INTERVAL seconds by the application's clock
-(`run_event_reminders`), with the policy's quiet hours (`quiet_hours`).
+`queue_reminders` writes them to the officers signed up at that moment (not the waitlist), as
+the capacity engine names them (storage.capacity.to_remind); the send ledger (storage.ledger)
+makes each officer's reminder happen once whatever the number of runs. bot/scheduler.py runs it
+every REMINDER_INTERVAL seconds by the application's clock (`run_event_reminders`), with the
+policy's quiet hours (`quiet_hours`).
 """
 
 from __future__ import annotations
@@ -90,11 +91,17 @@ def _queue_reminder(
             time=local.strftime("%H:%M"),
             place=event.place,
         )
+        occasion = f"{prefix}:{event_id}"
+        fresh = event_storage.to_remind(
+            session, event_id, occasion, local.date(), signed_before=moment
+        )
+        if not fresh:
+            return False  # everyone signed up then has had this one: nothing is written
         broadcast = ledger.queue_once(
             session,
-            f"{prefix}:{event_id}",
+            occasion,
             local.date(),
-            event_storage.signed_before(session, event_id, moment),
+            fresh,
             kind=BroadcastKind.REMINDER,
             priority=Priority.NORMAL,
             text=text,

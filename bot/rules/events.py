@@ -1,7 +1,7 @@
 """Event rules: who may see an event, whether a place is free, and what a valid event is.
 
 Pure functions, no Telegram and no session: the handlers ask them before writing, and storage
-asks `has_place` again inside the locked transaction.
+asks the same capacity rules (bot/rules/capacity.py) again inside the locked transaction.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.rules import capacity as capacity_rules
+from bot.rules.capacity import Places, Tally
 from bot.rules.horizon import moment_beyond_horizon
 from bot.rules.text import clean, meaningful
 
@@ -83,6 +85,12 @@ def may_join(kind: str, audience: str, audience_value: str, viewer: Viewer) -> b
     return audience == "everyone"
 
 
+def gender_caps(male_cap: int | None, female_cap: int | None) -> dict[str, int]:
+    """An event's caps per gender, as the capacity rules take caps per group."""
+    caps = {"M": male_cap, "F": female_cap}
+    return {gender: cap for gender, cap in caps.items() if cap is not None}
+
+
 def has_place(
     *,
     capacity: int,
@@ -94,13 +102,11 @@ def has_place(
     gender: str | None,
 ) -> bool:
     """True if one more officer of this gender fits: the capacity and their gender's cap."""
-    if signed >= capacity:
-        return False
-    if gender == "M" and male_cap is not None:
-        return signed_male < male_cap
-    if gender == "F" and female_cap is not None:
-        return signed_female < female_cap
-    return True
+    return capacity_rules.has_place(
+        Places(capacity, gender_caps(male_cap, female_cap)),
+        Tally(signed, signed_by_group={"M": signed_male, "F": signed_female}),
+        gender,
+    )
 
 
 def capacity_holds(
@@ -113,11 +119,10 @@ def capacity_holds(
     signed_female: int,
 ) -> bool:
     """True if everyone already signed up still has a place under new limits."""
-    if signed > capacity:
-        return False
-    if male_cap is not None and signed_male > male_cap:
-        return False
-    return female_cap is None or signed_female <= female_cap
+    return capacity_rules.holds(
+        Places(capacity, gender_caps(male_cap, female_cap)),
+        Tally(signed, signed_by_group={"M": signed_male, "F": signed_female}),
+    )
 
 
 def gender_needed(male_cap: int | None, female_cap: int | None) -> bool:

@@ -267,12 +267,14 @@ async def _list(update: Update, context: Context, caller: Caller) -> None:
     with found.database.session() as session:
         viewer = viewer_of(session, caller.officer, found.policy)
         manager_hint = caller.organizer or bool(caller.leads)
-        cards = []
-        for event in event_storage.upcoming(session, now):
-            manager = can_manage(caller, event)
+        shown = [
+            (event, can_manage(caller, event))
+            for event in event_storage.upcoming(session, now)
             # A manager sees the events they manage even outside their own audience.
-            if visible(event, viewer) or manager:
-                cards.append((event_storage.view(session, event, caller.officer.id), manager))
+            if visible(event, viewer) or can_manage(caller, event)
+        ]
+        views = event_storage.views(session, [event for event, _ in shown], caller.officer.id or 0)
+        cards = [(view, manager) for view, (_, manager) in zip(views, shown, strict=True)]
     hint = texts.EVENTS_MINE_HINT + (texts.EVENTS_MANAGER_HINT if manager_hint else "")
     if not cards:
         await reply(update, context, texts.EVENTS_NONE + hint)

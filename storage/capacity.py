@@ -1,0 +1,557 @@
+"""The capacity engine: places, caps per group, the waitlist, promotion, per-officer limits,
+cancellation deadlines, attendance, no-shows and who to remind, for everything with places.
+
+Blood drives (storage.drives), events (storage.events) and any later table of sign-ups share it.
+A `SignupTable` names the sign-up model and its columns, and the parent model (the drive, event
+or slot a sign-up belongs to); the parent's places, caps, deadlines and limits come as values
+(`bot.rules.capacity.Terms`), read by the caller's `terms_of` from the locked parent. The
+decisions themselves are the pure rules in bot/rules/capacity.py.
+
+A sign-up row has a state (signed, waitlisted, cancelled) and a position: 1, 2, … per parent in
+the order of joining, so the waitlist is the waitlisted rows by position; joining again after a
+cancellation goes to the end of the line.
+
+Atomicity: `sign_up` and `cancel` lock the parent's row first (storage.locks: SELECT … FOR UPDATE
+on PostgreSQL; on SQLite a no-op UPDATE takes the database's write lock, so it must be the
+transaction's first statement, and it is), then count and write in the same transaction: the
+last place (or the last place of a group) cannot be taken twice, and a freed place goes to one
+officer. A sign-up under per-officer limits then locks the officer's row too (parent first,
+officer second, always), so one officer's two sign-ups on two parents are counted one after
+the other. Call them at the start of a transaction of their own (a `database.session()`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import and_, case, false, func, or_, true
+from sqlmodel import Session, SQLModel, col, select
+
+from bot.rules import capacity as rules
+from bot.rules.capacity import Outcome, Tally, Terms
+from storage import ledger
+from storage.broadcasts import Recipient
+from storage.locks import locked
+from storage.models import Officer, SignupState, TelegramBinding
+from storage.types import utcnow
+
+Row = TypeVar("Row", bound=SQLModel)
+Parent = TypeVar("Parent", bound=SQLModel)
+
+OPEN_STATES = (SignupState.SIGNED, SignupState.WAITLISTED)
+
+
+@dataclass(frozen=True)
+class SignupTable(Generic[Row, Parent]):
+    """Where one kind of sign-up lives; the engine needs nothing else of it.
+
+    Every name is an attribute of `model` (or, for `parent_*`, of `parent`); `group` and
+    `attended` are None for a table without caps per group or without attendance.
+    """
+
+    model: type[Row]
+    parent: type[Parent]
+    parent_key: str  # the sign-up's column naming its parent, e.g. "drive_id"
+    group: str | None = None  # the column a cap per group counts, e.g. "gender"
+    attended: str | None = None  # True present, False absent, None not marked
+    officer_key: str = "officer_id"
+    state: str = "state"
+    position: str = "position"  # the order of joining, per parent
+    changed_at: str = "updated_at"  # when the state last changed
+    parent_starts: str = "starts_at"
+    parent_status: str | None = "status"  # None: a parent is never cancelled
+    live_status: str = "open"
+    # A parent column limits are counted within (e.g. a slot's "service_key": an officer's
+    # bookings of that service only); None: across every parent of the table.
+    parent_scope: str | None = None
+
+    def column(self, name: str) -> Any:
+        """A column of the sign-up model, for a query."""
+        return col(getattr(self.model, name))
+
+    def parent_column(self, name: str) -> Any:
+        """A column of the parent model, for a query."""
+        return col(getattr(self.parent, name))
+
+    def live(self) -> Any:
+        """The condition that a parent is not cancelled."""
+        if self.parent_status is None:
+            return true()
+        return self.parent_column(self.parent_status) == self.live_status
+
+    def joins_parent(self) -> Any:
+        """The join condition of a sign-up and its parent."""
+        return self.column(self.parent_key) == self.parent_column("id")
+
+
+@dataclass(frozen=True)
+class Joined(Generic[Parent]):
+    """What a sign-up did; `position` is the place on the waitlist (from 1) when waiting."""
+
+    outcome: Outcome
+    parent: Parent | None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
+class Left(Generic[Parent]):
+    """What a cancellation did: `refused` says why nothing was done (CLOSED, DEADLINE); `was`
+    is the state given up (None: there was nothing to give up); `promoted` the officer who
+    moved up into the freed place."""
+
+    refused: Outcome | None
+    was: str | None
+    parent: Parent | None
+    promoted: int | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One officer's state on one parent (None: not signed up, or cancelled) and their place
+    on its waitlist."""
+
+    state: str | None = None
+    position: int | None = None
+
+
+def lock(session: Session, table: SignupTable[Row, Parent], parent_id: int) -> Parent | None:
+    """The parent, read fresh and locked until the transaction ends."""
+    return locked(session, table.parent, parent_id)
+
+
+def entry(
+    session: Session, table: SignupTable[Row, Parent], parent_id: int, officer_id: int
+) -> Row | None:
+    """One officer's sign-up row on one parent, in whatever state."""
+    return session.exec(
+        select(table.model).where(
+            table.column(table.parent_key) == parent_id,
+            table.column(table.officer_key) == officer_id,
+        )
+    ).first()
+
+
+def tally(session: Session, table: SignupTable[Row, Parent], parent_id: int) -> Tally:
+    """Places held (in all and per group) and the waitlist's length, in one query."""
+    state = table.column(table.state)
+    columns = [state] + ([table.column(table.group)] if table.group else [])
+    rows = session.exec(
+        select(*columns, func.count())  # type: ignore[call-overload]
+        .where(table.column(table.parent_key) == parent_id, state.in_(OPEN_STATES))
+        .group_by(*columns)
+    ).all()
+    signed = waitlisted = 0
+    by_group: dict[str, int] = {}
+    for row in rows:
+        found, count = str(row[0]), int(row[-1])
+        if found == SignupState.WAITLISTED:
+            waitlisted += count
+            continue
+        signed += count
+        group = row[1] if table.group else None
+        if group is not None:
+            by_group[str(group)] = by_group.get(str(group), 0) + count
+    return Tally(signed, waitlisted, by_group)
+
+
+def tallies(
+    session: Session, table: SignupTable[Row, Parent], parent_ids: Sequence[int]
+) -> dict[int, Tally]:
+    """`tally` of several parents in one query (a listing of cards)."""
+    if not parent_ids:
+        return {}
+    state, parent = table.column(table.state), table.column(table.parent_key)
+    columns = [parent, state] + ([table.column(table.group)] if table.group else [])
+    rows = session.exec(
+        select(*columns, func.count())  # type: ignore[call-overload]
+        .where(parent.in_(list(parent_ids)), state.in_(OPEN_STATES))
+        .group_by(*columns)
+    ).all()
+    counted: dict[int, tuple[int, int, dict[str, int]]] = {}
+    for row in rows:
+        parent_id, found, count = int(row[0]), str(row[1]), int(row[-1])
+        signed, waiting, by_group = counted.setdefault(parent_id, (0, 0, {}))
+        if found == SignupState.WAITLISTED:
+            counted[parent_id] = (signed, waiting + count, by_group)
+            continue
+        group = row[2] if table.group else None
+        if group is not None:
+            by_group[str(group)] = by_group.get(str(group), 0) + count
+        counted[parent_id] = (signed + count, waiting, by_group)
+    return {
+        parent_id: Tally(*counted[parent_id]) if parent_id in counted else Tally()
+        for parent_id in parent_ids
+    }
+
+
+def standings(
+    session: Session, table: SignupTable[Row, Parent], parent_ids: Sequence[int], officer_id: int
+) -> dict[int, Standing]:
+    """`standing` of one officer on several parents, in one query (and one per waiting row)."""
+    if not parent_ids:
+        return {}
+    rows = session.exec(
+        select(table.model).where(
+            table.column(table.parent_key).in_(list(parent_ids)),
+            table.column(table.officer_key) == officer_id,
+            table.column(table.state).in_(OPEN_STATES),
+        )
+    ).all()
+    found: dict[int, Standing] = {}
+    for row in rows:
+        state = str(getattr(row, table.state))
+        position = (
+            waitlist_position(session, table, row) if state == SignupState.WAITLISTED else None
+        )
+        found[int(getattr(row, table.parent_key))] = Standing(state, position)
+    return {parent_id: found.get(parent_id, Standing()) for parent_id in parent_ids}
+
+
+def waitlist_position(session: Session, table: SignupTable[Row, Parent], row: Row) -> int:
+    """The place of a waiting row on its parent's waitlist, from 1."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(table.model)
+            .where(
+                table.column(table.parent_key) == getattr(row, table.parent_key),
+                table.column(table.state) == SignupState.WAITLISTED,
+                table.column(table.position) <= getattr(row, table.position),
+            )
+        ).one()
+    )
+
+
+def standing(
+    session: Session, table: SignupTable[Row, Parent], parent_id: int, officer_id: int
+) -> Standing:
+    """One officer's state on one parent and, when waiting, their place in line."""
+    row = entry(session, table, parent_id, officer_id)
+    state = None if row is None else str(getattr(row, table.state))
+    if row is None or state == SignupState.CANCELLED:
+        return Standing()
+    if state == SignupState.WAITLISTED:
+        return Standing(state, waitlist_position(session, table, row))
+    return Standing(state)
+
+
+def _other_starts(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent: Parent,
+    parent_id: int,
+    officer_id: int,
+    terms: Terms,
+    now: datetime,
+) -> list[datetime]:
+    """Starts of the officer's other live places and waitlist places a limit may count (in the
+    parent's scope, if the table has one)."""
+    assert terms.limits is not None
+    starts = table.parent_column(table.parent_starts)
+    near: Any = false()
+    span = rules.reach(terms.limits)
+    if span is not None:
+        near = and_(starts > terms.starts_at - span, starts < terms.starts_at + span)
+    wanted = near if terms.limits.open_at_most is None else or_(starts > now, near)
+    query = (
+        select(starts)
+        .join(table.model, table.joins_parent())
+        .where(table.column(table.officer_key) == officer_id)
+        .where(table.column(table.parent_key) != parent_id)
+        .where(table.column(table.state).in_(OPEN_STATES), table.live(), wanted)
+    )
+    if table.parent_scope is not None:
+        scope = table.parent_column(table.parent_scope)
+        query = query.where(scope == getattr(parent, table.parent_scope))
+    return list(session.exec(query).all())
+
+
+def sign_up(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    officer_id: int,
+    *,
+    terms_of: Callable[[Parent], Terms],
+    now: datetime,
+    group: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Joined[Parent]:
+    """Take a place, or join the waitlist when there is none for the officer's group (if the
+    parent keeps one); once per officer, within their limits. `group` is ignored by a table
+    without a group column; `extra` are values of the table's own columns, written with the
+    row (a new one, or one joining again).
+
+    Locks the parent first: call it at the start of its own transaction. With limits, the
+    officer's row is locked next (always in that order), so that two sign-ups of one officer
+    on two parents cannot both pass the limit.
+    """
+    parent = lock(session, table, parent_id)
+    if parent is None:
+        return Joined(Outcome.CLOSED, None)
+    terms = terms_of(parent)
+    refused = rules.join_refusal(terms, now)
+    if refused is not None:
+        return Joined(refused, parent)
+    row = entry(session, table, parent_id, officer_id)
+    current = None if row is None else str(getattr(row, table.state))
+    if row is not None and current in OPEN_STATES:
+        outcome = rules.decide_join(current, fits=False, waitlist=terms.places.waitlist)
+        waiting = current == SignupState.WAITLISTED
+        return Joined(outcome, parent, waitlist_position(session, table, row) if waiting else None)
+    group = group if table.group is not None else None
+    within = True
+    if terms.limits is not None:
+        locked(session, Officer, officer_id)
+        others = _other_starts(session, table, parent, parent_id, officer_id, terms, now)
+        within = rules.within_limits(terms.limits, terms.starts_at, others, now)
+    fits = within and rules.has_place(terms.places, tally(session, table, parent_id), group)
+    outcome = rules.decide_join(
+        None, fits=fits, waitlist=terms.places.waitlist, within_limits=within
+    )
+    if outcome not in (Outcome.SIGNED, Outcome.WAITLISTED):
+        return Joined(outcome, parent)
+    state = SignupState.SIGNED if outcome == Outcome.SIGNED else SignupState.WAITLISTED
+    last = session.exec(
+        select(func.max(table.column(table.position))).where(
+            table.column(table.parent_key) == parent_id
+        )
+    ).one()
+    values: dict[str, Any] = {**(extra or {}), table.state: state}
+    values[table.position] = int(last or 0) + 1
+    if table.group is not None:
+        values[table.group] = group
+    if row is None:
+        row = table.model(**{table.parent_key: parent_id, table.officer_key: officer_id}, **values)
+    else:  # signed up before and cancelled: back at the end of the line
+        if table.attended is not None:
+            values[table.attended] = None
+        values[table.changed_at] = utcnow()
+        for name, value in values.items():
+            setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    if state == SignupState.WAITLISTED:
+        return Joined(outcome, parent, waitlist_position(session, table, row))
+    return Joined(outcome, parent)
+
+
+def cancel(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    officer_id: int,
+    *,
+    terms_of: Callable[[Parent], Terms],
+    now: datetime,
+    deadline: bool = True,
+) -> Left[Parent]:
+    """Give up a place (or leave the waitlist); a freed place goes to the first in line who
+    may still come and fits. `deadline=False`: the cancellation deadline does not apply.
+
+    Locks the parent first: call it at the start of its own transaction.
+    """
+    parent = lock(session, table, parent_id)
+    if parent is None:
+        return Left(Outcome.CLOSED, None, None)
+    terms = terms_of(parent)
+    refused = rules.cancel_refusal(terms, now, deadline=deadline)
+    if refused is not None:
+        return Left(refused, None, parent)
+    row = entry(session, table, parent_id, officer_id)
+    if row is None or getattr(row, table.state) not in OPEN_STATES:
+        return Left(None, None, parent)
+    was = str(getattr(row, table.state))
+    setattr(row, table.state, SignupState.CANCELLED)
+    setattr(row, table.changed_at, utcnow())
+    session.add(row)
+    session.flush()
+    promoted = None
+    if was == SignupState.SIGNED:
+        moved = promote(session, table, parent_id, terms, at_most=1)
+        promoted = moved[0] if moved else None
+    return Left(None, was, parent, promoted)
+
+
+def promote(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    terms: Terms,
+    *,
+    at_most: int | None = None,
+) -> list[int]:
+    """Move up those in line who now have a place, earliest first; the officers moved.
+
+    Skipped, and left waiting: officers no longer active, without a flag the terms require,
+    or whose group's cap is full. Call it with the parent locked (after a cancellation, or an
+    edit that made places).
+    """
+    flags: list[Any] = [col(getattr(Officer, name)) for name in terms.requires]
+    rows: Sequence[Any] = session.exec(
+        select(table.model, col(Officer.active), *flags)
+        .join(Officer, col(Officer.id) == table.column(table.officer_key))
+        .where(table.column(table.parent_key) == parent_id)
+        .where(table.column(table.state) == SignupState.WAITLISTED)
+        .order_by(table.column(table.position))
+    ).all()
+    if not rows:
+        return []
+    waiting = {getattr(row[0], table.officer_key): row[0] for row in rows}
+    candidates = [
+        rules.Candidate(
+            officer_id=getattr(row[0], table.officer_key),
+            group=getattr(row[0], table.group) if table.group else None,
+            active=bool(row[1]),
+            eligible=all(bool(flag) for flag in row[2:]),
+        )
+        for row in rows
+    ]
+    chosen = rules.to_promote(
+        candidates, terms.places, tally(session, table, parent_id), at_most=at_most
+    )
+    for candidate in chosen:
+        row = waiting[candidate.officer_id]
+        setattr(row, table.state, SignupState.SIGNED)
+        setattr(row, table.changed_at, utcnow())
+        session.add(row)
+    session.flush()
+    return [candidate.officer_id for candidate in chosen]
+
+
+def entries(
+    session: Session, table: SignupTable[Row, Parent], parent_id: int
+) -> list[tuple[Officer, Row]]:
+    """Everyone holding a place and everyone waiting, places first, each in joining order."""
+    state = table.column(table.state)
+    rows = session.exec(
+        select(Officer, table.model)
+        .join(table.model, table.column(table.officer_key) == col(Officer.id))
+        .where(table.column(table.parent_key) == parent_id, state.in_(OPEN_STATES))
+        .order_by(case((state == SignupState.SIGNED, 0), else_=1), table.column(table.position))
+    ).all()
+    return [(officer, row) for officer, row in rows]
+
+
+def mine(
+    session: Session, table: SignupTable[Row, Parent], officer_id: int, now: datetime
+) -> list[tuple[Parent, Row, int | None]]:
+    """An officer's places and waitlist places on live parents not yet begun, soonest first,
+    with the place in line when waiting."""
+    starts = table.parent_column(table.parent_starts)
+    rows = session.exec(
+        select(table.parent, table.model)
+        .join(table.model, table.joins_parent())
+        .where(table.column(table.officer_key) == officer_id)
+        .where(table.column(table.state).in_(OPEN_STATES), table.live(), starts > now)
+        .order_by(starts, table.parent_column("id"))
+    ).all()
+    return [
+        (
+            parent,
+            row,
+            waitlist_position(session, table, row)
+            if getattr(row, table.state) == SignupState.WAITLISTED
+            else None,
+        )
+        for parent, row in rows
+    ]
+
+
+def mark_attendance(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    officer_id: int,
+    attended: bool,
+) -> bool:
+    """Mark an officer holding a place present or absent; False if they hold none."""
+    if table.attended is None:
+        raise ValueError(f"{table.model.__name__} keeps no attendance")
+    row = entry(session, table, parent_id, officer_id)
+    if row is None or getattr(row, table.state) != SignupState.SIGNED:
+        return False
+    setattr(row, table.attended, attended)
+    session.add(row)
+    session.flush()
+    return True
+
+
+def no_shows(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    officer_ids: Sequence[int],
+    *,
+    since: datetime | None = None,
+) -> dict[int, int]:
+    """How often each officer held a place on a live parent and was marked absent; only
+    parents starting from `since` when given (bot.rules.capacity.no_show_since)."""
+    if table.attended is None:
+        raise ValueError(f"{table.model.__name__} keeps no attendance")
+    if not officer_ids:
+        return {}
+    officer = table.column(table.officer_key)
+    query = (
+        select(officer, func.count())
+        .join(table.parent, table.joins_parent())
+        .where(officer.in_(list(officer_ids)))
+        .where(table.column(table.state) == SignupState.SIGNED)
+        .where(table.column(table.attended).is_(False), table.live())
+        .group_by(officer)
+    )
+    if since is not None:
+        query = query.where(table.parent_column(table.parent_starts) >= since)
+    return {int(officer_id): int(count) for officer_id, count in session.exec(query).all()}
+
+
+def recipients(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    states: Sequence[str] = (SignupState.SIGNED,),
+    *,
+    changed_before: datetime | None = None,
+) -> list[Recipient]:
+    """Active, bound officers in these states on a parent, in joining order, with their chats;
+    only those in that state since `changed_before` when given.
+
+    Officers who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
+    query = (
+        select(Officer.id, TelegramBinding.chat_id)
+        .join(table.model, table.column(table.officer_key) == col(Officer.id))
+        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        .where(table.column(table.parent_key) == parent_id)
+        .where(table.column(table.state).in_(list(states)))
+        .where(col(Officer.active).is_(True))
+        .order_by(table.column(table.position))
+    )
+    if changed_before is not None:
+        query = query.where(table.column(table.changed_at) <= changed_before)
+    return [
+        Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in session.exec(query)
+    ]
+
+
+def to_remind(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    occasion: str,
+    on_date: date,
+    *,
+    signed_before: datetime | None = None,
+) -> list[Recipient]:
+    """Who a reminder is for: active, bound officers holding a place (since `signed_before`,
+    when given), not the waitlist, and not yet claimed in the send ledger for this occasion.
+
+    Only a hint, read before the transaction that queues: claim them there with
+    `ledger.queue_once`, which decides again. A job with nobody left then writes nothing.
+    """
+    signed = recipients(session, table, parent_id, changed_before=signed_before)
+    fresh = set(ledger.unclaimed(session, occasion, on_date, [r.officer_id for r in signed]))
+    return [recipient for recipient in signed if recipient.officer_id in fresh]
