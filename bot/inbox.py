@@ -69,6 +69,8 @@ TIMED_OUT_ATTEMPTS = 2
 RETRY_AFTER_CAP = 60.0
 # How soon the rows of made calls are dropped when no update's transaction does it first.
 STRIKE_DELAY = 0.2
+# How long the poller waits before asking again when SQLite's write lock was taken.
+STORE_BUSY_PAUSE = 0.05
 # Tries at an update whose transaction the database refused (about a minute of waiting).
 HANDLE_ATTEMPTS = 40
 
@@ -698,7 +700,11 @@ class Inbox:
             raw = self.updates_request.take() if self.updates_request is not None else {}
             try:
                 stored = await self.store(updates, raw)
-            except (SQLAlchemyError, DatabaseBusy) as exc:
+            except DatabaseBusy:
+                # Another connection writes: not stored, so not acknowledged; ask again soon.
+                await self._pause(STORE_BUSY_PAUSE)
+                continue
+            except SQLAlchemyError as exc:
                 # Not stored, so not acknowledged: the same batch comes again.
                 log.warning("could not store updates (%s); asking again", type(exc).__name__)
                 await self._pause(1.0)
@@ -730,7 +736,9 @@ class Inbox:
             for update in updates
         ]
         async with self.database.gate:
-            with self.database.session() as session:
+            # A unit, not a plain session: if another connection holds SQLite's write lock,
+            # DatabaseBusy comes at once instead of the event loop waiting for the lock.
+            with self.database.unit() as session:
                 return inbox_storage.store(session, rows, utcnow())
 
     def stop(self) -> None:

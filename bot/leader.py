@@ -8,7 +8,9 @@ lease "poller" (storage/leases.py) for as long as it polls:
   it, so within RENEW_EVERY seconds), `run` stops with one sentence (LeadershipRefused); as a
   standby it logs once that it waits and tries again every RETRY_EVERY seconds (and at the
   moment the holder's lease runs out). A lease left by a killed run is taken over once it
-  runs out, by a standby or a plain run alike: a restart after a crash is not refused.
+  runs out, by a standby or a plain run alike: a restart after a crash is not refused. When
+  the holder was a process of this machine that no longer runs (`holder_gone`: same host and
+  PID namespace, its PID gone), the lease is taken over at once instead.
 - While it holds the lease it renews it every RENEW_EVERY seconds for TTL. A process killed
   with SIGKILL cannot release: its lease runs out within TTL and a standby takes over (in
   10–11 s with the defaults).
@@ -79,10 +81,44 @@ class LeadershipLost(Exception):
     """The lease was lost while held; the process must stop polling and exit non-zero."""
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace (Linux), so that a PID is only judged where it means this
+    process; "" where it cannot be read."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return "".join(ch for ch in link if ch.isdigit())
+
+
 def new_holder() -> str:
-    """A holder name unique to this process and this acquisition: hostname:pid:random."""
+    """A holder name unique to this process and this acquisition: hostname:pid:random.pidns."""
     host = (socket.gethostname() or "localhost")[:96]
-    return f"{host}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{host}:{os.getpid()}:{secrets.token_hex(4)}.{_pid_namespace()}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True if the holder was a process of this machine (same host and PID namespace) that no
+    longer runs: its lease can be taken over at once instead of when it runs out.
+
+    Anything else (another machine, an older holder name, a process alive, or one that may be
+    alive) is False: the lease then runs out as before.
+    """
+    host, _, rest = holder.partition(":")
+    pid_text, _, tag = rest.partition(":")
+    namespace = tag.partition(".")[2]
+    here = (socket.gethostname() or "localhost")[:96]
+    if host != here or not namespace or namespace != _pid_namespace():
+        return False
+    if not pid_text.isdigit() or int(pid_text) in (0, os.getpid()):
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive under another user, or unknown
+    return False
 
 
 def refusal(rival: Lease | None) -> str:
@@ -140,6 +176,11 @@ class Leadership:
         except SQLAlchemyError as exc:
             log.warning("could not release the lease %r (%s)", self.name, type(exc).__name__)
 
+    def drop(self, holder: str) -> None:
+        """Delete the lease of a holder known to be gone (`holder_gone`)."""
+        with self.database.session() as session:
+            leases.release(session, self.name, holder)
+
     def seconds_left(self) -> float:
         """Seconds until this holder must have stopped unless it renews."""
         return (self.expires_at - self.safety - utcnow()).total_seconds()
@@ -193,6 +234,11 @@ class _Acquisition:
         rival = lease.rival
         if rival is None:  # it came and went between the statements: try again soon
             return min(self.retry_every, 0.1)
+        if holder_gone(rival.holder):
+            # Killed on this machine (a restart after a crash): its lease need not run out.
+            log.info("the lease %r was held by %s, which no longer runs", lease.name, rival.holder)
+            lease.drop(rival.holder)
+            return 0.0
         until_expiry = (rival.expires_at - utcnow()).total_seconds() + 0.05
         if not self.standby:
             mark = (rival.holder, rival.expires_at)

@@ -323,6 +323,21 @@ def test_the_holder_names_host_and_process() -> None:
     assert leader.new_holder() != holder
 
 
+def test_a_holder_is_gone_only_when_its_process_on_this_machine_ended() -> None:
+    """A restart after a crash on the same machine need not wait for the lease to run out."""
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    mine = leader.new_holder()
+    host, _, tag = mine.split(":")
+    assert leader.holder_gone(f"{host}:{ended.pid}:{tag}")
+    assert not leader.holder_gone(mine), "this process lives"
+    assert not leader.holder_gone(f"{host}:{os.getppid()}:{tag}"), "its parent lives"
+    assert not leader.holder_gone(f"elsewhere:{ended.pid}:{tag}"), "another machine"
+    assert not leader.holder_gone(f"{host}:{ended.pid}:ab12cd34"), "an older holder name"
+    assert not leader.holder_gone(f"{host}:{ended.pid}:ab12cd34.1"), "another PID namespace"
+    assert not leader.holder_gone("dead:1:x")
+
+
 # --- two `nuanjing run` processes against the sandbox ----------------------------------------
 
 START_TIMEOUT = 30.0
@@ -501,8 +516,9 @@ async def test_a_plain_restart_after_a_sigkill_is_not_refused(
             assert took < TAKEOVER, f"the restart took {took:.1f} s to poll"
             assert second.poll() is None
     text = log.read_text(encoding="utf-8", errors="replace")
-    assert f"took over the lease 'poller' from {_host()}:{first.pid}:" in text
-    assert "which stopped without releasing it" in text
+    # Killed on this machine: its lease is taken over at once, not when it runs out.
+    assert f"the lease 'poller' was held by {_host()}:{first.pid}:" in text
+    assert "which no longer runs" in text
 
 
 def _host() -> str:

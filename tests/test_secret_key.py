@@ -481,6 +481,8 @@ def test_rotate_stops_at_a_value_the_current_key_cannot_read(
         ("too-short", "NUANJING_NEW_SECRET_KEY is invalid"),
         (OLD_KEY, "NUANJING_NEW_SECRET_KEY is the current key"),
     ],
+    # Stable ids: the key is made anew each run, and parallel workers must collect alike.
+    ids=["unset", "too-short", "the-current-key"],
 )
 def test_rotate_needs_a_new_key(
     database: Database,
