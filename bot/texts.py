@@ -1209,3 +1209,9 @@ BOOKING_REMINDER_HOUR_PRIVATE = (
 BOOKING_REMINDER_CANCEL = "\n如不能到场，请发送 /book mine 取消预约，把名额让给其他同事。"
 BOOKING_REMINDER_TODAY = "今天"
 BOOKING_REMINDER_TOMORROW = "明天"
+
+# --- easy on a phone: forgiving input and the whole menu (issue 17, items 2-3) ---
+
+# --- easy on a phone: festivals from the policy (issue 17, item 7) ---
+
+# --- easy on a phone: appeals that name who is coming (issue 17, item 4) ---
