@@ -77,7 +77,7 @@ HELP_ORGANIZER = (
     "\n\n工会干部：\n/announce 发布通知（全体、按单位或按角色）\n/requests 审核绑定申请\n"
     "/cases 待办慰问申报，可加筛选，如 /cases 住院 天元分局 已探望 2026-01-01 2026-06-30"
     "（/cases help 查看全部写法）\n"
-    "/cases stats 慰问统计\n/cases export 导出慰问申报 Excel"
+    "/cases 统计 慰问统计\n/cases 导出 导出慰问申报 Excel（也可写 stats、export）"
 )
 HELP_ADMIN = (
     "\n\n管理员：\n"
@@ -215,7 +215,7 @@ CARE_ASK_DATE = {
     "relative_death": "请输入去世日期，例如 2026-11-29：",
     "officer_death": "请输入去世日期，例如 2026-11-29：",
 }
-CARE_BAD_DATE = "日期格式不对，请按 2026-11-29 这样输入："
+CARE_BAD_DATE = "日期格式不对，可以写 2026-11-29、11月29日或昨天："
 CARE_DATE_PROBLEMS = {
     "future": "日期不能晚于今天，请重新输入：",
     "too_far_ahead": "婚期只能填今后 60 天以内的日期，请重新输入：",
@@ -333,8 +333,9 @@ CASES_USAGE = (
     "也可写 2026 或 2026-03\n"
     "/cases 全部 — 连同已发放、不予受理、重复申报\n"
     "/cases #12 — 查看 12 号申报并办理\n"
-    "/cases stats [起 止] — 慰问统计（默认今年，按事件日期）\n"
-    "/cases export [起 止] — 导出 Excel 给财务（默认今年，按事件日期）\n"
+    "/cases 统计 [起 止] — 慰问统计（默认今年，按事件日期）\n"
+    "/cases 导出 [起 止] — 导出 Excel 给财务（默认今年，按事件日期）\n"
+    "（统计、导出也可写 stats、export）\n"
     "事项：住院 结婚 生育 退休 直系亲属去世 民警去世\n"
     "状态：已上报 已探望 已发放 不予受理 重复申报"
 )
@@ -370,8 +371,8 @@ EXPORT_SHEET = "慰问申报"
 COMMAND_BLOOD = "我的献血记录"
 HELP_BLOOD = "\n/blood 我的献血记录和下次可以献血的日期"
 HELP_BLOOD_ORGANIZER = (
-    "\n/blood record 警号 成分 数量 [日期] 登记献血，如 /blood record 100001 全血 400\n"
-    "/blood stats [年份] 献血统计\n/blood 警号 查看某位会员的献血记录"
+    "\n/blood 登记 警号 成分 数量 [日期] 登记献血，如 /blood 登记 100001 全血 400\n"
+    "/blood 统计 [年份] 献血统计\n/blood 警号 查看某位会员的献血记录"
 )
 BLOOD_COMPONENTS = {"whole_blood": "全血", "platelets": "血小板", "plasma": "血浆"}
 BLOOD_AMOUNTS = {
@@ -406,11 +407,12 @@ BLOOD_USAGE = (
     "🩸 /blood 用法：\n"
     "/blood — 我的献血记录\n"
     "/blood 警号 — 查看某位会员的献血记录\n"
-    "/blood record 警号 成分 数量 [日期] — 登记献血，"
-    "如 /blood record 100001 全血 400 或 /blood record 100001 血小板 1 2026-11-20\n"
+    "/blood 登记 警号 成分 数量 [日期] — 登记献血，"
+    "如 /blood 登记 100001 全血 400 或 /blood 登记 100001 血小板 1 昨天\n"
     "全血 200、300 或 400 毫升；血小板 1～3 个治疗量；血浆 100～800 毫升（50 的整数倍）。"
     "日期默认今天，可补登一年以内的。\n"
-    "/blood stats [年份] — 献血统计（默认今年）"
+    "/blood 统计 [年份] — 献血统计（默认今年）\n"
+    "（登记、统计也可写 record、stats）"
 )
 BLOOD_RECORD_MISSING = "登记献血请写警号、成分和数量。\n\n"
 BLOOD_BAD_COMPONENT = "看不懂成分「{token}」，请写全血、血小板或血浆。\n\n"
@@ -447,8 +449,8 @@ BLOOD_BAD_ARGUMENT = "看不懂「{token}」。\n\n"
 COMMAND_DRIVES = "献血活动报名"
 HELP_DRIVES = "\n/drives 近期献血活动，报名或取消报名"
 HELP_DRIVES_ORGANIZER = (
-    "\n/drives new 日期 时间 地点 名额 [血型] 安排献血活动，如 "
-    "/drives new 2026-12-05 09:00 市中心血站 30 O,A\n/drives 编号 查看某场活动的报名名单"
+    "\n/drives 新建 日期 时间 地点 名额 [血型] 安排献血活动，如 "
+    "/drives 新建 12月5日 上午9点 市中心血站 30 O,A\n/drives 编号 查看某场活动的报名名单"
 )
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 DRIVE_WHEN = "{date}（{weekday}）{time}"
@@ -465,14 +467,14 @@ DRIVE_WAITLIST_BUTTON = "报名候补"
 DRIVE_CANCEL_BUTTON = "取消报名"
 DRIVES_NONE = "近期还没有安排献血活动，有新活动时工会会通知大家。"
 DRIVES_ORGANIZER_HINT = (
-    "\n\n工会干部：/drives new 日期 时间 地点 名额 [血型] 安排新活动，/drives 编号 查看名单。"
+    "\n\n工会干部：/drives 新建 日期 时间 地点 名额 [血型] 安排新活动，/drives 编号 查看名单。"
 )
 DRIVE_USAGE = (
     "🩸 /drives 用法：\n"
     "/drives — 近期献血活动，报名或取消报名\n"
-    "/drives new 日期 时间 地点 名额 [血型] — 安排献血活动，"
-    "如 /drives new 2026-12-05 09:00 市中心血站 30 或 "
-    "/drives new 2026-12-05 09:00 市中心血站 30 O,A\n"
+    "/drives 新建 日期 时间 地点 名额 [血型] — 安排献血活动，"
+    "如 /drives 新建 2026-12-05 09:00 市中心血站 30 或 "
+    "/drives 新建 12月5日 上午9点 市中心血站 30 O,A（新建也可写 new）\n"
     "名额 1～10000；血型写 A、B、O、AB，用逗号隔开，不写表示各血型都欢迎。\n"
     "/drives 编号 — 查看某场活动的报名和候补名单"
 )
@@ -777,8 +779,8 @@ EVENT_CANCEL_BUTTON = "取消报名"
 EVENT_MANAGE_BUTTON = "⚙️ 管理"
 EVENTS_NONE = "近期还没有您可以报名的活动，有新活动会第一时间通知您。"
 EVENTS_MORE = "\n\n后面还有 {count} 个活动，时间较晚，过几天再来看看。"
-EVENTS_MINE_HINT = "\n\n查看我的报名：/events mine"
-EVENTS_MANAGER_HINT = "\n\n发布新活动：/events new"
+EVENTS_MINE_HINT = "\n\n查看我的报名：/events 我的"
+EVENTS_MANAGER_HINT = "\n\n发布新活动：/events 新建"
 EVENTS_MINE_NONE = "您目前没有报名的活动。发送 /events 看看近期活动吧。"
 EVENTS_MINE_HEAD = "📋 我的报名："
 EVENTS_MINE_LINE = "{number}. {title}（#{id}）\n   🕒 {when}\n   📍 {place}\n   {state}"
@@ -806,9 +808,10 @@ EVENT_NOT_PUBLISHER = "只有工会干部和俱乐部负责人可以发布活动
 EVENT_USAGE = (
     "用法：\n"
     "/events：近期可报名的活动\n"
-    "/events mine：我的报名\n"
-    "/events new：发布新活动（工会干部、俱乐部负责人）\n"
-    "/events 编号：管理一个活动（名单、签到、导出、修改、取消）"
+    "/events 我的：我的报名\n"
+    "/events 新建：发布新活动（工会干部、俱乐部负责人）\n"
+    "/events 编号：管理一个活动（名单、签到、导出、修改、取消）\n"
+    "（我的、新建也可写 mine、new）"
 )
 EVENT_BAD_ARGUMENT = "看不懂「{token}」。\n"
 
@@ -953,7 +956,7 @@ EVENT_REMINDER_2H = "⏰ 活动即将开始：「{title}」{day} {time} 开始�
 EVENT_REMINDER_TODAY = "今天"
 HELP_EVENTS = "\n🎉 /events：近期活动（联谊、课堂、户外、比赛、俱乐部），报名、取消、候补。"
 HELP_EVENTS_MANAGER = (
-    "\n🎉 /events new：发布活动，发布后通知可报名的会员；"
+    "\n🎉 /events 新建：发布活动，发布后通知可报名的会员；"
     "/events 编号：名单、签到、导出、修改、取消。"
 )
 
@@ -1030,7 +1033,7 @@ BOOKING_PROBLEMS = {
 # --- bookings (预约): the officer's side (handlers/bookings.py) ---
 MENU_BOOK = "📅 预约"
 COMMAND_BOOK = "预约健康屋、心理咨询和场馆"
-HELP_BOOK = "\n📅 /book 预约健康屋、心理咨询、健身房等；/book mine 查看和取消我的预约。"
+HELP_BOOK = "\n📅 /book 预约健康屋、心理咨询、健身房等；/book 我的 查看和取消我的预约。"
 SERVICE_ICONS = {"health_room": "🩺", "counselling": "💬", "facility": "🏓"}
 BOOK_PICK_SERVICE = "📅 想预约什么？"
 BOOK_NO_SERVICES = "暂时没有可以预约的服务。"
@@ -1211,7 +1214,78 @@ BOOKING_REMINDER_TODAY = "今天"
 BOOKING_REMINDER_TOMORROW = "明天"
 
 # --- easy on a phone: forgiving input and the whole menu (issue 17, items 2-3) ---
+# The main menu: every feature by role (handlers/common.py main_menu_markup).
+MENU_DRIVES = "🩸 献血活动"
+MENU_BLOOD = "💉 我的献血"
+MENU_EVENTS = "🎉 活动"
+MENU_CLUBS = "🏃 俱乐部"
+MENU_STAFF = "🗓 预约名单"
+MENU_ANNOUNCE = "📣 发通知"
+MENU_APPEAL = "🆘 献血呼吁"
+MENU_CASES = "📋 慰问办理"
+MENU_GREETINGS = "🎊 节日问候"
+MENU_BOOKINGS = "📊 预约统计"
+# Free text naming the care report: the report is one tap away.
+FEATURE_REPORT_OFFER = "要申报慰问吗？点下面的按钮开始："
+# The care report's date step: a tap gives what typing the word gives.
+CARE_DATE_TODAY = "今天"
+CARE_DATE_YESTERDAY = "昨天"
+# Typed text at a step of the care report that waits for a button: which one; the step stays.
+CARE_USE_BUTTONS = {
+    "event": "请点上面的按钮选择要申报的事项，或发送 /cancel 取消。",
+    "who": "请点上面的「为本人」或「代同事申报」按钮。",
+    "pick": "请点上面的按钮选择是哪位同事。",
+    "relation": "请点上面的按钮选择去世的亲属。",
+    "confirm": "请点上面的「✅ 提交」或「❌ 取消」按钮。",
+}
 
 # --- easy on a phone: festivals from the policy (issue 17, item 7) ---
+# After an occasion's name in /greetings when the policy greets women only with it.
+GREETINGS_VIEW_WOMEN_ONLY = "（只问候女会员）"
 
 # --- easy on a phone: appeals that name who is coming (issue 17, item 4) ---
+APPEAL_LIST_BUTTON = "👥 名单"
+APPEAL_LIST_HEAD = "👥 紧急用血呼吁 #{id} 名单（{hospital}，需要 {units} 人）"
+APPEAL_LIST_COMING = "\n\n🙋 我能去（{count} 人）："
+APPEAL_LIST_ARRIVED = "\n\n📍 已到达（{count} 人）："
+APPEAL_LIST_LINE = "\n{number}. {name}｜{unit}｜{phone}"
+APPEAL_LIST_NONE = "\n（暂无）"
+APPEAL_LIST_ANSWER = "名单已私信发给您。"
+APPEAL_LIST_REFUSED = "只有发起人和工会干部可以查看名单。"
+APPEAL_END_ASK = (
+    "确定结束紧急用血呼吁 #{id}（{hospital}）吗？\n结束后会通知所有尚未到达的会员不用再去。"
+)
+APPEAL_END_CONFIRM_BUTTON = "确认结束"
+APPEAL_END_KEEP_BUTTON = "先不结束"
+APPEAL_END_DONE = "紧急用血呼吁 #{id} 已结束，已通知尚未到达的会员。"
+APPEAL_END_ALREADY = "紧急用血呼吁 #{id} 已经结束了。"
+APPEAL_END_KEPT = "好的，呼吁 #{id} 继续进行。"
+APPEAL_LEFT_OUT_HEAD = "\n\n另有 {count} 位血型相符的会员这次不会收到："
+APPEAL_LEFT_OUT = {
+    "no_birthday": "\n· {count} 位花名册上没有生日，无法核对年龄",
+    "too_soon": "\n· {count} 位距上次献血未满规定间隔",
+    "age": "\n· {count} 位年龄不在献血范围内",
+    "unreachable": "\n· {count} 位已屏蔽机器人，无法送达",
+    "not_bound": "\n· {count} 位尚未绑定机器人",
+}
+APPEAL_LEFT_OUT_FIX = "\n花名册资料有误的会员可在 /me 点「资料有误？」告诉工会。"
+PROFILE_NOTE_BUTTON = "资料有误？"
+PROFILE_NOTE_ASK = (
+    "请用一句话写明哪项资料有误、正确的是什么（最多 {limit} 字），例如：生日应为 1985-03-12。\n"
+    "工会干部会核对后更正。"
+)
+PROFILE_NOTE_CANCEL_BUTTON = "❌ 取消"
+PROFILE_NOTE_CANCELLED = "已取消，没有提交。"
+PROFILE_NOTE_TOO_LONG = "最多 {limit} 字，这次有 {length} 字，请写短一些再发。"
+PROFILE_NOTE_EMPTY = "请用文字写明哪项资料有误。"
+PROFILE_NOTE_PENDING = "您上次提交的资料更正还在等工会处理，处理后才能再提交。"
+PROFILE_NOTE_SENT = "已提交给工会，核对更正后会告诉您。"
+PROFILE_NOTE_FOR_ORGANIZERS = (
+    "📝 资料更正 #{id}\n{name}（警号 {police_id}，{unit}）说花名册上的资料有误：\n{text}\n\n"
+    "更正花名册后请点「已处理」。"
+)
+PROFILE_NOTE_DONE_BUTTON = "✅ 已处理"
+PROFILE_NOTE_DONE_ANSWER = "已标记为已处理，并已告诉该会员。"
+PROFILE_NOTE_DONE_BEFORE = "这条更正已经处理过了。"
+PROFILE_NOTE_DONE_MARK = "\n\n✅ 已处理。"
+PROFILE_NOTE_RESOLVED = "工会已处理您提交的资料更正，请发送 /me 查看。"

@@ -26,7 +26,7 @@ from bot.rules.messages import TELEGRAM_TEXT_LIMIT
 from bot.rules.text import clean, meaningful
 from handlers import menu
 from handlers.access import Access, action_of, pressed
-from handlers.callbacks import AnnounceStep, BroadcastCancel
+from handlers.callbacks import AnnounceStep, BroadcastCancel, MenuChoice
 from handlers.common import (
     ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
@@ -204,7 +204,9 @@ def stop_markup(broadcast_id: int) -> InlineKeyboardMarkup:
 
 @FLOW.entry()
 async def start(update: Update, context: Context, _caller: Caller) -> State | int:
-    """/announce: an organizer starts a new announcement by choosing its audience."""
+    """/announce or 📣 发通知 in the menu: an organizer starts a new announcement by choosing
+    its audience."""
+    await answer(update)
     draft = AnnouncementDraft(FLOW.token())
     state = FLOW.begin(update, context, State.CHOOSE_AUDIENCE, draft)
     await prompt(update, context, texts.ANNOUNCE_ASK_AUDIENCE, _audience_markup(draft.flow))
@@ -408,7 +410,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The announcement conversation and the stop button of progress messages."""
     use_buttons = FLOW.remind(texts.ANNOUNCE_USE_BUTTONS)
     conversation = FLOW.handler(
-        entry_points=[CommandHandler("announce", start, filters=PRIVATE_MESSAGE)],
+        entry_points=[
+            CommandHandler("announce", start, filters=PRIVATE_MESSAGE),
+            CallbackQueryHandler(start, pattern=f"^{MenuChoice('announce').pack()}$"),
+        ],
         states={
             State.CHOOSE_AUDIENCE: [FLOW.press("audience", _audience_chosen), use_buttons],
             State.CHOOSE_UNIT: [FLOW.press("unit", _unit_chosen), use_buttons],

@@ -36,9 +36,17 @@ from bot import texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
+from bot.rules.forgiving import normalise
 from bot.rules.text import quote
 from handlers.access import ORGANIZER, access
-from handlers.common import PRIVATE_MESSAGE, Caller, Context, notify_told, reply
+from handlers.common import (
+    PRIVATE_MESSAGE,
+    Caller,
+    Context,
+    notify_told,
+    reply,
+    typed_command,
+)
 from handlers.context import services
 from storage import audit, officers
 from storage import blood as blood_storage
@@ -75,8 +83,9 @@ class RecordRequest:
 
 
 def split_arguments(text: str) -> list[str]:
-    """The words after the command; commas and 、 separate as spaces do."""
-    parts = text.split(maxsplit=1)
+    """The words after the command, full-width forms read as plain ones (bot/rules/forgiving.py);
+    commas and 、 separate as spaces do."""
+    parts = normalise(text).split(maxsplit=1)
     rest = parts[1] if len(parts) > 1 else ""
     return [token for token in _SEPARATORS.split(rest.strip()) if token]
 
@@ -115,7 +124,7 @@ def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
         raise ArgumentError(problem)
     donated_on = today
     if len(tokens) == 4:
-        parsed = parse_date(tokens[3])
+        parsed = parse_date(tokens[3], today)
         if parsed is None:
             raise ArgumentError(
                 texts.BLOOD_BAD_DATE.format(token=quote(tokens[3])) + texts.BLOOD_USAGE
@@ -254,9 +263,7 @@ async def blood_command(update: Update, context: Context, caller: Caller) -> Non
 
     Every officer sees their own record; anything else is for organizers.
     """
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    tokens = split_arguments(message.text)
+    tokens = split_arguments(typed_command(update))
     if not tokens or (len(tokens) == 1 and tokens[0] == caller.officer.police_id):
         hint = texts.BLOOD_ORGANIZER_HINT if caller.organizer else ""
         await _show(update, context, caller.officer, own=True, hint=hint)

@@ -426,7 +426,7 @@ async def _book(
             if outcome == Outcome.LIMIT:
                 refusal = _limit_text(session, service, officer_id, slot, now, zone)
             elif outcome in (Outcome.SIGNED, Outcome.WAITLISTED):
-                booking = booking_storage.entry_of(session, row.id, officer_id)
+                booking = joined.entry
                 _audit(session, caller, service, "booking.booked", row)
     if refusal is not None:
         await answer(update, refusal, alert=True)

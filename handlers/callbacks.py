@@ -85,6 +85,26 @@ def _number(raw: str) -> int | None:
     return number if low <= number <= high else None
 
 
+MENU_ITEMS = (
+    "profile",
+    "help",
+    "requests",
+    "report",
+    "myreports",
+    "cases",
+    "book",
+    "blood",
+    "drives",
+    "events",
+    "clubs",
+    "staff",
+    "announce",
+    "appeal",
+    "greetings",
+    "bookings",
+)
+
+
 @dataclasses.dataclass(frozen=True)
 class MenuChoice(CallbackData):
     """A main-menu button."""
@@ -93,7 +113,7 @@ class MenuChoice(CallbackData):
     item: str
 
     def __post_init__(self) -> None:
-        if self.item not in ("profile", "help", "requests", "report", "myreports", "cases", "book"):
+        if self.item not in MENU_ITEMS:
             raise ValueError(self.item)
 
 
@@ -185,7 +205,7 @@ class DriveAction(CallbackData):
             raise ValueError(self.action)
 
 
-APPEAL_ACTIONS = ("coming", "cannot", "arrived", "end")
+APPEAL_ACTIONS = ("coming", "cannot", "arrived", "end", "endok", "endno", "list")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,6 +232,28 @@ class AppealConfirm(CallbackData):
     def __post_init__(self) -> None:
         if self.action not in ("confirm", "cancel") or not self.flow.isalnum():
             raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterNoteStep(CallbackData):
+    """「资料有误？」 on /me (start, `flow` "0") and 取消 while writing the note (`flow` ties it
+    to the draft it was shown for)."""
+
+    prefix: ClassVar[str] = "rn"
+    flow: str
+    action: str
+
+    def __post_init__(self) -> None:
+        if self.action not in ("start", "cancel") or not self.flow.isalnum():
+            raise ValueError(self.action)
+
+
+@dataclasses.dataclass(frozen=True)
+class RosterNoteDone(CallbackData):
+    """✅ 已处理 on an organizer's copy of a roster note."""
+
+    prefix: ClassVar[str] = "rnd"
+    note_id: int
 
 
 RECORD_COMPONENTS = ("whole_blood", "platelets")

@@ -27,6 +27,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.rules.care import CaseKey, date_problem, first_duplicate, parse_date, price
+from bot.rules.forgiving import Lean
 from bot.rules.identity import normalize_police_id
 from bot.rules.text import clean, meaningful
 from handlers.access import Handler, PressStep, access, pressed, returning
@@ -232,8 +233,17 @@ async def _ask_details(update: Update, context: Context, draft: dict[str, Any]) 
         await prompt(update, context, texts.CARE_ASK_RELATION, _rows(buttons))
         return state
     state = FLOW.save(update, context, DATE, draft)
-    await prompt(update, context, texts.CARE_ASK_DATE[event])
+    await prompt(update, context, texts.CARE_ASK_DATE[event], _date_markup())
     return state
+
+
+# The date step's buttons: each gives what typing its word gives.
+DATE_WORDS = {"today": texts.CARE_DATE_TODAY, "yesterday": texts.CARE_DATE_YESTERDAY}
+
+
+def _date_markup() -> InlineKeyboardMarkup:
+    """今天 / 昨天 under the date question."""
+    return _rows([_button(word, DATE, value) for value, word in DATE_WORDS.items()])
 
 
 @guarded(NAME, HOSPITAL)
@@ -245,11 +255,18 @@ async def hospital_entered(update: Update, context: Context) -> str:
 @guarded(NAME, WARD)
 async def ward_entered(update: Update, context: Context) -> str:
     """The ward and bed: a health detail, stored encrypted."""
-    return await _short_text(update, context, WARD, DATE, texts.CARE_ASK_DATE["hospitalization"])
+    return await _short_text(
+        update, context, WARD, DATE, texts.CARE_ASK_DATE["hospitalization"], _date_markup()
+    )
 
 
 async def _short_text(
-    update: Update, context: Context, field: str, next_state: str, next_prompt: str
+    update: Update,
+    context: Context,
+    field: str,
+    next_state: str,
+    next_prompt: str,
+    next_markup: InlineKeyboardMarkup | None = None,
 ) -> str:
     """Store a short typed answer under `field` (also this step's state) and go on."""
     message = update.effective_message
@@ -264,7 +281,7 @@ async def _short_text(
     if field in SEALED:
         value = services(context).cipher.encrypt(value)
     state = FLOW.save(update, context, next_state, {**FLOW.draft(update, context), field: value})
-    await prompt(update, context, next_prompt)
+    await prompt(update, context, next_prompt, next_markup)
     return state
 
 
@@ -276,17 +293,31 @@ async def relation_chosen(
     """Whose death: spouse, parent, parent-in-law or child."""
     relation = step.value
     state = FLOW.save(update, context, DATE, {**FLOW.draft(update, context), "relation": relation})
-    await edit_or_send(update, context, texts.CARE_ASK_DATE["relative_death"])
+    await edit_or_send(update, context, texts.CARE_ASK_DATE["relative_death"], _date_markup())
     return state
 
 
 @guarded(NAME, DATE)
 async def date_entered(update: Update, context: Context) -> str:
-    """The event date: a real date, not before the officer's birth, within the last year."""
+    """The event date, typed: 2026-11-29, 11月29日, 昨天…"""
     message = update.effective_message
     assert message is not None and message.text is not None
+    return await _take_date(update, context, message.text)
+
+
+@guarded(NAME, DATE)
+@_step(DATE, tuple(DATE_WORDS))
+async def date_pressed(update: Update, context: Context, step: CareStep, _caller: Caller) -> str:
+    """今天 or 昨天 pressed: the same as typing the word."""
+    return await _take_date(update, context, DATE_WORDS[step.value])
+
+
+async def _take_date(update: Update, context: Context, typed: str) -> str:
+    """The event date: a real date, not before the officer's birth, within the last year (a
+    wedding may lie ahead, so a year-less date means the nearest one; any other the past one)."""
     draft = FLOW.draft(update, context)
-    event_date = parse_date(message.text)
+    lean = Lean.NEAREST if draft.get("event") == "marriage" else Lean.PAST
+    event_date = parse_date(typed, _today(context), lean=lean)
     if event_date is None:
         await prompt(update, context, texts.CARE_BAD_DATE)
         return DATE
@@ -453,6 +484,17 @@ def _file(session: Session, caller: Caller, draft: dict[str, Any], context: Cont
     return case
 
 
+def _use_buttons(state: str) -> Handler:
+    """Typed text at a step that waits for a button: which button to press; the step stays."""
+
+    @guarded(NAME, state)
+    async def use_buttons(update: Update, context: Context) -> str:
+        await prompt(update, context, texts.CARE_USE_BUTTONS[state])
+        return state
+
+    return use_buttons
+
+
 async def text_expected(update: Update, context: Context) -> None:
     """A photo or sticker where typed text is expected: the step stays."""
     await prompt(update, context, texts.CARE_TEXT_EXPECTED)
@@ -532,26 +574,33 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
                 CallbackQueryHandler(start, pattern=f"^{MenuChoice('report').pack()}$"),
             ],
             states={
-                EVENT: [pressed(event_chosen)],
-                WHO: [pressed(who_chosen)],
+                EVENT: [pressed(event_chosen), MessageHandler(other, _use_buttons(EVENT))],
+                WHO: [pressed(who_chosen), MessageHandler(other, _use_buttons(WHO))],
                 COLLEAGUE: [
                     MessageHandler(text, colleague_entered),
                     MessageHandler(other, text_expected),
                 ],
-                PICK: [pressed(colleague_picked)],
+                PICK: [pressed(colleague_picked), MessageHandler(other, _use_buttons(PICK))],
                 HOSPITAL: [
                     MessageHandler(text, hospital_entered),
                     MessageHandler(other, text_expected),
                 ],
                 WARD: [MessageHandler(text, ward_entered), MessageHandler(other, text_expected)],
-                RELATION: [pressed(relation_chosen)],
-                DATE: [MessageHandler(text, date_entered), MessageHandler(other, text_expected)],
+                RELATION: [
+                    pressed(relation_chosen),
+                    MessageHandler(other, _use_buttons(RELATION)),
+                ],
+                DATE: [
+                    MessageHandler(text, date_entered),
+                    pressed(date_pressed),
+                    MessageHandler(other, text_expected),
+                ],
                 NOTE: [
                     MessageHandler(text, note_entered),
                     pressed(note_skipped),
                     MessageHandler(other, text_expected),
                 ],
-                CONFIRM: [pressed(confirmed)],
+                CONFIRM: [pressed(confirmed), MessageHandler(other, _use_buttons(CONFIRM))],
             },
             fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
             allow_reentry=True,

@@ -59,6 +59,7 @@ from handlers.common import (
     notify_told,
     prompt,
     reply,
+    typed_command,
 )
 from handlers.context import services
 from storage import audit, broadcasts, care, conversations, officers, roles
@@ -637,9 +638,7 @@ def _midnight(context: Context, day: date) -> datetime:
 @access(ORGANIZER)
 async def cases_command(update: Update, context: Context, caller: Caller) -> None:
     """/cases [filters | #id | stats | export | help]: organizers' list, figures and export."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    tokens = split_arguments(message.text)
+    tokens = split_arguments(typed_command(update))
     verb = tokens[0].lower() if tokens else ""
     try:
         if verb in ("help", "帮助", "用法"):

@@ -367,12 +367,34 @@ def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
 
     rows = [
         [button(texts.MENU_REPORT, "report"), button(texts.MENU_MYREPORTS, "myreports")],
+        [button(texts.MENU_DRIVES, "drives"), button(texts.MENU_BLOOD, "blood")],
+        [button(texts.MENU_EVENTS, "events"), button(texts.MENU_CLUBS, "clubs")],
         [button(texts.MENU_BOOK, "book"), button(texts.MENU_PROFILE, "profile")],
-        [button(texts.MENU_HELP, "help")],
     ]
+    if caller.staffs:
+        rows.append([button(texts.MENU_STAFF, "staff")])
     if caller.organizer:
-        rows.insert(2, [button(texts.MENU_REQUESTS, "requests")])
+        # The organizers' tools, two to a row.
+        tools = [
+            button(texts.MENU_ANNOUNCE, "announce"),
+            button(texts.MENU_APPEAL, "appeal"),
+            button(texts.MENU_CASES, "cases"),
+            button(texts.MENU_REQUESTS, "requests"),
+            button(texts.MENU_GREETINGS, "greetings"),
+            button(texts.MENU_BOOKINGS, "bookings"),
+        ]
+        rows += [tools[i : i + 2] for i in range(0, len(tools), 2)]
+    rows.append([button(texts.MENU_HELP, "help")])
     return InlineKeyboardMarkup(rows)
+
+
+def typed_command(update: Update) -> str:
+    """The text of a typed command with its words (`/cases 统计 2026`); "" for a menu press or
+    a feature named in free text, which open the feature as the bare command does."""
+    message = update.message
+    if update.callback_query is not None or message is None or message.text is None:
+        return ""
+    return message.text if message.text.startswith("/") else ""
 
 
 async def show_main_menu(update: Update, context: Context, caller: Caller) -> None:

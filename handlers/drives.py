@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from bot import texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
 from bot.rules.care import parse_date
+from bot.rules.forgiving import Lean, normalise, parse_clock
 from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.text import clean, meaningful, quote
 from handlers import blood
@@ -47,6 +48,7 @@ from handlers.common import (
     edit_or_send,
     notify,
     reply,
+    typed_command,
 )
 from handlers.context import services
 from storage import audit, officers
@@ -72,7 +74,6 @@ RECORDER: Access[DriveRecord] = Access(
 MAX_CAPACITY = 10_000
 MAX_PLACE = 100  # the width of blood_drive.place
 
-_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
 _TYPE_SEPARATORS = re.compile(r"[,，、/;；]+")
 _DRIVE_ID = re.compile(r"^#?(\d{1,9})$")
 
@@ -113,22 +114,22 @@ def parse_new(
     """日期 时间 地点 名额 [血型] → (start in UTC, place, capacity, wanted types)."""
     if len(tokens) < 4:
         raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
-    day = parse_date(tokens[0])
+    today = now.astimezone(zone).date()
+    day = parse_date(tokens[0], today, lean=Lean.FUTURE)
     if day is None:
         raise ArgumentError(texts.DRIVE_BAD_DATE.format(token=quote(tokens[0])) + texts.DRIVE_USAGE)
-    today = now.astimezone(zone).date()
     if beyond_horizon(day, today):
         raise ArgumentError(
             texts.DRIVE_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
         )
-    match = _TIME.match(tokens[1])
-    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+    clock = parse_clock(tokens[1])
+    if clock is None:
         raise ArgumentError(texts.DRIVE_BAD_TIME.format(token=quote(tokens[1])) + texts.DRIVE_USAGE)
     rest = list(tokens[2:])
     types: list[str] = []
-    if len(rest) >= 3 and not _whole_number(rest[-1]):
-        types = parse_types(rest.pop())
-    capacity_token = rest.pop()
+    if len(rest) >= 3 and not _whole_number(normalise(rest[-1])):
+        types = parse_types(normalise(rest.pop()))
+    capacity_token = normalise(rest.pop())
     if not rest:
         raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
     if not _whole_number(capacity_token) or not 1 <= int(capacity_token) <= MAX_CAPACITY:
@@ -140,7 +141,7 @@ def parse_new(
         raise ArgumentError(texts.TEXT_INVISIBLE_PLACE + texts.DRIVE_USAGE)
     if len(place) > MAX_PLACE:
         raise ArgumentError(texts.DRIVE_PLACE_TOO_LONG.format(limit=MAX_PLACE) + texts.DRIVE_USAGE)
-    local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
+    local = datetime.combine(day, clock, tzinfo=zone)
     if local <= now:
         raise ArgumentError(texts.DRIVE_PAST.format(when=when_text(local, zone)))
     return local.astimezone(UTC), place, int(capacity_token), types
@@ -215,9 +216,7 @@ def refusal(answer: Eligibility, on: date, policy: BloodPolicy) -> str:
 @access()
 async def drives_command(update: Update, context: Context, caller: Caller) -> None:
     """/drives [new … | 编号 | help]: upcoming drives for everyone, scheduling for organizers."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    tokens = message.text.split()[1:]
+    tokens = typed_command(update).split()[1:]
     if not tokens:
         await _list(update, context, caller, organizer=caller.organizer)
         return

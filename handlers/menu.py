@@ -6,14 +6,28 @@ These are registered last: they catch what no feature conversation took.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import texts
-from handlers import binding, profile
-from handlers.access import access, pressed
+from bot.rules.forgiving import feature_named
+from handlers import (
+    binding,
+    blood,
+    booking_staff,
+    bookings,
+    care,
+    care_admin,
+    clubs,
+    drives,
+    events,
+    greetings,
+    profile,
+)
+from handlers.access import OFFICER, ORGANIZER, Access, Handler, access, pressed
 from handlers.callbacks import MenuChoice
 from handlers.common import (
     PRIVATE_MESSAGE,
@@ -66,7 +80,8 @@ async def cancel_outside(update: Update, context: Context) -> None:
 
 
 async def hint(update: Update, context: Context) -> None:
-    """Free text, media or an unknown command outside any conversation: a one-line hint."""
+    """Free text, media or an unknown command outside any conversation: the feature the text
+    names (献血, 预约, 体检…) opens; anything else gets a one-line hint."""
     user = update.effective_user
     if user is None:
         return
@@ -74,12 +89,78 @@ async def hint(update: Update, context: Context) -> None:
     if caller is not None and profile.waiting_for_phone(update, context):
         await profile.contact_expected(update, context)
         return
+    message = update.message
+    typed = message.text if message is not None and message.text is not None else ""
+    feature = feature_named(typed) if caller is not None and not typed.startswith("/") else None
+    if feature is not None:
+        await _open_named(update, context, feature)
+        return
     await reply(update, context, texts.FREE_TEXT_HINT if caller else texts.STRANGER_HINT)
+
+
+async def _offer_report(update: Update, context: Context) -> None:
+    """The report is a conversation begun by its command or button: one tap away."""
+    button = InlineKeyboardButton(texts.MENU_REPORT, callback_data=MenuChoice("report").pack())
+    await reply(update, context, texts.FEATURE_REPORT_OFFER, InlineKeyboardMarkup([[button]]))
+
+
+# What free text naming a feature opens: the feature's own command, as if typed bare.
+NAMED: dict[str, Callable[[Update, Context], Awaitable[object]]] = {
+    "drives": drives.drives_command,
+    "blood": blood.blood_command,
+    "events": events.events_command,
+    "clubs": clubs.clubs_command,
+    "book": bookings.book_command,
+    "report": _offer_report,
+    "myreports": care.my_reports,
+    "me": profile.show_profile,
+    "menu": menu,
+    "help": help_command,
+}
+
+
+async def _open_named(update: Update, context: Context, feature: str) -> None:
+    await NAMED[feature](update, context)
+
+
+def _opening(command: Handler, rule: Access[Any] = OFFICER) -> Handler:
+    """A menu button that opens a feature exactly as its bare command does: the caller admitted
+    by the command's own rule (refused with an alert otherwise), the press answered, then the
+    command."""
+
+    async def opened(update: Update, context: Context) -> object:
+        if await rule.admit(update, context) is None:
+            return None
+        await answer(update)
+        return await command(update, context)
+
+    return opened
+
+
+@access(ORGANIZER)
+async def appeal_pressed(update: Update, context: Context, _caller: Caller) -> None:
+    """🆘 献血呼吁 in the menu: an appeal needs its details, so how to write one."""
+    await answer(update)
+    await reply(update, context, texts.APPEAL_USAGE)
 
 
 async def stale_button(update: Update, context: Context) -> None:
     """A button nobody handles any more (an old message, a finished flow, forged data)."""
     await answer(update, texts.STALE_BUTTON)
+
+
+# The menu's buttons for features without a conversation: item, command, the command's rule.
+# 📣 发通知 begins a flow and is handlers.announce's entry point.
+OPENED_BY_PRESS: tuple[tuple[str, Handler, Access[Any]], ...] = (
+    ("drives", drives.drives_command, OFFICER),
+    ("blood", blood.blood_command, OFFICER),
+    ("events", events.events_command, OFFICER),
+    ("clubs", clubs.clubs_command, OFFICER),
+    ("staff", booking_staff.staff_command, booking_staff.STAFF),
+    ("cases", care_admin.cases_command, ORGANIZER),
+    ("greetings", greetings.show, greetings.GREETER),
+    ("bookings", booking_staff.bookings_command, ORGANIZER),
+)
 
 
 def _exactly(choice: MenuChoice) -> str:
@@ -96,6 +177,11 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         # 📝 慰问申报 and 我的申报 are handlers.care's, registered with it.
         CallbackQueryHandler(profile.show_profile, pattern=_exactly(MenuChoice("profile"))),
         CallbackQueryHandler(binding.list_requests, pattern=_exactly(MenuChoice("requests"))),
+        *(
+            CallbackQueryHandler(_opening(command, rule), pattern=_exactly(MenuChoice(item)))
+            for item, command, rule in OPENED_BY_PRESS
+        ),
+        CallbackQueryHandler(appeal_pressed, pattern=_exactly(MenuChoice("appeal"))),
         CallbackQueryHandler(menu_pressed, pattern=MenuChoice.pattern()),
         MessageHandler(PRIVATE_MESSAGE & ~filters.StatusUpdate.ALL, hint),
         CallbackQueryHandler(stale_button),

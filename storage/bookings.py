@@ -85,6 +85,9 @@ def slot_row(
     session: Session, service_key: str, starts_at: datetime, ends_at: datetime, places: int
 ) -> ServiceSlot:
     """The slot's row, written now if this is its first booking (or closing)."""
+    found = _slot_at(session, service_key, starts_at)
+    if found is not None:
+        return found  # the common case: read, not written
     values = {
         "service_key": service_key,
         "starts_at": starts_at,
@@ -100,12 +103,17 @@ def slot_row(
         .values(values)
         .on_conflict_do_nothing(index_elements=["service_key", "starts_at"])
     )
-    found = session.exec(
+    written = _slot_at(session, service_key, starts_at)
+    assert written is not None
+    return written
+
+
+def _slot_at(session: Session, service_key: str, starts_at: datetime) -> ServiceSlot | None:
+    return session.exec(
         select(ServiceSlot).where(
             ServiceSlot.service_key == service_key, ServiceSlot.starts_at == starts_at
         )
-    ).one()
-    return found
+    ).first()
 
 
 def slot(session: Session, slot_id: int) -> ServiceSlot | None:

@@ -89,11 +89,13 @@ class SignupTable(Generic[Row, Parent]):
 
 @dataclass(frozen=True)
 class Joined(Generic[Parent]):
-    """What a sign-up did; `position` is the place on the waitlist (from 1) when waiting."""
+    """What a sign-up did; `position` is the place on the waitlist (from 1) when waiting, and
+    `entry` the officer's sign-up row once they hold a place or wait."""
 
     outcome: Outcome
     parent: Parent | None
     position: int | None = None
+    entry: Any = None
 
 
 @dataclass(frozen=True)
@@ -335,8 +337,8 @@ def sign_up(
     session.add(row)
     session.flush()
     if state == SignupState.WAITLISTED:
-        return Joined(outcome, parent, waitlist_position(session, table, row))
-    return Joined(outcome, parent)
+        return Joined(outcome, parent, waitlist_position(session, table, row), row)
+    return Joined(outcome, parent, entry=row)
 
 
 def cancel(

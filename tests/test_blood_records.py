@@ -313,7 +313,9 @@ async def test_bad_records_are_refused_with_the_reason(bot: BotHarness) -> None:
     for command, refusal in cases:
         await bot.dialog.play([(ZHAO, command, [says(refusal)]), (WANG, None, [])])
     assert _donations(bot.database) == []
-    await bot.dialog.play([(ZHAO, "/blood help", [says("/blood record 警号 成分 数量 [日期]")])])
+    await bot.dialog.play(
+        [(ZHAO, "/blood help", [says("/blood 登记 警号 成分 数量 [日期]", "record")])]
+    )
 
 
 async def test_officers_see_only_their_own_record(bot: BotHarness) -> None:

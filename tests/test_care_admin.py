@@ -556,7 +556,7 @@ async def test_cases_lists_open_cases_with_filters(bot: BotHarness) -> None:
 async def test_an_unknown_word_is_named_with_the_usage(bot: BotHarness) -> None:
     await _start(bot)
     answer = await _cases(bot, ORG, "/cases 胡说")
-    assert "看不懂「胡说」" in answer and "/cases stats" in answer
+    assert "看不懂「胡说」" in answer and "/cases 统计" in answer
     answer = await _cases(bot, ORG, "/cases 2026-01-01 2026-02-01 2026-03-01")
     assert "日期最多写两个" in answer
 

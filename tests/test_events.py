@@ -776,7 +776,7 @@ async def test_the_list_shows_the_ten_soonest_and_says_how_many_follow(bot: BotH
     for day in range(1, 13):
         _event(bot.database, starts=datetime.now(UTC) + timedelta(days=day), title=f"课程{day}")
     cards = [says(f"课程{day}（") for day in range(1, 10)]
-    cards.append(says("课程10（", "后面还有 2 个活动", "/events mine"))
+    cards.append(says("课程10（", "后面还有 2 个活动", "/events 我的"))
     await bot.dialog.play([(WANG, "/events", cards)])
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 
 from bot.policy import CareRule
+from bot.rules.forgiving import Lean, parse_day
 
 PLANNED_WEDDING_DAYS = 60
 LONGEST_LOOKBACK_DAYS = 366
@@ -103,18 +104,8 @@ def first_duplicate(existing: Sequence[CaseKey], new: CaseKey) -> CaseKey | None
     return min(matches, key=lambda c: c.case_id) if matches else None
 
 
-def parse_date(text: str) -> date | None:
-    """A typed date: 2026-11-29, 2026/11/29, 2026.11.29, 20261129 or 2026年11月29日."""
-    cleaned = text.strip().replace("年", "-").replace("月", "-").replace("日", "")
-    cleaned = cleaned.replace("/", "-").replace(".", "-")
-    try:
-        if cleaned.isdigit() and len(cleaned) == 8:
-            return date(int(cleaned[:4]), int(cleaned[4:6]), int(cleaned[6:]))
-        parts = cleaned.split("-")
-        if len(parts) == 3 and all(p.isdigit() for p in parts):
-            return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except (ValueError, OverflowError):
-        # OverflowError: a part too big for C (99999999999-1-1); ValueError: no such date,
-        # or more digits than int() converts.
-        return None
-    return None
+def parse_date(text: str, today: date | None = None, *, lean: Lean = Lean.PAST) -> date | None:
+    """A typed date (bot/rules/forgiving.py): 2026-11-29, 2026/11/29, 2026.11.29, 20261129,
+    2026年11月29日, full-width digits too; with `today` also 今天 / 昨天 / 前天 / 明天 and a
+    year-less 11-29 or 11月29日, its year chosen by `lean` (a past event by default)."""
+    return parse_day(text, today, lean=lean)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.rules import capacity as capacity_rules
 from bot.rules.capacity import Places, Tally
+from bot.rules.forgiving import Lean, normalise, parse_clock, parse_day
 from bot.rules.horizon import moment_beyond_horizon
 from bot.rules.text import clean, meaningful
 
@@ -132,37 +133,40 @@ def gender_needed(male_cap: int | None, female_cap: int | None) -> bool:
 
 # --- typed values ------------------------------------------------------------------------
 
-_DATE = r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?"
-_TIME = r"(\d{1,2})[:：](\d{2})"
-_SAME_DAY = re.compile(rf"^{_DATE}\s+{_TIME}\s*(?:-|~|～|—|至|到)\s*{_TIME}$")
-_TWO_DAYS = re.compile(rf"^{_DATE}\s+{_TIME}\s*(?:-|~|～|—|至|到)\s*{_DATE}\s+{_TIME}$")
-_MOMENT = re.compile(rf"^{_DATE}\s+{_TIME}$")
+# A start and an end: `DAY CLOCK-CLOCK` or `DAY CLOCK 至 DAY CLOCK`, each day and clock as
+# bot/rules/forgiving.py reads them (2026-12-20, 12月20日, 明天; 14:00, 下午2点, 晚上8点半).
+_SEPARATOR = r"\s*(?:-|~|～|—|至|到)\s*"
+_RANGE = re.compile(rf"^(\S+)\s+(\S+?){_SEPARATOR}(?:(\S+)\s+)?(\S+)$")
+_MOMENT = re.compile(r"^(\S+)\s+(\S+)$")
 _CAPS = re.compile(r"^(\d{1,6})(?:\s+男\s*(\d{1,6})\s*女\s*(\d{1,6}))?$")
 
 
-def _local(zone: ZoneInfo, year: str, month: str, day: str, hour: str, minute: str) -> datetime:
-    """A wall time in the union's zone; ValueError for a date or time that does not exist."""
-    return datetime.combine(
-        date(int(year), int(month), int(day)), time(int(hour), int(minute)), tzinfo=zone
-    )
+def _moment(
+    day_text: str, clock_text: str, zone: ZoneInfo, now: datetime, after: time | None = None
+) -> datetime | None:
+    """A typed day and clock as a wall time in the union's zone; None if either is no such."""
+    day = parse_day(day_text, now.astimezone(zone).date(), lean=Lean.FUTURE)
+    clock = parse_clock(clock_text, after=after)
+    if day is None or clock is None:
+        return None
+    return datetime.combine(day, clock, tzinfo=zone)
 
 
 def parse_when(text: str, zone: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
-    """`2026-12-20 14:00-17:00` or `2026-12-20 14:00 至 2026-12-21 12:00` → (start, end)."""
-    value = text.strip()
-    try:
-        if match := _SAME_DAY.match(value):
-            y, m, d, h1, n1, h2, n2 = match.groups()
-            start, end = _local(zone, y, m, d, h1, n1), _local(zone, y, m, d, h2, n2)
-        elif match := _TWO_DAYS.match(value):
-            y1, m1, d1, h1, n1, y2, m2, d2, h2, n2 = match.groups()
-            start, end = _local(zone, y1, m1, d1, h1, n1), _local(zone, y2, m2, d2, h2, n2)
-        else:
-            raise EventInputError(Problem.BAD_WHEN)
-    except ValueError as exc:
-        if isinstance(exc, EventInputError):
-            raise
-        raise EventInputError(Problem.BAD_WHEN) from None
+    """`2026-12-20 14:00-17:00` or `2026-12-20 14:00 至 2026-12-21 12:00` → (start, end);
+    forgiving of how the day and clocks are written (`12月20日 下午2点-5点`, `明天 9点-11点`)."""
+    match = _RANGE.match(normalise(text))
+    if match is None:
+        raise EventInputError(Problem.BAD_WHEN)
+    day, first, second_day, second = match.groups()
+    start = _moment(day, first, zone, now)
+    if start is None:
+        raise EventInputError(Problem.BAD_WHEN)
+    # 晚上7点-9点: on the same day, an end without a part of the day follows the start's.
+    after = None if second_day else start.timetz().replace(tzinfo=None)
+    end = _moment(second_day or day, second, zone, now, after)
+    if end is None:
+        raise EventInputError(Problem.BAD_WHEN)
     check_times(start, end, now)
     return start, end
 
@@ -178,14 +182,12 @@ def check_times(start: datetime, end: datetime, now: datetime) -> None:
 
 
 def parse_deadline(text: str, zone: ZoneInfo, *, start: datetime, now: datetime) -> datetime:
-    """`2026-12-19 18:00` → the sign-up deadline: ahead of now and not after the start."""
-    match = _MOMENT.match(text.strip())
-    if match is None:
+    """`2026-12-19 18:00` (or `12月19日 晚上6点`, `明天 18:00`) → the sign-up deadline: ahead of
+    now and not after the start."""
+    match = _MOMENT.match(normalise(text))
+    moment = None if match is None else _moment(match.group(1), match.group(2), zone, now)
+    if moment is None:
         raise EventInputError(Problem.BAD_MOMENT)
-    try:
-        moment = _local(zone, *match.groups())
-    except ValueError:
-        raise EventInputError(Problem.BAD_MOMENT) from None
     check_deadline(moment, start=start, now=now)
     return moment
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.rules.forgiving import normalise
+
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 _POLICE_ID = re.compile(r"[0-9A-Za-z]{4,12}")
 
 
 def normalize_phone(raw: str) -> str:
     """Mainland mobile number in +86 form (e.g. '+8613800138000'), or ValueError."""
-    digits = re.sub(r"[\s\-()()]", "", raw.strip())
+    digits = re.sub(r"[\s\-()()]", "", normalise(raw))
     if digits.startswith("+"):
         digits = digits[1:]
         if not digits.startswith("86"):
@@ -76,8 +78,9 @@ def parse_gender(raw: str) -> str:
 
 
 def normalize_police_id(raw: str) -> str:
-    """A police ID as stored: 4 to 12 letters or digits, letters upper-case, or ValueError."""
-    value = raw.strip().upper()
+    """A police ID as stored: 4 to 12 letters or digits, letters upper-case, or ValueError;
+    full-width ones (１００００２, ＡＢ) are read as the plain ones."""
+    value = normalise(raw).upper()
     if not _POLICE_ID.fullmatch(value):
         raise ValueError("police ID must be 4 to 12 letters or digits")
     return value

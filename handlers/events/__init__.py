@@ -30,7 +30,7 @@ from bot import texts
 from bot.rules.text import quote
 from handlers.access import access, pressed
 from handlers.callbacks import EventAction, EventMark
-from handlers.common import PRIVATE_MESSAGE, Caller, Context, reply
+from handlers.common import PRIVATE_MESSAGE, Caller, Context, reply, typed_command
 from handlers.events.attendance import MARK_PAGE, mark_pressed, send_attendance
 from handlers.events.export import ROSTER_WIDTHS, roster_workbook
 from handlers.events.listing import (
@@ -93,9 +93,7 @@ __all__ = [
 @access()
 async def events_command(update: Update, context: Context, caller: Caller) -> None:
     """/events [mine | 编号 | help]: upcoming events, one's own sign-ups, or an event's panel."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    tokens = message.text.split()[1:]
+    tokens = typed_command(update).split()[1:]
     if not tokens:
         await _list(update, context, caller)
         return
