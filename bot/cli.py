@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.leader import LeadershipLost, LeadershipRefused
 from bot.policy import Policy, load_policy
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, policy_file_setting
 from storage.crypto import CipherError, FieldCipher
 from storage.db import Database
 from storage.models import Role
@@ -129,10 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     greetings_calendar = greetings_commands.add_parser(
         "calendar",
-        help="print a year's festival dates (needs no database or settings)",
-        description="Print the days greetings go out for the festivals of a year, one "
-        "'YYYY-MM-DD name' line each, in date order: 元旦, 春节, 元宵, 清明 (its Beijing date), "
-        "五一, 端午, 国庆, 中秋. Lunar dates and solar terms are Beijing (UTC+8) dates.",
+        help="print a year's festival dates (reads the policy file, no database)",
+        description="Print the days greetings go out for the enabled occasions of the policy "
+        "(NUANJING_POLICY_FILE, else the shipped one: 元旦, 春节, 元宵, 清明, 五一, 端午, 国庆, "
+        "中秋) in a year, one 'YYYY-MM-DD name' line each, in date order. Lunar dates and solar "
+        "terms are Beijing (UTC+8) dates.",
     )
     greetings_calendar.add_argument("year", metavar="YEAR", help="a year from 1950 to 2099")
     calendar = commands.add_parser("calendar", help="official calendars (working days)")
@@ -389,9 +390,8 @@ def _export(args: argparse.Namespace, database: Database, settings: Settings) ->
 
 
 def _greetings_calendar(year_text: str) -> int:
-    """Print a year's festivals; pure, so it needs no settings or database."""
-    from bot.rules.calendar import FIRST_YEAR, LAST_YEAR, festivals_in_year
-    from bot.texts import FESTIVAL_NAMES
+    """Print a year's enabled occasions; reads the policy file alone, no other setting."""
+    from bot.rules.calendar import FIRST_YEAR, LAST_YEAR, occasions_in_year
 
     try:
         year: int | None = int(year_text)
@@ -403,8 +403,9 @@ def _greetings_calendar(year_text: str) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG  # a bad argument, like a bad setting, is the caller's to correct
-    for day, festival in festivals_in_year(year):
-        print(f"{day.isoformat()} {FESTIVAL_NAMES[festival.value]}")
+    greetings = load_policy(policy_file_setting()).greetings
+    for day, occasion in occasions_in_year(greetings.rules(), year):
+        print(f"{day.isoformat()} {greetings.name_of(occasion)}")
     return EXIT_OK
 
 

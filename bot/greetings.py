@@ -1,12 +1,13 @@
 """The greeting run (问候): today's festivals and birthdays, each officer greeted once.
 
 From the policy's send_at (09:00) until its quiet_from (21:00) in the union's zone, every
-scheduler tick (bot/scheduler.py) queues today's greetings: one LOW-priority GREETING broadcast
-per occasion and day, each officer's text filled in with their own name (the organizers' text
-if they edited it, else the policy's). So a bot that was down at 09:00 greets when it starts
-again, until 21:00; it only ever looks at today, never at yesterday. Each run expires at its
-day's 21:00 (`day_ends`): what is still waiting then is dropped (storage.broadcasts.expire,
-from the scheduler), so nobody is greeted a day late.
+scheduler tick (bot/scheduler.py) queues today's greetings: the policy's enabled occasions that
+fall today (one for women only to the officers whose roster gender is F) and birthdays, one
+LOW-priority GREETING broadcast per occasion and day, each officer's text filled in with their
+own name (the organizers' text if they edited it, else the policy's). So a bot that was down at
+09:00 greets when it starts again, until 21:00; it only ever looks at today, never at
+yesterday. Each run expires at its day's 21:00 (`day_ends`): what is still waiting then is
+dropped (storage.broadcasts.expire, from the scheduler), so nobody is greeted a day late.
 
 Exactly once: the recipients are claimed in the send ledger (storage.ledger) in the transaction
 that writes their deliveries. A second tick, a restart, a clock put back, or a second process
@@ -21,16 +22,15 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import texts
-from bot.policy import Policy
-from bot.rules.calendar import festivals_on, gregorian_birthday_keys, lunar_birthday_keys
+from bot.policy import Audience, Policy
+from bot.rules.calendar import gregorian_birthday_keys, lunar_birthday_keys, occasion_keys_on
 from bot.rules.greeting_text import render, template_for
 from storage import greeting_texts, ledger
 from storage import greetings as greeting_storage
 from storage.broadcasts import Recipient
 from storage.db import Database
 from storage.greetings import Greetee
-from storage.models import BroadcastKind, GreetingText, Priority
+from storage.models import BroadcastKind, Gender, GreetingText, Priority
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,16 @@ def day_ends(day: date, policy: Policy, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, end, tzinfo=zone)
 
 
-def occasions_on(day: date) -> list[str]:
-    """The occasion keys greeted on a day: its festivals, in calendar order, then birthdays."""
-    return [str(festival) for festival in festivals_on(day)] + [BIRTHDAY]
+def occasions_on(day: date, policy: Policy) -> list[str]:
+    """The occasion keys greeted on a day: the policy's enabled festivals that fall on it, in
+    the policy's order, then birthdays."""
+    return [*occasion_keys_on(policy.greetings.rules(), day), BIRTHDAY]
+
+
+def gender_of(policy: Policy, occasion: str) -> str | None:
+    """The roster gender an occasion greets alone ("F" for an occasion for women), else None."""
+    found = policy.greetings.occasion(occasion)
+    return Gender.FEMALE.value if found and found.audience is Audience.WOMEN else None
 
 
 def queue_greetings(database: Database, policy: Policy, now: datetime, *, zone: ZoneInfo) -> int:
@@ -78,7 +85,7 @@ def queue_greetings(database: Database, policy: Policy, now: datetime, *, zone: 
         overrides = greeting_texts.overrides(session)
     return sum(
         1
-        for occasion in occasions_on(day)
+        for occasion in occasions_on(day, policy)
         if queue_occasion(database, policy, occasion, day, overrides, zone=zone)
     )
 
@@ -111,9 +118,14 @@ def renderer(
     return fast
 
 
-def recipients_of(database: Database, occasion: str, day: date) -> list[Greetee]:
-    """The officers to greet for an occasion on a day who have not had it yet."""
+def recipients_of(
+    database: Database, occasion: str, day: date, *, gender: str | None = None
+) -> list[Greetee]:
+    """The officers to greet for an occasion on a day who have not had it yet; with `gender`,
+    only the festival's officers of that roster gender."""
     with database.session() as session:
+        if occasion != BIRTHDAY and gender is not None:
+            return greeting_storage.festival_recipients_of_gender(session, occasion, day, gender)
         if occasion != BIRTHDAY:
             return greeting_storage.festival_recipients(session, occasion, day)
         return greeting_storage.birthday_recipients(
@@ -135,13 +147,13 @@ def queue_occasion(
     zone: ZoneInfo,
 ) -> int:
     """Queue one occasion's greetings of a day to whoever has not had them; how many."""
-    greetees = recipients_of(database, occasion, day)
+    greetees = recipients_of(database, occasion, day, gender=gender_of(policy, occasion))
     if not greetees:
         return 0
     template, note = template_for(policy, overrides, occasion)
     text_for = renderer(
         template,
-        festival=texts.FESTIVAL_NAMES.get(occasion, occasion),
+        festival=policy.greetings.name_of(occasion),
         union=policy.union_name,
         welfare_note=note,
     )

@@ -14,6 +14,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from bot import texts as words
+from bot.rules.calendar import DEFAULT_OCCASIONS, OccasionKind, OccasionRule
 from bot.settings import SettingsError
 
 CareEvent = Literal[
@@ -58,8 +60,70 @@ class BloodPolicy(BaseModel):
     max_age_repeat: int = 60
 
 
+# The occasion key of birthdays, in the ledger and the policy's texts: no festival may take it.
+BIRTHDAY = "birthday"
+# An occasion's key: an ascii slug, short enough for a button's callback data.
+OCCASION_KEY_PATTERN = r"^[a-z][a-z0-9_-]{1,31}$"
+
+
+class Audience(StrEnum):
+    """Who an occasion greets."""
+
+    ALL = "all"
+    WOMEN = "women"  # officers whose roster gender is F
+
+
+class GreetingOccasion(BaseModel):
+    """A festival greeted by the bot (the policy's `[[greetings.occasions]]`).
+
+    Its date is a solar date (month, day), a lunar date (month, day), a solar term (`term`, its
+    Chinese name such as 清明) or 除夕 (`lunar_new_year_eve`, the lunar year's last day).
+    """
+
+    # An ascii slug, stable: organizers' edited texts and the send ledger are keyed by it.
+    key: str = Field(pattern=OCCASION_KEY_PATTERN)
+    name: str = Field(min_length=1, max_length=20)
+    kind: OccasionKind
+    month: int | None = None
+    day: int | None = None
+    term: str | None = None
+    audience: Audience = Audience.ALL
+    enabled: bool = Field(default=True, strict=True)  # TOML true or false, not "yes"
+    # The default text; it may instead be given in [greetings.texts] under the key.
+    text: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> GreetingOccasion:
+        if self.key == BIRTHDAY:
+            raise ValueError(f"the key {BIRTHDAY} is the birthdays' own: give the occasion another")
+        try:
+            self.rule()
+        except ValueError as exc:
+            raise ValueError(f"occasion {self.key}: {exc}") from None
+        return self
+
+    def rule(self) -> OccasionRule:
+        """When it falls, for the calendar's rules."""
+        return OccasionRule(self.key, self.kind, self.month or 0, self.day or 0, self.term or "")
+
+
+def default_occasions() -> list[GreetingOccasion]:
+    """The eight festivals greeted when the policy lists no occasions."""
+    return [
+        GreetingOccasion(
+            key=rule.key,
+            name=words.FESTIVAL_NAMES[rule.key],
+            kind=rule.kind,
+            month=rule.month or None,
+            day=rule.day or None,
+            term=rule.term or None,
+        )
+        for rule in DEFAULT_OCCASIONS
+    ]
+
+
 class GreetingPolicy(BaseModel):
-    """When greetings go out and what they say."""
+    """When greetings go out, on which occasions, and what they say."""
 
     send_at: str = "09:00"
     quiet_from: str = "21:00"
@@ -67,6 +131,42 @@ class GreetingPolicy(BaseModel):
     texts: dict[str, str] = Field(default_factory=dict)
     # Default welfare notes (where to collect the festival gift…), one line under the greeting.
     notes: dict[str, str] = Field(default_factory=dict)
+    # The festivals, in the order they are listed when two share a day; none given: the eight.
+    occasions: list[GreetingOccasion] = Field(default_factory=default_occasions)
+
+    @model_validator(mode="after")
+    def _check_occasions(self) -> GreetingPolicy:
+        _refuse_repeats("occasion key", (occasion.key for occasion in self.occasions))
+        _refuse_repeats("occasion name", (occasion.name for occasion in self.occasions))
+        for occasion in self.occasions:
+            if occasion.text is None:
+                continue
+            if self.texts.get(occasion.key, occasion.text) != occasion.text:
+                raise ValueError(
+                    f"the text of occasion {occasion.key} is given twice, in its entry and in "
+                    "[greetings.texts]: keep one"
+                )
+            self.texts[occasion.key] = occasion.text
+        return self
+
+    def enabled(self) -> list[GreetingOccasion]:
+        """The occasions greeted, in the policy's order."""
+        return [occasion for occasion in self.occasions if occasion.enabled]
+
+    def rules(self) -> tuple[OccasionRule, ...]:
+        """The calendar's rules of the occasions greeted, in the policy's order."""
+        return tuple(occasion.rule() for occasion in self.enabled())
+
+    def occasion(self, key: str) -> GreetingOccasion | None:
+        """The occasion with this key, enabled or not, if the policy has it."""
+        return next((occasion for occasion in self.occasions if occasion.key == key), None)
+
+    def name_of(self, key: str) -> str:
+        """The name greetings and organizers see for an occasion key (生日 for birthdays)."""
+        occasion = self.occasion(key)
+        if occasion is not None:
+            return occasion.name
+        return words.FESTIVAL_NAMES.get(key, key)
 
 
 # --- Working days (调休) ---------------------------------------------------------------------

@@ -102,6 +102,22 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value()
 
 
+class _PolicyFileSetting(BaseSettings):
+    """NUANJING_POLICY_FILE alone, read as Settings reads it."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    policy_file: Path | None = Field(default=None, alias="NUANJING_POLICY_FILE")
+
+
+def policy_file_setting() -> Path | None:
+    """NUANJING_POLICY_FILE (environment or `.env`), for commands that read no other setting:
+    a malformed token or database URL does not stop them."""
+    return _PolicyFileSetting().policy_file
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning any validation failure into one clear SettingsError."""
     try:

@@ -1,7 +1,8 @@
 """/greetings: organizers see the coming festivals and their texts, edit a text, send a test.
 
-The view lists the occasions of the next 12 months (today in the bot's zone onwards) with the
-texts as stored, placeholders visible. Editing is a flow (handlers/flow.py): occasion → text →
+The view lists the policy's enabled occasions of the next 12 months (today in the bot's zone
+onwards) with the texts as stored, placeholders visible; those enabled, and birthdays, are the
+ones an organizer may edit or test. Editing is a flow (handlers/flow.py): occasion → text →
 welfare note → preview rendered for the organizer → 保存 / 取消. Each step commits its state and
 draft before its prompt, so a restart resumes it; the committed row, not PTB's memory, says where
 a flow stands (/start and /menu drop it without telling this ConversationHandler). A test
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -23,8 +25,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import texts
-from bot.policy import Policy
-from bot.rules.calendar import Festival, occasions_between
+from bot.policy import OCCASION_KEY_PATTERN, Audience, Policy
+from bot.rules.calendar import occasion_dates_between
 from bot.rules.greeting_text import (
     MAX_NOTE_LENGTH,
     MAX_TEMPLATE_LENGTH,
@@ -68,7 +70,9 @@ class State(StrEnum):
 
 
 BIRTHDAY = "birthday"
-OCCASIONS: tuple[str, ...] = (*(festival.value for festival in Festival), BIRTHDAY)
+# What an occasion key may look like (the policy's slugs, and birthday): a button carrying
+# anything else is forged or broken; whether the policy greets it is checked with the policy.
+_OCCASION_KEY = re.compile(OCCASION_KEY_PATTERN)
 OCCASION_BUTTONS_PER_ROW = 3
 FORGED = "forged.greetings"
 # Organizers and admins manage greetings; a press of any of their buttons without the role is a
@@ -103,11 +107,16 @@ def one_year_on(day: date) -> date:
 # --- the view ----------------------------------------------------------------------------
 
 
+def occasions(policy: Policy) -> tuple[str, ...]:
+    """The occasions organizers edit and test: the policy's enabled festivals, then birthdays."""
+    return (*(occasion.key for occasion in policy.greetings.enabled()), BIRTHDAY)
+
+
 def view_text(policy: Policy, overrides: Mapping[str, TextOverride], today: date) -> str:
     """The festivals of the next 12 months with their dates, then birthdays, each with its text."""
     dates: dict[str, list[date]] = {}
-    for on, festival in occasions_between(today, one_year_on(today)):
-        dates.setdefault(festival.value, []).append(on)
+    for on, occasion in occasion_dates_between(policy.greetings.rules(), today, one_year_on(today)):
+        dates.setdefault(occasion, []).append(on)
     parts = [
         texts.GREETINGS_VIEW_HEADER.format(
             send_at=policy.greetings.send_at, union=policy.union_name
@@ -121,7 +130,9 @@ def view_text(policy: Policy, overrides: Mapping[str, TextOverride], today: date
             for day in days
         )
         parts.append(
-            texts.GREETINGS_VIEW_FESTIVAL.format(festival=_festival_name(occasion), dates=listed)
+            texts.GREETINGS_VIEW_FESTIVAL.format(
+                festival=_listed_name(policy, occasion), dates=listed
+            )
         )
         parts.append(_text_lines(policy, overrides, occasion))
     parts.append(texts.GREETINGS_VIEW_BIRTHDAY)
@@ -138,8 +149,17 @@ def _text_lines(policy: Policy, overrides: Mapping[str, TextOverride], occasion:
     return line + texts.GREETINGS_VIEW_NOTE.format(note=note or texts.GREETINGS_NO_NOTE)
 
 
-def _festival_name(occasion: str) -> str:
-    return texts.FESTIVAL_NAMES.get(occasion, occasion)
+def _festival_name(policy: Policy, occasion: str) -> str:
+    return policy.greetings.name_of(occasion)
+
+
+def _listed_name(policy: Policy, occasion: str) -> str:
+    """The occasion's name in the view, marked when it greets women only."""
+    found = policy.greetings.occasion(occasion)
+    name = _festival_name(policy, occasion)
+    if found is not None and found.audience is Audience.WOMEN:
+        return name + texts.GREETINGS_VIEW_WOMEN_ONLY
+    return name
 
 
 def _view_markup() -> InlineKeyboardMarkup:
@@ -167,11 +187,11 @@ async def show(update: Update, context: Context, _caller: Caller) -> None:
 # --- test greetings ----------------------------------------------------------------------
 
 
-def _occasion_markup(button: Callable[[str], str]) -> InlineKeyboardMarkup:
-    """One button per occasion, festivals in calendar order, birthday last."""
+def _occasion_markup(policy: Policy, button: Callable[[str], str]) -> InlineKeyboardMarkup:
+    """One button per occasion, festivals in the policy's order, birthday last."""
     buttons = [
-        InlineKeyboardButton(_festival_name(occasion), callback_data=button(occasion))
-        for occasion in OCCASIONS
+        InlineKeyboardButton(_festival_name(policy, occasion), callback_data=button(occasion))
+        for occasion in occasions(policy)
     ]
     return InlineKeyboardMarkup(
         [
@@ -191,12 +211,18 @@ async def menu_pressed(
         await answer(update, texts.STALE_BUTTON)
         return
     await answer(update)
-    markup = _occasion_markup(lambda occasion: GreetingTest(occasion).pack())
+    markup = _occasion_markup(
+        services(context).policy, lambda occasion: GreetingTest(occasion).pack()
+    )
     await show_step(update, context, texts.GREETINGS_ASK_TEST, markup)
 
 
+def _well_formed(occasion: str) -> bool:
+    return _OCCASION_KEY.fullmatch(occasion) is not None
+
+
 def _known_occasion(test: GreetingTest) -> bool:
-    return test.occasion in OCCASIONS
+    return _well_formed(test.occasion)
 
 
 @pressed(GreetingTest, TESTER, accept=_known_occasion)
@@ -205,6 +231,10 @@ async def test_pressed(
 ) -> None:
     """An occasion to test: its greeting, rendered for the organizer, goes to them alone."""
     policy = services(context).policy
+    if test.occasion not in occasions(policy):
+        # An occasion the policy no longer greets (switched off since the button was shown).
+        await answer(update, texts.STALE_BUTTON)
+        return
     template, note = template_for(policy, _overrides(context), test.occasion)
     greeting = _render(policy, caller, test.occasion, template, note)
     await answer(update, texts.GREETINGS_TEST_SENT)
@@ -216,7 +246,7 @@ def _render(policy: Policy, caller: Caller, occasion: str, template: str, note: 
     return render(
         template,
         name=caller.officer.name,
-        festival=_festival_name(occasion),
+        festival=_festival_name(policy, occasion),
         union=policy.union_name,
         welfare_note=note,
     )
@@ -236,7 +266,7 @@ class GreetingDraft(Draft):
 
 def _ready(state: State, draft: GreetingDraft) -> bool:
     """True if the draft holds what its step needs."""
-    return state == State.CHOOSE or (draft.occasion in OCCASIONS and bool(draft.text))
+    return state == State.CHOOSE or (_well_formed(draft.occasion) and bool(draft.text))
 
 
 FLOW = Flow(NAME, State, GreetingDraft, GreetingStep, access=GREETER, ready=_ready)
@@ -281,7 +311,10 @@ def _preview_markup(flow: str) -> InlineKeyboardMarkup:
 async def start(update: Update, context: Context, _choice: GreetingMenu, _caller: Caller) -> State:
     """✏️ 修改问候语: an organizer starts an edit by choosing the occasion."""
     draft = GreetingDraft(FLOW.token())
-    markup = _occasion_markup(lambda occasion: GreetingStep(draft.flow, "pick", occasion).pack())
+    markup = _occasion_markup(
+        services(context).policy,
+        lambda occasion: GreetingStep(draft.flow, "pick", occasion).pack(),
+    )
     FLOW.begin(update, context, State.CHOOSE, draft)
     await FLOW.show(update, context, texts.GREETINGS_ASK_OCCASION, markup)
     return State.CHOOSE
@@ -290,13 +323,14 @@ async def start(update: Update, context: Context, _choice: GreetingMenu, _caller
 async def _picked(update: Update, context: Context, turn: Press) -> State | None:
     """The occasion: ask for its new text, showing the current one."""
     occasion = turn.data.value
-    if occasion not in OCCASIONS:
+    policy = services(context).policy
+    if occasion not in occasions(policy):
         await answer(update, texts.STALE_BUTTON)
         return None
-    text, note = template_for(services(context).policy, _overrides(context), occasion)
+    text, note = template_for(policy, _overrides(context), occasion)
     draft = GreetingDraft(turn.draft.flow, occasion=occasion, text=text, note=note)
     ask = texts.GREETINGS_ASK_TEXT.format(
-        festival=_festival_name(occasion), limit=MAX_TEMPLATE_LENGTH, current=text
+        festival=_festival_name(policy, occasion), limit=MAX_TEMPLATE_LENGTH, current=text
     )
     markup = _keep_text_markup(draft.flow)
     return await FLOW.advance(update, context, State.ASK_TEXT, draft, ask, markup)
@@ -326,7 +360,7 @@ async def _preview(update: Update, context: Context, caller: Caller, draft: Gree
     """The greeting exactly as the organizer would get it, then 保存 / 取消."""
     policy = services(context).policy
     greeting = _render(policy, caller, draft.occasion, draft.text, draft.note)
-    question = texts.GREETINGS_PREVIEW.format(festival=_festival_name(draft.occasion))
+    question = texts.GREETINGS_PREVIEW.format(festival=_festival_name(policy, draft.occasion))
     markup = _preview_markup(draft.flow)
     return await FLOW.preview(
         update, context, State.PREVIEW, draft, question, markup, shown=[greeting]
@@ -381,7 +415,8 @@ async def _save(update: Update, context: Context, turn: Press) -> int | None:
         await FLOW.expire(update)
         return None
     await answer(update)
-    saved = texts.GREETINGS_SAVED.format(festival=_festival_name(draft.occasion))
+    policy = services(context).policy
+    saved = texts.GREETINGS_SAVED.format(festival=_festival_name(policy, draft.occasion))
     await show_step(update, context, saved)
     return END
 

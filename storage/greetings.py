@@ -62,6 +62,14 @@ def festival_recipients(session: Session, occasion: str, on_date: date) -> list[
     return _rows(session, _greetable(occasion, on_date))
 
 
+def festival_recipients_of_gender(
+    session: Session, occasion: str, on_date: date, gender: str
+) -> list[Greetee]:
+    """The greetable officers of one roster gender ("F" for 三八妇女节) who have not had this
+    festival's greeting on this date; officers with no gender on the roster are left out."""
+    return _rows(session, _greetable(occasion, on_date).where(col(Officer.gender) == gender))
+
+
 def _dates(session: Session, keys: Collection[tuple[int, int]]) -> list[date]:
     """Every real date with one of these (month, day) in the years the roster's birthdays span."""
     if not keys:

@@ -8,27 +8,40 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from borax.calendars.festivals2 import FestivalLibrary, LunarFestival
 from borax.calendars.lunardate import LCalendars, TermUtils
 from borax.calendars.lunardate import LunarDate as BoraxDate
 from lunar_python import Lunar
 
 from bot.cli import main
+from bot.policy import GreetingPolicy, load_policy
 from bot.rules.calendar import (
+    DEFAULT_OCCASIONS,
     FIRST_YEAR,
     LAST_YEAR,
     LUNAR_FIRST_DAY,
     LUNAR_LAST_DAY,
+    SOLAR_TERMS,
     Festival,
     LunarDate,
+    OccasionKind,
+    OccasionRule,
     _lunar_year,
+    dates_of,
     festivals_in_year,
     festivals_on,
     gregorian_birthday_keys,
     lunar_birthday_keys,
     lunar_birthday_of,
     lunar_of,
+    occasion_dates_between,
+    occasion_keys_on,
     occasions_between,
+    occasions_in_year,
 )
+from bot.settings import SettingsError
+from bot.texts import FESTIVAL_NAMES
+from tests.policies import policy_enabling
 
 F = Festival
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -473,3 +486,319 @@ def test_cli_help(capsys: pytest.CaptureFixture[str], argv: list[str], expected:
         main(argv)
     assert exit_info.value.code == 0
     assert expected in capsys.readouterr().out
+
+
+# --- The policy's occasions (issue 17, item 7) ---------------------------------------------
+
+R = OccasionRule
+SOLAR, LUNAR = OccasionKind.SOLAR, OccasionKind.LUNAR
+POLICE_DAY = R("jingchajie", SOLAR, 1, 10)
+WOMENS_DAY = R("funvjie", SOLAR, 3, 8)
+CHONGYANG = R("chongyang", LUNAR, 9, 9)
+CHUXI = R("chuxi", OccasionKind.LUNAR_NEW_YEAR_EVE)
+LABA = R("laba", LUNAR, 12, 8)
+LUNAR_12_30 = R("labayue30", LUNAR, 12, 30)
+
+
+def term(name: str) -> OccasionRule:
+    """The rule of a solar term, keyed by its name."""
+    return R(name, OccasionKind.SOLAR_TERM, term=name)
+
+
+@pytest.mark.parametrize(
+    ("rule", "year", "days"),
+    [
+        (POLICE_DAY, 2026, [date(2026, 1, 10)]),
+        (WOMENS_DAY, 2027, [date(2027, 3, 8)]),
+        (CHONGYANG, 2024, [date(2024, 10, 11)]),
+        (CHONGYANG, 2025, [date(2025, 10, 29)]),
+        (CHONGYANG, 2026, [date(2026, 10, 18)]),
+        (CHONGYANG, 2014, [date(2014, 10, 2)]),  # 2014 has 闰九月: the ordinary month's only
+        (CHUXI, 2024, [date(2024, 2, 9)]),  # 腊月三十
+        (CHUXI, 2025, [date(2025, 1, 28)]),  # 腊月廿九: 腊月 of lunar 2024 has 29 days
+        (CHUXI, 2026, [date(2026, 2, 16)]),  # 腊月廿九 again
+        (CHUXI, 2027, [date(2027, 2, 5)]),
+        (CHUXI, 2030, [date(2030, 2, 2)]),
+        # A 30th of a month that has 29 days this year is greeted on its 29th.
+        (LUNAR_12_30, 2026, [date(2026, 2, 16)]),
+        (LUNAR_12_30, 2024, [date(2024, 2, 9)]),
+        (LABA, 2026, [date(2026, 1, 26)]),
+        # A date late in the lunar year: lunar 2021's and lunar 2022's 腊八 both fall in 2022,
+        # none in 2023 (lunar 2023 has 闰二月, its 腊八 is on 2024-01-18).
+        (LABA, 2022, [date(2022, 1, 10), date(2022, 12, 30)]),
+        (LABA, 2023, []),
+        (LABA, 2024, [date(2024, 1, 18)]),
+        (term("清明"), 2026, [date(2026, 4, 5)]),
+        (term("清明"), 2025, [date(2025, 4, 4)]),
+        (term("小寒"), 2026, [date(2026, 1, 5)]),
+        (term("立春"), 2026, [date(2026, 2, 4)]),
+        (term("冬至"), 2025, [date(2025, 12, 21)]),
+        (term("冬至"), 2026, [date(2026, 12, 22)]),
+        (term("大寒"), 1979, [date(1979, 1, 20)]),  # 23:59:56 in Beijing (borax: the 21st)
+    ],
+)
+def test_occasion_dates(rule: OccasionRule, year: int, days: list[date]) -> None:
+    assert list(dates_of(rule, year)) == days
+    assert [on for on, _ in occasions_in_year([rule], year)] == days
+
+
+def test_new_years_eve_is_the_last_day_of_the_lunar_year() -> None:
+    for year in range(FIRST_YEAR, LAST_YEAR + 1):
+        [eve] = dates_of(CHUXI, year)
+        spring = next(d for d, f in festivals_in_year(year) if f == F.CHUNJIE)
+        assert eve == spring - timedelta(days=1), year
+        assert lunar_of(eve) in {LunarDate(12, 29, False), LunarDate(12, 30, False)}, year
+
+
+def test_every_solar_term_once_a_year_in_order() -> None:
+    for year in range(FIRST_YEAR, LAST_YEAR + 1):
+        days = [dates_of(term(name), year) for name in SOLAR_TERMS]
+        assert all(len(found) == 1 for found in days), year
+        assert [found[0] for found in days] == sorted({found[0] for found in days}), year
+        assert all(found[0].year == year for found in days), year
+
+
+# (year, occasion) -> (lunar-python's days, borax's days, why)
+OCCASION_EXCEPTIONS: dict[tuple[int, str], tuple[tuple[date, ...], tuple[date, ...], str]] = {
+    (1979, "大寒"): (
+        (date(1979, 1, 20),),
+        (date(1979, 1, 21),),
+        "the term 4 seconds before Beijing midnight by lunar-python; borax's table a day late",
+    ),
+}
+
+
+def _borax_days(festival: object, year: int) -> tuple[date, ...]:
+    """The days of a borax festival in a Gregorian year, not counting those of a leap month."""
+    found = festival.list_days(date(year, 1, 1), date(year, 12, 31))  # type: ignore[attr-defined]
+    return tuple(day.solar for day in found if not day.lunar.leap)
+
+
+def test_occasions_match_borax_1950_to_2099() -> None:
+    eve = FestivalLibrary.load_builtin().get_festival("除夕")
+    lunar = {
+        CHONGYANG: LunarFestival(month=9, day=9),
+        LABA: LunarFestival(month=12, day=8),
+        CHUXI: eve,
+    }
+    differences = {}
+    for year in range(FIRST_YEAR, LAST_YEAR + 1):
+        for rule, festival in lunar.items():
+            theirs = _borax_days(festival, year)
+            if dates_of(rule, year) != theirs:
+                differences[(year, rule.key)] = (dates_of(rule, year), theirs)
+        for name in SOLAR_TERMS:
+            theirs = (TermUtils.nth_term_day(year, term_name=name),)
+            if dates_of(term(name), year) != theirs:
+                differences[(year, name)] = (dates_of(term(name), year), theirs)
+    assert differences == {key: value[:2] for key, value in OCCASION_EXCEPTIONS.items()}
+
+
+def test_the_eight_are_the_default_rules() -> None:
+    assert [rule.key for rule in DEFAULT_OCCASIONS] == [f.value for f in Festival]
+    for year in (2020, 2025, 2026):
+        assert occasions_in_year(DEFAULT_OCCASIONS, year) == [
+            (on, f.value) for on, f in festivals_in_year(year)
+        ]
+
+
+def test_occasions_sharing_a_day_follow_the_rules_order() -> None:
+    guoqing, zhongqiu = R("guoqing", SOLAR, 10, 1), R("zhongqiu", LUNAR, 8, 15)
+    day = date(2020, 10, 1)
+    assert occasion_keys_on([guoqing, zhongqiu], day) == ["guoqing", "zhongqiu"]
+    assert occasion_keys_on([zhongqiu, guoqing], day) == ["zhongqiu", "guoqing"]
+    assert occasion_keys_on([zhongqiu, guoqing], day + timedelta(days=1)) == []
+    assert occasion_keys_on([], day) == []
+
+
+def test_occasion_dates_between_span_years() -> None:
+    rules = [POLICE_DAY, CHUXI, CHONGYANG]
+    assert occasion_dates_between(rules, date(2025, 10, 29), date(2026, 2, 16)) == [
+        (date(2025, 10, 29), "chongyang"),
+        (date(2026, 1, 10), "jingchajie"),
+        (date(2026, 2, 16), "chuxi"),
+    ]
+    assert occasion_dates_between(rules, date(2026, 2, 17), date(2026, 2, 16)) == []
+    with pytest.raises(ValueError):
+        occasions_in_year(rules, LAST_YEAR + 1)
+    with pytest.raises(ValueError):
+        occasions_in_year([], FIRST_YEAR - 1)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"kind": SOLAR, "month": 2, "day": 30}, "month 2, day 30 is not a date"),
+        ({"kind": SOLAR, "month": 13, "day": 1}, "month 13, day 1 is not a date"),
+        ({"kind": SOLAR, "month": 2, "day": 29}, "29 February is not in every year"),
+        ({"kind": SOLAR, "month": 5}, "needs a month and a day"),
+        ({"kind": SOLAR, "month": 5, "day": 1, "term": "清明"}, "takes no term"),
+        ({"kind": LUNAR, "month": 13, "day": 1}, "is not a lunar date"),
+        ({"kind": LUNAR, "month": 1, "day": 31}, "is not a lunar date"),
+        ({"kind": OccasionKind.SOLAR_TERM, "term": "清明节"}, "not one of the 24 solar terms"),
+        ({"kind": OccasionKind.SOLAR_TERM}, "needs the term's Chinese name"),
+        ({"kind": OccasionKind.SOLAR_TERM, "term": "清明", "month": 4}, "takes no month or day"),
+        ({"kind": OccasionKind.LUNAR_NEW_YEAR_EVE, "month": 12, "day": 30}, "takes no month"),
+        ({"kind": OccasionKind.LUNAR_NEW_YEAR_EVE, "term": "冬至"}, "takes no term"),
+        ({"kind": "weekly"}, "not a valid OccasionKind"),
+    ],
+)
+def test_impossible_occasions_are_refused(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        R("x", **fields)  # type: ignore[arg-type]
+
+
+# --- The occasions in the policy ------------------------------------------------------------
+
+
+def test_the_shipped_policy_greets_the_eight_and_lists_four_switched_off() -> None:
+    greetings = load_policy(None).greetings
+    assert greetings.rules() == DEFAULT_OCCASIONS
+    off = {o.key: o for o in greetings.occasions if not o.enabled}
+    assert {key: o.name for key, o in off.items()} == {
+        "jingchajie": "中国人民警察节",
+        "funvjie": "三八妇女节",
+        "chongyang": "重阳节",
+        "chuxi": "除夕",
+    }
+    assert [o.rule() for o in off.values()] == [POLICE_DAY, WOMENS_DAY, CHONGYANG, CHUXI]
+    assert {key for key, o in off.items() if o.audience == "women"} == {"funvjie"}
+    assert all(o.audience == "all" for o in greetings.enabled())
+    assert [greetings.name_of(rule.key) for rule in DEFAULT_OCCASIONS] == [
+        FESTIVAL_NAMES[rule.key] for rule in DEFAULT_OCCASIONS
+    ]
+    assert greetings.name_of("birthday") == "生日"
+
+
+_OLD_POLICY = """
+union_name = "某某公安局工会"
+
+[greetings]
+send_at = "09:00"
+
+[greetings.texts]
+yuandan = "{name}，新年好！"
+birthday = "{name}，生日快乐！"
+"""
+
+
+def test_a_policy_without_occasions_greets_the_eight(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(_OLD_POLICY, encoding="utf-8")
+    greetings = load_policy(path).greetings
+    assert greetings.rules() == DEFAULT_OCCASIONS
+    assert [o.name for o in greetings.occasions] == [FESTIVAL_NAMES[f] for f in Festival]
+    assert greetings.texts == {"yuandan": "{name}，新年好！", "birthday": "{name}，生日快乐！"}
+    assert GreetingPolicy().rules() == DEFAULT_OCCASIONS
+
+
+def _occasion(key: str = "jingcha", **fields: object) -> str:
+    """One [[greetings.occasions]] entry: a police day unless fields say otherwise."""
+    entry = {"key": key, "name": "警察节", "kind": "solar", "month": 1, "day": 10, **fields}
+    lines = [
+        f"{name} = {str(value).lower() if isinstance(value, bool) else repr(value)}"
+        for name, value in entry.items()
+        if value is not None
+    ]
+    return "\n[[greetings.occasions]]\n" + "\n".join(lines).replace("'", '"') + "\n"
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (_occasion() + _occasion(name="另一个"), "occasion key jingcha is given twice"),
+        (_occasion() + _occasion("other"), "occasion name 警察节 is given twice"),
+        (_occasion(month=2, day=30), "occasion jingcha: month 2, day 30 is not a date"),
+        (_occasion(kind="lunar", month=13), "occasion jingcha: month 13, day 10 is not a lunar"),
+        (
+            _occasion(kind="solar_term", month=None, day=None, term="清明节"),
+            "'清明节' is not one of the 24 solar terms",
+        ),
+        (_occasion(day=None), "occasion jingcha: a solar occasion needs a month and a day"),
+        (_occasion("birthday"), "the key birthday is the birthdays' own"),
+        (_occasion("Police Day"), "greetings.occasions.0.key: String should match pattern"),
+        (_occasion(kind="weekly"), "greetings.occasions.0.kind: Input should be"),
+        (_occasion(audience="men"), "greetings.occasions.0.audience: Input should be"),
+        (_occasion(enabled="yes"), "greetings.occasions.0.enabled"),
+        (
+            _occasion(key="yuandan", text="{name}，元旦好！"),
+            "the text of occasion yuandan is given twice",
+        ),
+    ],
+)
+def test_a_bad_occasion_stops_the_policy_with_its_reason(
+    tmp_path: Path, entries: str, message: str
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(_OLD_POLICY + entries, encoding="utf-8")
+    with pytest.raises(SettingsError) as refused:
+        load_policy(path)
+    assert message in str(refused.value)
+    assert "NUANJING_POLICY_FILE has a bad value at greetings" in str(refused.value)
+
+
+def test_an_occasion_may_carry_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(_OLD_POLICY + _occasion(text="{name}，节日快乐！"), encoding="utf-8")
+    greetings = load_policy(path).greetings
+    assert [o.key for o in greetings.enabled()] == ["jingcha"]  # the list replaces the eight
+    assert greetings.texts["jingcha"] == "{name}，节日快乐！"
+    assert greetings.rules() == (R("jingcha", SOLAR, 1, 10),)
+
+
+# --- The command with a policy --------------------------------------------------------------
+
+
+def test_cli_prints_the_enabled_occasions_of_the_policy_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path, _ = policy_enabling(tmp_path, "jingchajie")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NUANJING_POLICY_FILE", str(path))
+    # The command reads the policy file, and no other setting.
+    monkeypatch.setenv("NUANJING_BROADCAST_RATE", "not a number")
+    monkeypatch.setenv("NUANJING_DATABASE_URL", "nonsense://")
+    assert main(["greetings", "calendar", "2026"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "2026-01-01 元旦",
+        "2026-01-10 中国人民警察节",
+        "2026-02-17 春节",
+        "2026-03-03 元宵节",
+        "2026-04-05 清明节",
+        "2026-05-01 劳动节",
+        "2026-06-19 端午节",
+        "2026-09-25 中秋节",
+        "2026-10-01 国庆节",
+    ]
+    assert err == ""
+
+
+def test_cli_prints_every_switched_on_occasion(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path, _ = policy_enabling(tmp_path, "jingchajie", "funvjie", "chongyang", "chuxi")
+    monkeypatch.setenv("NUANJING_POLICY_FILE", str(path))
+    assert main(["greetings", "calendar", "2026"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:4] == [
+        "2026-01-01 元旦",
+        "2026-01-10 中国人民警察节",
+        "2026-02-16 除夕",
+        "2026-02-17 春节",
+    ]
+    assert "2026-03-08 三八妇女节" in lines and "2026-10-18 重阳节" in lines
+    assert len(lines) == 12 and lines == sorted(lines)
+
+
+def test_cli_refuses_a_bad_policy_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(_OLD_POLICY + _occasion(kind="solar_term", term="春至"), encoding="utf-8")
+    monkeypatch.setenv("NUANJING_POLICY_FILE", str(path))
+    assert main(["greetings", "calendar", "2026"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "NUANJING_POLICY_FILE" in err and "jingcha" in err

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,9 +17,10 @@ from sqlmodel import col, select
 from bot.app import build_application
 from bot.greetings import BIRTHDAY, greeting_day, queue_greetings, renderer
 from bot.policy import Policy, load_policy
-from bot.rules.calendar import LunarDate, festivals_on, lunar_of
+from bot.rules.calendar import LunarDate, festivals_on, lunar_of, occasion_keys_on
 from bot.rules.greeting_text import render
 from bot.scheduler import clock_of, greetings_job, run_greetings
+from handlers.context import install, services_of
 from storage import broadcasts, greeting_texts, ledger
 from storage.db import Database
 from storage.models import (
@@ -31,6 +34,7 @@ from storage.models import (
 from storage.types import utcnow
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Person, says
+from tests.policies import policy_enabling
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = load_policy(None)
@@ -44,6 +48,9 @@ BLOCKED = Person(7_900_000_004, "周警官")
 LEAP = Person(7_900_000_005, "闰警官")
 LUNAR = Person(7_900_000_006, "农警官")
 SOLAR = Person(7_900_000_007, "阳警官")
+WOMAN = Person(7_900_000_008, "刘警官")
+MAN = Person(7_900_000_009, "赵警官")
+UNKNOWN = Person(7_900_000_010, "钱警官")  # no gender on the roster
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -209,6 +216,64 @@ async def test_nothing_after_nine_pm_and_nothing_of_yesterday_next_morning(
     await bot.dialog.play([(WANG, None, []), (LI, None, [])])
     with bot.database.session() as session:
         assert session.exec(select(SendLedger)).all() == []
+
+
+# --- the policy's occasions (issue 17, item 7) ---------------------------------------------
+
+WOMENS_DAY = date(2027, 3, 8)  # 三八妇女节, a Monday with no other festival
+
+
+async def test_womens_day_switched_on_greets_women_only_and_once(
+    bot: BotHarness, tmp_path: Path
+) -> None:
+    _, policy = policy_enabling(tmp_path, "funvjie")
+    add_officer(bot.database, "400001", "刘芳", "+8613800400001", bound_to=WOMAN.id, gender="F")
+    add_officer(bot.database, "400002", "赵刚", "+8613800400002", bound_to=MAN.id, gender="M")
+    add_officer(bot.database, "400003", "钱某", "+8613800400003", bound_to=UNKNOWN.id)
+    add_officer(bot.database, "400004", "孙丽", "+8613800400004", gender="F")  # not bound
+    await bot.meet(WOMAN, MAN, UNKNOWN)
+    assert occasion_keys_on(POLICY.greetings.rules(), WOMENS_DAY) == []
+    assert occasion_keys_on(policy.greetings.rules(), WOMENS_DAY) == ["funvjie"]
+    clock = clock_of(bot.application)
+    clock.freeze(at(WOMENS_DAY, 9, 0))
+    # The shipped policy lists it switched off: nobody is greeted.
+    assert await run_greetings(bot.application) == 0
+    install(bot.application, dataclasses.replace(services_of(bot.application), policy=policy))
+    assert await run_greetings(bot.application) == 1
+    greeting = expected("funvjie", "刘芳", policy)
+    assert "三八妇女节" in greeting
+    await bot.dialog.play([(WOMAN, None, [says(greeting)]), (MAN, None, []), (UNKNOWN, None, [])])
+    clock.freeze(at(WOMENS_DAY, 9, 1))
+    assert await run_greetings(bot.application) == 0
+    await bot.dialog.play([(WOMAN, None, []), (MAN, None, []), (UNKNOWN, None, [])])
+    with bot.database.session() as session:
+        assert ledger.claimed_count(session, "funvjie", WOMENS_DAY) == 1
+    assert _greetings_to(bot.database, "赵刚") == [] and _greetings_to(bot.database, "钱某") == []
+
+
+def test_switched_off_occasions_are_not_greeted_until_switched_on(
+    database: Database, tmp_path: Path
+) -> None:
+    _many(database, 3)  # born on 1 October or 6 June: no birthday on these days
+    _, on = policy_enabling(tmp_path, "jingchajie", "chongyang", "chuxi")
+    days = {
+        "jingchajie": date(2026, 1, 10),
+        "chuxi": date(2026, 2, 16),
+        "chongyang": date(2026, 10, 18),
+    }
+    for occasion, day in days.items():
+        assert queue_greetings(database, POLICY, at(day, 9, 0), zone=SHANGHAI) == 0
+        assert queue_greetings(database, on, at(day, 9, 0), zone=SHANGHAI) == 1, occasion
+        assert queue_greetings(database, on, at(day, 10, 0), zone=SHANGHAI) == 0
+        with database.session() as session:
+            assert ledger.claimed_count(session, occasion, day) == 3
+    # 三八妇女节 is still off in this policy.
+    assert queue_greetings(database, on, at(date(2026, 3, 8), 9, 0), zone=SHANGHAI) == 0
+    with database.session() as session:
+        texts = sorted(text or "" for text in session.exec(select(Delivery.text)).all())
+    assert len(texts) == 9
+    assert expected("chuxi", "警员0", on) in texts
+    assert expected("jingchajie", "警员2", on) in texts
 
 
 # --- birthdays ----------------------------------------------------------------------------

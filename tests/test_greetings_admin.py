@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
@@ -11,11 +13,13 @@ from bot.app import build_application, polling
 from bot.policy import load_policy
 from bot.sandbox import Sandbox, SandboxClient
 from handlers import greetings
+from handlers.context import install, services_of
 from storage import audit, conversations, greeting_texts, officers
 from storage.db import Database
 from storage.models import Broadcast, Role, SendLedger
 from tests.conftest import TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Dialog, Person, Photo, Press, PressData, Row, edits, says
+from tests.policies import policy_enabling
 
 ORG = Person(7_700_000_001, "赵干事")
 WANG = Person(7_700_000_002, "王警官")
@@ -166,6 +170,60 @@ async def test_a_lunar_festival_twice_within_twelve_months(
             ),
         ]
     )
+
+
+async def _buttons_shown(bot: BotHarness, person: Person) -> list[str]:
+    """The button texts of the newest message with buttons in this person's chat."""
+    for event in reversed(await bot.client.history(person.as_user())):
+        if event.buttons:
+            return [button.text for row in event.buttons for button in row]
+    raise AssertionError("no buttons")
+
+
+async def test_the_occasions_the_policy_switches_on_are_listed_edited_and_tested(
+    bot: BotHarness, tmp_path: Path
+) -> None:
+    """三八妇女节 and 除夕 switched on: listed (women only marked), editable, testable; 重阳 and
+    中国人民警察节, still off, are neither listed nor pressable."""
+    _, policy = policy_enabling(tmp_path, "funvjie", "chuxi")
+    install(bot.application, dataclasses.replace(services_of(bot.application), policy=policy))
+    await _seed(bot)
+    buttons = [*OCCASION_BUTTONS[:-1], "三八妇女节", "除夕", "生日"]
+    await bot.dialog.play(
+        [
+            (
+                ORG,
+                "/greetings",
+                [
+                    says(
+                        "元旦：2027-01-01（周五）",
+                        "除夕：2027-02-05（周五）",
+                        "春节：2027-02-06（周六）",
+                        "三八妇女节（只问候女会员）：2027-03-08（周一）",
+                        "问候语：{name}，三八妇女节快乐！{union}",
+                        absent=["重阳节", "中国人民警察节", "2026-10-18", "2027-01-10"],
+                    )
+                ],
+            ),
+            (ORG, Press(TEST), [edits("试发哪个问候", buttons=buttons)]),
+        ]
+    )
+    assert await _buttons_shown(bot, ORG) == buttons
+    await bot.dialog.play(
+        [
+            (ORG, Press("除夕", answer="已试发给您"), [says("赵敏，除夕快乐！株洲市公安局工会")]),
+            (ORG, PressData("grtt:chongyang", answer="此按钮已失效"), []),
+            (ORG, PressData("grtt:jingchajie", answer="此按钮已失效"), []),
+            (ORG, "/greetings", [says("未来 12 个月")]),
+            (ORG, Press(EDIT), [edits("要修改哪个问候语", buttons=buttons)]),
+            (ORG, Press("三八妇女节"), [edits("请发送新的三八妇女节问候语")]),
+            (ORG, "{name}，{festival}快乐！", [says("请发送福利提示")]),
+            (ORG, Press(NO_NOTE), [says("赵敏，三八妇女节快乐！"), says("保存吗")]),
+            (ORG, Press(SAVE), [edits("已保存三八妇女节问候语")]),
+        ]
+    )
+    with bot.database.session() as session:
+        assert greeting_texts.overrides(session)["funvjie"].text == "{name}，{festival}快乐！"
 
 
 async def test_edit_a_text_with_preview_and_save(bot: BotHarness) -> None:
