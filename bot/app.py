@@ -49,6 +49,7 @@ from handlers import (
     menu,
     profile,
     roles,
+    roster_notes,
 )
 from handlers.common import Context, OutsidePrivateChats, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
@@ -139,6 +140,7 @@ def build_application(
     for module in (
         binding,
         profile,
+        roster_notes,
         roles,
         announce,
         care,

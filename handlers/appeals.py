@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import time as clock
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -46,7 +47,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 
 from bot import effects, texts
 from bot.policy import BloodPolicy
-from bot.rules.blood import Component, Donation, eligibility
+from bot.rules.blood import Component, Donation, Reason, eligibility
 from bot.rules.care import parse_date
 from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.identity import parse_blood_type
@@ -193,11 +194,48 @@ def blood_label(group: str, negative: bool) -> str:
     return template.format(group=group)
 
 
-def eligible(
+class LeftOut(StrEnum):
+    """Why an officer of the appeal's blood type is not asked (in the order the preview says)."""
+
+    NO_BIRTHDAY = "no_birthday"  # no birthday on the roster: age cannot be checked
+    TOO_SOON = "too_soon"  # the policy's interval since the last donation (or the yearly cap)
+    AGE = "age"  # too young or too old to give
+    UNREACHABLE = "unreachable"  # blocked the bot
+    NOT_BOUND = "not_bound"  # not bound to Telegram
+
+
+LEFT_OUT_BY_REASON = {
+    Reason.UNKNOWN_BIRTHDAY: LeftOut.NO_BIRTHDAY,
+    Reason.INTERVAL: LeftOut.TOO_SOON,
+    Reason.YEARLY_CAP: LeftOut.TOO_SOON,
+    Reason.TOO_YOUNG: LeftOut.AGE,
+    Reason.TOO_OLD: LeftOut.AGE,
+    Reason.TOO_OLD_FIRST_TIME: LeftOut.AGE,
+}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an appeal reaches, and how many of its blood type it leaves out, by reason.
+
+    `recipients` are the bound officers who may give, those who blocked the bot included (the
+    broadcast records them as unreachable without a send); `reachable` leaves those out. Each
+    officer left out counts once: first why they may not give (a refusal that binding them
+    would not lift), else that they blocked the bot, else that they are not bound.
+    """
+
+    recipients: list[Recipient]
+    reachable: int
+    left_out: Counter[LeftOut]
+
+
+def audience(
     candidates: list[Candidate], component: Component, *, today: date, policy: BloodPolicy
-) -> list[Recipient]:
-    """The candidates who may give this component today."""
-    chosen = []
+) -> Audience:
+    """The candidates (bound or not) who may give this component today, and who may not."""
+    chosen: list[Recipient] = []
+    reachable = 0
+    left_out: Counter[LeftOut] = Counter()
     for candidate in candidates:
         history = [
             Donation(d.donated_on, Component(d.component), d.amount) for d in candidate.history
@@ -209,19 +247,52 @@ def eligible(
             history=history,
             policy=policy,
         )
-        if verdict.may_give:
+        if not verdict.may_give:
+            assert verdict.reason is not None
+            left_out[LEFT_OUT_BY_REASON[verdict.reason]] += 1
+        elif candidate.recipient is None:
+            left_out[LeftOut.NOT_BOUND] += 1
+        else:
             chosen.append(candidate.recipient)
-    return chosen
+            if candidate.unreachable:
+                left_out[LeftOut.UNREACHABLE] += 1
+            else:
+                reachable += 1
+    return Audience(chosen, reachable, left_out)
+
+
+def eligible(
+    candidates: list[Candidate], component: Component, *, today: date, policy: BloodPolicy
+) -> list[Recipient]:
+    """The bound candidates who may give this component today."""
+    return audience(candidates, component, today=today, policy=policy).recipients
+
+
+def reach(session: Session, draft: AppealDraft, *, today: date, policy: BloodPolicy) -> Audience:
+    """Who the appeal reaches now, and who of its blood type it leaves out."""
+    found = appeals.matching(session, blood_group=draft.blood_group, rh_negative=draft.rh_negative)
+    return audience(found, draft.component, today=today, policy=policy)
 
 
 def recipients(
     session: Session, draft: AppealDraft, *, today: date, policy: BloodPolicy
 ) -> list[Recipient]:
     """Who the appeal reaches now."""
-    found = appeals.candidates(
-        session, blood_group=draft.blood_group, rh_negative=draft.rh_negative
-    )
-    return eligible(found, draft.component, today=today, policy=policy)
+    return reach(session, draft, today=today, policy=policy).recipients
+
+
+def left_out_text(left_out: Counter[LeftOut]) -> str:
+    """The preview's lines on who is left out, by reason; nothing when nobody is."""
+    total = sum(left_out.values())
+    if not total:
+        return ""
+    lines = [texts.APPEAL_LEFT_OUT_HEAD.format(count=total)]
+    for reason in LeftOut:
+        if left_out[reason]:
+            lines.append(texts.APPEAL_LEFT_OUT[reason.value].format(count=left_out[reason]))
+    if left_out[LeftOut.NO_BIRTHDAY]:
+        lines.append(texts.APPEAL_LEFT_OUT_FIX)
+    return "".join(lines)
 
 
 def _fields(appeal: BloodAppeal | AppealDraft, zone: ZoneInfo) -> dict[str, Any]:
@@ -281,10 +352,35 @@ def tally_text(session: Session, appeal: BloodAppeal, zone: ZoneInfo) -> str:
 
 
 def tally_markup(appeal: BloodAppeal) -> InlineKeyboardMarkup | None:
-    """结束呼吁 until the appeal is closed."""
-    if appeal.status == AppealStatus.CLOSED or appeal.id is None:
+    """名单 always (who came is still wanted afterwards); 结束呼吁 until the appeal is closed."""
+    if appeal.id is None:
         return None
-    return InlineKeyboardMarkup([_single(texts.APPEAL_END_BUTTON, AppealAction("end", appeal.id))])
+    row = _single(texts.APPEAL_LIST_BUTTON, AppealAction("list", appeal.id))
+    if appeal.status != AppealStatus.CLOSED:
+        row += _single(texts.APPEAL_END_BUTTON, AppealAction("end", appeal.id))
+    return InlineKeyboardMarkup([row])
+
+
+def attendee_list(appeal: BloodAppeal, people: Sequence[appeals.Attendee]) -> str:
+    """The private list: who is coming (name, unit, phone), then who arrived."""
+    text = texts.APPEAL_LIST_HEAD.format(
+        id=appeal.id, hospital=appeal.hospital, units=appeal.units_needed
+    )
+    for head, group in (
+        (texts.APPEAL_LIST_COMING, [p for p in people if not p.arrived]),
+        (texts.APPEAL_LIST_ARRIVED, [p for p in people if p.arrived]),
+    ):
+        text += head.format(count=len(group))
+        if not group:
+            text += texts.APPEAL_LIST_NONE
+        for number, person in enumerate(group, start=1):
+            text += texts.APPEAL_LIST_LINE.format(
+                number=number,
+                name=person.name,
+                unit=person.unit or texts.UNKNOWN,
+                phone=person.phone or texts.UNKNOWN,
+            )
+    return text
 
 
 # --- /appeal and its preview -----------------------------------------------------------------
@@ -310,14 +406,15 @@ async def appeal_command(update: Update, context: Context, _caller: Caller) -> S
         return None
     today = utcnow().astimezone(found.zone).date()
     with found.database.session() as session:
-        count = len(recipients(session, draft, today=today, policy=found.policy.blood))
+        reached = reach(session, draft, today=today, policy=found.policy.blood)
     markup = InlineKeyboardMarkup(
         [
             _single(texts.APPEAL_CONFIRM_BUTTON, AppealConfirm(draft.flow, "confirm"))
             + _single(texts.APPEAL_CANCEL_BUTTON, AppealConfirm(draft.flow, "cancel"))
         ]
     )
-    text = texts.APPEAL_PREVIEW.format(count=count, **_fields(draft, found.zone))
+    text = texts.APPEAL_PREVIEW.format(count=reached.reachable, **_fields(draft, found.zone))
+    text += left_out_text(reached.left_out)
     return await FLOW.preview(update, context, State.PREVIEW, draft, text, markup)
 
 
@@ -471,19 +568,61 @@ RECORDED_TEXTS = {
 }
 
 
-def _ends(action: AppealAction) -> bool:
+ORGANIZER_ACTIONS = ("end", "endok", "endno", "list")
+
+
+def _asks_end(action: AppealAction) -> bool:
     return action.action == "end"
 
 
+def _decides_end(action: AppealAction) -> bool:
+    return action.action in ("endok", "endno")
+
+
+def _lists(action: AppealAction) -> bool:
+    return action.action == "list"
+
+
 def _answers(action: AppealAction) -> bool:
-    return action.action != "end"
+    return action.action not in ORGANIZER_ACTIONS
 
 
-@pressed(AppealAction, APPEALER, accept=_ends)
+def _end_markup(appeal_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            _single(texts.APPEAL_END_CONFIRM_BUTTON, AppealAction("endok", appeal_id))
+            + _single(texts.APPEAL_END_KEEP_BUTTON, AppealAction("endno", appeal_id))
+        ]
+    )
+
+
+@pressed(AppealAction, APPEALER, accept=_asks_end)
 async def end_pressed(
     update: Update, context: Context, action: AppealAction, _caller: Caller
 ) -> None:
-    """结束呼吁 on the tally: an organizer closes the appeal; everyone not yet arrived is told."""
+    """结束呼吁 on the tally: ask first (确认结束 / 先不结束); nothing changes yet."""
+    with services(context).database.session() as session:
+        appeal = appeals.get(session, action.appeal_id)
+    if appeal is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    if appeal.status == AppealStatus.CLOSED:
+        await answer(update, texts.APPEAL_ENDED_ANSWER)
+        return
+    await answer(update)
+    text = texts.APPEAL_END_ASK.format(id=appeal.id, hospital=appeal.hospital)
+    await reply(update, context, text, _end_markup(action.appeal_id))
+
+
+@pressed(AppealAction, APPEALER, accept=_decides_end)
+async def end_decided(
+    update: Update, context: Context, action: AppealAction, _caller: Caller
+) -> None:
+    """确认结束 closes the appeal (everyone not yet arrived is told); 先不结束 leaves it open."""
+    if action.action == "endno":
+        await answer(update)
+        await show_step(update, context, texts.APPEAL_END_KEPT.format(id=action.appeal_id))
+        return
     with services(context).database.session() as session:
         change = appeals.close(session, action.appeal_id, texts=NOTICES, now=utcnow())
     if change.appeal is None:
@@ -492,7 +631,31 @@ async def end_pressed(
     await answer(
         update, texts.APPEAL_END_ANSWER if change.closed_now else texts.APPEAL_ENDED_ANSWER
     )
+    done = texts.APPEAL_END_DONE if change.closed_now else texts.APPEAL_END_ALREADY
+    await show_step(update, context, done.format(id=action.appeal_id))
     await after_change(context.application, action.appeal_id, change, force=True)
+
+
+@pressed(AppealAction, accept=_lists)
+async def list_pressed(
+    update: Update, context: Context, action: AppealAction, caller: Caller
+) -> None:
+    """👥 名单: who is coming and who arrived, privately, to the appeal's creator or an organizer.
+
+    Checked again on every press: the data may be forged, the role revoked since.
+    """
+    with services(context).database.session() as session:
+        appeal = appeals.get(session, action.appeal_id)
+        allowed = appeal is not None and (caller.organizer or appeal.created_by == caller.actor)
+        people = appeals.attendees(session, action.appeal_id) if allowed else []
+    if appeal is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    if not allowed:
+        await answer(update, texts.APPEAL_LIST_REFUSED, alert=True)
+        return
+    await answer(update, texts.APPEAL_LIST_ANSWER)
+    await reply(update, context, attendee_list(appeal, people))
 
 
 @pressed(AppealAction, accept=_answers)
@@ -589,7 +752,10 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         conversation,
         FLOW.outside(),
-        # 结束呼吁 is the organizers'; the answers are every officer asked.
+        # 结束呼吁 and its confirmation are the organizers'; 名单 the creator's and organizers';
+        # the answers are every officer asked.
         CallbackQueryHandler(end_pressed, pattern=rf"^{AppealAction.prefix}:end(:|$)"),
+        CallbackQueryHandler(end_decided, pattern=rf"^{AppealAction.prefix}:end(ok|no)(:|$)"),
+        CallbackQueryHandler(list_pressed, pattern=rf"^{AppealAction.prefix}:list(:|$)"),
         CallbackQueryHandler(appeal_pressed, pattern=AppealAction.pattern()),
     ]

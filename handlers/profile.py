@@ -17,7 +17,7 @@ from bot import texts
 from bot.rules.calendar import lunar_birthday_of
 from bot.rules.greeting_text import lunar_date_label
 from bot.rules.identity import mask_phone, parse_blood_type, try_normalize_phone
-from handlers import events
+from handlers import events, roster_notes
 from handlers.access import access, pressed
 from handlers.callbacks import LunarBirthday, ProfileAction
 from handlers.common import (
@@ -109,6 +109,8 @@ def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
             ],
             [single, greet],
             [lunar],
+            # 「资料有误？」: a note to the union on a wrong roster field (handlers/roster_notes).
+            [roster_notes.start_button()],
             [button(texts.PROFILE_DONE_BUTTON, "done")],
         ]
     )

@@ -65,11 +65,26 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Candidate:
-    """An officer who could be asked: where to reach them, and what decides eligibility."""
+    """An officer who could be asked: where to reach them, and what decides eligibility.
 
-    recipient: Recipient
+    `recipient` is None for an officer not bound to Telegram (see `matching`); `unreachable`
+    is True when their binding is marked as having blocked the bot.
+    """
+
+    recipient: Recipient | None
     officer: Officer
     history: list[BloodDonation]
+    unreachable: bool = False
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One officer coming to (or arrived at) an appeal, for the organizer's private list."""
+
+    name: str
+    unit: str
+    phone: str
+    arrived: bool
 
 
 @dataclass(frozen=True)
@@ -94,20 +109,23 @@ class Change:
     current: str | None = None  # the officer's answer as it stands, for a repeated press (SAME)
 
 
-def candidates(session: Session, *, blood_group: str, rh_negative: bool) -> list[Candidate]:
-    """Active, bound officers of this ABO group and Rh, with their donations.
+def matching(session: Session, *, blood_group: str, rh_negative: bool) -> list[Candidate]:
+    """Active officers of this ABO group and Rh, bound or not, with their donations.
 
-    Officers who blocked the bot are included: the broadcast records them as unreachable
-    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    The unbound have no recipient; those who blocked the bot are marked unreachable.
     """
     rows = session.exec(
-        select(Officer, TelegramBinding.chat_id)
-        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        select(Officer, TelegramBinding.chat_id, TelegramBinding.unreachable_since)
+        .join(
+            TelegramBinding,
+            col(TelegramBinding.officer_id) == col(Officer.id),
+            isouter=True,
+        )
         .where(col(Officer.active).is_(True))
         .where(Officer.blood_group == blood_group, Officer.rh_negative == rh_negative)
         .order_by(col(Officer.id))
     ).all()
-    ids = [int(officer.id or 0) for officer, _ in rows]
+    ids = [int(officer.id or 0) for officer, _, _ in rows]
     donations: dict[int, list[BloodDonation]] = {officer_id: [] for officer_id in ids}
     if ids:
         for donation in session.exec(
@@ -116,10 +134,23 @@ def candidates(session: Session, *, blood_group: str, rh_negative: bool) -> list
             donations[donation.officer_id].append(donation)
     return [
         Candidate(
-            Recipient(int(officer.id or 0), int(chat_id)), officer, donations[officer.id or 0]
+            None if chat_id is None else Recipient(int(officer.id or 0), int(chat_id)),
+            officer,
+            donations[officer.id or 0],
+            unreachable=blocked is not None,
         )
-        for officer, chat_id in rows
+        for officer, chat_id, blocked in rows
     ]
+
+
+def candidates(session: Session, *, blood_group: str, rh_negative: bool) -> list[Candidate]:
+    """Active, bound officers of this ABO group and Rh, with their donations.
+
+    Officers who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
+    found = matching(session, blood_group=blood_group, rh_negative=rh_negative)
+    return [candidate for candidate in found if candidate.recipient is not None]
 
 
 def create(
@@ -222,6 +253,21 @@ def answers(session: Session, appeal_id: int) -> dict[int, str]:
         select(AppealReply.officer_id, AppealReply.answer).where(AppealReply.appeal_id == appeal_id)
     ).all()
     return {int(officer_id): str(answer) for officer_id, answer in rows}
+
+
+def attendees(session: Session, appeal_id: int) -> list[Attendee]:
+    """Who said 我能去 (still coming or arrived), in the order they answered."""
+    rows = session.exec(
+        select(Officer.name, Officer.unit, Officer.phone, AppealReply.answer)
+        .join(AppealReply, col(AppealReply.officer_id) == col(Officer.id))
+        .where(AppealReply.appeal_id == appeal_id)
+        .where(col(AppealReply.answer).in_((AppealAnswer.COMING, AppealAnswer.ARRIVED)))
+        .order_by(col(AppealReply.at), col(AppealReply.id))
+    ).all()
+    return [
+        Attendee(str(name), str(unit or ""), str(phone or ""), answer == AppealAnswer.ARRIVED)
+        for name, unit, phone, answer in rows
+    ]
 
 
 def tally(session: Session, appeal: BloodAppeal) -> Tally:

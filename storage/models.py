@@ -742,3 +742,24 @@ class ServiceStaff(SQLModel, table=True):
     service_key: str = Field(max_length=32)
     granted_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class RosterNote(SQLModel, table=True):
+    """An officer's note that a roster field of theirs is wrong, for organizers to fix.
+
+    `text_cipher` (sealed: it may hold a birthday, a blood type) is at most 100 characters. An
+    officer has at most one pending note (`resolved_at` empty) at a time.
+    """
+
+    __tablename__ = "roster_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    text_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    resolved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    resolved_by: str | None = Field(default=None, max_length=64)

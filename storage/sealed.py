@@ -40,7 +40,14 @@ from sqlalchemy import (
 )
 from sqlmodel import SQLModel
 
-from storage.models import Booking, CareCase, ConversationState, InboxUpdate, PendingReply
+from storage.models import (
+    Booking,
+    CareCase,
+    ConversationState,
+    InboxUpdate,
+    PendingReply,
+    RosterNote,
+)
 
 BATCH = 500
 
@@ -231,4 +238,5 @@ SEALED: tuple[Sealed, ...] = (
     SealedColumn(PendingReply, "payload"),
     # The name a counselling booking goes by (storage.bookings): it points at the officer.
     SealedColumn(Booking, "pseudonym_cipher"),
+    SealedColumn(RosterNote, "text_cipher"),
 )

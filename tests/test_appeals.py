@@ -10,13 +10,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram.ext import CallbackContext
 
 from bot.jobs import appeals as appeal_jobs
 from handlers import appeals as appeal_handlers
+from handlers.callbacks import AppealAction
 from storage import blood as blood_storage
-from storage.models import AppealReply, BloodAppeal, Broadcast, Officer, Priority, Role
+from storage import roles as role_storage
+from storage.models import (
+    AppealReply,
+    BloodAppeal,
+    Broadcast,
+    Officer,
+    Priority,
+    Role,
+    TelegramBinding,
+)
 from tests.conftest import TEST_TOKEN, BotHarness, add_officer
 from tests.dialogs import Person, says
 
@@ -42,6 +52,14 @@ ASKED = (NEW1, PLT20, NEW2, WB100)
 COMMAND = f"/appeal O- 血小板 2 {TOMORROW} 08:00 市中心医院|长沙路1号|张医生 13800000000"
 APPEAL = "紧急用血呼吁\n市中心医院 急需 O型Rh阴性血小板"
 GO = "请前往 市中心医院：长沙路1号\n联系人：张医生 13800000000"
+# O- and left out: NOBDAY (no birthday), WB30 and PLT5 (too soon), YOUNG (age), one unbound.
+LEFT_OUT = (
+    "另有 5 位血型相符的会员这次不会收到：\n"
+    "· 1 位花名册上没有生日，无法核对年龄\n"
+    "· 2 位距上次献血未满规定间隔\n"
+    "· 1 位年龄不在献血范围内\n"
+    "· 1 位尚未绑定机器人"
+)
 STAND_DOWN = "已满足，感谢"
 STILL = "您仍在名单上，请按时到达"
 CLOSED = "紧急用血呼吁已结束"
@@ -149,7 +167,7 @@ async def _press_data(bot: BotHarness, person: Person, message_id: int, data: st
 async def _tally(bot: BotHarness, fragment: str, timeout: float = 8.0) -> str:
     """Wait until the organizer's tally message reads `fragment`; return its text."""
     history = await bot.client.history(ORG.as_user())
-    [tally] = [e for e in history if e.kind == "message" and "紧急用血呼吁 #" in e.text]
+    [tally] = [e for e in history if e.kind == "message" and e.text.startswith("🆘 紧急用血呼吁 #")]
     text = ""
     for _ in range(int(timeout / 0.1)):
         text = str((await bot.client.message(ORG.as_user(), tally.message_id)).get("text", ""))
@@ -172,6 +190,7 @@ async def _open_appeal(bot: BotHarness) -> None:
                         "血小板",
                         "市中心医院（长沙路1号）",
                         "将以紧急优先级发送给 4 位",
+                        LEFT_OUT,
                         buttons=["✅ 确认发送", "❌ 取消"],
                     )
                 ],
@@ -247,7 +266,8 @@ async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -
 
     # The organizer closes it: everyone asked who has not arrived is told.
     assert await _press(bot, WB100, "🙋 我能去") == "此呼吁已满足，感谢"
-    assert await _press(bot, ORG, "⏹ 结束呼吁") == "呼吁已结束，已通知尚未到达的会员。"
+    assert await _press(bot, ORG, "⏹ 结束呼吁") == ""
+    assert await _press(bot, ORG, "确认结束") == "呼吁已结束，已通知尚未到达的会员。"
     await _tally(bot, "已结束")
     for person in (PLT20, WB100):
         await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
@@ -314,3 +334,129 @@ async def test_bad_arguments_cancel_and_officers_refused(bot: BotHarness) -> Non
     assert _received(bot, POS) == []
     with bot.database.session() as session:
         assert session.exec(select(BloodAppeal)).all() == []
+
+
+def _appeal_id(bot: BotHarness) -> int:
+    with bot.database.session() as session:
+        [appeal] = session.exec(select(BloodAppeal)).all()
+    assert appeal.id is not None
+    return appeal.id
+
+
+async def test_the_organizer_gets_the_list_privately_and_others_are_refused(
+    bot: BotHarness,
+) -> None:
+    await _open_appeal(bot)
+    appeal_id = _appeal_id(bot)
+    history = await bot.client.history(ORG.as_user())
+    [tally] = [e for e in history if e.kind == "message" and e.text.startswith("🆘 紧急用血呼吁 #")]
+    assert [b.text for row in tally.buttons for b in row] == ["👥 名单", "⏹ 结束呼吁"]
+    # Nobody yet: the list says so.
+    assert await _press(bot, ORG, "👥 名单") == "名单已私信发给您。"
+    await _until(_has(bot, ORG, "🙋 我能去（0 人）：\n（暂无）"), what="the empty list")
+    assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
+    assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
+    assert await _press(bot, NEW1, "📍 已到达") == "已记录到达，谢谢您的爱心！"
+    assert await _press(bot, WB100, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
+    # Each press sends the list as it stands: names, units and phones.
+    assert await _press(bot, ORG, "👥 名单") == "名单已私信发给您。"
+    expected = (
+        f"👥 紧急用血呼吁 #{appeal_id} 名单（市中心医院，需要 2 人）\n\n"
+        "🙋 我能去（1 人）：\n1. 全一百｜天元分局｜+8613800000012\n\n"
+        "📍 已到达（1 人）：\n1. 新一｜天元分局｜+8613800000002"
+    )
+    await _until(_has(bot, ORG, expected), what="the list with names")
+    # An ordinary officer pressing forged list data is refused and gets nothing.
+    forged = AppealAction("list", appeal_id).pack()
+    _, coming = await _button(bot, NEW2, "🙋 我能去")
+    message_id, _ = await _button(bot, NEW2, "🙋 我能去")
+    assert coming != forged
+    answer = await bot.client.press_data(NEW2.as_user(), message_id, forged)
+    refused = await bot.client.callback_answer(answer, timeout=10)
+    assert refused is not None and refused.get("text") == "只有发起人和工会干部可以查看名单。"
+    assert refused.get("show_alert") is True
+    await bot.settle()
+    assert not any("名单" in text or "+86138" in text for text in _received(bot, NEW2))
+    # An organizer who lost the role and did not create the appeal is refused too; the
+    # creator who lost it still sees the list of their own appeal.
+    with bot.database.session() as session:
+        session.execute(update(BloodAppeal).values(created_by="officer:100099"))
+    with bot.database.session() as session:
+        [org] = session.exec(select(Officer).where(Officer.name == ORG.first_name)).all()
+        role_storage.revoke(session, int(org.id or 0), Role.ORGANIZER)
+    assert await _press(bot, ORG, "👥 名单") == "只有发起人和工会干部可以查看名单。"
+    with bot.database.session() as session:
+        session.execute(update(BloodAppeal).values(created_by="officer:100001"))
+    assert await _press(bot, ORG, "👥 名单") == "名单已私信发给您。"
+
+
+async def _shows(bot: BotHarness, message_id: int, fragment: str) -> None:
+    """Wait until the organizer's message `message_id` reads `fragment` (it is edited)."""
+    text = ""
+    for _ in range(80):
+        text = str((await bot.client.message(ORG.as_user(), message_id)).get("text", ""))
+        if fragment in text:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the message never said {fragment!r}: {text!r}")
+
+
+async def test_ending_asks_for_confirmation_first(bot: BotHarness) -> None:
+    await _open_appeal(bot)
+    assert await _press(bot, ORG, "⏹ 结束呼吁") == ""
+    await _until(_has(bot, ORG, "确定结束紧急用血呼吁 #"), what="the question")
+    question, _ = await _button(bot, ORG, "先不结束")
+    assert await _press(bot, ORG, "先不结束") == ""
+    await _shows(bot, question, "继续进行")
+    with bot.database.session() as session:
+        [appeal] = session.exec(select(BloodAppeal)).all()
+    assert appeal.status == "open"
+    await bot.settle()
+    assert not any(CLOSED in t for p in ASKED for t in _received(bot, p))
+    # A forged confirmation from an ordinary officer changes nothing.
+    message_id, _ = await _button(bot, NEW1, "🙋 我能去")
+    forged = AppealAction("endok", _appeal_id(bot)).pack()
+    assert await _press_data(bot, NEW1, message_id, forged) == "您没有权限进行此操作。"
+    with bot.database.session() as session:
+        [appeal] = session.exec(select(BloodAppeal)).all()
+    assert appeal.status == "open"
+    # Asked again, and confirmed: closed, everyone told.
+    assert await _press(bot, ORG, "⏹ 结束呼吁") == ""
+    await _until(_has(bot, ORG, "确定结束紧急用血呼吁 #", count=2), what="the question again")
+    question, _ = await _button(bot, ORG, "确认结束")
+    assert await _press(bot, ORG, "确认结束") == "呼吁已结束，已通知尚未到达的会员。"
+    await _shows(bot, question, "已结束，已通知尚未到达的会员")
+    await _tally(bot, "已结束")
+    for person in ASKED:
+        await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
+    # The tally's 结束呼吁 pressed again, and a second 确认结束: it is over already.
+    assert await _press(bot, ORG, "⏹ 结束呼吁") == "此呼吁已结束"
+    assert await _press_data(bot, ORG, question, AppealAction("endok", _appeal_id(bot)).pack()) == (
+        "此呼吁已结束"
+    )
+
+
+async def test_the_preview_counts_the_unreachable_left_out(bot: BotHarness) -> None:
+    await _seed(bot)
+    with bot.database.session() as session:
+        session.execute(
+            update(TelegramBinding)
+            .where(col(TelegramBinding.telegram_user_id) == NEW2.id)
+            .values(unreachable_since=datetime.now(UTC))
+        )
+    await bot.dialog.play(
+        [
+            (
+                ORG,
+                COMMAND,
+                [
+                    says(
+                        "将以紧急优先级发送给 3 位",
+                        "另有 6 位血型相符的会员这次不会收到：",
+                        "· 1 位花名册上没有生日，无法核对年龄\n",
+                        "· 1 位已屏蔽机器人，无法送达\n",
+                    )
+                ],
+            )
+        ]
+    )
