@@ -30,12 +30,11 @@
 from __future__ import annotations
 
 import logging
-import re
 import time as clock
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,6 +48,7 @@ from bot import effects, texts
 from bot.policy import BloodPolicy
 from bot.rules.blood import Component, Donation, Reason, eligibility
 from bot.rules.care import parse_date
+from bot.rules.forgiving import Lean, normalise, parse_clock
 from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.identity import parse_blood_type
 from bot.rules.text import clean, meaningful, quote
@@ -84,7 +84,6 @@ TALLY_EVERY = 3.0  # seconds between two edits of one tally message
 LAST_EDIT_KEY = "nuanjing.appeal.last_edit"
 PENDING_KEY = "nuanjing.appeal.pending"
 
-_TIME = re.compile(r"^(\d{1,2})[:：](\d{2})$")
 COMPONENT_WORDS = {
     "全血": Component.WHOLE_BLOOD,
     "whole": Component.WHOLE_BLOOD,
@@ -141,6 +140,7 @@ def parse_blood(token: str) -> tuple[str, bool]:
 
 def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: str) -> AppealDraft:
     """血型 成分 人数 日期 时间 医院|地址|联系人 → the draft `flow` (deadline in UTC)."""
+    tokens = [normalise(token) for token in tokens]  # full-width digits and colons too
     if len(tokens) < 6:
         raise ArgumentError(texts.APPEAL_USAGE)
     group, negative = parse_blood(tokens[0])
@@ -153,18 +153,18 @@ def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: 
     whole = units.isascii() and units.isdigit() and len(units) <= 3
     if not whole or not 1 <= int(units) <= MAX_UNITS:
         raise ArgumentError(texts.APPEAL_BAD_UNITS.format(token=quote(units)) + texts.APPEAL_USAGE)
-    day = parse_date(tokens[3])
+    today = now.astimezone(zone).date()
+    day = parse_date(tokens[3], today, lean=Lean.FUTURE)
     if day is None:
         raise ArgumentError(
             texts.APPEAL_BAD_DATE.format(token=quote(tokens[3])) + texts.APPEAL_USAGE
         )
-    today = now.astimezone(zone).date()
     if beyond_horizon(day, today):
         raise ArgumentError(
             texts.APPEAL_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
         )
-    match = _TIME.match(tokens[4])
-    if match is None or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+    clock = parse_clock(tokens[4])
+    if clock is None:
         raise ArgumentError(
             texts.APPEAL_BAD_TIME.format(token=quote(tokens[4])) + texts.APPEAL_USAGE
         )
@@ -172,7 +172,7 @@ def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: 
     if len(parts) != 3 or not all(meaningful(part) for part in parts):
         raise ArgumentError(texts.APPEAL_BAD_PLACE + texts.APPEAL_USAGE)
     hospital, address, contact = parts
-    local = datetime.combine(day, time(int(match.group(1)), int(match.group(2))), tzinfo=zone)
+    local = datetime.combine(day, clock, tzinfo=zone)
     if local <= now:
         raise ArgumentError(texts.APPEAL_PAST.format(when=when_text(local, zone)))
     return AppealDraft(
@@ -740,11 +740,12 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/appeal with its preview, and the appeal's buttons."""
     conversation = FLOW.handler(
         entry_points=[CommandHandler("appeal", appeal_command, filters=PRIVATE_MESSAGE)],
-        # Only buttons: a message at the preview is answered as if no flow were open.
+        # Only buttons: a message at the preview says which, and the preview stays.
         states={
             State.PREVIEW: [
                 FLOW.press("confirm", _confirm),
                 FLOW.press("cancel", FLOW.cancel(texts.APPEAL_CANCELLED)),
+                FLOW.remind(texts.ANNOUNCE_USE_BUTTONS),
             ]
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],

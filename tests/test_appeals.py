@@ -460,3 +460,17 @@ async def test_the_preview_counts_the_unreachable_left_out(bot: BotHarness) -> N
             )
         ]
     )
+
+
+def test_the_deadline_may_be_typed_as_people_say_it() -> None:
+    """明天 8点 and full-width digits, as a phone keyboard gives them (issue 17)."""
+    from zoneinfo import ZoneInfo
+
+    from handlers.appeals import parse_appeal
+
+    zone = ZoneInfo("Asia/Shanghai")
+    now = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+    tokens = ["O-", "血小板", "２", "明天", "晚上8点", "市中心医院|长沙路1号|张医生"]
+    draft = parse_appeal(tokens, now=now, zone=zone, flow="appeal")
+    assert draft.units == 2
+    assert draft.deadline.astimezone(zone) == datetime(2026, 12, 3, 20, 0, tzinfo=zone)
