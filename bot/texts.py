@@ -243,6 +243,8 @@ CARE_AMOUNT_NONE = "按工会规定核定"
 CARE_SUBMIT = "✅ 提交"
 CARE_DISCARD = "❌ 取消"
 CARE_SUBMITTED = "已提交，编号 #{id}。工会会尽快与您联系，每一步进展都会告诉您。"
+# Before CARE_SUBMITTED when the report is of a death (a relative's or a colleague's).
+CARE_CONDOLENCE = "🕯 惊闻噩耗，深表哀悼，请节哀保重。\n"
 CARE_REPORTED_FOR_YOU = "同事{reporter}为您申报了「{event}」慰问，工会会尽快与您联系。"
 CARE_NONE_YET = "您还没有慰问申报。需要时发送 /report。"
 CARE_MINE_HEADER = "🗂 我的申报："

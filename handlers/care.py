@@ -54,6 +54,8 @@ from storage.models import CareCase, CaseStatus, Officer
 
 NAME = "care_report"
 FLOW = FlowStore(NAME)
+# Reports of a death are answered with condolence before the case number.
+BEREAVEMENTS = ("relative_death", "officer_death")
 EVENT, WHO, COLLEAGUE, PICK, HOSPITAL, WARD, RELATION, DATE, NOTE, CONFIRM = (
     "event",
     "who",
@@ -423,7 +425,10 @@ async def confirmed(update: Update, context: Context, step: CareStep, caller: Ca
     assert case.id is not None and subject is not None
     # A duplicate is linked silently: the reporter hears what any reporter hears (telling them
     # would reveal that someone else reported it); the organizers see the link on the card.
-    await edit_or_send(update, context, texts.CARE_SUBMITTED.format(id=case.id))
+    submitted = texts.CARE_SUBMITTED.format(id=case.id)
+    if case.event in BEREAVEMENTS:
+        submitted = texts.CARE_CONDOLENCE + submitted
+    await edit_or_send(update, context, submitted)
     card = case_card(case, subject, svc.cipher, reporter=caller.officer)
     for _organizer, chat_id in organizers:
         await notify(context.bot, chat_id, card, case_markup(case))

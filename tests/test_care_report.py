@@ -111,7 +111,7 @@ async def test_hospitalization_for_oneself_reaches_organizers_privately(
                 )
             ],
         ),
-        (WANG, Press("✅ 提交"), [edits("已提交，编号 #1")]),
+        (WANG, Press("✅ 提交"), [edits("已提交，编号 #1", absent=["哀悼"])]),
         (
             ZHAO,
             None,
@@ -198,7 +198,7 @@ async def test_on_behalf_by_name_in_ones_unit(bot: BotHarness) -> None:
             Press("跳过"),
             [says("事项：父母去世", "张伟（100004，天元分局）", "慰问金：1000 元")],
         ),
-        (WANG, Press("✅ 提交"), [edits("已提交")]),
+        (WANG, Press("✅ 提交"), [edits("深表哀悼", "已提交")]),
         (ZHAO, None, [says("父母去世", "申报人：王建国（100001）")]),
         (LI, "/report", [says("请选择")]),
         (LI, Press("民警去世"), [edits("请输入同事的警号")]),
