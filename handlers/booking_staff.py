@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,9 +40,14 @@ from handlers.access import ORGANIZER, Access, access, pressed, refuse
 from handlers.bookings import (
     DAY_FORMAT,
     SLOT_FORMAT,
+    block_until,
+    button_rows,
     calendar_of,
+    day_bounds,
     day_label,
+    free_slots,
     icon,
+    parse_day,
     private,
     slot_fields,
 )
@@ -93,18 +99,6 @@ STAFF: Access[Any] = Access(
 # --- days and slots ------------------------------------------------------------------------------
 
 
-def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-    return start, start + timedelta(days=1)
-
-
-def _parse_day(text: str) -> date | None:
-    try:
-        return datetime.strptime(text, DAY_FORMAT).date()
-    except ValueError:
-        return None
-
-
 def _in_reach(day: date, today: date) -> bool:
     """True if the day list may show this day: within a week of today, either side."""
     return abs((day - today).days) <= WEEK
@@ -134,7 +128,7 @@ def _day(
     session: Session, service: ServicePolicy, policy: Policy, day: date, zone: ZoneInfo
 ) -> list[SlotView]:
     """The day's slots in order: the policy's and any with a row (hours may have changed)."""
-    start, end = _day_bounds(day, zone)
+    start, end = day_bounds(day, zone)
     rows = {
         row.starts_at: row
         for row in booking_storage.slots_between(session, service.key, start, end)
@@ -223,10 +217,6 @@ def _button(label: str, step: StaffStep) -> InlineKeyboardButton:
     return InlineKeyboardButton(label, callback_data=step.pack())
 
 
-def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
-    return [buttons[index : index + width] for index in range(0, len(buttons), width)]
-
-
 # --- the screens ---------------------------------------------------------------------------------
 
 
@@ -279,7 +269,7 @@ def _day_screen(
     ]
     if slot_buttons:
         lines.append("\n" + texts.STAFF_DAY_FOOT)
-    rows = _rows(slot_buttons, SLOT_BUTTONS_PER_ROW)
+    rows = button_rows(slot_buttons, SLOT_BUTTONS_PER_ROW)
     around = []
     if _in_reach(day - timedelta(days=1), today):
         before = (day - timedelta(days=1)).strftime(DAY_FORMAT)
@@ -375,7 +365,7 @@ async def staff_pressed(update: Update, context: Context, step: StaffStep, calle
         return
     now = utcnow()
     today = now.astimezone(zone).date()
-    day = today if step.day == "-" else _parse_day(step.day)
+    day = today if step.day == "-" else parse_day(step.day)
     if day is None or not _in_reach(day, today):
         await answer(update, texts.STAFF_DAY_OUT_OF_RANGE, alert=True)
         await edit_or_send(update, context, *_day_screen(context, caller, service, today, now))
@@ -589,23 +579,8 @@ def _audit_close(
 def _next_free(
     session: Session, service: ServicePolicy, policy: Policy, now: datetime, zone: ZoneInfo
 ) -> list[slot_rules.Slot]:
-    """The service's next slots officers may book now with a place free (not closed)."""
-    calendar = calendar_of(policy)
-    days = slot_rules.bookable_days(service, calendar, now, zone)
-    if not days:
-        return []
-    start, _ = _day_bounds(days[0], zone)
-    _, end = _day_bounds(days[-1], zone)
-    use = booking_storage.usage(session, service.key, start, end)
-    free: list[slot_rules.Slot] = []
-    for day in days:
-        for slot in slot_rules.bookable_slots(service, calendar, day, now, zone):
-            taken = use.get(slot.start, booking_storage.SlotUse())
-            if not taken.closed and taken.booked < service.places_per_slot:
-                free.append(slot)
-                if len(free) == NEXT_SLOTS:
-                    return free
-    return free
+    """The service's next NEXT_SLOTS slots officers may book now with a place free."""
+    return [slot for slot, _ in islice(free_slots(session, service, policy, now, zone), NEXT_SLOTS)]
 
 
 def _offers_markup(
@@ -627,22 +602,10 @@ def _offers_markup(
                 callback_data=step.pack(),
             )
         )
-    return InlineKeyboardMarkup(_rows(buttons, 2))
+    return InlineKeyboardMarkup(button_rows(buttons, 2))
 
 
 # --- attendance ----------------------------------------------------------------------------------
-
-
-def _block_until(
-    session: Session, service: ServicePolicy, officer_id: int, now: datetime, zone: ZoneInfo
-) -> date | None:
-    """The last day of the latest block the officer's missed bookings of the service caused."""
-    rule = service.no_show
-    if rule is None:
-        return None
-    since = now - timedelta(days=rule.within_days + rule.blocked_days)
-    missed = booking_storage.missed_days(session, service.key, officer_id, since)
-    return slot_rules.no_show_block(rule, [moment.astimezone(zone).date() for moment in missed])
 
 
 def _blocked_text(service: ServicePolicy, until: date) -> str:
@@ -678,13 +641,13 @@ async def mark_pressed(update: Update, context: Context, mark: StaffMark, caller
         return
     blocked_chat: int | None = None
     with found.database.session() as session:
-        before = _block_until(session, service, booking.officer_id, now, zone)
+        before = block_until(session, service, booking.officer_id, now, zone)
         marked = (
             slot.status == SlotStatus.OPEN
             and booking.state == SignupState.SIGNED
             and booking_storage.mark_attendance(session, slot.id, booking.officer_id, mark.attended)
         )
-        until = _block_until(session, service, booking.officer_id, now, zone)
+        until = block_until(session, service, booking.officer_id, now, zone)
         if marked:
             _audit_mark(session, caller, service, booking.id or 0, slot.id, mark.attended)
         if marked and until is not None and until != before and until >= today:
@@ -759,8 +722,8 @@ async def bookings_command(update: Update, context: Context, caller: Caller) -> 
         return
     this_month = _month_start(utcnow().astimezone(zone).date())
     months = [this_month, _previous_month(this_month)]
-    start = _day_bounds(months[-1], zone)[0]
-    end = _day_bounds(_next_month(this_month), zone)[0]
+    start = day_bounds(months[-1], zone)[0]
+    end = day_bounds(_next_month(this_month), zone)[0]
     lines = [texts.BOOKINGS_HEAD]
     any_private = False
     for service in policy.services:

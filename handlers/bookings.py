@@ -18,6 +18,7 @@ Reminders are bot/jobs/bookings.py; the staff's side is handlers/booking_staff.p
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -118,11 +119,32 @@ def slot_fields(
     }
 
 
-def _parse_day(text: str) -> date | None:
+def parse_day(text: str) -> date | None:
+    """A button's day (YYYYMMDD), or None."""
     try:
         return datetime.strptime(text, DAY_FORMAT).date()
     except ValueError:
         return None
+
+
+def free_slots(
+    session: Any, service: ServicePolicy, policy: Policy, now: datetime, zone: ZoneInfo
+) -> Iterator[tuple[slot_rules.Slot, int]]:
+    """The service's slots officers may book now with a place free (not closed), soonest
+    first, each with its free places: read in one query over the booking horizon."""
+    calendar = calendar_of(policy)
+    days = slot_rules.bookable_days(service, calendar, now, zone)
+    if not days:
+        return
+    use = booking_storage.usage(
+        session, service.key, day_bounds(days[0], zone)[0], day_bounds(days[-1], zone)[1]
+    )
+    for day in days:
+        for slot in slot_rules.bookable_slots(service, calendar, day, now, zone):
+            taken = use.get(slot.start, booking_storage.SlotUse())
+            free = service.places_per_slot - taken.booked
+            if not taken.closed and free > 0:
+                yield slot, free
 
 
 def _find_slot(
@@ -134,7 +156,7 @@ def _find_slot(
     now: datetime,
 ) -> slot_rules.Slot | None:
     """The slot a button names, if it is still one officers may book now (else None)."""
-    day = _parse_day(day_text)
+    day = parse_day(day_text)
     if day is None:
         return None
     for slot in slot_rules.bookable_slots(service, calendar_of(policy), day, now, zone):
@@ -143,7 +165,8 @@ def _find_slot(
     return None
 
 
-def _day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """A local day as its UTC start and the next day's."""
     start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
     return start, start + timedelta(days=1)
 
@@ -172,7 +195,10 @@ def _back(step: BookStep) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(texts.BOOK_BACK_BUTTON, callback_data=step.pack())]
 
 
-def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+def button_rows(
+    buttons: list[InlineKeyboardButton], width: int
+) -> list[list[InlineKeyboardButton]]:
+    """Buttons laid out `width` to a row."""
     return [buttons[index : index + width] for index in range(0, len(buttons), width)]
 
 
@@ -226,7 +252,7 @@ async def step_pressed(update: Update, context: Context, step: BookStep, caller:
         await _show_days(update, context, service, now)
         return
     if step.step == "day":
-        day = _parse_day(step.day)
+        day = parse_day(step.day)
         if day is None:
             await answer(update, texts.STALE_BUTTON)
             return
@@ -249,23 +275,11 @@ async def _show_days(
 ) -> None:
     found = services(context)
     zone = found.zone
-    days = slot_rules.bookable_days(service, calendar_of(found.policy), now, zone)
     left: dict[date, int] = {}
-    if days:
-        start, _ = _day_bounds(days[0], zone)
-        _, end = _day_bounds(days[-1], zone)
-        with found.database.session() as session:
-            use = booking_storage.usage(session, service.key, start, end)
-        for day in days:
-            free = 0
-            for slot in slot_rules.bookable_slots(
-                service, calendar_of(found.policy), day, now, zone
-            ):
-                taken = use.get(slot.start, booking_storage.SlotUse())
-                if not taken.closed:
-                    free += max(0, service.places_per_slot - taken.booked)
-            if free:
-                left[day] = free
+    with found.database.session() as session:
+        for slot, free in free_slots(session, service, found.policy, now, zone):
+            day = slot.local_day(zone)
+            left[day] = left.get(day, 0) + free
     back = _back(BookStep("home"))
     if not left:
         text = texts.BOOK_NO_DAYS.format(
@@ -283,7 +297,9 @@ async def _show_days(
             )
         )
     text = texts.BOOK_PICK_DAY.format(icon=icon(service), name=service.name, place=service.place)
-    await edit_or_send(update, context, text, InlineKeyboardMarkup([*_rows(buttons, 2), back]))
+    await edit_or_send(
+        update, context, text, InlineKeyboardMarkup([*button_rows(buttons, 2), back])
+    )
 
 
 async def _show_slots(
@@ -292,7 +308,7 @@ async def _show_slots(
     found = services(context)
     zone = found.zone
     slots = slot_rules.bookable_slots(service, calendar_of(found.policy), day, now, zone)
-    start, end = _day_bounds(day, zone)
+    start, end = day_bounds(day, zone)
     with found.database.session() as session:
         use = booking_storage.usage(session, service.key, start, end)
     buttons = []
@@ -317,7 +333,9 @@ async def _show_slots(
     text = texts.BOOK_PICK_SLOT.format(
         icon=icon(service), name=service.name, date=label, weekday=weekday
     )
-    await edit_or_send(update, context, text, InlineKeyboardMarkup([*_rows(buttons, 3), back]))
+    await edit_or_send(
+        update, context, text, InlineKeyboardMarkup([*button_rows(buttons, 3), back])
+    )
 
 
 async def _confirm(
@@ -325,7 +343,7 @@ async def _confirm(
 ) -> None:
     found = services(context)
     zone = found.zone
-    start, end = _day_bounds(slot.local_day(zone), zone)
+    start, end = day_bounds(slot.local_day(zone), zone)
     with found.database.session() as session:
         taken = booking_storage.usage(session, service.key, start, end).get(
             slot.start, booking_storage.SlotUse()
@@ -358,16 +376,24 @@ async def _confirm(
     await edit_or_send(update, context, text, markup)
 
 
-def _blocked_until(
+def block_until(
     session: Any, service: ServicePolicy, officer_id: int, now: datetime, zone: ZoneInfo
 ) -> date | None:
-    """The last day missed bookings block the officer from this service, if they do today."""
+    """The last day of the latest block the officer's missed bookings of the service caused
+    (bot.rules.slots.no_show_block), past or not; None if they never caused one."""
     rule = service.no_show
     if rule is None:
         return None
     since = now - timedelta(days=rule.within_days + rule.blocked_days)
     missed = booking_storage.missed_days(session, service.key, officer_id, since)
-    until = slot_rules.no_show_block(rule, [m.astimezone(zone).date() for m in missed])
+    return slot_rules.no_show_block(rule, [m.astimezone(zone).date() for m in missed])
+
+
+def _blocked_until(
+    session: Any, service: ServicePolicy, officer_id: int, now: datetime, zone: ZoneInfo
+) -> date | None:
+    """The last day missed bookings block the officer from this service, if they do today."""
+    until = block_until(session, service, officer_id, now, zone)
     if until is None or now.astimezone(zone).date() > until:
         return None
     return until
@@ -383,7 +409,7 @@ def _limit_text(
 ) -> str:
     """Which limit a refused booking met, in one sentence."""
     monday, sunday = slot_rules.week_of(slot.local_day(zone))
-    week = (_day_bounds(monday, zone)[0], _day_bounds(sunday, zone)[1])
+    week = (day_bounds(monday, zone)[0], day_bounds(sunday, zone)[1])
     open_count, in_week = booking_storage.counts_for_limits(
         session, service.key, officer_id, week, now
     )

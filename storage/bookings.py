@@ -12,7 +12,7 @@ caller (storage.crypto.FieldCipher, listed in storage.sealed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -240,11 +240,6 @@ def set_pseudonym(session: Session, booking_id: int, officer_id: int, sealed: st
     return True
 
 
-def standing(session: Session, slot_id: int, officer_id: int) -> capacity.Standing:
-    """An officer's state on a slot."""
-    return capacity.standing(session, BOOKINGS, slot_id, officer_id)
-
-
 def counts_for_limits(
     session: Session,
     service_key: str,
@@ -316,17 +311,6 @@ def staffed_by(session: Session, officer_id: int) -> set[str]:
     return set(rows)
 
 
-def staff_of(session: Session, service_key: str) -> list[Recipient]:
-    """The service's staff who are active and bound, with their chats."""
-    rows = session.exec(
-        select(Officer.id, TelegramBinding.chat_id)
-        .join(ServiceStaff, col(ServiceStaff.officer_id) == col(Officer.id))
-        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-        .where(ServiceStaff.service_key == service_key, col(Officer.active).is_(True))
-    ).all()
-    return [Recipient(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in rows]
-
-
 @dataclass(frozen=True)
 class DayEntry:
     """One booking on a staff member's day list."""
@@ -393,11 +377,6 @@ def slots_starting(session: Session, start: datetime, end: datetime) -> list[Ser
     )
 
 
-def to_remind(session: Session, slot_id: int, occasion: str, on_date: date) -> list[Recipient]:
-    """Those holding a place on the slot not yet reminded for this occasion (a hint)."""
-    return capacity.to_remind(session, BOOKINGS, slot_id, occasion, on_date)
-
-
 def to_remind_since(
     session: Session, slot_id: int, occasion: str, on_date: date, *, signed_before: datetime
 ) -> list[Recipient]:
@@ -429,18 +408,8 @@ def monthly_counts(
 ) -> dict[str, int]:
     """Bookings holding a place on the service's slots in [start, end), by local month
     ("YYYY-MM"): the figure organizers see of counselling, never names."""
-    zone = ZoneInfo(zone_name)
-    rows: Sequence[datetime] = session.exec(
-        select(ServiceSlot.starts_at)
-        .join(Booking, col(Booking.slot_id) == col(ServiceSlot.id))
-        .where(ServiceSlot.service_key == service_key, Booking.state == SignupState.SIGNED)
-        .where(col(ServiceSlot.starts_at) >= start, col(ServiceSlot.starts_at) < end)
-    ).all()
-    months: dict[str, int] = {}
-    for starts_at in rows:
-        month = starts_at.astimezone(zone).strftime("%Y-%m")
-        months[month] = months.get(month, 0) + 1
-    return months
+    figures = monthly_figures(session, service_key, start, end, zone_name)
+    return {month: figure.booked for month, figure in figures.items()}
 
 
 # --- the staff's side and the figures (handlers/booking_staff.py) ------------------------------
