@@ -37,19 +37,27 @@ from handlers import (
     appeals,
     binding,
     blood,
+    blood_record,
     booking_staff,
     bookings,
     care,
     care_admin,
+    charity,
     clubs,
+    distributions,
+    drive_admin,
     drives,
     event_admin,
     events,
     greetings,
     menu,
+    mutual_aid,
+    nominations,
     profile,
     roles,
     roster_notes,
+    stats,
+    surveys,
 )
 from handlers.common import Context, OutsidePrivateChats, commands_for, refresh_commands
 from handlers.context import Services, install, services_of
@@ -145,7 +153,9 @@ def build_application(
         announce,
         care,
         care_admin,
+        blood_record,
         blood,
+        drive_admin,
         drives,
         appeals,
         event_admin,
@@ -154,6 +164,12 @@ def build_application(
         clubs,
         bookings,
         booking_staff,
+        surveys,
+        stats,
+        nominations,
+        charity,
+        distributions,
+        mutual_aid,
         menu,
     ):
         application.add_handlers(module.handlers())
@@ -246,21 +262,39 @@ async def polling(application: BotApplication, *, poll_timeout: int = 10) -> Asy
         async with _ptb_polling(application, poll_timeout):
             yield
         return
+    async with _running(application) as inbox:
+        poller = asyncio.create_task(inbox.poll(timeout=poll_timeout), name="inbox-poller")
+        poller.add_done_callback(inbox.poller_ended)
+        try:
+            yield
+        finally:
+            inbox.stop()
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await poller
+
+
+@asynccontextmanager
+async def receiving(application: BotApplication) -> AsyncIterator[None]:
+    """Run the bot without fetching updates: webhook mode, where the HTTP listener hands each
+    update to the inbox (bot/http.py). Starts and stops as `polling` does."""
+    async with _running(application):
+        yield
+
+
+@asynccontextmanager
+async def _running(application: BotApplication) -> AsyncIterator[Inbox]:
+    """The bot started (the calls and updates a crash left behind first), stopped on exit."""
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)
     await application.start()
     inbox = inbox_of(application)
     await inbox.recover()
-    poller = asyncio.create_task(inbox.poll(timeout=poll_timeout), name="inbox-poller")
-    poller.add_done_callback(inbox.poller_ended)
     try:
-        yield
+        yield inbox
     finally:
         inbox.stop()
-        poller.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await poller
         await application.stop()
         await inbox.strike_now()
         if application.post_stop is not None:

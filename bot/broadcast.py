@@ -49,7 +49,7 @@ from telegram.error import (
     TimedOut,
 )
 
-from bot import effects, texts
+from bot import effects, metrics, texts
 from bot.policy import GreetingPolicy
 from bot.rules.events import in_quiet_hours
 from bot.rules.messages import split_text
@@ -336,6 +336,7 @@ class Sender:
                     read_timeout=self.send_timeout,
                 )
             except RetryAfter as exc:
+                metrics.sent("broadcast", metrics.RATE_LIMITED)
                 seconds = _seconds(exc)
                 self._paused_until = max(self._paused_until, self.clock() + seconds)
                 log.warning("Telegram asked to wait %.0f s; all broadcasts pause", seconds)
@@ -343,26 +344,32 @@ class Sender:
                     with self.database.session() as session:
                         broadcasts.requeue(session, claimed.id)
             except Forbidden:
+                metrics.sent("broadcast", metrics.FORBIDDEN)
                 async with self.database.gate:
                     with self.database.session() as session:
                         broadcasts.mark_blocked(session, claimed.id, claimed.chat_id)
                         self.unreachable = broadcasts.unreachable_users(session)
             except BadRequest as exc:
                 # "chat not found" and the like: retrying cannot help.
+                metrics.sent("broadcast", metrics.BAD_REQUEST)
                 async with self.database.gate:
                     with self.database.session() as session:
                         broadcasts.mark_failed(session, claimed.id, exc.message)
             except TimedOut as exc:
+                metrics.sent("broadcast", metrics.TIMEOUT)
                 if may_have_arrived(exc):
                     await self._timed_out(claimed, exc)
                 else:  # never left: the connection or the pool timed out
                     await self._retry_or_fail(claimed, exc)
             except NetworkError as exc:  # 5xx, connection errors
+                metrics.sent("broadcast", metrics.SERVER_ERROR)
                 await self._retry_or_fail(claimed, exc)
             else:
+                metrics.sent("broadcast", metrics.OK)
                 await self._record_sent(claimed, message.message_id)
         except Exception as exc:
             # Not sent (the send itself raised something unexpected): an attempt like any other.
+            metrics.sent("broadcast", metrics.OTHER)
             log.exception("delivery %d failed unexpectedly", claimed.id)
             with contextlib.suppress(Exception):
                 await self._retry_or_fail(claimed, exc)

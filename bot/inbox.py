@@ -44,9 +44,9 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application
 from telegram.request import BaseRequest, RequestData
 
-from bot import effects
+from bot import effects, metrics
 from bot.broadcast import may_have_arrived
-from storage import appeals, broadcasts
+from storage import appeals, bindings, broadcasts
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
 from storage.db import Database, DatabaseBusy
@@ -73,9 +73,17 @@ STRIKE_DELAY = 0.2
 STORE_BUSY_PAUSE = 0.05
 # Tries at an update whose transaction the database refused (about a minute of waiting).
 HANDLE_ATTEMPTS = 40
+# The update kinds asked for, by getUpdates and by setWebhook alike.
+ALLOWED_UPDATES: tuple[str, ...] = tuple(Update.ALL_TYPES)
+# How long a webhook POST waits for SQLite's write lock before Telegram is told to retry.
+RECEIVE_PATIENCE = 5.0
 
 # Reply rows struck off and the messages recorded with them.
 Struck = tuple[list[int], list[tuple[str, str, int]]]
+
+
+class NotAnUpdate(ValueError):
+    """A webhook body that is not a Telegram update."""
 
 
 class HandlerFailed(Exception):
@@ -343,6 +351,11 @@ class Inbox:
         # Told at once of a chat that refused a reply (the sender's in-memory mark).
         self.on_blocked: Callable[[int], None] = lambda _chat_id: None
         self._strike_task: asyncio.Task[None] | None = None
+        # A graceful stop (close): updates not yet begun stay in the database for the next start.
+        self.closing = False
+        self._active = 0
+        self._none_active = asyncio.Event()
+        self._none_active.set()
 
     # --- handling ---------------------------------------------------------------------------
 
@@ -357,11 +370,21 @@ class Inbox:
         database: the inbox then halts and the process must restart (`failed`), which picks
         the update up again from the database.
         """
-        if not isinstance(update, Update) or self.halted:
+        if not isinstance(update, Update) or self.halted or self.closing:
             cast(Any, coroutine).close()
             if not isinstance(update, Update):
                 log.warning("an update of type %s was ignored", type(update).__name__)
             return
+        self._active += 1
+        self._none_active.clear()
+        try:
+            await self._handle(update, coroutine)
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._none_active.set()
+
+    async def _handle(self, update: Update, coroutine: Awaitable[Any]) -> None:
         attempt = 0
         while True:
             attempt += 1
@@ -392,6 +415,7 @@ class Inbox:
             coroutine = self.application.process_update(update)
 
     async def _handle_once(self, update: Update, coroutine: Awaitable[Any]) -> None:
+        started = time.perf_counter()
         replies: list[Reply] = []
         async with self.database.gate:
             try:
@@ -437,6 +461,8 @@ class Inbox:
                     callback()
                 except Exception:
                     log.exception("after-commit work of update %s failed", update.update_id)
+            metrics.HANDLER_SECONDS.observe(time.perf_counter() - started)
+            metrics.UPDATES_HANDLED.labels(metrics.update_kind(update)).inc()
         await self.deliver(replies)
 
     def _pending_of(self, session: Any, update_id: int) -> list[Reply]:
@@ -449,6 +475,7 @@ class Inbox:
     async def _give_up(self, update: Update, error: BaseException) -> None:
         """A handler failed for good: nothing of the update was kept; it counts as handled."""
         log.error("update %s failed in a handler: %s", update.update_id, type(error).__name__)
+        metrics.UPDATES_HANDLED.labels(metrics.update_kind(update)).inc()
         try:
             async with self.database.gate:
                 with self.database.session() as session:
@@ -560,11 +587,14 @@ class Inbox:
                 result = await self.request.inner.post(
                     url, request_data=data, read_timeout=REPLY_READ_TIMEOUT
                 )
+                metrics.sent("reply", metrics.OK)
                 return True, _message_id(result)
             except RetryAfter as exc:
+                metrics.sent("reply", metrics.RATE_LIMITED)
                 await self._pause(min(_seconds(exc.retry_after), RETRY_AFTER_CAP))
                 continue
             except TimedOut as exc:
+                metrics.sent("reply", metrics.TIMEOUT)
                 if may_have_arrived(exc):
                     # It may have arrived: once more at most, so nobody reads it three times.
                     timeouts += 1
@@ -574,8 +604,10 @@ class Inbox:
                     continue
                 failures += 1
             except BadRequest as exc:
+                metrics.sent("reply", metrics.BAD_REQUEST)
                 return True, await self._after_bad_request(call, exc)
             except Forbidden:
+                metrics.sent("reply", metrics.FORBIDDEN)
                 log.info("%s refused: the officer blocked the bot", call.method)
                 chat_id = _chat_of(call)
                 if chat_id is not None and chat_id > 0:
@@ -583,9 +615,11 @@ class Inbox:
                     self.on_blocked(chat_id)
                 return True, None
             except NetworkError as exc:  # 5xx, connection errors; surely not delivered
+                metrics.sent("reply", metrics.SERVER_ERROR)
                 failures += 1
                 log.debug("%s failed (%s); trying again", call.method, type(exc).__name__)
             except TelegramError as exc:
+                metrics.sent("reply", metrics.OTHER)
                 log.warning("%s refused: %s", call.method, type(exc).__name__)
                 return True, None
             if self._stopping.is_set() or time.monotonic() - started > REPLY_PATIENCE:
@@ -674,7 +708,7 @@ class Inbox:
         offset = None if last is None else last + 1
         failures = 0
         bot = self.application.bot
-        allowed = list(allowed_updates) if allowed_updates is not None else Update.ALL_TYPES
+        allowed = list(allowed_updates if allowed_updates is not None else ALLOWED_UPDATES)
         while not self._stopping.is_set():
             try:
                 updates = await bot.get_updates(
@@ -745,6 +779,62 @@ class Inbox:
         """End `poll` at its next turn."""
         self._stopping.set()
 
+    # --- webhook mode and a graceful stop -----------------------------------------------
+
+    async def receive(self, data: object) -> bool:
+        """A webhook's update (its JSON as Telegram sent it): stored sealed, then queued.
+
+        True if it was new; False if it was stored before (Telegram retried it), in which case
+        it is not queued again. NotAnUpdate for a body that is no update; the database's errors
+        come out (nothing stored: the caller answers so that Telegram retries), DatabaseBusy
+        only after RECEIVE_PATIENCE seconds of SQLite's write lock taken elsewhere.
+        """
+        update = self._parse(data)
+        deadline = time.monotonic() + RECEIVE_PATIENCE
+        while True:
+            try:
+                stored = await self.store([update], {update.update_id: data})
+                break
+            except DatabaseBusy:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(STORE_BUSY_PAUSE)
+        if update.update_id not in stored:
+            return False
+        await self.application.update_queue.put(update)
+        return True
+
+    def _parse(self, data: object) -> Update:
+        if not isinstance(data, dict):
+            raise NotAnUpdate("not a JSON object")
+        update_id = data.get("update_id")
+        if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
+            raise NotAnUpdate("no update_id")
+        if not any(isinstance(data.get(kind), dict) for kind in ALLOWED_UPDATES):
+            raise NotAnUpdate("no known kind of update")
+        try:
+            update = Update.de_json(data, self.application.bot)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise NotAnUpdate(type(exc).__name__) from None
+        if update is None:
+            raise NotAnUpdate("empty")
+        return update
+
+    def close(self) -> None:
+        """Stop taking updates (a graceful stop): polling ends, and updates not yet begun are
+        left in the database, handled at the next start; those under way finish."""
+        self.closing = True
+        self._stopping.set()
+
+    @property
+    def in_progress(self) -> int:
+        """Updates being handled right now."""
+        return self._active
+
+    async def finished(self) -> None:
+        """Return once no update is being handled."""
+        await self._none_active.wait()
+
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
@@ -757,6 +847,8 @@ def _record(session: Any, tag: str, method: str, message_id: int) -> None:
         appeals.set_tally_message(session, int(key), message_id)
     elif kind == "broadcast_progress":
         broadcasts.set_progress_message(session, int(key), message_id)
+    elif kind == "binding_copy":
+        bindings.set_copy_message(session, int(key), message_id)
     else:
         log.warning("no record for sent %s of kind %s", method, kind)
 

@@ -51,6 +51,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import metrics
 from storage import leases
 from storage.db import Database
 from storage.models import Lease
@@ -172,9 +173,12 @@ class Leadership:
         """Give the lease up (best effort: if this fails, it runs out within the TTL)."""
         try:
             with self.database.session() as session:
-                leases.release(session, self.name, self.holder)
+                released = leases.release(session, self.name, self.holder)
         except SQLAlchemyError as exc:
             log.warning("could not release the lease %r (%s)", self.name, type(exc).__name__)
+            return
+        if released:
+            metrics.LEADER_CHANGES.labels("released").inc()
 
     def drop(self, holder: str) -> None:
         """Delete the lease of a holder known to be gone (`holder_gone`)."""
@@ -190,6 +194,7 @@ class Leadership:
         if self.lost is None:
             self.lost = reason
             log.error("%s", reason)
+            metrics.LEADER_CHANGES.labels("lost").inc()
 
 
 @dataclass
@@ -220,6 +225,7 @@ class _Acquisition:
             log.warning("standby: cannot reach the database (%s); trying again", type(exc).__name__)
             return self.retry_every
         if taken:
+            metrics.LEADER_CHANGES.labels("took").inc()
             if self.told:
                 log.info("standby: took over the lease %r as %s", lease.name, lease.holder)
             elif self.seen is not None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from bot import texts as words
 from bot.rules.calendar import DEFAULT_OCCASIONS, OccasionKind, OccasionRule
+from bot.rules.nominations import Terms as NominationTerms
 from bot.settings import SettingsError
 
 CareEvent = Literal[
@@ -357,6 +358,157 @@ class ServicePolicy(BaseModel):
         return sorted(parse_window(text) for text in self.hours.get(weekday, []))
 
 
+# --- Nominations by quota (推荐与评选): retreats and honours ---------------------------------
+
+
+class HonourTitle(BaseModel):
+    """An honour the union nominates for (评先评优), e.g. 株洲市五一劳动奖章."""
+
+    key: str = Field(pattern=OCCASION_KEY_PATTERN)  # ascii slug, stable: the register uses it
+    name: str = Field(min_length=1, max_length=30)
+    # The same title is not given again to an officer within this many years (0: no limit).
+    years: int = Field(default=5, ge=0, le=100)
+
+
+def _default_honours() -> list[HonourTitle]:
+    return [
+        HonourTitle(key="city-advanced", name="株洲市先进工作者", years=5),
+        HonourTitle(key="city-may-day", name="株洲市五一劳动奖章", years=5),
+    ]
+
+
+class NominationPolicy(BaseModel):
+    """Rules of nominations by quota (bot.rules.nominations): retreats (疗休养) and honours."""
+
+    # Not on a retreat within this many years (counted from the retreat's first day).
+    retreat_years: int = Field(default=3, ge=0, le=50)
+    # On the roster at least this many years before a retreat.
+    roster_years: int = Field(default=1, ge=0, le=50)
+    # The approved list is open to objections (公示) for this many days.
+    publicity_days: int = Field(default=5, ge=1, le=60)
+    # The highest daily allowance per person a retreat round may set, in yuan.
+    daily_allowance_cap: int = Field(default=500, ge=0, le=100_000)
+    # A retreat batch lasts at most this many days, travel included.
+    retreat_max_days: int = Field(default=5, ge=1, le=60)
+    objection_max_chars: int = Field(default=1000, ge=1, le=4000)
+    honour_reason_max_chars: int = Field(default=500, ge=1, le=4000)
+    honours: list[HonourTitle] = Field(default_factory=_default_honours)
+
+    @field_validator("honours")
+    @classmethod
+    def _unique_titles(cls, honours: list[HonourTitle]) -> list[HonourTitle]:
+        _refuse_repeats("honour key", (title.key for title in honours))
+        _refuse_repeats("honour name", (title.name for title in honours))
+        return honours
+
+    def honour(self, key: str) -> HonourTitle | None:
+        """The honour title with this key, if the policy has it."""
+        return next((title for title in self.honours if title.key == key), None)
+
+    def terms(self) -> NominationTerms:
+        """The figures storage.nominations and the rules work with."""
+        return NominationTerms(
+            retreat_years=self.retreat_years,
+            roster_years=self.roster_years,
+            publicity_days=self.publicity_days,
+            daily_allowance_cap=self.daily_allowance_cap,
+            retreat_max_days=self.retreat_max_days,
+            objection_max_chars=self.objection_max_chars,
+            honour_reason_max_chars=self.honour_reason_max_chars,
+            title_years={title.key: title.years for title in self.honours},
+        )
+
+
+# --- Medical mutual aid (医疗互助) ------------------------------------------------------------
+
+
+class MutualAidScheme(BaseModel):
+    """A medical mutual-aid scheme the union enrols its members in (职工住院医疗互助…).
+
+    The roster does not tell officers from auxiliaries (辅警): a scheme covers every active
+    member on it (or the women among them), as the seed's union enrols both.
+    """
+
+    # An ascii slug, stable: enrolments and claims are keyed by it, and buttons carry it.
+    key: str = Field(pattern=r"^[a-z][a-z0-9-]{1,15}$")
+    name: str = Field(min_length=1, max_length=30)
+    # Who is covered: everyone, or women only (roster gender F).
+    covers: Audience = Audience.ALL
+    # What it pays, in a short sentence members read in /me and in the claim reminder.
+    pays: str = Field(min_length=1, max_length=100)
+    # The documents a claim needs (出院小结、住院发票…), in the order to gather them.
+    documents: list[str] = Field(min_length=1, max_length=15)
+    # The one year it runs; left out, every year until the policy says otherwise.
+    year: int | None = Field(default=None, ge=2000, le=2099)
+
+    def runs_in(self, year: int) -> bool:
+        """True if the scheme enrols members in this year."""
+        return self.year is None or self.year == year
+
+
+def _default_mutual_aid_schemes() -> list[MutualAidScheme]:
+    documents = ["出院小结", "住院发票", "费用清单", "身份证复印件", "银行卡复印件"]
+    return [
+        MutualAidScheme(
+            key="inpatient",
+            name="职工住院医疗互助",
+            pays="住院医疗费用按比例给付，每个互助期最高5万元",
+            documents=documents,
+        ),
+        MutualAidScheme(
+            key="women-disease",
+            name="女职工特殊疾病互助",
+            covers=Audience.WOMEN,
+            pays="确诊女职工特殊疾病（如乳腺癌、宫颈癌）一次性给付",
+            documents=["诊断证明", "病理报告", "住院发票", "身份证复印件", "银行卡复印件"],
+        ),
+    ]
+
+
+class MutualAidPolicy(BaseModel):
+    """Medical mutual aid (bot.rules.mutual_aid): the schemes and the figures of claims."""
+
+    # The claim reminder goes out this many days after a reported admission (the discharge
+    # is not known to the bot).
+    claim_reminder_days: int = Field(default=7, ge=1, le=90)
+    # The most one claim may pay, in yuan (the Fuzhou scheme's cap per cycle is 50,000).
+    claim_cap: int = Field(default=50_000, ge=1, le=10_000_000)
+    schemes: list[MutualAidScheme] = Field(default_factory=_default_mutual_aid_schemes)
+
+    @field_validator("schemes")
+    @classmethod
+    def _unique_schemes(cls, schemes: list[MutualAidScheme]) -> list[MutualAidScheme]:
+        _refuse_repeats("mutual-aid scheme key", (scheme.key for scheme in schemes))
+        return schemes
+
+    def of_year(self, year: int) -> list[MutualAidScheme]:
+        """The schemes that run in this year, in the policy's order."""
+        return [scheme for scheme in self.schemes if scheme.runs_in(year)]
+
+    def scheme(self, key: str) -> MutualAidScheme | None:
+        """The scheme with this key, if the policy has it."""
+        return next((scheme for scheme in self.schemes if scheme.key == key), None)
+
+
+# --- Distributions (物资与消费券发放) ---------------------------------------------------------
+
+
+class DistributionPolicy(BaseModel):
+    """Distributions (bot/jobs/distributions.py): when the one reminder goes by itself."""
+
+    # Days after publishing when those not yet confirmed are reminded once (0: only by hand).
+    reminder_days: int = Field(default=3, ge=0, le=60)
+
+
+# --- Charity (慈善一日捐) ---------------------------------------------------------------------
+
+
+class CharityPolicy(BaseModel):
+    """Charity campaigns (bot.rules.charity): the largest single pledge or payment, in yuan."""
+
+    amount_cap: int = Field(default=100_000, ge=1, le=10_000_000)
+
+
 def _refuse_repeats(what: str, values: Iterable[str]) -> None:
     seen: set[str] = set()
     for value in values:
@@ -378,6 +530,10 @@ class Policy(BaseModel):
     greetings: GreetingPolicy = Field(default_factory=GreetingPolicy)
     workdays: WorkdaysPolicy = Field(default_factory=WorkdaysPolicy)
     services: list[ServicePolicy] = Field(default_factory=list)
+    nominations: NominationPolicy = Field(default_factory=NominationPolicy)
+    mutual_aid: MutualAidPolicy = Field(default_factory=MutualAidPolicy)
+    distributions: DistributionPolicy = Field(default_factory=DistributionPolicy)
+    charity: CharityPolicy = Field(default_factory=CharityPolicy)
 
     @field_validator("services")
     @classmethod

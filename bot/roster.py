@@ -31,7 +31,7 @@ from bot.xlsx import write_workbook
 from storage import audit
 from storage import roster as roster_store
 from storage.db import Database
-from storage.roster import RosterEntry
+from storage.roster import KeptPhone, RosterEntry
 
 REQUIRED_COLUMNS = ("police_id", "name", "unit", "phone", "birthday", "gender", "blood_type")
 OPTIONAL_COLUMNS = ("telegram_user_id",)
@@ -79,6 +79,9 @@ class ImportReport:
     bound: int = 0
     errors: list[RowError] = field(default_factory=list)
     applied: bool = False
+    # Phones officers changed in chat, kept over the file's: for the operator's eyes only.
+    kept_phones: list[KeptPhone] = field(default_factory=list)
+    deceased: int = 0
 
     @property
     def invalid_rows(self) -> int:
@@ -93,6 +96,19 @@ class ImportReport:
                 f"{self.updated} updated, {self.unchanged} unchanged.",
                 f"{self.deactivated} deactivated, {_count(self.bound, 'Telegram account')} bound.",
             ]
+            if self.deceased:
+                lines.append(
+                    f"{_count(self.deceased, 'deceased officer')} in the file left inactive."
+                )
+            if self.kept_phones:
+                lines.append(
+                    f"Kept {_count(len(self.kept_phones), 'phone')} the officer changed in "
+                    "chat; the file has another (update the file, or ask the officer):"
+                )
+                lines += [
+                    f"{kept.police_id} {kept.name}: file {kept.file_phone}, kept {kept.kept_phone}"
+                    for kept in self.kept_phones
+                ]
             if self.errors:
                 lines.append(f"Skipped {_count(self.invalid_rows, 'invalid row')}:")
         else:
@@ -392,6 +408,10 @@ def import_roster(
     With any invalid row nothing is imported unless skip_invalid. With deactivate_missing,
     active officers absent from the file are deactivated and unbound, except those named on
     a skipped row. `today` bounds birthdays; pass it in the union's time zone.
+
+    A phone an officer changed in chat (/me) is kept while the file still has another one, and
+    listed in the report (storage.roster: the mark clears once a file carries that phone). An
+    officer whose death was confirmed stays inactive.
     """
     entries, errors = read_roster(path, today=today or date.today())
     report = ImportReport(
@@ -420,6 +440,9 @@ def import_roster(
             unchanged=result.unchanged,
             deactivated=result.deactivated,
             bound=result.bound,
+            # Counts only: the phones themselves never reach the audit log.
+            kept_phones=len(result.kept_phones),
+            deceased=result.deceased,
             invalid=report.invalid_rows,
             skip_invalid=skip_invalid,
             deactivate_missing=deactivate_missing,
@@ -429,6 +452,8 @@ def import_roster(
     report.unchanged = result.unchanged
     report.deactivated = result.deactivated
     report.bound = result.bound
+    report.kept_phones = list(result.kept_phones)
+    report.deceased = result.deceased
     report.applied = True
     return report
 

@@ -35,7 +35,17 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.greetings import queue_greetings
-from bot.jobs import appeals, bookings, drives, events, workdays
+from bot.jobs import (
+    appeals,
+    bookings,
+    distributions,
+    drives,
+    events,
+    mutual_aid,
+    nominations,
+    surveys,
+    workdays,
+)
 from bot.rules.workdays import WorkCalendar
 from handlers.common import Context
 from handlers.context import services_of
@@ -114,6 +124,10 @@ def install(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         first=workdays.NOTICE_FIRST,
         name="workdays-notice",
     )
+    surveys.schedule(queue)  # "survey-reminders": 24 hours before a survey's deadline
+    mutual_aid.schedule(queue)  # "mutual-aid-reminders": how to claim, days after admission
+    distributions.schedule(queue)  # "distribution-reminders": the one reminder, days after
+    nominations.schedule(queue)  # "nominations": rounds made final, batch reminders
     queue.run_once(seal_reasons_job, when=0, name="seal-care-reasons")
     queue.run_repeating(
         purge_inbox_job, interval=PURGE_INTERVAL, first=PURGE_INTERVAL, name="inbox-purge"

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from storage.crypto import CipherError, FieldCipher
 
 TELEGRAM_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite:///nuanjing.db"
+DEFAULT_HTTP_LISTEN = "127.0.0.1:8080"
+# What Telegram accepts as setWebhook's secret_token (echoed in X-Telegram-Bot-Api-Secret-Token).
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOOPBACK_NAMES = ("localhost",)
 
 
 class SettingsError(Exception):
@@ -33,6 +40,55 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(default=25.0, alias="NUANJING_BROADCAST_RATE", gt=0, le=30)
     policy_file: Path | None = Field(default=None, alias="NUANJING_POLICY_FILE")
     secret_key: SecretStr | None = Field(default=None, alias="NUANJING_SECRET_KEY")
+    # How `nuanjing` writes its log on standard error: "text" lines or "json" lines (bot/logs.py).
+    log_format: Literal["text", "json"] = Field(default="text", alias="NUANJING_LOG_FORMAT")
+    # --- the HTTP listener and webhook mode (issue 15) ---
+    http_listen: str = Field(default=DEFAULT_HTTP_LISTEN, alias="NUANJING_HTTP_LISTEN")
+    # Before the URL: fields validate in order, and the URL's check needs the secret.
+    webhook_secret: SecretStr | None = Field(default=None, alias="NUANJING_WEBHOOK_SECRET")
+    webhook_url: str | None = Field(default=None, alias="NUANJING_WEBHOOK_URL")
+    webhook_max_connections: int = Field(
+        default=40, alias="NUANJING_WEBHOOK_MAX_CONNECTIONS", ge=1, le=100
+    )
+
+    @field_validator("http_listen")
+    @classmethod
+    def _check_http_listen(cls, value: str) -> str:
+        value = value.strip()
+        if value.lower() == "off":
+            return "off"
+        _split_address(value)
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if "webhook_secret" in info.data and info.data["webhook_secret"] is None:
+            raise ValueError(
+                "needs NUANJING_WEBHOOK_SECRET too: 1-256 characters of A-Z a-z 0-9 _ -, "
+                "e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an https URL such as https://bot.example.org/telegram/hook")
+        # Telegram only calls https URLs; plain http is for the local sandbox.
+        if parts.scheme == "http" and not _loopback(parts.hostname):
+            raise ValueError("must be an https URL (Telegram calls webhooks over TLS only)")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or a fragment")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else ""
+        if not secret:
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(secret):
+            raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return value
 
     @field_validator("secret_key")
     @classmethod
@@ -79,6 +135,18 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def http_address(self) -> tuple[str, int] | None:
+        """(host, port) the HTTP listener binds, or None when NUANJING_HTTP_LISTEN=off."""
+        return None if self.http_listen == "off" else _split_address(self.http_listen)
+
+    @property
+    def webhook_path(self) -> str | None:
+        """The path of NUANJING_WEBHOOK_URL (what the listener answers POSTs on), or None."""
+        if self.webhook_url is None:
+            return None
+        return urlsplit(self.webhook_url).path or "/"
+
+    @property
     def file_base_url(self) -> str:
         """PTB's base_file_url that matches the API base URL."""
         return self.api_base_url.removesuffix("/bot") + "/file/bot"
@@ -102,6 +170,24 @@ class Settings(BaseSettings):
         return self.telegram_bot_token.get_secret_value()
 
 
+def _split_address(value: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) as (host, port); ValueError in one sentence."""
+    host, colon, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be HOST:PORT (e.g. 127.0.0.1:8080) or off")
+    return host, int(port)
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _PolicyFileSetting(BaseSettings):
     """NUANJING_POLICY_FILE alone, read as Settings reads it."""
 
@@ -110,6 +196,24 @@ class _PolicyFileSetting(BaseSettings):
     )
 
     policy_file: Path | None = Field(default=None, alias="NUANJING_POLICY_FILE")
+
+
+class _LogFormatSetting(BaseSettings):
+    """NUANJING_LOG_FORMAT alone: logging is set up before any other setting is read."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    log_format: Literal["text", "json"] = Field(default="text", alias="NUANJING_LOG_FORMAT")
+
+
+def log_format_setting() -> str:
+    """NUANJING_LOG_FORMAT (environment or `.env`), or SettingsError in one sentence."""
+    try:
+        return _LogFormatSetting().log_format
+    except ValidationError:
+        raise SettingsError('NUANJING_LOG_FORMAT is invalid: must be "text" or "json".') from None
 
 
 def policy_file_setting() -> Path | None:

@@ -70,20 +70,6 @@ STALE_BUTTON = "此按钮已失效"
 NOT_ALLOWED = "您没有权限进行此操作。"
 CANCELLED = "已取消，什么都没有保存。"
 NOTHING_TO_CANCEL = "当前没有进行中的操作。"
-HELP_OFFICER = (
-    "暖警能帮您：\n/menu 打开菜单\n/me 查看和修改我的资料\n/cancel 取消当前操作\n/help 查看帮助"
-)
-HELP_ORGANIZER = (
-    "\n\n工会干部：\n/announce 发布通知（全体、按单位或按角色）\n/requests 审核绑定申请\n"
-    "/cases 待办慰问申报，可加筛选，如 /cases 住院 天元分局 已探望 2026-01-01 2026-06-30"
-    "（/cases help 查看全部写法）\n"
-    "/cases 统计 慰问统计\n/cases 导出 导出慰问申报 Excel（也可写 stats、export）"
-)
-HELP_ADMIN = (
-    "\n\n管理员：\n"
-    "/grant 警号 角色 授予角色（角色：organizer 工会干部，admin 管理员）\n"
-    "/revoke 警号 角色 撤销角色"
-)
 HELP_STRANGER = "发送 /start，分享手机号，核对警号，即可绑定工会会员身份。"
 
 # Bot command menu (setMyCommands)
@@ -134,11 +120,11 @@ BLOOD_UNKNOWN_BUTTON = "不清楚"
 GRANT_USAGE = "用法：/grant 警号 角色（organizer 工会干部，admin 管理员）"
 REVOKE_USAGE = "用法：/revoke 警号 角色（organizer 工会干部，admin 管理员）"
 ROLE_NAMES = {"organizer": "工会干部", "admin": "管理员"}
-UNKNOWN_ROLE = "角色只能是 organizer（工会干部）或 admin（管理员）。"
+UNKNOWN_ROLE = "角色只能是「工会干部」或「管理员」（也可写 organizer、admin）。"
 NO_SUCH_OFFICER = "名册中没有警号 {police_id}。"
-GRANTED = "已授予 {name}（{police_id}）{role}角色。"
+GRANTED = "已授予{name}（{police_id}）{role}角色。"
 ALREADY_HAS_ROLE = "{name}（{police_id}）已经是{role}。"
-REVOKED = "已撤销 {name}（{police_id}）的{role}角色。"
+REVOKED = "已撤销{name}（{police_id}）的{role}角色。"
 DID_NOT_HAVE_ROLE = "{name}（{police_id}）没有{role}角色。"
 CANNOT_REVOKE_SELF_ADMIN = "不能撤销自己的管理员角色，请另一位管理员操作。"
 YOU_WERE_GRANTED = "您已被授予{role}角色。发送 /help 查看新功能。"
@@ -185,7 +171,6 @@ MENU_REPORT = "📝 慰问申报"
 MENU_MYREPORTS = "🗂 我的申报"
 COMMAND_REPORT = "慰问申报（住院、婚育、退休、丧事）"
 COMMAND_MYREPORTS = "我的申报"
-HELP_CARE = "\n/report 慰问申报（住院、结婚、生育、退休、丧事）\n/myreports 查看我的申报"
 CARE_EVENTS = {
     "hospitalization": "住院",
     "marriage": "结婚",
@@ -250,7 +235,7 @@ CARE_NONE_YET = "您还没有慰问申报。需要时发送 /report。"
 CARE_MINE_HEADER = "🗂 我的申报："
 CARE_MINE_LINE = "#{id} {event} {date}：{status}"
 CARE_MINE_FOR = "（为{name}申报）"
-CARE_MINE_PAID = "，{amount} 元"
+CARE_MINE_PAID = "，{amount} 元（{date} 发放）"
 CARE_MINE_DECLINED = "，原因：{reason}"
 CASE_STATUS = {
     "reported": "已上报",
@@ -264,7 +249,7 @@ CASE_CARD = (
     "事项：{event}\n"
     "对象：{name}（{police_id}，{unit}）\n"
     "日期：{date}\n"
-    "慰问金：{amount}\n"
+    "慰问金标准：{amount}\n"
     "状态：{status}"
 )
 CASE_CARD_REPORTER = "申报人：{name}（{police_id}）"
@@ -371,11 +356,6 @@ EXPORT_SHEET = "慰问申报"
 
 # Blood donation records (/blood)
 COMMAND_BLOOD = "我的献血记录"
-HELP_BLOOD = "\n/blood 我的献血记录和下次可以献血的日期"
-HELP_BLOOD_ORGANIZER = (
-    "\n/blood 登记 警号 成分 数量 [日期] 登记献血，如 /blood 登记 100001 全血 400\n"
-    "/blood 统计 [年份] 献血统计\n/blood 警号 查看某位会员的献血记录"
-)
 BLOOD_COMPONENTS = {"whole_blood": "全血", "platelets": "血小板", "plasma": "血浆"}
 BLOOD_AMOUNTS = {
     "whole_blood": "{amount} 毫升",
@@ -386,7 +366,6 @@ BLOOD_HEAD_OWN = "🩸 我的献血"
 BLOOD_HEAD_OTHER = "🩸 {name}（{police_id}，{unit}）的献血记录"
 BLOOD_TYPE_LINE = "血型：{blood}"
 BLOOD_TYPE_UNKNOWN_OWN = "未登记（可在 /me 中填写）"
-BLOOD_TOTALS = "累计献血 {count} 次：全血和血浆 {ml} 毫升，血小板 {units} 个治疗量。"
 BLOOD_NO_HISTORY = "还没有献血记录。"
 BLOOD_HISTORY_HEAD = "献血记录（最近的在前）："
 BLOOD_HISTORY_LINE = "{date} {component} {amount}"
@@ -404,12 +383,15 @@ BLOOD_REASONS = {
     "unknown_birthday": "名册里没有出生日期，请联系工会干部补登",
 }
 BLOOD_STATION_FINAL = "以上按国家献血标准推算，能否献血以血站当天的检查为准。"
-BLOOD_ORGANIZER_HINT = "\n\n工会干部：发送 /blood help 查看登记和统计的写法。"
+BLOOD_ORGANIZER_HINT = (
+    "\n\n工会干部：发送 /blood 登记 按步骤点选登记献血，/blood help 查看登记和统计的写法。"
+)
 BLOOD_USAGE = (
     "🩸 /blood 用法：\n"
     "/blood — 我的献血记录\n"
     "/blood 警号 — 查看某位会员的献血记录\n"
-    "/blood 登记 警号 成分 数量 [日期] — 登记献血，"
+    "/blood 登记 — 按步骤点选登记献血\n"
+    "/blood 登记 警号 成分 数量 [日期] — 一句话登记献血，"
     "如 /blood 登记 100001 全血 400 或 /blood 登记 100001 血小板 1 昨天\n"
     "全血 200、300 或 400 毫升；血小板 1～3 个治疗量；血浆 100～800 毫升（50 的整数倍）。"
     "日期默认今天，可补登一年以内的。\n"
@@ -449,11 +431,6 @@ BLOOD_BAD_ARGUMENT = "看不懂「{token}」。\n\n"
 
 # --- blood drives (献血活动) ---------------------------------------------------------------
 COMMAND_DRIVES = "献血活动报名"
-HELP_DRIVES = "\n/drives 近期献血活动，报名或取消报名"
-HELP_DRIVES_ORGANIZER = (
-    "\n/drives 新建 日期 时间 地点 名额 [血型] 安排献血活动，如 "
-    "/drives 新建 12月5日 上午9点 市中心血站 30 O,A\n/drives 编号 查看某场活动的报名名单"
-)
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 DRIVE_WHEN = "{date}（{weekday}）{time}"
 DRIVE_ALL_TYPES = "各血型都欢迎"
@@ -491,8 +468,6 @@ DRIVE_CREATED = (
     "会员发送 /drives 即可报名。"
 )
 DRIVE_NOT_FOUND = "没有编号为 {id} 的献血活动。"
-DRIVE_ATTENDEES_HEAD = "🩸 献血活动 #{id}（{when}，{place}）报名名单："
-DRIVE_ATTENDEE_LINE = "{number}. {name}（{police_id}，{unit}）"
 DRIVE_WAITLIST_HEAD = "候补："
 DRIVE_NOBODY = "还没有人报名。"
 DRIVE_SIGNED = "✅ 报名成功！请按时到场，前一天会提醒您。"
@@ -551,7 +526,7 @@ APPEAL_CANCELLED = "已取消，呼吁没有发出。"
 APPEAL_NOBODY = "现在没有血型相符、可以献{component}的会员，呼吁没有发出。"
 APPEAL_CONFIRMED = "已确认，呼吁正在以紧急优先级发出。"
 APPEAL_TEXT = (
-    "🆘 紧急用血呼吁\n{hospital} 急需 {blood}{component}，需要 {units} 位献血者，"
+    "🆘 紧急用血呼吁\n{hospital}急需{blood}{component}，需要 {units} 位献血者，"
     "截止 {deadline}。\n您的血型相符，目前也可以献{component}。能去的话请按「我能去」，"
     "去不了请按「去不了」。谢谢！"
 )
@@ -565,7 +540,7 @@ APPEAL_TALLY = (
 )
 APPEAL_TALLY_FULFILLED = "\n✅ 已满足：已通知其他会员不用再去。"
 APPEAL_TALLY_CLOSED = "\n⏹ 已结束。"
-APPEAL_GO = "谢谢您！请前往 {hospital}：{address}\n联系人：{contact}\n到达后请按「已到达」。"
+APPEAL_GO = "谢谢您！请前往{hospital}：{address}\n联系人：{contact}\n到达后请按「已到达」。"
 APPEAL_COMING_ANSWER = "谢谢！地址和联系人已发给您。"
 APPEAL_CANNOT_ANSWER = "已记录，谢谢告诉我们。"
 APPEAL_ARRIVED_ANSWER = "已记录到达，谢谢您的爱心！"
@@ -575,15 +550,9 @@ APPEAL_ENDED_ANSWER = "此呼吁已结束"
 APPEAL_FULFILLED_ANSWER = "此呼吁已满足，感谢"
 APPEAL_NOT_ASKED = "这条呼吁不是发给您的。"
 APPEAL_END_ANSWER = "呼吁已结束，已通知尚未到达的会员。"
-APPEAL_STAND_DOWN = "🩸 {hospital} 的紧急用血已满足，感谢您的爱心！这次不用去了。"
-APPEAL_STILL_EXPECTED = "🩸 {hospital} 的紧急用血人数已够。您仍在名单上，请按时到达。"
-APPEAL_CLOSED_NOTICE = "🩸 {hospital} 的紧急用血呼吁已结束，不用再去了。谢谢您的关注！"
-HELP_APPEAL_ORGANIZER = (
-    "\n🆘 /appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人：发出紧急用血呼吁，"
-    "只发给血型相符、现在可以献该成分的会员。"
-)
-DRIVE_RECORD_HEAD = "\n登记献血：下面每位已报名的会员一条消息，按实际献的成分和数量点一次。"
-DRIVE_RECORD_LINE = "{number}. {name}（{police_id}，{unit}）"
+APPEAL_STAND_DOWN = "🩸 {hospital}的紧急用血已满足，感谢您的爱心！这次不用去了。"
+APPEAL_STILL_EXPECTED = "🩸 {hospital}的紧急用血人数已够。您仍在名单上，请按时到达。"
+APPEAL_CLOSED_NOTICE = "🩸 {hospital}的紧急用血呼吁已结束，不用再去了。谢谢您的关注！"
 DRIVE_RECORD_BUTTONS = (
     (
         ("whole_blood", 200, "全血200"),
@@ -601,10 +570,8 @@ GREETING_FALLBACK_TEXT = "{name}，{festival}到了，{union}祝您平安健康�
 GREETING_TEXT_REFUSED = {
     "empty": "问候语不能为空。",
     "too_long": "最多 {limit} 字，这次有 {length} 字。",
-    "unknown_placeholder": (
-        "只能用 {{name}}（姓名）、{{festival}}（节日）、{{union}}（工会）这三个占位符。"
-    ),
-    "stray_brace": "花括号只能用在 {{name}}、{{festival}}、{{union}} 里，请去掉多余的 {{ 或 }}。",
+    "unknown_placeholder": "只能用【姓名】【节日】【工会】这三个占位符。",
+    "stray_brace": "花括号只能用在占位符里，请去掉多余的 {{ 或 }}，占位符可以写成【姓名】。",
 }
 
 # Greetings: festival names
@@ -622,15 +589,6 @@ FESTIVAL_NAMES = {
 
 # Clubs (/clubs, /clubnotice)
 COMMAND_CLUBS = "兴趣俱乐部：加入或退出"
-HELP_CLUBS = "\n/clubs 兴趣俱乐部：看看有哪些，加入或退出"
-HELP_CLUBS_LEADER = (
-    "\n\n俱乐部队长（{clubs}）：\n/clubnotice 给本俱乐部会员发通知\n"
-    "/clubs 俱乐部名 查看本俱乐部成员名单\n/events 发布本俱乐部的活动"
-)
-HELP_CLUBS_ORGANIZER = (
-    "\n🏅 /clubs leader 警号 俱乐部名 任命队长，/clubs unleader 警号 俱乐部名 撤销队长；"
-    "/clubs 俱乐部名 查看成员名单；/clubnotice 给任一俱乐部会员发通知"
-)
 CLUBS_HEAD = "🏅 工会兴趣俱乐部（共 {count} 个）："
 CLUBS_LINE = "{number}. {club}：{members} 人{mine}"
 CLUBS_MINE_MEMBER = "　✅ 已加入"
@@ -659,9 +617,9 @@ CLUB_MEMBERS_NOT_ALLOWED = "成员名单只有本俱乐部队长和工会干部�
 CLUB_LEADER_USAGE = (
     "用法：/clubs leader 警号 俱乐部名（任命队长），/clubs unleader 警号 俱乐部名（撤销队长）"
 )
-CLUB_LEADER_GRANTED = "已任命 {name}（{police_id}）为{club}俱乐部队长。{told}"
+CLUB_LEADER_GRANTED = "已任命{name}（{police_id}）为{club}俱乐部队长。{told}"
 CLUB_LEADER_ALREADY = "{name}（{police_id}）已经是{club}俱乐部队长。"
-CLUB_LEADER_REVOKED = "已撤销 {name}（{police_id}）的{club}俱乐部队长职务，仍保留会员身份。{told}"
+CLUB_LEADER_REVOKED = "已撤销{name}（{police_id}）的{club}俱乐部队长职务，仍保留会员身份。{told}"
 CLUB_LEADER_NOT = "{name}（{police_id}）不是{club}俱乐部队长。"
 CLUB_LEADER_LEFT = "{name}（{police_id}）已不在会员名册中，不能任命为队长。"
 CLUB_TOLD = "已私信告诉本人。"
@@ -683,10 +641,9 @@ CLUB_NOTICE_NOBODY = "{club}俱乐部暂时没有可以接收消息的会员，�
 
 # Greetings admin (/greetings)
 COMMAND_GREETINGS = "节日生日问候语"
-HELP_GREETINGS_ORGANIZER = "\n🎉 /greetings 节日生日问候：查看日期、修改问候语、试发给自己"
 GREETINGS_VIEW_HEADER = (
     "🎉 节日和生日问候（未来 12 个月，当天 {send_at} 发出）\n"
-    "问候语里的 {{name}} 换成会员姓名，{{festival}} 换成节日名，{{union}} 换成“{union}”。"
+    "问候语里的【姓名】换成会员姓名，【节日】换成节日名，【工会】换成“{union}”。"
 )
 GREETINGS_VIEW_FESTIVAL = "\n\n📅 {festival}：{dates}"
 GREETINGS_VIEW_DATE = "{date}（{weekday}）"
@@ -703,7 +660,7 @@ GREETINGS_ASK_TEST = "试发哪个问候？只发给您自己，不计入正式�
 GREETINGS_TEST_SENT = "已试发给您，其他会员不会收到。"
 GREETINGS_ASK_TEXT = (
     "请发送新的{festival}问候语，不超过 {limit} 字。\n"
-    "可用占位符：{{name}} 姓名，{{festival}} 节日，{{union}} 工会名称。\n\n"
+    "可用占位符：【姓名】【节日】【工会】，发送时换成会员姓名、节日名和工会名称。\n\n"
     "现在的问候语：\n{current}"
 )
 GREETINGS_KEEP_TEXT_BUTTON = "沿用现在的问候语"
@@ -918,7 +875,7 @@ EVENT_CANCEL_CONFIRM_BUTTON = "确定取消活动"
 EVENT_KEEP_BUTTON = "不取消"
 EVENT_CANCELLED_DONE = "活动「{title}」已取消，正在通知 {count} 位会员。"
 EVENT_CANCELLED_NOTICE = (
-    "📢 很抱歉，您报名的活动「{title}」（{when}）已取消，给您带来不便，敬请谅解。"
+    "📢 很抱歉，您报名的活动「{title}」已取消，给您带来不便，敬请谅解。\n原定时间：{when}"
 )
 EVENT_GONE = "这个活动已取消或已开始，不能再修改了。"
 EVENT_ATTENDANCE_HEAD = "📋「{title}」（#{id}）名单\n🕒 {when}"
@@ -956,11 +913,6 @@ EVENT_REMINDER_24H = (
 )
 EVENT_REMINDER_2H = "⏰ 活动即将开始：「{title}」{day} {time} 开始。\n📍 {place}\n请准时到场。"
 EVENT_REMINDER_TODAY = "今天"
-HELP_EVENTS = "\n🎉 /events：近期活动（联谊、课堂、户外、比赛、俱乐部），报名、取消、候补。"
-HELP_EVENTS_MANAGER = (
-    "\n🎉 /events 新建：发布活动，发布后通知可报名的会员；"
-    "/events 编号：名单、签到、导出、修改、取消。"
-)
 
 # Events: after the review
 EVENT_PROMOTED_MORE_PLACES = (
@@ -1035,7 +987,6 @@ BOOKING_PROBLEMS = {
 # --- bookings (预约): the officer's side (handlers/bookings.py) ---
 MENU_BOOK = "📅 预约"
 COMMAND_BOOK = "预约健康屋、心理咨询和场馆"
-HELP_BOOK = "\n📅 /book 预约健康屋、心理咨询、健身房等；/book 我的 查看和取消我的预约。"
 SERVICE_ICONS = {"health_room": "🩺", "counselling": "💬", "facility": "🏓"}
 BOOK_PICK_SERVICE = "📅 想预约什么？"
 BOOK_NO_SERVICES = "暂时没有可以预约的服务。"
@@ -1099,8 +1050,8 @@ GRANT_STAFF_USAGE = (
 STAFF_SERVICE_ITEM = "{key} {name}"
 STAFF_UNKNOWN_SERVICE = "没有服务键为「{service}」的服务。现有服务：{services}"
 STAFF_DEFAULT_TITLE = "工作人员"
-STAFF_GRANTED = "已任命 {name}（{police_id}）为{service}{title}。{told}"
-STAFF_REVOKED = "已撤销 {name}（{police_id}）的{service}{title}身份。{told}"
+STAFF_GRANTED = "已任命{name}（{police_id}）为{service}{title}。{told}"
+STAFF_REVOKED = "已撤销{name}（{police_id}）的{service}{title}身份。{told}"
 STAFF_ALREADY = "{name}（{police_id}）已经是{service}{title}。"
 STAFF_NOT_STAFF = "{name}（{police_id}）不是{service}{title}。"
 STAFF_LEFT = "{name}（{police_id}）已不在会员名册中，不能任命。"
@@ -1111,12 +1062,6 @@ STAFF_YOU_NO_LONGER = "您的{service}{title}身份已撤销，谢谢您的付�
 # Menus and help.
 COMMAND_STAFF = "预约名单和签到（服务工作人员）"
 COMMAND_BOOKINGS = "预约统计"
-HELP_STAFF = "\n\n服务工作人员：\n/staff 查看预约名单（前后一周），签到到场或未到，关闭时段或当天"
-HELP_BOOKINGS_ORGANIZER = "\n📊 /bookings 各项服务本月和上月的预约、到场、未到人次"
-HELP_STAFF_ADMIN = (
-    "\n/grant 警号 staff 服务键 任命服务工作人员，/revoke 警号 staff 服务键 撤销"
-    "（发送 /grant 查看服务键）"
-)
 # /staff: the day list.
 STAFF_NOT_ALLOWED = "只有服务工作人员可以查看预约名单。"
 STAFF_NOT_YOURS = "您不是{service}的工作人员，不能查看它的名单。"
@@ -1229,6 +1174,7 @@ MENU_GREETINGS = "🎊 节日问候"
 MENU_BOOKINGS = "📊 预约统计"
 # Free text naming the care report: the report is one tap away.
 FEATURE_REPORT_OFFER = "要申报慰问吗？点下面的按钮开始："
+FEATURE_APPEAL_OFFER = "要发紧急用血呼吁吗？点下面的按钮开始："
 # The care report's date step: a tap gives what typing the word gives.
 CARE_DATE_TODAY = "今天"
 CARE_DATE_YESTERDAY = "昨天"
@@ -1291,3 +1237,1577 @@ PROFILE_NOTE_DONE_ANSWER = "已标记为已处理，并已告诉该会员。"
 PROFILE_NOTE_DONE_BEFORE = "这条更正已经处理过了。"
 PROFILE_NOTE_DONE_MARK = "\n\n✅ 已处理。"
 PROFILE_NOTE_RESOLVED = "工会已处理您提交的资料更正，请发送 /me 查看。"
+
+# --- easy on a phone: the /appeal button dialog (issue 17, item 1) ---
+# /appeal alone (or 🆘 献血呼吁): one question per message, by buttons where there can be.
+APPEAL_ASK = {
+    "blood": (
+        "🆘 紧急用血呼吁（1/7）需要什么血型？\n第一行是 Rh阳性，第二行是 Rh阴性（熊猫血）。"
+        "随时可发送 /cancel 取消。\n\n"
+        "熟悉后也可以一句话发出，用法：/appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人"
+    ),
+    "component": "（2/7）需要什么成分？",
+    "units": "（3/7）需要几位献血者？点数字，或直接输入 1–100 的数字。",
+    "deadline": "（4/7）截止到什么时候？点按钮，或输入如 明天 晚上8点、12月5日 20:00。",
+    "hospital": "（5/7）在哪家医院？请输入医院名称。",
+    "address": "（6/7）医院的地址？请输入，方便献血者找到。",
+    "contact": "（7/7）现场联系人？请输入姓名和电话，例如：张医生 13800000000。",
+}
+# Under a typed step when the organizer's last appeal gave a value for it.
+APPEAL_ASK_EARLIER = "\n也可以点下面的按钮，用上次填的。"
+# A shorter /appeal: what it gave, before the first question it left open.
+APPEAL_SO_FAR = "已记下：{given}。\n"
+APPEAL_SO_FAR_ITEM = "{field} {value}"
+APPEAL_BLOOD_NEGATIVE_BUTTON = "{group}阴性"
+APPEAL_DEADLINE_BUTTONS = {
+    "today_morning": "今早 8:00",
+    "tonight": "今晚 20:00",
+    "tomorrow_morning": "明早 8:00",
+    "tomorrow_evening": "明晚 20:00",
+}
+# The pressed step's message keeps only what was chosen; the next step comes as a new one.
+APPEAL_CHOSEN = {
+    "blood": "✅ 血型：{value}",
+    "component": "✅ 成分：{value}",
+    "units": "✅ 需要：{value} 人",
+    "deadline": "✅ 截止：{value}",
+    "hospital": "✅ 医院：{value}",
+    "address": "✅ 地址：{value}",
+    "contact": "✅ 联系人：{value}",
+}
+APPEAL_FIELD_NAMES = {
+    "blood": "血型",
+    "component": "成分",
+    "units": "人数",
+    "deadline": "截止时间",
+    "hospital": "医院",
+    "address": "地址",
+    "contact": "联系人",
+}
+APPEAL_FIX_BUTTON = "✏️ {field}"
+APPEAL_FIXING = "✏️ 修改{field}"
+# Typed text at a step that wants a button: which one; the step stays.
+APPEAL_USE_BUTTONS = {
+    "blood": "请点上面的按钮选择血型（第二行是 Rh阴性），或发送 /cancel 取消。",
+    "component": "请点上面的按钮选择成分：全血、血小板或血浆，或发送 /cancel 取消。",
+}
+APPEAL_UNITS_AGAIN = "人数「{token}」不对：请点数字，或输入 1–100 的整数。"
+APPEAL_DEADLINE_AGAIN = (
+    "看不懂「{token}」：可以写 明天 晚上8点、12月5日 20:00 或 20:30，也可以点按钮。"
+)
+APPEAL_PAST_AGAIN = "截止时间 {when} 已经过去了，请重新选择："
+APPEAL_TEXT_ONLY = "请用文字输入{field}。"
+APPEAL_TEXT_EMPTY = "{field}不能为空，请重新输入。"
+APPEAL_TEXT_TOO_LONG = "{field}最多 {limit} 字，这次有 {length} 字，请写短一些再发。"
+
+# --- easy on a phone: the /drives new dialog and managing drives (issue 17, items 1 and 5) ---
+# The /drives new dialog (handlers/drive_admin.py): a step at a time, each with buttons.
+DRIVE_NEW_FROM_LINE = "安排献血活动请写日期、时间、地点和名额；没写全也没关系，下面一步步来。\n\n"
+DRIVE_ASK_DAY = (
+    "🩸 安排献血活动\n哪一天？点下面的按钮，或直接写日期，如 12月5日、12-5、2026-12-05。"
+)
+DRIVE_DAY_BUTTONS = (("今天", 0), ("明天", 1), ("后天", 2))
+DRIVE_ASK_DAY_EDIT = "新的日期？点下面的按钮，或直接写日期，如 12月5日。"
+DRIVE_KEEP_DAY_BUTTON = "日期不变（{date}）"
+DRIVE_BAD_DAY = "看不懂日期「{token}」，可以写 12月5日、12-5、2026-12-05，或点下面的按钮。"
+DRIVE_DAY_PAST = "{date} 已经过去了，请选以后的日期。"
+DRIVE_ASK_TIME = "{date} 几点开始？点下面的按钮，或直接写时间，如 8点、8点半、14:30。"
+DRIVE_TIME_BUTTONS = ("08:00", "08:30", "09:00", "10:00", "14:00", "15:00")
+DRIVE_BAD_CLOCK = "看不懂时间「{token}」，可以写 8点、8点半、下午3点、14:30，或点下面的按钮。"
+DRIVE_ASK_PLACE = "在哪里？请直接写地点，如 市中心血站 二楼（最多 {limit} 字）。"
+DRIVE_ASK_CAPACITY = "几个名额？点下面的按钮，或直接写 1～10000 的数字。"
+DRIVE_CAPACITY_BUTTONS = (10, 20, 30, 50, 100)
+DRIVE_BAD_NUMBER = "名额请写 1～10000 的数字（现在是「{token}」），或点下面的按钮。"
+DRIVE_ASK_TYPES = (
+    "需要哪些血型？点血型选上或取消（可多选），选好点「完成」；各血型都要就点「全部」。\n"
+    "现在选了：{chosen}"
+)
+DRIVE_TYPES_NONE = "还没选（都不选表示各血型都欢迎）"
+DRIVE_TYPE_BUTTON = "{group} 型"
+DRIVE_TYPE_CHOSEN = "✅ {group} 型"
+DRIVE_ALL_TYPES_BUTTON = "全部"
+DRIVE_TYPES_DONE_BUTTON = "完成"
+DRIVE_PREVIEW = (
+    "🩸 新献血活动预览\n时间：{when}\n地点：{place}\n血型：{types}\n名额：{capacity} 人\n\n{notice}"
+)
+DRIVE_NOTICE_ON = (
+    "🔔 发布后通知 {count} 位符合条件的会员（已绑定、血型相符、当天可以献全血），附报名按钮。"
+)
+DRIVE_NOTICE_OFF = "🔕 发布后不通知会员；会员发送 /drives 可以看到并报名。"
+DRIVE_DUPLICATE = (
+    "\n\n⚠️ 已有一场同一时间、同一地点的献血活动 #{id}（已报名 {signed} 人），请确认不是重复安排。"
+)
+DRIVE_DUPLICATE_ASK = (
+    "⚠️ 同一时间、同一地点已有献血活动 #{id}（已报名 {signed} 人）。\n"
+    "确定还要再发布一场吗？确定请点「仍然发布」。"
+)
+DRIVE_PUBLISH_BUTTON = "✅ 发布"
+DRIVE_PUBLISH_ANYWAY_BUTTON = "仍然发布"
+DRIVE_NOTIFY_ON_BUTTON = "🔔 通知符合条件的会员：开"
+DRIVE_NOTIFY_OFF_BUTTON = "🔕 通知符合条件的会员：关"
+DRIVE_DISCARD_BUTTON = "❌ 取消"
+DRIVE_PUBLISHED = "✅ 已发布献血活动 #{id}：{when}，{place}，{capacity} 个名额，{types}。"
+DRIVE_PUBLISHED_TOLD = "已通知 {count} 位符合条件的会员，消息正在陆续发出。"
+DRIVE_PUBLISHED_SILENT = "没有发通知；会员发送 /drives 即可报名。"
+DRIVE_ANNOUNCEMENT = (
+    "🩸 新的献血活动，欢迎报名！\n\n{card}\n\n您的血型相符，当天也可以献血。能去的话请点「报名」。"
+)
+DRIVE_USE_BUTTONS = "请点上面的按钮选择，或发送 /cancel 放弃。"
+DRIVE_TEXT_ONLY = "请直接输入文字。"
+# Organizers manage a drive from its card.
+DRIVE_LIST_BUTTON = "👥 名单"
+DRIVE_EDIT_BUTTON = "✏️ 修改"
+DRIVE_CANCEL_DRIVE_BUTTON = "⏹ 取消活动"
+DRIVE_NEW_BUTTON = "➕ 安排献血活动"
+DRIVE_GONE = "这场活动已经开始或取消，不能再修改了。"
+DRIVE_ASK_FIELD = "✏️ 修改献血活动 #{id}（{when}，{place}）：要改哪一项？"
+DRIVE_FIELDS = {"when": "时间", "place": "地点", "capacity": "名额", "types": "血型"}
+DRIVE_FIELD_BUTTONS = (
+    ("when", "🕘 时间"),
+    ("place", "📍 地点"),
+    ("capacity", "👥 名额"),
+    ("types", "🩸 血型"),
+)
+DRIVE_EDIT_PREVIEW = (
+    "✏️ 修改献血活动 #{id}\n{field}：{old} → {new}\n\n确认后会通知已报名和候补的 {count} 位会员。"
+)
+DRIVE_EDIT_CONFIRM_BUTTON = "✅ 确认修改"
+DRIVE_EDIT_SAME = "和原来一样，没有改动。请重新选择或输入，或发送 /cancel 放弃。"
+DRIVE_BELOW_SIGNED = "已有 {signed} 人报名，名额不能少于 {signed}。"
+DRIVE_EDITED = "✅ 已修改献血活动 #{id}：{field}改为 {new}。"
+DRIVE_EDITED_TOLD = "已通知 {count} 位已报名或候补的会员。"
+DRIVE_EDITED_PROMOTED = "候补中有 {count} 位递补为正式报名，已分别告诉他们。"
+DRIVE_CHANGED_NOTICE = (
+    "🩸 您报名的献血活动 #{id} 有变动：{field}改为 {new}。\n"
+    "现在是：{when}，{place}。去不了请发送 /drives 取消报名，把名额让给其他同事。"
+)
+DRIVE_PROMOTED_MORE_PLACES = (
+    "🎉 好消息：献血活动增加了名额，您已从候补递补为正式报名：献血活动 #{id}，{when}，{place}。"
+    "请按时到场；去不了请发送 /drives 取消报名。"
+)
+DRIVE_ASK_CANCEL = (
+    "确定取消献血活动 #{id}（{when}，{place}）吗？\n"
+    "取消后不能再报名，已报名和候补的 {count} 位会员会收到通知。"
+)
+DRIVE_CANCEL_CONFIRM_BUTTON = "确定取消活动"
+DRIVE_KEEP_BUTTON = "先不取消"
+DRIVE_CANCEL_DONE = "⏹ 已取消献血活动 #{id}，已通知 {count} 位已报名或候补的会员。"
+DRIVE_CANCEL_ALREADY = "献血活动 #{id} 已经取消了。"
+DRIVE_CANCELLED_NOTICE = (
+    "🩸 很抱歉，您报名的献血活动 #{id}（{when}，{place}）已取消，不用去了。谢谢您的爱心！"
+)
+# The organizer's donor list: one message, a page at a time.
+DRIVE_LIST_HEAD = (
+    "🩸 献血活动 #{id}（{when}，{place}）报名名单：已报名 {signed} 人，候补 {waiting} 人"
+)
+DRIVE_LIST_PAGE = "（第 {page}/{pages} 页）"
+DRIVE_LIST_LINE = "{number}. {name}（{police_id}，{unit}，{blood}）{status}"
+DRIVE_LIST_SIGNED = "已报名"
+DRIVE_LIST_WAITING = "候补"
+DRIVE_LIST_GAVE = "✅ 已登记 {what}"
+DRIVE_LIST_RECORD_HINT = "\n登记献血：点下面的姓名，再按实际献的成分和数量点一次。"
+DRIVE_DONOR_BUTTON = "📝 {number}. {name}"
+DRIVE_PREVIOUS_PAGE = "◀ 上一页"
+DRIVE_NEXT_PAGE = "下一页 ▶"
+DRIVE_DONOR_HEAD = (
+    "登记献血：{number}. {name}（{police_id}，{unit}，{blood}）\n按实际献的成分和数量点一次。"
+)
+DRIVE_BACK_TO_LIST = "◀ 返回名单"
+DRIVE_BLOOD_UNKNOWN = "血型未登记"
+DRIVE_BLOOD_GROUP = "{group} 型"
+
+# --- easy on a phone: the /blood record dialog, the interval warning (issue 17, items 1, 6) ---
+# What an officer has given: only the components given, so no line says 0 (handlers/blood.py).
+BLOOD_TOTALS_GIVEN = "累计献血 {count} 次：{parts}。"
+BLOOD_TOTALS_SEPARATOR = "，"
+BLOOD_NO_HISTORY_OWN = "还没有献血记录。每一次献血，暖警都会在这里替您记下这份爱心 ❤️"
+# The /blood record dialog (handlers/blood_record.py).
+BLOOD_REC_ASK_OFFICER = "🩸 登记献血\n请发送献血会员的警号或姓名："
+BLOOD_REC_TEXT_ONLY = "请用文字发送警号或姓名。"
+BLOOD_REC_NOT_FOUND = "名册中没有找到「{typed}」，请核对后重新发送警号或姓名："
+BLOOD_REC_TOO_MANY = "名字里有「{typed}」的会员超过 {limit} 位，请发送全名或警号："
+BLOOD_REC_LEFT = "{name}（{police_id}）已不在会员名册中，不能登记。请重新发送警号或姓名："
+BLOOD_REC_PICK = "有 {count} 位会员名叫「{typed}」，请选择是哪一位（也可以发送警号）："
+BLOOD_REC_PICK_BUTTON = "{name}｜{unit}｜{police_id}"
+BLOOD_REC_WHO = "会员：{name}（{police_id}，{unit}）"
+BLOOD_REC_ASK_COMPONENT = "{who}\n请选择献血成分："
+BLOOD_REC_ASK_AMOUNT = "{who}\n成分：{component}\n请选择数量，或发送数字："
+BLOOD_REC_BAD_AMOUNT = "看不懂数量「{token}」，请点按钮或发送数字。"
+BLOOD_REC_ASK_DATE = (
+    "{who}\n{component} {amount}\n哪天献的？请点按钮，或发送日期（如 11-20、2026-11-20）："
+)
+BLOOD_REC_DATE_TODAY = "今天"
+BLOOD_REC_DATE_YESTERDAY = "昨天"
+BLOOD_REC_BAD_DATE = "看不懂日期「{token}」，请写成 11-20 或 2026-11-20。"
+BLOOD_REC_ASK_AGAIN = "\n请重新发送日期："
+BLOOD_REC_USE_BUTTONS = "请点上面的按钮选择，或发送 /cancel 取消。"
+BLOOD_REC_PREVIEW = (
+    "请核对献血登记：\n{who}\n日期：{date}\n成分：{component} {amount}{warnings}\n\n{question}"
+)
+BLOOD_REC_QUESTION = "无误请点「登记」。"
+BLOOD_REC_QUESTION_WARNED = "核对无误、确需登记，请点「仍然登记」。"
+BLOOD_REC_CONFIRM_BUTTON = "✅ 登记"
+BLOOD_REC_FORCE_BUTTON = "⚠️ 仍然登记"
+BLOOD_REC_CANCEL_BUTTON = "❌ 取消"
+BLOOD_REC_CANCELLED = "已取消，没有登记。"
+# 登记 pressed while another donation was recorded meanwhile: the preview again, with the warning.
+BLOOD_REC_NOW_TOO_CLOSE = "刚登记了这位会员的另一次献血，请再核对一次。"
+# The interval warning of a preview (both the dialog and the one-line form).
+BLOOD_WARN_HEAD = "\n\n⚠️ 不符合献血间隔："
+BLOOD_WARN_BEFORE = "\n· 距上次献{component}（{date}）仅 {gap} 天，规定间隔 {required} 天"
+BLOOD_WARN_AFTER = "\n· 距之后献{component}（{date}）仅 {gap} 天，规定间隔 {required} 天"
+BLOOD_WARN_SAME_DAY = "\n· 同一天（{date}）已登记献{component}，规定间隔 {required} 天"
+BLOOD_WARN_CHECK = "\n请先核对日期和成分有没有写错。"
+BLOOD_WARN_DAY = "{month}月{day}日"
+BLOOD_WARN_DAY_YEAR = "{year}年{month}月{day}日"
+
+# --- easy on a phone: data that stays right (issue 17, item 6) ---
+
+# Case cards: who took each step and when (organizers' private chats only; reasons are sealed).
+CASE_CARD_TAKER = "{name}（{police_id}）"
+CASE_CARD_VISITED = "探望：{by}，{at}"
+CASE_CARD_PAID = "实发：{amount} 元 · {by}，{at}"
+CASE_CARD_PAID_OTHER = "实发：{amount} 元（标准 {policy} 元）· {by}，{at}"
+CASE_CARD_PAY_REASON = "发放说明：{reason}"
+CASE_CARD_DECLINED = "不予受理：{by}，{at}"
+CASE_CARD_DECLINE_REASON = "不予受理原因：{reason}"
+# A confirmed death (an officer_death case visited or paid): what stopped, in one line.
+CASE_DEATH_CONFIRMED = (
+    "🕯 已登记{name}同志离世。此后不再向其账号发送任何消息，不再计入名单和人数{extra}。"
+)
+CASE_DEATH_DELIVERIES = "，撤下待发消息 {count} 条"
+CASE_DEATH_PLACES = "，让出报名名额 {count} 个并已依次递补"
+# Approving a stranger: their unit and gender, then the officer is created.
+APPROVE_ASK_UNIT = "✅ 批准 {name}（{police_id}）\n请选择所在单位，或直接输入单位名称："
+APPROVE_ASK_UNIT_PAGE = "（第 {page}/{pages} 页）"
+APPROVE_UNIT_PREV = "◀ 上一页"
+APPROVE_UNIT_NEXT = "下一页 ▶"
+APPROVE_ASK_GENDER = "✅ 批准 {name}（{police_id}），单位：{unit}\n请选择性别："
+APPROVE_GENDER_MALE = "男"
+APPROVE_GENDER_FEMALE = "女"
+APPROVE_CANCEL = "❌ 取消"
+APPROVE_CANCELLED = "已取消批准，申请仍在等待处理。发送 /requests 可再次查看。"
+APPROVE_UNIT_BAD = "单位名称请用文字写明，不超过 {limit} 个字："
+APPROVE_USE_BUTTONS = "请点上方「男」或「女」；发送 /cancel 取消。"
+APPROVE_DONE_DETAIL = "\n单位：{unit}；性别：{gender}"
+REQUEST_DECEASED = "名册中此警号的民警已登记离世，无法绑定。"
+
+# --- easy on a phone: polish and the organizer help (issue 17, item 8) ---
+# /help, short and grouped by task; a command sent alone opens its step-by-step buttons.
+HELP_MEMBER = (
+    "暖警能帮您（发送 /menu 用按钮办理）：\n"
+    "💐 慰问：/report 申报住院、婚育、退休、丧事，/myreports 我的申报\n"
+    "🩸 献血：/blood 我的献血记录，/drives 献血活动报名\n"
+    "🎉 活动：/events 活动报名，/clubs 兴趣俱乐部，/book 预约健康屋、心理咨询等\n"
+    "🏖 福利：/retreats 疗休养，/honours 评先评优，/surveys 问卷，/charity 慈善募捐\n"
+    "👤 /me 我的资料，/cancel 取消当前操作"
+)
+HELP_LEADER = (
+    "\n\n🏅 俱乐部队长（{clubs}）：/clubnotice 给会员发通知，"
+    "/clubs 俱乐部名 成员名单，/events 新建 发布本俱乐部活动"
+)
+HELP_CONTACT = (
+    "\n\n🏢 基层工会联络员（{units}）：/retreats、/honours 推荐本单位人选，"
+    "/distributions 确认本单位收到的物资"
+)
+HELP_STAFF_GROUPED = "\n\n🩺 服务工作人员：/staff 预约名单、签到、关闭时段"
+HELP_ORGANIZER_GROUPED = (
+    "\n\n工会干部（命令单独发送，会一步步用按钮引导）：\n"
+    "📣 发消息：/announce 通知，/clubnotice 俱乐部通知，/appeal 紧急用血呼吁，/greetings 问候语\n"
+    "💐 慰问：/cases 待办（/cases 帮助 看写法），/cases 统计，/cases 导出，/mutualaid 医疗互助\n"
+    "🩸 献血：/drives 新建 安排献血活动，/drives 编号 报名名单，/blood 登记，/blood 统计\n"
+    "🎉 活动：/events 新建 发布活动，/events 编号 管理，/clubs 队长 警号 俱乐部名 任命队长\n"
+    "🏖 福利：/rounds 疗休养、评先评优，/surveys 问卷，/charity 募捐，/distributions 物资发放\n"
+    "📊 数据：/stats 年度数据和报告，/bookings 预约统计\n"
+    "👥 会员：/requests 审核绑定申请"
+)
+HELP_ADMIN_GROUPED = (
+    "\n\n🔑 管理员：/grant 警号 角色 授予角色（工会干部、管理员），/revoke 撤销；"
+    "/grant 警号 工作人员 服务键 任命服务工作人员；/grant 警号 联络员 任命基层工会联络员"
+)
+COMMAND_RETREATS = "疗休养：报名、推荐与公示"
+COMMAND_HONOURS = "评先评优：推荐、公示与荣誉榜"
+COMMAND_SURVEYS = "问卷调查"
+COMMAND_CHARITY = "慈善募捐：认捐与进度"
+COMMAND_DISTRIBUTIONS = "物资与消费券发放"
+MENU_ROUNDS = "🏅 评选管理"
+MENU_STATS = "📊 年度数据"
+# What officers see above an announcement, so they know the union sent it.
+ANNOUNCE_HEADER = "📣 工会通知\n\n"
+
+# --- nominations: retreats and honours (issue 12) ---
+
+# Unit contacts (基层工会联络员): granted by admins in chat (/grant 警号 联络员) or the CLI.
+UNIT_CONTACT_TITLE = "基层工会联络员"
+GRANT_UNIT_CONTACT_USAGE = "联络员：/grant 警号 联络员（再点选单位），/revoke 警号 联络员"
+UNIT_CONTACT_PICK_GRANT = "请选择{name}（{police_id}）担任联络员的单位："
+UNIT_CONTACT_PICK_REVOKE = "{name}（{police_id}）是以下单位的联络员，请选择要撤销的单位："
+UNIT_CONTACT_NONE = "{name}（{police_id}）目前不是任何单位的联络员。"
+UNIT_CONTACT_NO_UNITS = "名册和政策中还没有任何单位，暂时无法任命联络员。"
+UNIT_CONTACT_UNIT_GONE = "这个单位已不在可选范围内，请重新发送命令。"
+UNIT_CONTACT_GRANTED = "已任命{name}（{police_id}）为{unit}基层工会联络员。{told}"
+UNIT_CONTACT_REVOKED = "已撤销{name}（{police_id}）的{unit}联络员身份。{told}"
+UNIT_CONTACT_ALREADY = "{name}（{police_id}）已经是{unit}的联络员。"
+UNIT_CONTACT_NOT = "{name}（{police_id}）不是{unit}的联络员。"
+UNIT_CONTACT_LEFT = "{name}（{police_id}）已不在会员名册中，不能任命。"
+UNIT_CONTACT_YOU_ARE = (
+    "您已被任命为{unit}基层工会联络员，负责本单位疗休养和评先评优的推荐。谢谢您！"
+)
+UNIT_CONTACT_YOU_NO_LONGER = "您的{unit}联络员身份已撤销，谢谢您的付出！"
+UNIT_CONTACT_NOT_ALLOWED = "只有基层工会联络员可以进行推荐。"
+UNIT_CONTACT_OTHER_UNIT = "您只能为自己负责的单位推荐。"
+
+# Programmes and statuses (storage.models.Programme, bot.rules.nominations.NominationStatus).
+NOMINATION_PROGRAMMES = {"retreat": "疗休养", "honour": "评先评优"}
+NOMINATION_STATUSES = {
+    "applied": "已报名",
+    "nominated": "已推荐，待本人确认",
+    "confirmed": "本人已确认，待审核",
+    "declined": "本人已放弃",
+    "approved": "已审核通过，待公示",
+    "returned": "已退回单位",
+    "published": "公示中",
+    "objected": "公示中",  # the nominee never learns an objection was made
+    "final": "已确定",
+    "removed": "公示后未通过",
+    "unselected": "未入选",
+    "withdrawn": "已撤回",
+}
+NOMINATION_ROUND_STATUSES = {
+    "open": "推荐中",
+    "publicity": "公示中",
+    "final": "已结束",
+    "cancelled": "已取消",
+}
+
+# Why an officer may not be put forward (bot.rules.nominations.Ineligible); {since} is a date.
+NOMINATION_INELIGIBLE = {
+    "inactive": "已不在会员名册中。",
+    "new_to_roster": "入会未满规定年限，{since}起可推荐。",
+    "recent_retreat": "规定年限内已参加过疗休养，{since}起可推荐。",
+    "recent_honour": "规定年限内已获得过该荣誉，{since}起可推荐。",
+    "excluded": "工会暂不推荐该同志参评此项荣誉。",
+}
+NOMINATION_INELIGIBLE_NOW = "不符合推荐条件：{reason}"
+
+# Why an edited quota table cannot be used (bot.rules.nominations.QuotaProblem).
+NOMINATION_QUOTA_PROBLEMS = {
+    "negative": "{unit}的名额不能小于0。",
+    "unknown_unit": "名册中没有{unit}这个单位（或它已没有在职会员）。",
+    "over_officers": "{unit}的名额超过了该单位的在职会员人数。",
+    "sum_mismatch": "各单位名额合计{total}个，与总名额{places}个不一致，请调整。",
+}
+
+# One sentence per refusal of storage.nominations.Refusal.
+NOMINATION_REFUSALS = {
+    "name_missing": "请填写名称（100字以内）。",
+    "unknown_title": "政策中没有这项荣誉，请从列表中选择。",
+    "bad_places": "总名额至少为1个。",
+    "bad_window": "推荐截止时间须晚于开始时间，并且晚于现在。",
+    "bad_quotas": "各单位名额有误，请调整。",
+    "no_batches": "疗休养至少需要一个批次。",
+    "bad_batch": "批次的日期、地点或人数有误，请检查。",
+    "batch_too_long": "每个批次最多{days}天（含路途）。",
+    "batch_places_short": "各批次人数合计少于总名额，请增加批次人数。",
+    "allowance_over_cap": "每人每天补助不能超过{cap}元。",
+    "no_round": "这一轮推荐已不存在。",
+    "no_nomination": "这条推荐已不存在。",
+    "no_officer": "名册中没有这位会员。",
+    "round_not_open": "这一轮推荐已经结束，不能再更改。",
+    "before_window": "推荐还没有开始。",
+    "after_window": "推荐已经截止。",
+    "other_unit": "您只能为自己负责的单位推荐。",
+    "ineligible": "该同志不符合推荐条件。",
+    "already": "该同志已在本轮名单中，不能重复推荐。",
+    "declined_before": "该同志已放弃本轮名额，不能再次推荐。",
+    "quota_full": "本单位名额已满。",
+    "no_quota": "本单位在这一轮没有名额。",
+    "reason_missing": "请填写理由。",
+    "reason_too_long": "理由不能超过{limit}字。",
+    "not_retreat": "只有疗休养可以本人报名和选择批次。",
+    "window_open": "报名截止后才能抽签。",
+    "no_applicants": "本单位没有待抽签的报名者。",
+    "not_yours": "这不是您的推荐。",
+    "wrong_status": "这条推荐的状态已经变化，请重新打开查看。",
+    "no_batch": "请选择本轮的一个批次。",
+    "batch_full": "这个批次已满，请选择其他批次。",
+    "nothing_approved": "还没有审核通过的推荐，无法公示。",
+    "not_in_publicity": "这一轮现在不在公示期。",
+    "publicity_over": "公示期已结束。",
+    "publicity_not_over": "公示期还没有结束。",
+    "open_objections": "还有未处理的异议，请先处理。",
+    "objection_empty": "请写下您的意见。",
+    "objection_too_long": "意见不能超过{limit}字。",
+    "already_objected": "您已对这位同志提出过意见，工会会认真核实。",
+    "own_nomination": "不能对自己的推荐提出异议。",
+}
+
+# --- member services: surveys (issue 13, item 3) ---
+
+# Building a survey (/survey, /surveys 新建): organizers only.
+SURVEY_NOT_ORGANIZER = "只有工会干部可以发起问卷、查看结果。"
+SURVEY_ASK_TITLE = "📋 新建问卷\n请输入问卷标题（不超过 100 字），或直接使用下方模板："
+SURVEY_TEMPLATE_BUTTON = "🏠 使用模板：{title}"
+SURVEY_ASK_AUDIENCE = "请选择问卷对象："
+SURVEY_AUDIENCE_BUTTONS = (
+    ("everyone", "全体会员"),
+    ("unit", "某个单位"),
+    ("women", "仅女警"),
+    ("men", "仅男警"),
+)
+SURVEY_AUDIENCE_NAMES = {"everyone": "全体会员", "women": "女警", "men": "男警"}
+SURVEY_ASK_UNIT = "请选择单位："
+SURVEY_NO_UNITS = "名册里还没有单位。"
+SURVEY_ASK_DEADLINE = (
+    "请选择截止时间，或输入日期（如 12月20日、2026-12-20 18:00）；只写日期时截止到当天 18:00。"
+)
+# (days from today, button): the deadline is that day at 18:00.
+SURVEY_DEADLINE_BUTTONS = ((3, "3天后"), (7, "一周后"), (14, "两周后"))
+SURVEY_ASK_MODE = "实名还是匿名？\n匿名：答案与填写人没有任何关联，干部只能看到汇总和不具名的答案。"
+SURVEY_NAMED_BUTTON = "👤 实名"
+SURVEY_ANONYMOUS_BUTTON = "🕶 匿名"
+SURVEY_ASK_KIND = "{so_far}请选择第 {number} 题的题型："
+SURVEY_SO_FAR = "已添加 {count} 题：\n{questions}\n\n"
+SURVEY_KIND_BUTTONS = (
+    ("single", "🔘 单选"),
+    ("multiple", "☑️ 多选"),
+    ("number", "🔢 数字"),
+    ("text", "✏️ 简答"),
+)
+SURVEY_DONE_QUESTIONS_BUTTON = "✅ 完成题目"
+SURVEY_ASK_PROMPT = "第 {number} 题（{kind}）：请输入题目（不超过 100 字）："
+SURVEY_ASK_OPTIONS = (
+    "请输入选项，每行一个（2–10 个，每个不超过 30 字）；"
+    "也可以一条消息发一个，发完按「✅ 选项完成」。"
+)
+SURVEY_OPTIONS_SO_FAR = "已有选项：{options}\n可以继续输入，或按「✅ 选项完成」。"
+SURVEY_OPTIONS_DONE_BUTTON = "✅ 选项完成"
+SURVEY_NEED_OPTIONS = "至少需要 2 个选项。"
+SURVEY_ASK_RANGE = "请输入允许的数字范围「最小值-最大值」，如 0-100："
+SURVEY_TOO_MANY_QUESTIONS = "最多 20 题，请按「✅ 完成题目」。"
+SURVEY_NEED_QUESTION = "请至少添加 1 题。"
+SURVEY_REPEAT_STEP = "请按下方按钮选择。"
+SURVEY_TEXT_ONLY = "请输入文字。"
+SURVEY_PROBLEMS = {
+    "empty": "内容不能为空，请重新输入。",
+    "title_too_long": "标题不能超过 100 字，请精简后重新输入。",
+    "prompt_too_long": "题目不能超过 100 字，请精简后重新输入。",
+    "option_too_long": "每个选项不能超过 30 字，请精简后重新输入。",
+    "too_few_options": "至少需要 2 个选项。",
+    "too_many_options": "选项最多 10 个，请删减后重新输入。",
+    "same_option": "选项不能重复，请重新输入。",
+    "bad_range": "没看懂这个范围，请写成「最小值-最大值」，如 0-100。",
+    "range_order": "最小值要小于最大值，请重新输入。",
+    "range_limit": "数字范围请在正负十亿以内。",
+    "bad_deadline": "没看懂这个时间，请写成 12月20日 或 2026-12-20 18:00。",
+    "deadline_past": "截止时间已经过去，请选择以后的时间。",
+    "deadline_too_far": "截止时间不能超过两年后。",
+    "not_a_number": "请输入一个数字，如 120。",
+    "out_of_range": "请输入 {low}–{high} 之间的数字。",
+    "text_too_long": "回答不能超过 200 字，请精简后重新输入。",
+    "no_choice": "请至少选择一项。",
+}
+SURVEY_PREVIEW = (
+    "📋 问卷预览（会员将看到如下内容）\n\n{card}\n\n将通知 {count} 位会员，确认发布吗？"
+)
+SURVEY_PUBLISH_BUTTON = "✅ 发布"
+SURVEY_DISCARD_BUTTON = "取消"
+SURVEY_PUBLISHED = "✅ 问卷 #{id} 已发布，正在通知 {count} 位会员。"
+SURVEY_PUBLISHED_NOBODY = "✅ 问卷 #{id} 已发布，但问卷对象中暂无已绑定的会员。"
+SURVEY_DEADLINE_PASSED = "截止时间已经过去，请重新选择截止时间。"
+
+# The survey as officers and organizers read it.
+SURVEY_CARD = "📋 {title}\n对象：{audience}｜截止：{deadline}｜{mode}\n\n{questions}"
+SURVEY_MODE_NAMED = "实名"
+SURVEY_MODE_ANONYMOUS = "匿名"
+SURVEY_KIND_NAMES = {"single": "单选", "multiple": "多选", "number": "数字", "text": "简答"}
+SURVEY_QUESTION_LINE = "{number}. {prompt}（{kind}）"
+SURVEY_OPTION_LINE = "   ○ {option}"
+SURVEY_RANGE_LINE = "   范围 {low}–{high}"
+SURVEY_TEXT_LINE = "   不超过 200 字"
+
+# The announcement to the audience (the broadcast engine) and answering.
+SURVEY_ANNOUNCEMENT = "📋 工会问卷：{title}\n共 {count} 题，{mode}，请于 {deadline} 前填写。"
+SURVEY_ANONYMOUS_NOTE = "本问卷为匿名问卷，答案不会关联到您。"
+SURVEY_START_BUTTON = "📝 开始填写"
+SURVEY_QUESTION = "📋 {title}（第 {number}/{total} 题）\n\n{prompt}{hint}"
+SURVEY_HINT_MULTIPLE = "\n（可多选，选好后按「下一题」）"
+SURVEY_HINT_NUMBER = "\n请输入 {low}–{high} 之间的数字："
+SURVEY_HINT_TEXT = "\n请直接输入您的回答（不超过 200 字）："
+SURVEY_HINT_ANSWERED = "\n当前回答：{answer}"
+SURVEY_CHOSEN_MARK = "✅ "
+SURVEY_NEXT_BUTTON = "下一题 ▶"
+SURVEY_BACK_BUTTON = "◀ 上一题"
+SURVEY_KEEP_BUTTON = "保持原答案 ▶"
+SURVEY_SUBMIT_BUTTON = "✅ 提交"
+SURVEY_LATER_BUTTON = "稍后再填"
+SURVEY_SUMMARY = "📋 {title}\n请确认您的回答：\n\n{answers}\n\n{note}确认无误请按「提交」。"
+SURVEY_SUMMARY_LINE = "{number}. {prompt}\n   {answer}"
+SURVEY_SUBMITTED = "✅ 已提交，感谢您填写「{title}」！"
+SURVEY_ALREADY = "您已经填写过这份问卷，每人只能填写一次。"
+SURVEY_CLOSED = "这份问卷已结束，不再接受填写。"
+SURVEY_LATE = "这份问卷已过截止时间，不再接受填写。"
+SURVEY_NOT_FOR_YOU = "这份问卷不面向您。"
+SURVEY_GONE = "这份问卷已不存在。"
+SURVEY_USE_BUTTONS = "请按题目下方的按钮作答。"
+SURVEY_LATER = "好的，稍后可发送 /surveys 继续填写。"
+
+# /surveys: officers see the open ones they are asked; organizers manage.
+SURVEY_LIST_MINE = "📋 待填写的问卷："
+SURVEY_NONE_OPEN = "目前没有需要您填写的问卷。"
+SURVEY_LIST_ORGANIZER = "📋 问卷管理（点选问卷查看结果、导出或结束）："
+SURVEY_LIST_EMPTY = "还没有问卷。"
+SURVEY_LIST_LINE = "{mark} #{id} {title}｜截止 {deadline}｜已答 {count}"
+SURVEY_MINE_LINE = "· {title}｜截止 {deadline}{answered}"
+SURVEY_ANSWERED_MARK = "（已提交）"
+SURVEY_OPEN_MARK = "🟢"
+SURVEY_ENDED_MARK = "⚪"
+SURVEY_NEW_BUTTON = "➕ 新建问卷"
+SURVEY_FILL_BUTTON = "📝 {title}"
+SURVEY_PANEL = "{card}\n\n状态：{status}｜已填写 {answered} / {audience} 人"
+SURVEY_STATUS_OPEN = "进行中"
+SURVEY_STATUS_CLOSED = "已结束"
+SURVEY_STATUS_PAST = "已过截止时间"
+SURVEY_RESULTS_BUTTON = "📊 结果"
+SURVEY_EXPORT_BUTTON = "📥 导出 XLSX"
+SURVEY_CLOSE_BUTTON = "⏹ 结束问卷"
+SURVEY_LIST_BUTTON = "◀ 返回列表"
+SURVEY_CLOSE_ASK = "确定提前结束「{title}」吗？结束后不再接受填写。"
+SURVEY_CLOSE_YES = "⏹ 确定结束"
+SURVEY_CLOSE_NO = "返回"
+SURVEY_CLOSED_DONE = "⏹ 问卷「{title}」已结束，共 {count} 人填写。"
+SURVEY_ALREADY_CLOSED = "这份问卷已经结束。"
+
+# Results and the XLSX (organizers only).
+SURVEY_RESULTS = "📊 {title} 结果\n填写人数：{count}\n\n{questions}"
+SURVEY_RESULT_QUESTION = "{number}. {prompt}（{answered} 人作答）"
+SURVEY_RESULT_OPTION = "   {option}：{count} 人（{share}%）"
+SURVEY_RESULT_NUMBER = "   中位数 {median}，范围 {low}–{high}"
+SURVEY_RESULT_NOTHING = "   暂无回答"
+SURVEY_RESULT_TEXT = "   · {text}"
+SURVEY_RESULT_MORE_TEXTS = "   …另有 {more} 条，完整内容请导出 XLSX"
+SURVEY_EXPORT_SHEET = "问卷回答"
+SURVEY_EXPORT_NAMED = ("警号", "姓名", "单位")
+SURVEY_EXPORT_ANONYMOUS = ("序号",)
+SURVEY_EXPORT_CAPTION = "📥 问卷「{title}」（#{id}）的回答，共 {count} 份。"
+
+# The reminder 24 hours before the deadline, to those who have not answered.
+SURVEY_REMINDER = "⏰ 问卷提醒：「{title}」将于 {deadline} 截止，您还没有填写。"
+MENU_SURVEYS = "📋 问卷"
+
+# --- the year in figures: statistics, charts, the report (issue 16) ---
+
+# /stats (handlers/stats.py): organizers see the union, unit contacts their own unit.
+COMMAND_STATS = "年度数据与报告"
+STATS_SECTIONS = {
+    "members": "会员",
+    "care": "慰问",
+    "blood": "献血",
+    "events": "活动",
+    "clubs": "俱乐部",
+    "greetings": "问候",
+    "bookings": "预约",
+}
+STATS_UNION = "全会"
+STATS_ASK_YEAR = "📊 年度数据：请选择年份。"
+STATS_YEAR_BUTTON = "{year}年"
+STATS_ASK_SECTION = "📊 {year}年 · {scope}：请选择要看的板块（每项一张图和三行小结）。"
+STATS_REPORT_BUTTON = "📄 {year}年度报告 PDF"
+STATS_OTHER_YEAR_BUTTON = "↩ 换年份"
+STATS_NOT_ALLOWED = "年度数据只对工会干部和基层工会联络员开放。"
+STATS_REPORT_ORGANIZERS = "年度报告包含全会各单位的数据，只对工会干部开放。"
+STATS_BAD_YEAR = "没看懂年份「{token}」。请写四位数字，例如：/stats 报告 2025"
+STATS_USAGE = (
+    "用法：\n"
+    "/stats — 点选年份和板块，看图表和小结\n"
+    "/stats 报告 [年份] — 生成年度报告 PDF（默认今年）"
+)
+STATS_REPORT_WORKING = "⏳ 正在生成{year}年度报告，需要几秒钟，请稍候……"
+STATS_REPORT_CAPTION = "📄 {union} {year}年度报告：封面、各板块数据与图表、各单位一览。"
+
+# Charts (bot/charts.py): titles, legends and axes. No emoji: the chart font has none.
+CHART_TITLE = "{year}年 · {scope} · {section}"
+CHART_EMPTY = "暂无数据"
+CHART_PEOPLE = "人数"
+CHART_TIMES = "人次"
+CHART_CASES = "件数"
+CHART_MONTH = "{month}月"
+CHART_ACTIVE = "在职会员"
+CHART_BOUND = "已绑定"
+CHART_REPORTED = "申报"
+CHART_PAID = "已发放"
+CHART_DONATIONS = "献血人次"
+CHART_SIGNED = "报名"
+CHART_ATTENDED = "到场"
+CHART_MEMBERS = "会员"
+CHART_ACTIVITY_SIGNED = "活动报名"
+CHART_SENT = "发送"
+CHART_REACHED = "送达"
+CHART_BOOKED = "预约"
+CHART_NO_UNIT = "未填单位"
+CHART_UNIT_TITLE = "{year}年 · 每百名在职会员：{unit}与全会"
+CHART_PER_HUNDRED = "每百人"
+
+# Three-line summaries under each chart (and in the report).
+SUMMARY_MEMBERS = (
+    "在册 {on_roster} 人，在职 {active} 人，已绑定 {bound} 人（{bound_share}）",
+    "在职男 {men} 人、女 {women} 人；本年离会 {left} 人",
+    "单位 {units} 个；在职最多：{top}",
+)
+SUMMARY_CARE = (
+    "慰问申报 {cases} 件（不含重复申报），已发放 {paid_cases} 件，共 {paid_sum} 元",
+    "最多的事项：{top}",
+    "自 {since} 起累计慰问 {comforted} 人",
+)
+SUMMARY_BLOOD = (
+    "献血 {donors} 人、{donations} 人次，全血和血浆 {ml} 毫升，血小板 {units} 个治疗量",
+    "献血活动 {drives} 场，报名 {signups} 人",
+    "紧急呼吁 {appeals} 次：送达 {reached} 人，{coming} 人报名能去，{arrived} 人到场{first}",
+)
+SUMMARY_BLOOD_FIRST = "，首位响应中位 {minutes} 分钟"
+SUMMARY_EVENTS = (
+    "活动 {events} 场，名额 {places} 个，报名 {signed} 人次",
+    "到场 {attended} 人次，缺席 {absent} 人次，缺席率 {no_show}",
+    "联谊交友：男 {men} 人次、女 {women} 人次报名",
+)
+SUMMARY_CLUBS = (
+    "俱乐部 {clubs} 个，会员 {members} 人",
+    "俱乐部活动 {activities} 场，报名 {signed} 人次，到场 {attended} 人次",
+    "会员最多：{top}",
+)
+SUMMARY_GREETINGS = (
+    "问候发出 {sent} 条，送达 {reached} 条（{share}）",
+    "节日 {festivals} 个，生日问候 {birthdays} 条",
+    "发出最多：{top}",
+)
+SUMMARY_BOOKINGS = (
+    "预约 {booked} 人次，到场 {attended} 人次，爽约 {missed} 人次",
+    "服务 {services} 项；预约最多：{top}",
+    "心理咨询只计人次，不显示任何个人信息",
+)
+SUMMARY_NONE = "无"
+SUMMARY_NOT_MARKED = "未登记"
+
+# The yearly report (bot/report.py): PDF pages and XLSX sheets.
+REPORT_TITLE = "{union}"
+REPORT_SUBTITLE = "{year}年度工作数据报告"
+REPORT_COVER_LINE = "{bot} · 生成于 {today}"
+REPORT_COVER_CONTENTS = "目录：{sections}、各单位一览"
+REPORT_COMPARED = "与{before_year}年相比：{label} {now}（{before_year}年 {before}，{change}）"
+REPORT_CHANGE_NEW = "上年为零"
+REPORT_CHANGE_SAME = "持平"
+REPORT_UNIT_TITLE = "{year}年 · {unit}"
+REPORT_SHEET_UNITS = "各单位"
+REPORT_COLUMNS = ("项目", "{year}年", "{before_year}年")
+REPORT_UNIT_COLUMNS = (
+    "单位",
+    "在职会员",
+    "已绑定",
+    "慰问件数",
+    "慰问金额（元）",
+    "献血人数",
+    "献血毫升",
+    "活动报名",
+    "活动到场",
+    "问候发出",
+    "问候送达",
+)
+REPORT_LINES = {
+    "members.on_roster": "在册会员（人）",
+    "members.active": "在职会员（人）",
+    "members.bound": "已绑定（人）",
+    "members.left": "本年离会（人）",
+    "care.cases": "慰问申报（件，不含重复）",
+    "care.paid_cases": "已发放（件）",
+    "care.paid_sum": "发放金额（元）",
+    "care.comforted": "累计慰问人数（自政策日起）",
+    "blood.donors": "献血人数",
+    "blood.donations": "献血人次",
+    "blood.ml": "全血和血浆（毫升）",
+    "blood.units": "血小板（治疗量）",
+    "blood.drives": "献血活动（场）",
+    "blood.signups": "献血活动报名（人）",
+    "blood.appeals": "紧急呼吁（次）",
+    "blood.appeal_reached": "呼吁送达（人）",
+    "blood.appeal_coming": "呼吁报名能去（人）",
+    "blood.appeal_arrived": "呼吁到场（人）",
+    "events.events": "活动（场）",
+    "events.places": "名额（个）",
+    "events.signed": "报名（人次）",
+    "events.attended": "到场（人次）",
+    "events.absent": "缺席（人次）",
+    "clubs.members": "俱乐部会员（人）",
+    "clubs.activities": "俱乐部活动（场）",
+    "clubs.signed": "俱乐部活动报名（人次）",
+    "greetings.sent": "问候发出（条）",
+    "greetings.reached": "问候送达（条）",
+    "bookings.booked": "预约（人次）",
+    "bookings.attended": "预约到场（人次）",
+}
+REPORT_HEADLINES = {
+    "members": "members.active",
+    "care": "care.cases",
+    "blood": "blood.donors",
+    "events": "events.signed",
+    "clubs": "clubs.signed",
+    "greetings": "greetings.reached",
+    "bookings": "bookings.booked",
+}
+
+# --- nominations: the organizers' side (issue 12) ---
+
+# handlers/nominations/rounds.py: /rounds (评选管理), opening rounds, review, publicity, final.
+ROUNDS_NOT_ORGANIZER = "只有工会干部可以管理疗休养和评先评优。"
+COMMAND_ROUNDS = "评选管理（疗休养、评先评优）"
+ROUNDS_ICONS = {"retreat": "🏖", "honour": "🏅"}
+ROUNDS_PANEL_TITLE = {
+    "all": "🗂 评选管理（疗休养、评先评优）",
+    "retreat": "🗂 疗休养管理",
+    "honour": "🗂 评先评优管理",
+}
+ROUNDS_PANEL_LINE = "{icon} {name}（{what}·{status}）"
+ROUNDS_PANEL_NONE = "目前没有进行中的评选，可点「➕ 新一轮」开启。"
+ROUNDS_NEW_BUTTON = "➕ 新一轮"
+ROUNDS_EXCLUSIONS_BUTTON = "🚫 排除名单"
+ROUNDS_BACK_BUTTON = "◀ 全部评选"
+ROUNDS_BACK_TO_ROUND = "◀ 返回本轮"
+ROUNDS_BACK_TO_REVIEW = "📋 继续审核"
+ROUNDS_BACK_TO_OBJECTIONS = "⚠️ 返回异议"
+ROUNDS_SHOW_BUTTON = "查看本轮"
+ROUNDS_CANCEL_BUTTON = "取消"
+ROUNDS_TAP_BELOW = "请点下面的按钮选择，或发送 /cancel 放弃。"
+ROUNDS_NOT_A_NUMBER = "请输入一个数字，如 20。"
+
+# A round's card.
+ROUNDS_CARD_HEAD = (
+    "{icon} {name}（{what}）#{id}\n状态：{status}\n总名额：{places} 个\n"
+    "推荐时间：{opens} 至 {closes}"
+)
+ROUNDS_CARD_ALLOWANCE = "每人每天补助：{allowance} 元"
+ROUNDS_CARD_BATCH = "第{number}批：{batch}，已定 {taken}/{places} 人"
+ROUNDS_CARD_PUBLICITY = "公示至：{until}"
+ROUNDS_CARD_PROGRESS = "各单位进度："
+ROUNDS_PROGRESS_LINE = (
+    "· {unit}：名额{places}｜已占{held}｜待确认{nominated}｜待审核{confirmed}｜已通过{approved}"
+)
+ROUNDS_PROGRESS_APPLIED = "｜报名{count}"
+ROUNDS_PROGRESS_NONE = "· 暂无"
+ROUNDS_REVIEW_BUTTON = "📋 审核（{count}）"
+ROUNDS_PUBLISH_BUTTON = "📢 发布公示"
+ROUNDS_OBJECTIONS_BUTTON = "⚠️ 异议（待处理{count}）"
+ROUNDS_FINALIZE_BUTTON = "⏹ 结束公示"
+ROUNDS_EXPORT_BUTTON = "📊 导出名单"
+ROUNDS_BATCH_SPAN = "{start}至{end}（{days}天）{place}"
+
+# Review.
+ROUNDS_REVIEW_HEAD = "📋 审核「{name}」：待审核 {count} 位"
+ROUNDS_REVIEW_NONE = "目前没有待审核的推荐。"
+ROUNDS_NOMINEE = "{name}（警号{police_id}，{unit}）"
+ROUNDS_NOMINEE_BATCH = "批次：{batch}"
+ROUNDS_NOMINEE_REASON = "推荐理由：{reason}"
+ROUNDS_NOMINEE_APPLIED = "本人报名，联络员选定"
+ROUNDS_NOMINEE_DRAWN = "本人报名，抽签第{rank}位"
+ROUNDS_APPROVE_BUTTON = "✅ 通过"
+ROUNDS_RETURN_BUTTON = "↩️ 退回"
+ROUNDS_APPROVED = "✅ 已通过{name}。"
+ROUNDS_APPROVED_NOMINEE = "🎉 您在「{round}」中的推荐已审核通过，公示后确定。"
+ROUNDS_APPROVED_CONTACT = "「{round}」：{name}（{unit}）的推荐已审核通过。"
+ROUNDS_ASK_RETURN = "请输入退回{name}的理由（{limit}字以内），本人和单位联络员都会看到："
+ROUNDS_RETURNED = "已退回{name}的推荐，并通知本人和单位联络员。"
+ROUNDS_RETURNED_NOMINEE = "您在「{round}」中的推荐已退回单位。说明：{reason}"
+ROUNDS_RETURNED_CONTACT = (
+    "「{round}」：{name}（{unit}）的推荐已退回，名额已归还本单位。说明：{reason}"
+)
+
+# Publicity.
+ROUNDS_PUBLISH_ASK = (
+    "📢 发布「{name}」的公示？\n以下 {count} 位同志将公示 {days} 天（至 {until}），"
+    "全体会员都会收到通知：\n{names}"
+)
+ROUNDS_PUBLIC_LINE = "· {name}（{unit}）"
+ROUNDS_PUBLISH_CONFIRM = "✅ 确认发布公示"
+ROUNDS_PUBLISHED = "✅ 已公示 {count} 位同志，正在通知 {told} 位会员。"
+ROUNDS_PUBLICITY_NOTICE = (
+    "📢 公示：{icon} {name}（{what}）\n拟入选 {count} 位同志，公示至 {until}。"
+    "如有意见，可点下方按钮查看名单并提出，只有工会能看到您的意见。"
+)
+ROUNDS_PUBLICITY_OPEN_BUTTON = "📋 查看公示名单"
+ROUNDS_OBJECTIONS_HEAD = "⚠️ 「{name}」收到的异议（仅工会干部可见）："
+ROUNDS_OBJECTIONS_NONE = "暂无异议。"
+ROUNDS_OBJECTION_LINE = "· 对{nominee}（{unit}）——{objector}（警号{police_id}）：{text}{outcome}"
+ROUNDS_OBJECTION_OUTCOMES = {"kept": "【已保留】", "removed": "【已撤下】"}
+ROUNDS_KEEP_BUTTON = "✅ 保留{name}"
+ROUNDS_REMOVE_BUTTON = "❌ 撤下{name}"
+ROUNDS_ASK_KEEP = "请输入保留{name}的理由（{limit}字以内，仅工会干部可见）："
+ROUNDS_ASK_REMOVE = (
+    "请输入撤下{name}的理由（{limit}字以内），本人会收到这段说明，但不会知道是谁提出的异议："
+)
+ROUNDS_KEPT = "已保留{name}，理由已记录。"
+ROUNDS_REMOVED = "已撤下{name}，理由已记录，本人已收到通知。"
+ROUNDS_REMOVED_NOMINEE = "经公示核实，您在「{round}」中未能入选。说明：{reason}"
+
+# The final list.
+ROUNDS_FINALIZED = "⏹ 公示已结束，{count} 位同志正式入选，已通知本人。"
+ROUNDS_FINAL_GENERIC = "「{round}」公示结束，名单已确定。"
+ROUNDS_FINAL_HONOUR = "🏅 恭喜您！经公示，您已正式获评「{title}」（{year}年）。感谢您的付出！"
+ROUNDS_FINAL_RETREAT = (
+    "🏖 经公示，您已确定参加「{round}」：{batch}。出发前三天会再提醒您集合时间和地点。"
+)
+
+# The workbooks.
+ROUNDS_EXPORT_CAPTION = "「{name}」#{id} 名单"
+ROUNDS_FINANCE_SHEET = "疗休养补助"
+ROUNDS_FINANCE_COLUMNS = (
+    "警号",
+    "姓名",
+    "单位",
+    "批次",
+    "开始日期",
+    "结束日期",
+    "天数",
+    "每天补助（元）",
+    "补助合计（元）",
+    "状态",
+)
+ROUNDS_LIST_SHEET = "评选名单"
+ROUNDS_LIST_COLUMNS = ("警号", "姓名", "单位", "荣誉", "状态")
+
+# Exclusion flags (organizers only).
+ROUNDS_ALL_TITLES = "全部荣誉"
+ROUNDS_EXCLUSIONS_HEAD = "🚫 评先评优排除名单（仅工会干部可见）："
+ROUNDS_EXCLUSIONS_NONE = "暂无。"
+ROUNDS_EXCLUSION_LINE = "· {name}（警号{police_id}）：{title}。理由：{reason}"
+ROUNDS_LIFT_BUTTON = "解除：{name}·{title}"
+ROUNDS_EXCLUDE_ADD = "➕ 添加"
+ROUNDS_ASK_EXCLUDE_WHO = "请输入要排除的会员警号："
+ROUNDS_ASK_EXCLUDE_TITLE = "{name}（警号{police_id}，{unit}）：排除出哪项荣誉的评选？"
+ROUNDS_ASK_EXCLUDE_WHY = "请输入把{name}排除出「{title}」的理由（仅工会干部可见）："
+ROUNDS_EXCLUDED = "已把{name}排除出「{title}」的评选。"
+ROUNDS_EXCLUSION_LIFTED = "已解除{name}的「{title}」排除。"
+
+# Opening a round.
+ROUNDS_ASK_PROGRAMME = "➕ 新一轮评选\n请选择项目："
+ROUNDS_RETREAT_BUTTON = "🏖 疗休养"
+ROUNDS_ASK_NAME = "请输入这一轮的名称（100字以内），或直接使用建议的名称："
+ROUNDS_SUGGESTED_NAME = "{year}年{what}"
+ROUNDS_USE_NAME = "使用「{name}」"
+ROUNDS_ASK_PLACES = "总名额多少个？点选或输入数字："
+ROUNDS_PLACES_CHOICES = (5, 10, 20, 30, 50)
+ROUNDS_PLACES_OVER = "总名额超过了全体在职会员人数（{officers}人），请减少。"
+ROUNDS_ASK_QUOTAS = "各单位名额（已按在职人数比例分配，点单位可修改）：\n{table}"
+ROUNDS_QUOTA_LINE = "· {unit}（{officers}人）：{places}"
+ROUNDS_QUOTA_TOTAL = "合计 {total} 个，总名额 {places} 个"
+ROUNDS_QUOTA_BUTTON = "{unit} {places}"
+ROUNDS_QUOTAS_RESET = "↺ 按比例重新分配"
+ROUNDS_QUOTAS_OK = "✅ 名额确定"
+ROUNDS_ASK_QUOTA = "{unit}（在职{officers}人，现为{places}个）的名额：点选或输入数字"
+ROUNDS_ASK_OPENS = "推荐从什么时候开始？点「立即开始」，或输入日期（如 6月1日）："
+ROUNDS_OPENS_NOW = "立即开始"
+ROUNDS_OPENS_PAST = "开始日期已经过去，请重新输入。"
+ROUNDS_ASK_CLOSES = (
+    "推荐什么时候截止？点选，或输入日期（如 6月30日、2027-06-30 18:00）；只写日期截止到当天 18:00。"
+)
+ROUNDS_CLOSES_BUTTONS = ((7, "一周后"), (14, "两周后"), (30, "一个月后"))
+ROUNDS_BAD_DATE = "没看懂这个日期，请写成 6月30日、2027-06-30 或 明天 这样的形式。"
+ROUNDS_ASK_BATCH_DATES = "第{number}批的日期，如 5月10日-5月14日（每批最多{days}天，含路途）："
+ROUNDS_BAD_SPAN = "没看懂这段日期，请写成 5月10日-5月14日 或 2027-05-10 至 2027-05-14。"
+ROUNDS_SPAN_BACKWARDS = "结束日期早于开始日期，请重新输入。"
+ROUNDS_SPAN_PAST = "批次须在明天或以后出发，请重新输入。"
+ROUNDS_ASK_BATCH_PLACE = "这一批去哪里？请输入地点（如 张家界）："
+ROUNDS_BAD_PLACE = "请输入地点（{limit}字以内）。"
+ROUNDS_ASK_BATCH_MEET = (
+    "集合地点和时间（如 市局大院 07:30），提醒时会告诉大家；也可以跳过，之后另行通知："
+)
+ROUNDS_SKIP_MEET = "跳过"
+ROUNDS_BAD_MEET = "集合地点请写在{limit}字以内。"
+ROUNDS_MEET_LATER = "另行通知"
+ROUNDS_ASK_BATCH_PLACES = "这一批可去多少人？点选或输入数字（还需安排 {left} 人）："
+ROUNDS_BATCH_PLACES_CHOICES = (10, 20, 30)
+ROUNDS_ASK_BATCHES = "已添加的批次：\n{batches}\n批次人数合计 {total}，总名额 {places}。"
+ROUNDS_BATCH_MORE = "➕ 再加一批"
+ROUNDS_BATCH_DROP = "🗑 删除最后一批"
+ROUNDS_BATCH_DONE = "✅ 批次完成"
+ROUNDS_ASK_ALLOWANCE = "每人每天补助多少元？（政策上限 {cap} 元）点选或输入数字："
+ROUNDS_PREVIEW_HEAD = (
+    "请确认新一轮评选：\n{icon} {what}：{name}\n总名额：{places} 个\n各单位名额：{quotas}\n"
+    "推荐时间：{opens} 至 {closes}"
+)
+ROUNDS_PREVIEW_QUOTA = "{unit}{places}个"
+ROUNDS_PREVIEW_BATCHES = "批次："
+ROUNDS_PREVIEW_BATCH = "第{number}批：{batch}，{places}人，集合：{meet}"
+ROUNDS_PREVIEW_ALLOWANCE = "每人每天补助：{allowance} 元"
+ROUNDS_RULES_RETREAT = "推荐条件（按政策）：在职会员；入会满{roster}年；{years}年内未参加过疗休养。"
+ROUNDS_RULES_HONOUR = (
+    "推荐条件（按政策）：在职会员；{years}年内未获得过该荣誉；未列入工会的排除名单。"
+)
+ROUNDS_PREVIEW_TOLD = "开启后将通知 {count} 位单位联络员。"
+ROUNDS_OPEN_BUTTON = "✅ 开启"
+ROUNDS_OPENED = "✅ 已开启「{name}」（#{id}），已通知 {told} 位单位联络员。"
+ROUNDS_OPENED_GENERIC = "新一轮推荐已开启：{name}"
+ROUNDS_OPENED_CONTACT = (
+    "📣 新一轮{icon}{what}推荐已开启：{name}\n贵单位名额：{places}\n推荐时间：{opens} 至 {closes}\n"
+    "请发送 {command} 进行推荐，谢谢！"
+)
+
+# bot/jobs/nominations.py: three days before a retreat batch.
+ROUNDS_BATCH_REMINDER = (
+    "🏖 疗休养出行提醒：您参加的「{round}」将于 {start} 出发（{batch}）。\n集合：{meet}\n"
+    "请提前安排好工作和行李，祝您休养愉快！"
+)
+
+# --- nominations: unit contacts and officers (issue 12) ---
+
+MENU_RETREATS = "🏖 疗休养"
+MENU_HONOURS = "🏅 评先评优"
+# handlers/nominations/member.py: /retreats and /honours for every bound officer.
+NOMINATION_HEADS = {"retreat": "🏖 疗休养", "honour": "🏅 评先评优"}
+NOMINATION_DAY = "{month}月{day}日"
+NOMINATION_MOMENT = "{month}月{day}日 {clock}"
+NOMINATION_NO_ROUNDS = "目前没有正在进行的推荐。"
+NOMINATION_ROUNDS_HEAD = "正在进行："
+NOMINATION_ROUND_LINE = "• {name}（{status}）"
+NOMINATION_ROUND_TITLE = "  荣誉：{title}"
+NOMINATION_ROUND_WINDOW = "  推荐时间：{opens} 至 {closes}"
+NOMINATION_ROUND_PUBLICITY = "  公示至 {ends}，欢迎监督"
+NOMINATION_ROUND_PLACES = "  {unit}名额：{places} 个"
+NOMINATION_ROUND_NO_PLACES = "  {unit}本轮没有名额"
+NOMINATION_BATCH_LINE = "  · {first}—{last} {place}（{days}天，余{left}个名额）"
+NOMINATION_MINE_HEAD = "我的推荐与报名："
+NOMINATION_MINE_LINE = "• {round}：{status}{batch}"
+NOMINATION_MINE_BATCH = "（{first}—{last} {place}）"
+NOMINATION_APPLY_BUTTON = "✋ 报名：{name}"
+NOMINATION_OPEN_MINE_BUTTON = "📝 我的：{name}"
+NOMINATION_PUBLICITY_BUTTON = "📋 公示名单：{name}"
+NOMINATION_UNIT_BUTTON = "👥 {unit}推荐：{name}"
+NOMINATION_WALL_BUTTON = "🏆 荣誉榜"
+NOMINATION_BACK_BUTTON = "« 返回"
+
+# A nomination as its nominee sees it, with what they may do.
+NOMINATION_CARD = "{head}「{round}」\n当前状态：{status}"
+NOMINATION_CARD_BATCH = "\n批次：{first}—{last} {place}"
+NOMINATION_CARD_MEETING = "\n集合：{meeting}"
+NOMINATION_YOU_WERE_NOMINATED = "🎉 {unit}推荐您参加「{round}」（{programme}）。请确认是否参加："
+NOMINATION_CHOOSE_BATCH = "请选择您方便的批次："
+NOMINATION_BATCH_BUTTON = "{first}—{last} {place}（余{left}）"
+NOMINATION_ACCEPT_BUTTON = "✅ 接受推荐"
+NOMINATION_DECLINE_BUTTON = "放弃名额"
+NOMINATION_WITHDRAW_BUTTON = "撤回报名"
+NOMINATION_DECLINE_ASK = "确定放弃「{round}」吗？放弃后名额退回单位，本轮不能再被推荐。"
+NOMINATION_DECLINE_YES = "确定放弃"
+NOMINATION_DECLINE_NO = "再想想"
+NOMINATION_CONFIRMED = "✅ 已确认参加「{round}」{batch}。工会审核后会通知您，谢谢！"
+NOMINATION_DECLINED = "已放弃「{round}」，名额已退回单位。谢谢您告诉我们！"
+NOMINATION_APPLIED = "✋ 已报名「{round}」。报名截止后由本单位联络员确定人选，结果会私信告诉您。"
+NOMINATION_WITHDRAWN = "已撤回「{round}」的报名。"
+NOMINATION_CONTACT_TOLD_DECLINE = (
+    "{name}（{police_id}）已放弃「{round}」，名额已退回{unit}，可以另行推荐。"
+)
+
+# A unit contact's view of their unit in a round.
+NOMINATION_UNIT_HEAD = (
+    "👥 {unit} ·「{round}」\n名额 {places} 个，已用 {held} 个，还可推荐 {free} 个。\n"
+    "推荐时间：{opens} 至 {closes}"
+)
+NOMINATION_UNIT_EMPTY = "还没有推荐或报名。"
+NOMINATION_UNIT_ENTRY = "• {name}（{police_id}）{applied}：{status}"
+NOMINATION_UNIT_APPLIED_MARK = "［本人报名］"
+NOMINATION_UNIT_PICK_BUTTON = "➕ 推荐人选"
+NOMINATION_UNIT_SELECT_BUTTON = "选定 {name}"
+NOMINATION_UNIT_DRAW_BUTTON = "🎲 抽签（{applicants}人报名，{free}个名额）"
+NOMINATION_UNIT_BACK_BUTTON = "« 本单位名单"
+NOMINATION_PAGE_PREV = "‹ 上一页"
+NOMINATION_PAGE_NEXT = "下一页 ›"
+NOMINATION_CANDIDATES_HEAD = "请点选要推荐的同志（{unit}，第{page}/{pages}页）："
+NOMINATION_CANDIDATES_NONE = "本单位名册中没有在职会员。"
+NOMINATION_CANDIDATE_OK = "✅ {name}（{police_id}）"
+NOMINATION_CANDIDATE_IN = "☑️ {name}（{police_id}）：{status}"
+NOMINATION_CANDIDATE_NOT = "🚫 {name}（{police_id}）：{reason}"
+# Why a candidate is greyed out (bot.rules.nominations.Ineligible), short, with the policy's years.
+NOMINATION_CANDIDATE_REASONS = {
+    "inactive": "已不在会员名册中",
+    "new_to_roster": "入会未满{roster_years}年，{since}起可推荐",
+    "recent_retreat": "{retreat_years}年内已参加疗休养，{since}起可推荐",
+    "recent_honour": "{title_years}年内已获此荣誉，{since}起可推荐",
+    "excluded": "暂不参评此项荣誉",
+}
+NOMINATION_ASK_REASON = "请写推荐{name}（{police_id}）参评「{round}」的理由（{limit}字以内）："
+NOMINATION_REASON_EMPTY = "请写下推荐理由。"
+NOMINATION_CONFIRM_ASK = "确认推荐{name}（{police_id}）参加「{round}」？"
+NOMINATION_CONFIRM_REASON = "\n推荐理由：{reason}"
+NOMINATION_CONFIRM_BUTTON = "✅ 确认推荐"
+NOMINATION_CANCEL_BUTTON = "取消"
+NOMINATION_TAP_BELOW = "请点上面消息下方的按钮继续，或点「取消」。"
+NOMINATION_DONE = "✅ 已推荐{name}（{police_id}）参加「{round}」。{told}"
+NOMINATION_TOLD = "已私信请本人确认。"
+NOMINATION_NOT_TOLD = "本人尚未绑定或暂时联系不上，请当面请本人确认。"
+NOMINATION_SELECTED = "✅ 已选定{name}（{police_id}）。{told}"
+NOMINATION_DRAW_ASK = (
+    "「{round}」{unit}：{applicants}人报名，{free}个名额。\n抽签结果不可更改，确定现在抽签吗？"
+)
+NOMINATION_DRAW_YES = "🎲 确定抽签"
+NOMINATION_DRAW_RESULT = (
+    "🎲 {unit}「{round}」抽签结果\n种子：{seed}\n{order}\n\n"
+    '复核方法：按 SHA-256("种子:警号") 从小到大排序，前{places}位入选。'
+)
+NOMINATION_DRAW_LINE = "{rank}. {name}（{police_id}）{mark}"
+NOMINATION_DRAW_WON = "✅ 入选"
+NOMINATION_DRAW_LOST = "未入选"
+NOMINATION_DRAW_YOU_WON = "🎉 您在抽签中入选了「{round}」！请确认是否参加。\n\n"
+NOMINATION_DRAW_YOU_LOST = (
+    "这次抽签您未入选「{round}」，排在第{rank}位；如有名额退回，联络员可能会再联系您。\n\n"
+)
+
+# Publicity (公示) and objections: open to every bound officer; objections go to organizers only.
+NOMINATION_PUBLICITY_HEAD = "📋「{round}」公示名单（{title}）"
+NOMINATION_PUBLICITY_UNTIL = (
+    "公示至 {ends}。如有意见，可点「提出异议」私下反映，只有工会干部能看到。"
+)
+NOMINATION_PUBLICITY_FINAL = "公示已结束，名单已确定。"
+NOMINATION_PUBLICITY_LINE = "{n}. {name}　{unit}"
+NOMINATION_PUBLICITY_EMPTY = "名单为空。"
+NOMINATION_PUBLICITY_NOT_YET = "这一轮还没有公示名单。"
+NOMINATION_OBJECT_BUTTON = "提出异议"
+NOMINATION_OBJECT_PICK = "您对哪位同志有意见？请点选："
+NOMINATION_OBJECT_NOBODY = "名单上没有您可以提出异议的同志。"
+NOMINATION_OBJECT_ASK = (
+    "请写下您对{name}（{unit}）的意见（{limit}字以内）。\n"
+    "只有工会干部能看到，不会告诉被推荐人是谁提出的。"
+)
+NOMINATION_OBJECT_PREVIEW = "您对{name}（{unit}）的意见：\n\n{text}\n\n确认提交吗？"
+NOMINATION_OBJECT_SEND = "提交"
+NOMINATION_OBJECT_SENT = "已收到您的意见，谢谢您的监督！工会将认真核实，您的身份只有工会干部知道。"
+NOMINATION_OBJECT_FOR_ORGANIZERS = "📮「{round}」公示收到一条新的异议，请在 /rounds 查看处理。"
+
+# The honours wall (荣誉榜), by year.
+NOMINATION_WALL_HEAD = "🏆 {year}年荣誉榜"
+NOMINATION_WALL_TITLE = "【{title}】"
+NOMINATION_WALL_LINE = "  {name}（{unit}）"
+NOMINATION_WALL_EMPTY = "荣誉榜上还没有记录。"
+NOMINATION_WALL_YEAR_BUTTON = "{year}年"
+
+# /me: the officer's own retreats and honours.
+PROFILE_RETREATS = "\n🏖 我的疗休养：{items}"
+PROFILE_RETREAT_ITEM = "{year}年{place}（{first}—{last}）"
+PROFILE_HONOURS = "\n🏅 我的荣誉：{items}"
+PROFILE_HONOUR_ITEM = "{year}年{title}"
+
+# --- member services: medical mutual aid (issue 13, item 1) ---
+
+MENU_MUTUAL_AID = "🩺 医疗互助"
+COMMAND_MUTUAL_AID = "医疗互助：参保、理赔与统计"
+MUTUAL_AID_NOT_ORGANIZER = "只有工会干部可以管理医疗互助。"
+MUTUAL_AID_COVERS = {"all": "全体会员", "women": "女会员"}
+MUTUAL_AID_STATUS = {"submitted": "待处理", "paid": "已赔付", "refused": "不予赔付"}
+
+# /mutualaid: the year's figures.
+MUTUAL_AID_YEAR_HEAD = "🩺 {year}年医疗互助"
+MUTUAL_AID_YEAR_SCHEME = (
+    "【{name}】参保 {enrolled} 人\n"
+    "  理赔：待处理 {submitted} · 已赔付 {paid}（¥{paid_total}） · 不予赔付 {refused}"
+)
+MUTUAL_AID_YEAR_TOTAL = "合计赔付 ¥{total}"
+MUTUAL_AID_NO_SCHEMES = "政策中没有{year}年的医疗互助项目。"
+MUTUAL_AID_YEAR_BUTTON = "{year}年"
+MUTUAL_AID_YEAR_CURRENT = "· {year}年 ·"
+MUTUAL_AID_SCHEME_BUTTON = "👥 {name}"
+MUTUAL_AID_CLAIM_BUTTON = "📝 登记理赔"
+MUTUAL_AID_PENDING_BUTTON = "📋 待处理理赔（{count}）"
+MUTUAL_AID_EXPORT_BUTTON = "📥 导出 XLSX"
+MUTUAL_AID_BACK_BUTTON = "◀ 返回"
+
+# One scheme's panel.
+MUTUAL_AID_SCHEME = (
+    "【{name}】{year}年\n覆盖：{covers}\n给付：{pays}\n理赔材料：{documents}\n参保 {enrolled} 人"
+)
+MUTUAL_AID_ADD_BUTTON = "➕ 加入"
+MUTUAL_AID_REMOVE_BUTTON = "➖ 移出"
+MUTUAL_AID_SCHEME_GONE = "政策中已没有这个项目。"
+
+# Adding or removing a member by hand.
+MUTUAL_AID_ASK_ADD = "要把谁加入{year}年「{scheme}」？请发送警号（全角数字也可以）。"
+MUTUAL_AID_ASK_REMOVE = "要把谁移出{year}年「{scheme}」？请发送警号（全角数字也可以）。"
+MUTUAL_AID_BAD_POLICE_ID = "「{typed}」不是警号（4至12位字母或数字），请重新发送。"
+MUTUAL_AID_NO_OFFICER = "名册中没有警号 {police_id}，请核对后重新发送。"
+MUTUAL_AID_LEFT = "{name}（{police_id}）已不在会员名册中，不能加入。"
+MUTUAL_AID_NOT_COVERED = "{name}（{police_id}）不在「{scheme}」的覆盖范围（{covers}），不能加入。"
+MUTUAL_AID_ADDED = "✅ 已将{name}（{police_id}）加入{year}年「{scheme}」。"
+MUTUAL_AID_ALREADY_IN = "{name}（{police_id}）已在{year}年「{scheme}」中。"
+MUTUAL_AID_ASK_REASON = "请简要说明移出{name}（{police_id}）的原因（仅工会干部可见，加密保存）："
+MUTUAL_AID_REMOVED = (
+    "✅ 已将{name}（{police_id}）移出{year}年「{scheme}」，以后的参保登记不会再加入。"
+)
+MUTUAL_AID_ALREADY_OUT = "{name}（{police_id}）已被移出{year}年「{scheme}」。"
+
+# Recording a claim.
+MUTUAL_AID_ASK_OFFICER = "登记{year}年理赔：请发送会员的警号或姓名（全角数字也可以）。"
+MUTUAL_AID_NOT_FOUND = "没有找到「{typed}」，请发送警号或完整姓名。"
+MUTUAL_AID_TOO_MANY = "叫「{typed}」的会员超过{limit}位，请发送警号或完整姓名。"
+MUTUAL_AID_PICK = "有{count}位会员叫「{typed}」，请选择："
+MUTUAL_AID_PICK_BUTTON = "{name}（{unit}，{police_id}）"
+MUTUAL_AID_ASK_SCHEME = "会员：{who}\n请选择理赔项目："
+MUTUAL_AID_NOT_ENROLLED = "{name}未参加{year}年「{scheme}」，不能登记这个项目的理赔。"
+MUTUAL_AID_ASK_DATE = (
+    "会员：{who}\n项目：{scheme}\n材料是哪天交的？点按钮，或发送日期（如 12月5日）。"
+)
+MUTUAL_AID_DATE_TODAY = "今天"
+MUTUAL_AID_DATE_YESTERDAY = "昨天"
+MUTUAL_AID_BAD_DATE = "没看懂「{typed}」这个日期，请发送如 2026-12-05 或 12月5日。"
+MUTUAL_AID_ASK_NOTE = "可以补充一句备注（仅工会干部可见，加密保存），或点「跳过」。"
+MUTUAL_AID_SKIP_BUTTON = "跳过"
+MUTUAL_AID_PREVIEW = (
+    "请核对理赔登记：\n会员：{who}\n项目：{year}年「{scheme}」\n申请日期：{date}\n备注：{note}"
+)
+MUTUAL_AID_NO_NOTE = "无"
+MUTUAL_AID_RECORD_BUTTON = "✅ 登记"
+MUTUAL_AID_CANCEL_BUTTON = "❌ 取消"
+MUTUAL_AID_RECORDED = "✅ 已登记理赔 #{id}：{name}，{year}年「{scheme}」。{told}"
+MUTUAL_AID_TOLD = "已通知本人。"
+MUTUAL_AID_NOT_TOLD = "本人暂时无法收到消息，请另行告知。"
+MUTUAL_AID_USE_BUTTONS = "请点选上面的按钮。"
+MUTUAL_AID_TEXT_ONLY = "请发送文字。"
+
+# Deciding a claim.
+MUTUAL_AID_PENDING_HEAD = "📋 {year}年待处理理赔（{count}）："
+MUTUAL_AID_PENDING_NONE = "{year}年没有待处理的理赔。"
+MUTUAL_AID_PENDING_LINE = "#{id} {name} · {scheme} · {date}"
+MUTUAL_AID_CLAIM_CARD = (
+    "理赔 #{id}\n会员：{who}\n项目：{year}年「{scheme}」\n申请日期：{date}\n"
+    "状态：{status}\n备注：{note}"
+)
+MUTUAL_AID_PAY_BUTTON = "💰 已赔付"
+MUTUAL_AID_REFUSE_BUTTON = "🚫 不予赔付"
+MUTUAL_AID_ASK_AMOUNT = (
+    "理赔 #{id}（{name}，{scheme}）赔付了多少元？请发送整数金额（最高 {cap} 元）。"
+)
+MUTUAL_AID_AMOUNT_PROBLEMS = {
+    "not_a_number": "请发送金额数字，如 3200。",
+    "negative": "金额不能是负数。",
+    "zero": "金额要大于 0 元。",
+    "fraction": "请按整数元填写，不写角分。",
+    "over_cap": "金额超过每笔理赔最高 {cap} 元，请核对。",
+}
+MUTUAL_AID_PAY_PREVIEW = "确认理赔 #{id}：赔付{name}「{scheme}」¥{amount}？"
+MUTUAL_AID_PAY_CONFIRM = "✅ 确认赔付"
+MUTUAL_AID_ASK_REFUSAL = "请说明理赔 #{id}（{name}）不予赔付的原因（会告知本人，加密保存）："
+MUTUAL_AID_TEXT_PROBLEMS = {
+    "empty": "内容不能为空，请重新发送。",
+    "too_long": "请控制在 {limit} 字以内。",
+    "future": "日期不能晚于今天。",
+    "before_year": "这笔理赔属于{year}年，日期不能早于{year}年。",
+}
+MUTUAL_AID_PAID = "✅ 理赔 #{id} 已记为赔付 ¥{amount}。{told}"
+MUTUAL_AID_REFUSED = "✅ 理赔 #{id} 已记为不予赔付。{told}"
+MUTUAL_AID_ALREADY_DECIDED = "这笔理赔已经处理过了（{status}）。"
+MUTUAL_AID_CLAIM_GONE = "这笔理赔已不存在。"
+
+# What the member is told (privately, after the commit).
+MUTUAL_AID_TOLD_SUBMITTED = (
+    "🩺 工会已登记您的医疗互助理赔申请（#{id}，{year}年「{scheme}」），处理后会通知您。"
+)
+MUTUAL_AID_TOLD_PAID = (
+    "🩺 您的医疗互助理赔 #{id}（「{scheme}」）已赔付 ¥{amount}，请留意银行卡到账。"
+)
+MUTUAL_AID_TOLD_REFUSED = (
+    "🩺 您的医疗互助理赔 #{id}（「{scheme}」）未能赔付。原因：{reason}\n如有疑问请联系工会。"
+)
+
+# The claim reminder after a reported hospitalization (only to the member concerned).
+MUTUAL_AID_REMINDER = (
+    "🩺 祝您早日康复！您参加了工会的医疗互助，出院后可以申请理赔：\n{schemes}\n"
+    "请把材料交给本单位工会或市局工会，工会登记后会通知您。"
+)
+MUTUAL_AID_REMINDER_SCHEME = "【{name}】{pays}\n  需要材料：{documents}"
+
+# /me: the cover of this year, one line per scheme.
+PROFILE_MUTUAL_AID = "\n🩺 {year}年医疗互助：{name}"
+
+# The finance export: no notes, no reasons (health).
+MUTUAL_AID_EXPORT_CAPTION = "{year}年医疗互助：理赔 {claims} 笔，参保 {members} 人次。"
+MUTUAL_AID_EXPORT_CLAIMS_SHEET = "理赔"
+MUTUAL_AID_EXPORT_CLAIMS = (
+    "编号",
+    "年度",
+    "项目",
+    "警号",
+    "姓名",
+    "单位",
+    "申请日期",
+    "状态",
+    "赔付金额（元）",
+    "处理时间",
+)
+MUTUAL_AID_EXPORT_MEMBERS_SHEET = "参保名单"
+MUTUAL_AID_EXPORT_MEMBERS = ("年度", "项目", "警号", "姓名", "单位", "加入方式")
+MUTUAL_AID_SOURCES = {"run": "统一登记", "hand": "手工加入"}
+
+# --- member services: charity (issue 13, item 2) ---
+
+MENU_CHARITY = "💝 慈善募捐"
+CHARITY_NOT_ORGANIZER = "只有工会干部可以发起募捐、登记缴款和导出名单。"
+
+# Opening a campaign (/charity 新建, ➕ 新建募捐): organizers only.
+CHARITY_ASK_NAME = "💝 新建募捐\n请输入募捐名称（不超过 60 字），如「慈善天天一捐」："
+CHARITY_ASK_YEAR = "募捐年度？请选择，或输入年份："
+CHARITY_YEAR_BUTTON = "{year}年"
+CHARITY_ASK_TARGET = "募捐目标是多少元？请输入金额，如 300000 或 30万："
+CHARITY_ASK_SUGGESTED = (
+    "认捐时给会员的建议金额：按「使用默认」，或输入 1–6 个金额（元），用空格隔开，如 20 50 100："
+)
+CHARITY_SUGGESTED_DEFAULT_BUTTON = "使用默认 {amounts}"
+CHARITY_ASK_AUDIENCE = "这次募捐面向谁？"
+CHARITY_AUDIENCE_BUTTONS = (("everyone", "全体会员"), ("unit", "某个单位"))
+CHARITY_EVERYONE = "全体会员"
+CHARITY_ASK_UNIT = "请选择单位："
+CHARITY_NO_UNITS = "名册里还没有单位。"
+CHARITY_ASK_END = "认捐截止日期？按「不设截止」，或输入日期（如 12月31日、2026-12-31）："
+CHARITY_NO_END_BUTTON = "不设截止"
+CHARITY_REPEAT_STEP = "请按下方按钮选择。"
+CHARITY_TEXT_ONLY = "请输入文字。"
+CHARITY_PREVIEW = (
+    "💝 募捐预览（会员将收到如下通知）\n\n{card}\n\n将通知 {count} 位会员，确认发布吗？"
+)
+CHARITY_PUBLISH_BUTTON = "✅ 发布"
+CHARITY_CANCEL_BUTTON = "取消"
+CHARITY_PUBLISHED = "✅ 募捐 #{id} 已发布，正在通知 {count} 位会员。"
+CHARITY_PUBLISHED_NOBODY = "✅ 募捐 #{id} 已发布，但对象中暂无已绑定的会员。"
+CHARITY_END_PASSED = "认捐截止日期已经过去，请重新选择。"
+
+# The announcement (the broadcast engine) and the campaign's card.
+CHARITY_ANNOUNCEMENT = (
+    "💝 慈善募捐：{name}（{year}年）\n"
+    "目标 {target}，面向{audience}。\n"
+    "建议金额：{suggested}，也可以按「每天 X 元 × N 天」认捐。\n"
+    "{ends}\n"
+    "捐款自愿。您的金额只有您本人和工会经办人看得到，各单位只公布合计。\n"
+    "按「🙏 我要认捐」即可认捐，发送 /charity 查看进度。"
+)
+CHARITY_ENDS_ON = "认捐截止：{day}。"
+CHARITY_NO_END = "认捐不设截止日期。"
+CHARITY_PLEDGE_BUTTON = "🙏 我要认捐"
+CHARITY_MINE_BUTTON = "📒 我的认捐"
+CHARITY_CARD = (
+    "💝 {name}（{year}年）{status}\n"
+    "对象：{audience}｜{ends}\n"
+    "目标：{target}\n"
+    "已筹：{paid}（{share}），{givers} 人捐款\n"
+    "已认捐：{pledged}（{pledgers} 人）"
+)
+CHARITY_CARD_UNITS = "\n\n各单位已筹："
+CHARITY_CARD_UNIT = "\n· {unit}：{paid}（{givers} 人）"
+CHARITY_CARD_OTHER_UNITS = "\n· 其他单位合计：{paid}（{givers} 人）"
+CHARITY_CARD_UNITS_NOTE = "\n（捐款不足 3 人的单位合并列出，不公布个人金额）"
+CHARITY_CARD_YOURS = "\n\n您的认捐：{pledged}｜已登记缴款：{paid}"
+CHARITY_STATUS_CLOSED = "【已结束】"
+CHARITY_STATUS_ENDED = "【认捐已截止】"
+CHARITY_NOT_FOR_YOU = "这次募捐不面向您所在的单位。"
+CHARITY_GONE = "这次募捐已不存在。"
+CHARITY_CLOSED = "这次募捐已经结束，不再接受认捐和登记。"
+CHARITY_ENDED = "这次募捐的认捐已经截止。"
+
+# /charity: open campaigns with progress; organizers manage.
+CHARITY_LIST_MINE = "💝 进行中的募捐："
+CHARITY_NONE_OPEN = "目前没有进行中的募捐。"
+CHARITY_LIST_ORGANIZER = "💝 募捐管理（点选募捐登记缴款、导入、导出或结束）："
+CHARITY_LIST_EMPTY = "还没有募捐。"
+CHARITY_LIST_LINE = (
+    "{mark} #{id} {name}（{year}年）｜已筹 {paid} / {target}（{share}），{givers} 人"
+)
+CHARITY_OPEN_MARK = "🟢"
+CHARITY_ENDED_MARK = "⚪"
+CHARITY_CAMPAIGN_BUTTON = "💝 {name}"
+CHARITY_NEW_BUTTON = "➕ 新建募捐"
+CHARITY_RECORD_BUTTON = "✍️ 登记缴款"
+CHARITY_IMPORT_BUTTON = "📤 导入缴款"
+CHARITY_EXPORT_BUTTON = "📥 导出 XLSX"
+CHARITY_CLOSE_BUTTON = "⏹ 结束募捐"
+CHARITY_LIST_BUTTON = "◀ 募捐列表"
+CHARITY_CLOSE_ASK = "确定结束「{name}」吗？结束后不再接受认捐和缴款登记。"
+CHARITY_CLOSE_YES = "⏹ 确定结束"
+CHARITY_CLOSE_NO = "返回"
+CHARITY_CLOSED_DONE = "⏹ 募捐「{name}」已结束：共筹得 {paid}，{givers} 人捐款。"
+CHARITY_ALREADY_CLOSED = "这次募捐已经结束。"
+
+# Pledging (🙏 我要认捐).
+CHARITY_ASK_AMOUNT = "🙏 为「{name}」认捐\n请选择金额，或直接输入金额（元）："
+CHARITY_REPLACES_NOTE = "\n您已认捐 {amount}，再次认捐将替换原来的认捐。"
+CHARITY_AMOUNT_BUTTON = "{amount}"
+CHARITY_DAILY_BUTTON = "📅 每天 X 元 × N 天"
+CHARITY_ASK_DAILY = "每天捐多少元？请选择，或输入金额："
+CHARITY_DAILY_AMOUNT_BUTTON = "每天 {amount}"
+CHARITY_ASK_DAYS = "每天 {daily}，捐多少天？请选择，或输入天数（1–366）："
+CHARITY_DAYS_BUTTON = "{days} 天"
+CHARITY_DAILY_SUM = "（每天 {daily} × {days} 天）"
+CHARITY_CONFIRM = "请确认您的认捐：\n「{name}」{amount}{daily}{replaces}"
+CHARITY_CONFIRM_REPLACES = "\n将替换您之前的认捐 {amount}。"
+CHARITY_CONFIRM_BUTTON = "✅ 确认认捐"
+CHARITY_PLEDGED = (
+    "✅ 已认捐 {amount}，感谢您的爱心！\n缴款经工会登记后，可在 /charity →「我的认捐」查看。"
+)
+CHARITY_PLEDGE_REPLACED = "✅ 已将您的认捐改为 {amount}，感谢您的爱心！"
+CHARITY_PLEDGE_CHANGED = "您的认捐刚刚有了变化，请重新按「我要认捐」。"
+CHARITY_USE_BUTTONS = "请按下方按钮，或输入金额。"
+
+# 我的认捐: the officer's own pledges and what was recorded as paid.
+CHARITY_MINE_HEAD = "📒 我的认捐与缴款："
+CHARITY_MINE_NONE = "您还没有认捐或缴款记录。"
+CHARITY_MINE_ITEM = "\n\n「{name}」（{year}年）\n  认捐：{pledged}\n  已缴：{paid}{payments}"
+CHARITY_MINE_PAYMENT = "\n    {day} {amount}"
+CHARITY_MINE_NO_PLEDGE = "未认捐"
+
+# Recording payments one by one (organizers).
+CHARITY_ASK_WHO = "✍️ 登记「{name}」的缴款\n请输入缴款人的警号或姓名："
+CHARITY_NOBODY_FOUND = "名册里没有找到「{text}」，请输入警号或姓名。"
+CHARITY_PICK_OFFICER = "有 {count} 位同名会员，请选择："
+CHARITY_OFFICER_LABEL = "{name}（{police_id}，{unit}）"
+CHARITY_ASK_PAID = "{officer}\n缴款金额（元）？请输入金额："
+CHARITY_ASK_PAID_PLEDGED = "{officer}\n已认捐 {pledged}。缴款金额（元）？请输入，或按认捐金额登记："
+CHARITY_PAID_PLEDGED_BUTTON = "按认捐 {amount}"
+CHARITY_ASK_DAY = "缴款日期？请选择，或输入日期（如 12月5日）："
+CHARITY_DAY_BUTTONS = ((1, "今天"), (2, "昨天"))
+CHARITY_RECORD_CONFIRM = "请确认登记：\n{officer}\n金额：{amount}\n日期：{day}"
+CHARITY_RECORD_CONFIRM_BUTTON = "✅ 确认登记"
+CHARITY_RECORDED = "✅ 已登记：{officer} {amount}（{day}）。"
+CHARITY_RECORD_MORE_BUTTON = "✍️ 继续登记"
+CHARITY_BACK_BUTTON = "◀ 返回募捐"
+CHARITY_RECEIPT = "💝 工会已登记您为「{name}」的捐款 {amount}（{day}），感谢您的爱心！"
+
+# Importing payments from a file (organizers).
+CHARITY_ASK_FILE = (
+    "📤 导入「{name}」的缴款\n"
+    "请以文件形式发送 XLSX 或 CSV。第一行为表头：police_id（警号）、amount（金额，元）、"
+    "date（日期），可另有 name（姓名）一列。\n"
+    "有错误的行会逐行列出；全部正确才会导入。"
+)
+CHARITY_SEND_FILE = "请以文件形式发送 XLSX 或 CSV 缴款表。"
+CHARITY_IMPORTED = "✅ 已导入 {count} 笔缴款，共 {amount}。"
+CHARITY_IMPORT_ALREADY = "\n另有 {count} 行此前已登记，未重复计入。"
+CHARITY_IMPORT_SKIPPED = "\n跳过了 {count} 行有错误的行。"
+CHARITY_IMPORT_REFUSED = "❌ 没有导入：{rows} 行中有 {bad} 行有错误。\n{errors}"
+CHARITY_IMPORT_FIX = "\n\n请修改后重新发送文件。"
+CHARITY_IMPORT_OR_SKIP = "\n\n请修改后重新发送文件，或只导入正确的 {good} 行。"
+CHARITY_IMPORT_SKIP_BUTTON = "只导入正确的 {good} 行"
+CHARITY_LINE_ERROR = "第 {line} 行{who}：{reason}"
+CHARITY_LINE_WHO = "（{police_id}）"
+CHARITY_MORE_ERRORS = "\n…另有 {count} 处错误。"
+CHARITY_FILE_GONE = "文件无法再次读取，请重新发送。"
+CHARITY_FILE_PROBLEMS = {
+    "not_a_table": "只能导入 .xlsx 或 .csv 文件。",
+    "too_big": "文件太大（超过 5 MB），请拆分后分批导入。",
+    "unreadable": "文件无法读取：请另存为 .xlsx，或 UTF-8 编码的 .csv。",
+    "no_header": "文件是空的：第一行应为表头 police_id、amount、date。",
+    "missing_columns": "表头缺少列：{detail}（需要 police_id、amount、date）。",
+    "unknown_columns": "表头有无法识别的列：{detail}（只能有 police_id、amount、date、name）。",
+    "repeated_column": "表头中「{detail}」出现了两次。",
+    "blank_column": "表头第 {detail} 列没有名称。",
+    "too_many_rows": "文件超过 20000 行，请拆分后分批导入。",
+    "no_rows": "文件里只有表头，没有缴款记录。",
+}
+
+# Why a typed value or a file's line is refused.
+CHARITY_PROBLEMS = {
+    "empty": "内容不能为空，请重新输入。",
+    "name_too_long": "名称不能超过 60 字，请精简后重新输入。",
+    "not_a_number": "金额请输入数字（元），如 100。",
+    "not_whole": "金额请以元为单位，输入整数。",
+    "not_positive": "金额必须大于 0。",
+    "over_cap": "单笔金额不能超过 {cap}，请核对后重新输入。",
+    "target_over_cap": "募捐目标不能超过 ¥100,000,000。",
+    "bad_year": "年度请输入去年、今年或明年的年份，如 2026。",
+    "bad_date": "没看懂这个日期，请写成 12月31日 或 2026-12-31。",
+    "end_past": "截止日期已经过去，请输入今天或以后的日期。",
+    "end_too_far": "截止日期不能超过两年后。",
+    "bad_days": "天数请输入 1–366 之间的整数。",
+    "too_many_suggested": "建议金额最多 6 个。",
+    "police_id_empty": "缺少警号",
+    "bad_police_id": "警号应为 4–12 位字母或数字",
+    "unknown_officer": "名册中没有这个警号",
+    "amount_empty": "缺少金额",
+    "date_empty": "缺少日期",
+    "date_future": "缴款日期不能晚于今天",
+    "date_too_old": "缴款日期早于募捐年度的上一年",
+    "duplicate_line": "与第 {other} 行完全相同",
+    "extra_cells": "单元格比表头多",
+}
+# In a file's line the amount problems read without "请重新输入".
+CHARITY_LINE_AMOUNT_PROBLEMS = {
+    "not_a_number": "金额不是数字",
+    "not_whole": "金额应为整数（元）",
+    "not_positive": "金额必须大于 0",
+    "over_cap": "金额超过单笔上限 {cap}",
+    "bad_date": "日期无法识别",
+}
+
+# The organizers' XLSX: one row per officer who pledged or paid.
+CHARITY_EXPORT_SHEET = "慈善募捐"
+CHARITY_EXPORT_COLUMNS = (
+    "警号",
+    "姓名",
+    "单位",
+    "认捐（元）",
+    "每天（元）",
+    "天数",
+    "已缴（元）",
+    "缴款笔数",
+    "最近缴款日期",
+)
+CHARITY_EXPORT_CAPTION = "📥 「{name}」（#{id}）认捐与缴款名单，共 {count} 人。仅供工会经办使用。"
+
+# --- member services: distributions (issue 13, item 4) ---
+
+MENU_DISTRIBUTIONS = "📦 物资发放"
+DIST_NOT_ORGANIZER = "只有工会干部可以发起和管理物资发放。"
+DIST_NOT_CONTACT = "只有基层工会联络员或工会干部可以确认单位收货。"
+DIST_NOT_YOUR_UNIT = "您不是{unit}的联络员，不能替该单位确认。"
+DIST_UNIT_HAS_CONTACT = "{unit}有联络员，请由联络员确认收货。"
+DIST_TEXT_ONLY = "请输入文字。"
+DIST_REPEAT_STEP = "请按下方按钮选择。"
+
+# Creating a distribution (/distribution, /distributions 新建): organizers only.
+DIST_ASK_ITEM = "📦 新建物资发放\n请输入物品名称（如 口罩、中秋消费券），不超过 30 字。"
+DIST_ASK_MODE = (
+    "「{item}」怎么发放？\n按单位：整批发到各单位，由联络员确认收货。\n"
+    "按人：每人一份，由本人确认领取。"
+)
+DIST_MODE_UNIT_BUTTON = "📦 按单位发放"
+DIST_MODE_OFFICER_BUTTON = "🎫 按人发放（每人一份）"
+DIST_MODE_UNIT_LINE = "按单位发放"
+DIST_MODE_OFFICER_LINE = "按人发放，每人 {each} 份"
+DIST_ASK_QUANTITY = "请输入总数量（份），如 10000。"
+DIST_ASK_EACH = "每人发几份？请输入数字，或按下方按钮。"
+DIST_EACH_ONE_BUTTON = "每人 1 份"
+DIST_ASK_AUDIENCE = "发给哪些会员？"
+DIST_AUDIENCE_BUTTONS = (
+    ("everyone", "全体会员"),
+    ("unit", "某个单位"),
+    ("women", "仅女警"),
+    ("men", "仅男警"),
+)
+DIST_AUDIENCE_NAMES = {"everyone": "全体会员", "women": "女警", "men": "男警"}
+DIST_ASK_UNIT = "请选择单位："
+DIST_NO_UNITS = "名册里还没有单位。"
+DIST_ALLOCATION = (
+    "「{item}」共 {quantity} 份，按在册人数分配到各单位：\n{lines}\n{status}\n"
+    "点单位可修改份数；确认无误请按「✅ 分配无误」。"
+)
+DIST_ALLOCATION_LINE = "· {unit}：{share} 份（{officers} 人）"
+DIST_ALLOCATION_BALANCED = "合计与总数一致。"
+DIST_ALLOCATION_OFF = "⚠️ 目前合计 {total} 份，与总数 {quantity} 份不符。"
+DIST_EDIT_UNIT_BUTTON = "✏️ {unit} {share}"
+DIST_ALLOCATION_OK_BUTTON = "✅ 分配无误"
+DIST_ASK_UNIT_SHARE = (
+    "{unit}现为 {share} 份（按人数比例为 {proposed} 份；"
+    "要使合计为 {quantity} 份，应为 {left} 份）。\n请输入新的份数，或按下方按钮。"
+)
+DIST_SET_PROPOSED_BUTTON = "按比例 {share}"
+DIST_SET_LEFT_BUTTON = "补足合计 {share}"
+DIST_SET_ZERO_BUTTON = "0（不发）"
+DIST_SUM_MISMATCH = "各单位合计 {total} 份，与总数 {quantity} 份不符，请调整后再确认。"
+DIST_ASK_NOTE = "请输入领取说明（如 领取地点、时间），不超过 200 字；没有可按「跳过」。"
+DIST_SKIP_NOTE_BUTTON = "跳过"
+DIST_NOTE_LINE = "领取说明：{note}\n"
+DIST_PREVIEW = (
+    "发放预览\n\n📦 {item}\n方式：{mode}\n对象：{audience}\n合计：{total} 份\n{lines}\n{note}\n"
+    "{reach}\n确认发布吗？"
+)
+DIST_PREVIEW_LINE = "· {unit}：{share} 份"
+DIST_REACH_OFFICERS = "将通知 {count} 位会员（在册 {officers} 人，未绑定的不会收到消息）。"
+DIST_REACH_CONTACTS = "将通知 {units} 个单位的 {people} 位联络员。"
+DIST_REACH_NO_CONTACT = "暂无联络员的单位：{units}（由工会干部在 /distributions 代为确认）。"
+DIST_PUBLISH_BUTTON = "✅ 发布"
+DIST_DISCARD_BUTTON = "取消"
+DIST_PUBLISHED = "发放 #{id} 已发布，正在通知 {count} 人。可发送 /distributions 查看进度。"
+DIST_PROBLEMS = {
+    "empty": "内容不能为空。",
+    "item_too_long": "物品名称不能超过 30 字。",
+    "note_too_long": "领取说明不能超过 200 字。",
+    "not_a_number": "请输入一个整数，如 100。",
+    "zero": "数量至少为 1。",
+    "too_many": "数量不能超过 {max} 份，请核对。",
+    "nobody": "这个范围内没有在册会员，请重新选择。",
+    "sum_mismatch": "各单位合计 {total} 份，与总数 {quantity} 份不符。",
+    "over_allocated": "不能超过 {quantity} 份。",
+}
+
+# The notices (the broadcast engine) and confirming.
+DIST_UNIT_NOTICE = (
+    "📦 工会物资发放：{item}\n您联络的单位分到：\n{lines}\n{note}收到后请按下方按钮确认。"
+)
+DIST_UNIT_NOTICE_SHORT = "📦 工会物资发放：{item}。收到后请按下方按钮确认。"
+DIST_OFFICER_NOTICE = "🎁 工会发放：{item}，每人 {each} 份。\n{note}领取后请按「✅ 已领取」确认。"
+DIST_COLLECT_BUTTON = "✅ 已领取"
+DIST_UNITS_BUTTON = "📦 确认收到"
+DIST_COLLECTED = "✅ 已确认领取「{item}」，谢谢！"
+DIST_ALREADY_COLLECTED = "您已经确认领取过了。"
+DIST_CLOSED = "这次发放已结束。"
+DIST_NOT_FOR_YOU = "这次发放不面向您。"
+DIST_GONE = "这次发放已不存在。"
+DIST_NO_UNITS_OF_YOURS = "这次发放没有您联络的单位。"
+DIST_CONTACT_HEAD = "📦 {item}\n{note}"
+DIST_UNIT_WAITING = "· {unit}：分配 {share} 份，待确认"
+DIST_UNIT_CONFIRMED = "· {unit}：分配 {share} 份，已收到 {received} 份（{when}）"
+DIST_UNIT_COLLECTED = "· {unit}：已领取 {done} / {total} 人"
+DIST_NOT_COLLECTED_HEAD = "尚未领取："
+DIST_WAITING_UNIT = "【{unit}】"
+DIST_WAITING_OFFICER = "  {name}（{police_id}）"
+DIST_ALL_COLLECTED = "全部已领取。"
+DIST_ALL_CONFIRMED = "各单位均已确认收到。"
+DIST_FULL_BUTTON = "✅ {unit} 已收到 {share} 份"
+DIST_PARTIAL_BUTTON = "部分收到：{unit}"
+DIST_ALREADY_CONFIRMED = "{unit}已经确认过收货了。"
+DIST_RECEIVED_FULL = "✅ 已确认：{unit}收到「{item}」{received} 份，谢谢！"
+DIST_RECEIVED_PARTIAL = (
+    "已记录：{unit}收到「{item}」{received} 份（分配 {share} 份），工会干部会跟进。"
+)
+DIST_ASK_RECEIVED = "{unit}实际收到「{item}」多少份？（分配 {share} 份）请输入数字。"
+
+# /distributions: officers, contacts, organizers.
+DIST_MINE_HEAD = "待领取的物资："
+DIST_MINE_LINE = "· {item}（每人 {each} 份）\n{note}"
+DIST_COLLECT_ITEM_BUTTON = "✅ 已领取：{item}"
+DIST_CONTACT_LIST = "您联络的单位有物资待确认或待领取："
+DIST_CONTACT_ITEM_BUTTON = "📦 {item}"
+DIST_NOTHING = "目前没有需要您领取或确认的物资。"
+DIST_LIST_HEAD = "物资发放"
+DIST_LIST_EMPTY = "还没有物资发放。"
+DIST_LIST_LINE = "{mark} #{id} {item}：{progress}"
+DIST_OPEN_MARK = "🟢"
+DIST_CLOSED_MARK = "⚪"
+DIST_NEW_BUTTON = "➕ 新建发放"
+DIST_PROGRESS_UNITS = "单位已确认 {done} / {total}，已收到 {received} / {allocated} 份"
+DIST_PROGRESS_OFFICERS = "已领取 {done} / {total} 人"
+DIST_CARD = (
+    "📦 #{id} {item}\n方式：{mode}\n对象：{audience}\n合计：{quantity} 份\n{note}发布：{published}"
+)
+DIST_PANEL = "{card}\n状态：{status}\n进度：{progress}\n{reminded}"
+DIST_STATUS_OPEN = "发放中"
+DIST_STATUS_CLOSED = "已结束"
+DIST_REMINDED_AT = "已于 {when} 提醒过一次。"
+DIST_OUTSTANDING_BUTTON = "📋 未完成名单"
+DIST_EXPORT_BUTTON = "📥 导出 XLSX"
+DIST_REMIND_BUTTON = "🔔 提醒未领取"
+DIST_CLOSE_BUTTON = "⏹ 结束发放"
+DIST_LIST_BUTTON = "« 返回列表"
+DIST_OUTSTANDING_HEAD = "#{id} {item} 未完成："
+DIST_NO_CONTACT_MARK = "（无联络员）"
+DIST_ALREADY_REMINDED = "已经提醒过一次了。"
+DIST_NOBODY_TO_REMIND = "没有需要提醒的人：都已确认，或未确认的单位暂无联络员。"
+DIST_REMINDED = "已提醒 {count} 人确认「{item}」。"
+DIST_REMINDER_OFFICER = (
+    "⏰ 提醒：工会发放的「{item}」您还没有确认领取。\n{note}领取后请按「✅ 已领取」。"
+)
+DIST_REMINDER_UNIT = (
+    "⏰ 提醒：工会发放的「{item}」，您联络的单位还没有确认收到。\n{note}请按下方按钮确认。"
+)
+DIST_EXPORT_UNITS_SHEET = "各单位"
+DIST_EXPORT_UNITS = ("单位", "分配（份）", "已收到（份）", "确认人警号", "确认时间")
+DIST_EXPORT_UNITS_OFFICER = ("单位", "分配（份）", "已领取（人）", "应领取（人）")
+DIST_EXPORT_SHARES_SHEET = "个人"
+DIST_EXPORT_SHARES = ("警号", "姓名", "单位", "已领取", "领取时间")
+DIST_EXPORT_YES = "是"
+DIST_EXPORT_NO = "否"
+DIST_EXPORT_CAPTION = "发放 #{id} {item}"
+DIST_CLOSE_ASK = "确定结束「{item}」的发放吗？结束后不再接受确认。"
+DIST_CLOSE_YES = "⏹ 确定结束"
+DIST_CLOSE_NO = "返回"
+DIST_ALREADY_CLOSED = "这次发放已经结束了。"
+DIST_CLOSED_DONE = "「{item}」的发放已结束。"

@@ -102,17 +102,20 @@ async def refuse(
 
 @dataclass(frozen=True)
 class Access(Generic[Dc]):
-    """Who may go on: any bound officer, or one holding one of `roles` (or leading a club, or
-    staffing a service of the policy).
+    """Who may go on: any bound officer, or one holding one of `roles` (or leading a club,
+    staffing a service of the policy, or being a unit's contact).
 
-    With none of `roles`, `leads_club` and `staffs`, every bound officer may. `forged` names the
-    audit action of a press without the right, `target` what it is about (fixed, or read from the
-    pressed button's data).
+    With none of `roles`, `leads_club`, `staffs` and `contacts_unit`, every bound officer may.
+    `forged` names the audit action of a press without the right, `target` what it is about
+    (fixed, or read from the pressed button's data).
     """
 
     roles: frozenset[Role] = frozenset()
     leads_club: bool = False
     staffs: bool = False
+    # A unit contact (基层工会联络员) of any unit; which unit a press may act for is the
+    # handler's to check (Caller.contact_units), as it depends on the data.
+    contacts_unit: bool = False
     forged: str = ""
     target: str | Callable[[Dc], str] = ""
     audit_messages: bool = False
@@ -121,12 +124,13 @@ class Access(Generic[Dc]):
 
     def allows(self, caller: Caller) -> bool:
         """True if this caller has the right, as the roles and leads read for this update say."""
-        if not self.roles and not self.leads_club and not self.staffs:
+        if not self.roles and not self.leads_club and not self.staffs and not self.contacts_unit:
             return True
         return (
             bool(caller.roles & self.roles)
             or (self.leads_club and bool(caller.leads))
             or (self.staffs and bool(caller.staffs))
+            or (self.contacts_unit and bool(caller.contact_units))
         )
 
     async def admit(
@@ -186,6 +190,12 @@ OFFICER: Access[Any] = Access()
 """Every bound officer."""
 ORGANIZER: Access[Any] = Access(ORGANIZER_ROLES)
 """Organizers and admins; anyone else hears texts.NOT_ALLOWED (nothing audited)."""
+UNIT_CONTACT: Access[Any] = Access(
+    contacts_unit=True, forged="forged.unit_contact", refusal=texts.UNIT_CONTACT_NOT_ALLOWED
+)
+"""Unit contacts (基层工会联络员) of any unit: nominating for retreats and honours. A press is
+for one unit; the handler checks it is one of `caller.contact_units`, and refuses with
+`UNIT_CONTACT.refuse` otherwise (audited as a forged press)."""
 
 
 def action_of(data: CallbackData) -> str:

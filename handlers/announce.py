@@ -22,7 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import effects, texts
-from bot.rules.messages import TELEGRAM_TEXT_LIMIT
+from bot.rules.messages import NOTICE_TEXT_LIMIT
 from bot.rules.text import clean, meaningful
 from handlers import menu
 from handlers.access import Access, action_of, pressed
@@ -266,7 +266,7 @@ async def _ask_text(update: Update, context: Context, draft: AnnouncementDraft) 
         again = AnnouncementDraft(draft.flow)
         markup = _audience_markup(draft.flow)
         return await FLOW.advance(update, context, State.CHOOSE_AUDIENCE, again, nobody, markup)
-    ask = texts.ANNOUNCE_ASK_TEXT.format(audience=label, limit=TELEGRAM_TEXT_LIMIT)
+    ask = texts.ANNOUNCE_ASK_TEXT.format(audience=label, limit=NOTICE_TEXT_LIMIT)
     return await FLOW.advance(update, context, State.ASK_TEXT, draft, ask)
 
 
@@ -286,9 +286,9 @@ async def _text_received(update: Update, context: Context, turn: Text) -> State 
     if not meaningful(text):
         await prompt(update, context, texts.ANNOUNCE_TEXT_EMPTY)
         return None
-    if _length(text) > TELEGRAM_TEXT_LIMIT:
+    if _length(text) > NOTICE_TEXT_LIMIT:
         too_long = texts.ANNOUNCE_TEXT_TOO_LONG.format(
-            limit=TELEGRAM_TEXT_LIMIT, length=_length(text)
+            limit=NOTICE_TEXT_LIMIT, length=_length(text)
         )
         await prompt(update, context, too_long)
         return None
@@ -302,7 +302,8 @@ async def _text_received(update: Update, context: Context, turn: Text) -> State 
     # The preview is the text exactly as officers will get it, then the question.
     question = texts.ANNOUNCE_PREVIEW.format(audience=label, count=count)
     markup = _preview_markup(draft.flow)
-    return await FLOW.preview(update, context, PREVIEW, draft, question, markup, shown=[text])
+    shown = [texts.ANNOUNCE_HEADER + text]
+    return await FLOW.preview(update, context, PREVIEW, draft, question, markup, shown=shown)
 
 
 async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
@@ -320,7 +321,7 @@ async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
                 session,
                 kind=BroadcastKind.ANNOUNCEMENT,
                 priority=Priority.NORMAL,
-                text=draft.text,
+                text=texts.ANNOUNCE_HEADER + draft.text,
                 recipients=recipients,
                 created_by=caller.actor,
                 progress_chat_id=chat.id,

@@ -1,14 +1,22 @@
 """Urgent blood appeals (紧急用血呼吁): organizers ask the officers who can give, now.
 
-- Organizers: `/appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人`, e.g.
-  `/appeal O- 血小板 2 2026-11-30 08:00 市中心医院|长沙路1号|张医生 13800000000`.
-  Blood type A, B, O or AB with + or - (Rh; none means positive); component 全血, 血小板 or
-  血浆; 1–100 donors; the deadline is the union's local time and must lie ahead. One command
-  rather than a conversation: an emergency is typed in one go.
+- Organizers, on a phone: `/appeal` alone (or 🆘 献血呼吁 in the menu) asks one thing per
+  message: blood type (one keyboard: Rh阳性 on top, Rh阴性 below), component, units (buttons or
+  a number typed) and deadline by taps (今晚, 明早… only those an hour ahead, or typed as people
+  say it: 明天 晚上8点, 12月5日 20:00); then hospital, address and contact typed, the last
+  appeal's offered as buttons. Each step commits its state and draft before its question
+  (handlers/flow.py), so a restart continues there; a pressed step's message keeps what was
+  chosen and loses its buttons, and a press of another step or draft expires.
+- The one-line form is the shortcut: `/appeal 血型 成分 人数 截止日期 截止时间 医院|地址|联系人`,
+  e.g. `/appeal O- 血小板 2 2026-11-30 08:00 市中心医院|长沙路1号|张医生 13800000000`. Blood type
+  A, B, O or AB with + or - (Rh; none means positive); component 全血, 血小板 or 血浆; 1–100
+  donors; the deadline is the union's local time and must lie ahead. Fewer words (no `|`
+  part, or the words stopping early) start the dialog at the first field they leave out; a
+  word given that cannot be read is refused with the usage.
 - A preview says how many officers it will reach: active, bound, reachable, the same ABO group
   and Rh, and eligible today (in the union's zone) for that component (bot/rules/blood.py with
-  their donations). The draft waits in conversation_state, a one-step flow (handlers/flow.py);
-  确认发送 takes it (a double press creates one appeal) and counts the recipients again.
+  their donations). ✏️ asks one field again and comes back to it; 确认发送 takes the draft
+  (a double press creates one appeal) and counts the recipients again.
 - Confirmed: the appeal and its URGENT broadcast (with 我能去 / 去不了 on every message) are
   written in one transaction; then the organizer gets a tally message (with 结束呼吁) and the
   sender is woken.
@@ -29,12 +37,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import time as clock
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,7 +64,7 @@ from bot.rules.identity import parse_blood_type
 from bot.rules.text import clean, meaningful, quote
 from handlers import menu
 from handlers.access import Access, pressed
-from handlers.callbacks import AppealAction, AppealConfirm
+from handlers.callbacks import AppealAction, AppealStep, MenuChoice
 from handlers.common import (
     ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
@@ -62,12 +72,13 @@ from handlers.common import (
     Context,
     answer,
     notify,
+    prompt,
     reply,
     show_step,
 )
 from handlers.context import services, services_of
 from handlers.drives import when_text
-from handlers.flow import END, Draft, Flow, Pressed
+from handlers.flow import END, Draft, Flow, Pressed, Typed
 from storage import appeals
 from storage.appeals import Candidate, Change, NoticeTexts, Outcome
 from storage.broadcasts import Recipient
@@ -105,14 +116,37 @@ class ArgumentError(ValueError):
 
 
 class State(StrEnum):
-    """An appeal's one step: its preview, waiting for 确认发送 or 取消."""
+    """An appeal's steps: its fields in the order the dialog asks them, then the preview."""
 
+    BLOOD = "blood"
+    COMPONENT = "component"
+    UNITS = "units"
+    DEADLINE = "deadline"
+    HOSPITAL = "hospital"
+    ADDRESS = "address"
+    CONTACT = "contact"
     PREVIEW = "preview"
+
+
+# The draft's fields each step fills (✏️ on the preview empties them to ask again).
+FIELDS_OF = {
+    State.BLOOD: ("blood_group", "rh_negative"),
+    State.COMPONENT: ("component",),
+    State.UNITS: ("units",),
+    State.DEADLINE: ("deadline",),
+    State.HOSPITAL: ("hospital",),
+    State.ADDRESS: ("address",),
+    State.CONTACT: ("contact",),
+}
+# The steps in the order asked ("given before this step").
+STEP_ORDER = {state: index for index, state in enumerate(State)}
+# The typed steps and their columns' widths.
+TEXT_LIMITS = {State.HOSPITAL: 100, State.ADDRESS: 200, State.CONTACT: 100}
 
 
 @dataclass(frozen=True)
 class AppealDraft(Draft):
-    """A parsed /appeal (the deadline in UTC), waiting at its preview."""
+    """A whole appeal (the deadline in UTC), as its preview shows it and 确认发送 sends it."""
 
     blood_group: str
     rh_negative: bool
@@ -122,6 +156,89 @@ class AppealDraft(Draft):
     hospital: str
     address: str
     contact: str
+
+
+@dataclass(frozen=True)
+class AppealSoFar(Draft):
+    """The flow's draft: an appeal as far as it is given, each field None until it is.
+
+    Stored under AppealDraft's keys, so a preview committed before the dialog existed still
+    reads. `earlier` is the organizer's last appeal's hospital, address and contact, offered as
+    buttons at those steps.
+    """
+
+    blood_group: str | None = None
+    rh_negative: bool | None = None
+    component: Component | None = None
+    units: int | None = None
+    deadline: datetime | None = None
+    hospital: str | None = None
+    address: str | None = None
+    contact: str | None = None
+    earlier: tuple[str, ...] = ()
+
+    def missing(self) -> State:
+        """The first step not answered yet; the preview once every field is given."""
+        for state, names in FIELDS_OF.items():
+            if any(getattr(self, name) is None for name in names):
+                return state
+        return State.PREVIEW
+
+    def complete(self) -> AppealDraft | None:
+        """The whole appeal, or None while a field is missing."""
+        if (
+            self.blood_group is None
+            or self.rh_negative is None
+            or self.component is None
+            or self.units is None
+            or self.deadline is None
+            or self.hospital is None
+            or self.address is None
+            or self.contact is None
+        ):
+            return None
+        return AppealDraft(
+            flow=self.flow,
+            blood_group=self.blood_group,
+            rh_negative=self.rh_negative,
+            component=self.component,
+            units=self.units,
+            deadline=self.deadline,
+            hospital=self.hospital,
+            address=self.address,
+            contact=self.contact,
+        )
+
+    def without(self, state: State) -> AppealSoFar:
+        """The draft with the fields of one step emptied, to be asked again."""
+        replace = dataclasses.replace
+        match state:
+            case State.BLOOD:
+                return replace(self, blood_group=None, rh_negative=None)
+            case State.COMPONENT:
+                return replace(self, component=None)
+            case State.UNITS:
+                return replace(self, units=None)
+            case State.DEADLINE:
+                return replace(self, deadline=None)
+            case _:
+                return self.with_text(state, None)
+
+    def with_text(self, state: State, value: str | None) -> AppealSoFar:
+        """The hospital, the address or the contact set (None: emptied)."""
+        match state:
+            case State.HOSPITAL:
+                return dataclasses.replace(self, hospital=value)
+            case State.ADDRESS:
+                return dataclasses.replace(self, address=value)
+            case State.CONTACT:
+                return dataclasses.replace(self, contact=value)
+        raise ValueError(state)
+
+
+def _ready(state: State, draft: AppealSoFar) -> bool:
+    """A committed step is the first the draft lacks (the preview: nothing lacks)."""
+    return draft.missing() == state
 
 
 # --- parsing and showing ---------------------------------------------------------------------
@@ -138,54 +255,131 @@ def parse_blood(token: str) -> tuple[str, bool]:
     return blood.group, blood.rh_negative
 
 
-def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: str) -> AppealDraft:
-    """血型 成分 人数 日期 时间 医院|地址|联系人 → the draft `flow` (deadline in UTC)."""
+def read_units(token: str) -> int | None:
+    """1–100 donors as typed (full-width digits, 人 or 位 after the number); None if not."""
+    value = normalise(token).removesuffix("人").removesuffix("位").strip()
+    whole = value.isascii() and value.isdigit() and len(value) <= 3
+    return int(value) if whole and 1 <= int(value) <= MAX_UNITS else None
+
+
+# 明早 8点 is 明天 早上8点: the day and the part of the day in one word.
+SHORT_DAYS = (
+    ("今早", "今天早上"),
+    ("今晚", "今天晚上"),
+    ("明早", "明天早上"),
+    ("明晚", "明天晚上"),
+)
+
+
+def read_moment(text: str, today: date) -> tuple[date, time] | None:
+    """A deadline as typed: 明天 晚上8点, 明天晚上8点, 12月5日 20:00, 明早8点, or a time alone
+    (today's); the day and the wall time, or None."""
+    words = normalise(text).split()
+    if len(words) == 2:
+        day, clock = parse_date(words[0], today, lean=Lean.FUTURE), parse_clock(words[1])
+        if day is not None and clock is not None:
+            return day, clock
+    value = "".join(words)
+    for short, long in SHORT_DAYS:
+        if value.startswith(short):
+            value = long + value.removeprefix(short).removeprefix("上")
+    alone = parse_clock(value)
+    if alone is not None:
+        return today, alone
+    # Day and time written together: the longest day that leaves a time after it.
+    for cut in range(len(value) - 1, 0, -1):
+        day = parse_date(value[:cut], today, lean=Lean.FUTURE)
+        clock = parse_clock(value[cut:]) if day is not None else None
+        if day is not None and clock is not None:
+            return day, clock
+    return None
+
+
+def parse_start(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: str) -> AppealSoFar:
+    """What /appeal's words give, field by field in the one-line form's order.
+
+    `血型 成分 人数 日期 时间 医院|地址|联系人` gives everything; fewer words give the fields
+    they reach (a hospital without `|` is the hospital alone) and the dialog asks the rest. A
+    word given that cannot be read is refused as the one-line form refuses it (ArgumentError).
+    """
     tokens = [normalise(token) for token in tokens]  # full-width digits and colons too
-    if len(tokens) < 6:
-        raise ArgumentError(texts.APPEAL_USAGE)
+    draft = AppealSoFar(flow)
+    if not tokens:
+        return draft
     group, negative = parse_blood(tokens[0])
+    draft = dataclasses.replace(draft, blood_group=group, rh_negative=negative)
+    if len(tokens) < 2:
+        return draft
     component = COMPONENT_WORDS.get(tokens[1].lower())
     if component is None:
         raise ArgumentError(
             texts.APPEAL_BAD_COMPONENT.format(token=quote(tokens[1])) + texts.APPEAL_USAGE
         )
-    units = tokens[2]
-    whole = units.isascii() and units.isdigit() and len(units) <= 3
-    if not whole or not 1 <= int(units) <= MAX_UNITS:
-        raise ArgumentError(texts.APPEAL_BAD_UNITS.format(token=quote(units)) + texts.APPEAL_USAGE)
+    draft = dataclasses.replace(draft, component=component)
+    if len(tokens) < 3:
+        return draft
+    units = read_units(tokens[2])
+    if units is None:
+        raise ArgumentError(
+            texts.APPEAL_BAD_UNITS.format(token=quote(tokens[2])) + texts.APPEAL_USAGE
+        )
+    draft = dataclasses.replace(draft, units=units)
+    if len(tokens) < 4:
+        return draft
     today = now.astimezone(zone).date()
     day = parse_date(tokens[3], today, lean=Lean.FUTURE)
-    if day is None:
-        raise ArgumentError(
-            texts.APPEAL_BAD_DATE.format(token=quote(tokens[3])) + texts.APPEAL_USAGE
-        )
-    if beyond_horizon(day, today):
-        raise ArgumentError(
-            texts.APPEAL_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
-        )
-    clock = parse_clock(tokens[4])
-    if clock is None:
-        raise ArgumentError(
-            texts.APPEAL_BAD_TIME.format(token=quote(tokens[4])) + texts.APPEAL_USAGE
-        )
-    parts = [clean(part) for part in " ".join(tokens[5:]).split("|")]
-    if len(parts) != 3 or not all(meaningful(part) for part in parts):
-        raise ArgumentError(texts.APPEAL_BAD_PLACE + texts.APPEAL_USAGE)
-    hospital, address, contact = parts
+    rest = tokens[5:]
+    if day is not None:
+        if beyond_horizon(day, today):
+            raise ArgumentError(
+                texts.APPEAL_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
+            )
+        if len(tokens) < 5:
+            return draft  # a day without its time: the dialog asks the deadline
+        clock = parse_clock(tokens[4])
+        if clock is None:
+            raise ArgumentError(
+                texts.APPEAL_BAD_TIME.format(token=quote(tokens[4])) + texts.APPEAL_USAGE
+            )
+    else:
+        moment = read_moment(tokens[3], today)  # 明天晚上8点 in one word
+        if moment is None:
+            raise ArgumentError(
+                texts.APPEAL_BAD_DATE.format(token=quote(tokens[3])) + texts.APPEAL_USAGE
+            )
+        day, clock = moment
+        if beyond_horizon(day, today):
+            raise ArgumentError(
+                texts.APPEAL_TOO_FAR.format(date=day.isoformat(), latest=horizon(today).isoformat())
+            )
+        rest = tokens[4:]
+    place = " ".join(rest)
+    if "|" in place:
+        parts = [clean(part) for part in place.split("|")]
+        if len(parts) != 3 or not all(meaningful(part) for part in parts):
+            raise ArgumentError(texts.APPEAL_BAD_PLACE + texts.APPEAL_USAGE)
+    else:
+        parts = [clean(place)] if meaningful(place) else []
     local = datetime.combine(day, clock, tzinfo=zone)
     if local <= now:
         raise ArgumentError(texts.APPEAL_PAST.format(when=when_text(local, zone)))
-    return AppealDraft(
-        flow=flow,
-        blood_group=group,
-        rh_negative=negative,
-        component=component,
-        units=int(tokens[2]),
-        deadline=local.astimezone(UTC),
-        hospital=hospital[:100],
-        address=address[:200],
-        contact=contact[:100],
-    )
+    draft = dataclasses.replace(draft, deadline=local.astimezone(UTC))
+    # The one-line form keeps what fits the columns, as it always has.
+    for state, part in zip(TEXT_LIMITS, parts, strict=False):
+        draft = draft.with_text(state, part[: TEXT_LIMITS[state]])
+    return draft
+
+
+def parse_appeal(tokens: Sequence[str], *, now: datetime, zone: ZoneInfo, flow: str) -> AppealDraft:
+    """血型 成分 人数 日期 时间 医院|地址|联系人 → the whole draft `flow` (deadline in UTC)."""
+    draft = parse_start(tokens, now=now, zone=zone, flow=flow)
+    whole = draft.complete()
+    if whole is None:
+        place = draft.deadline is not None
+        raise ArgumentError(
+            texts.APPEAL_BAD_PLACE + texts.APPEAL_USAGE if place else texts.APPEAL_USAGE
+        )
+    return whole
 
 
 def blood_label(group: str, negative: bool) -> str:
@@ -329,7 +523,7 @@ def answer_markup(appeal_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def _single(text: str, data: AppealAction | AppealConfirm) -> list[InlineKeyboardButton]:
+def _single(text: str, data: AppealAction) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text, callback_data=data.pack())]
 
 
@@ -383,39 +577,359 @@ def attendee_list(appeal: BloodAppeal, people: Sequence[appeals.Attendee]) -> st
     return text
 
 
-# --- /appeal and its preview -----------------------------------------------------------------
+# --- /appeal: the dialog and its preview -----------------------------------------------------
 
 
-FLOW = Flow(NAME, State, AppealDraft, AppealConfirm, access=APPEALER)
-Press = Pressed[State, AppealDraft, AppealConfirm]
+FLOW = Flow(NAME, State, AppealSoFar, AppealStep, access=APPEALER, ready=_ready)
+Press = Pressed[State, AppealSoFar, AppealStep]
+Text = Typed[State, AppealSoFar]
+
+BLOOD_GROUPS = ("A", "B", "O", "AB")
+UNIT_ROWS = ((1, 2, 3, 4, 5), (6, 8, 10))
+FIX_ROWS = (
+    (State.BLOOD, State.COMPONENT, State.UNITS, State.DEADLINE),
+    (State.HOSPITAL, State.ADDRESS, State.CONTACT),
+)
+# The deadline buttons, those at least MIN_LEAD ahead: (key, days from today, wall time).
+DEADLINE_CHOICES = (
+    ("today_morning", 0, time(8)),
+    ("tonight", 0, time(20)),
+    ("tomorrow_morning", 1, time(8)),
+    ("tomorrow_evening", 1, time(20)),
+)
+MIN_LEAD = timedelta(hours=1)
+MOMENT_FORMAT = "%Y%m%d%H%M"  # a deadline button's value: the local wall time it names
+EARLIER = "earlier"  # the value of the button that offers the organizer's last hospital…
+
+
+def deadline_choices(now: datetime, zone: ZoneInfo) -> list[tuple[str, datetime]]:
+    """This morning, tonight, tomorrow morning and evening: those at least an hour ahead.
+
+    The button carries the moment itself, not "tonight": pressed after midnight it still means
+    the evening it said.
+    """
+    today = now.astimezone(zone).date()
+    chosen = []
+    for key, days, wall in DEADLINE_CHOICES:
+        local = datetime.combine(today + timedelta(days=days), wall, tzinfo=zone)
+        if local - now >= MIN_LEAD:
+            chosen.append((texts.APPEAL_DEADLINE_BUTTONS[key], local))
+    return chosen
+
+
+def _moment_of(value: str, zone: ZoneInfo) -> datetime | None:
+    """A deadline button's moment (aware, in the union's zone); None for forged data."""
+    if not (value.isascii() and value.isdigit() and len(value) == len("202612052000")):
+        return None
+    try:
+        return datetime.strptime(value, MOMENT_FORMAT).replace(tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def _step_button(text: str, flow: str, action: str, value: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=AppealStep(flow, action, value).pack())
+
+
+def _shown(state: State, draft: AppealSoFar, zone: ZoneInfo) -> str:
+    """How one given field reads: O型Rh阴性, 血小板, 2, 2026-12-05（周六）20:00, the text."""
+    if state == State.BLOOD:
+        assert draft.blood_group is not None
+        return blood_label(draft.blood_group, bool(draft.rh_negative))
+    if state == State.COMPONENT:
+        assert draft.component is not None
+        return texts.APPEAL_COMPONENTS[draft.component.value]
+    if state == State.DEADLINE:
+        assert draft.deadline is not None
+        return when_text(draft.deadline, zone)
+    return str(getattr(draft, FIELDS_OF[state][0]))
+
+
+def _earlier(state: State, draft: AppealSoFar) -> str | None:
+    """What the organizer's last appeal gave for this typed step: its hospital, its address
+    (only for that same hospital), its contact."""
+    if len(draft.earlier) != len(TEXT_LIMITS):
+        return None
+    hospital, address, contact = draft.earlier
+    if state == State.HOSPITAL:
+        return hospital
+    if state == State.ADDRESS:
+        return address if draft.hospital == hospital else None
+    return contact if state == State.CONTACT else None
+
+
+def _question(
+    context: Context, state: State, draft: AppealSoFar
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A step's question and its buttons."""
+    flow, found = draft.flow, services(context)
+    if state == State.PREVIEW:
+        return _preview(context, draft)
+    text = texts.APPEAL_ASK[state.value]
+    rows: list[list[InlineKeyboardButton]] = []
+    if state == State.BLOOD:
+        positive = texts.APPEAL_BLOOD
+        negative = texts.APPEAL_BLOOD_NEGATIVE_BUTTON
+        rows = [
+            [_step_button(positive.format(group=g), flow, state, f"{g}+") for g in BLOOD_GROUPS],
+            [_step_button(negative.format(group=g), flow, state, f"{g}-") for g in BLOOD_GROUPS],
+        ]
+    elif state == State.COMPONENT:
+        rows = [
+            [_step_button(name, flow, state, key) for key, name in texts.APPEAL_COMPONENTS.items()]
+        ]
+    elif state == State.UNITS:
+        rows = [[_step_button(str(n), flow, state, str(n)) for n in row] for row in UNIT_ROWS]
+    elif state == State.DEADLINE:
+        choices = deadline_choices(utcnow(), found.zone)
+        buttons = [
+            _step_button(label, flow, state, moment.strftime(MOMENT_FORMAT))
+            for label, moment in choices
+        ]
+        rows = [buttons[start : start + 2] for start in range(0, len(buttons), 2)]
+    else:
+        offered = _earlier(state, draft)
+        if offered is not None:
+            text += texts.APPEAL_ASK_EARLIER
+            rows = [[_step_button(offered, flow, state, EARLIER)]]
+    return text, InlineKeyboardMarkup(rows) if rows else None
+
+
+def _preview(context: Context, so_far: AppealSoFar) -> tuple[str, InlineKeyboardMarkup]:
+    """The preview: whom it reaches and who of its blood type it leaves out; 确认发送, 取消, ✏️."""
+    draft = so_far.complete()
+    assert draft is not None  # the preview's step is committed only for a whole draft
+    found = services(context)
+    today = utcnow().astimezone(found.zone).date()
+    with found.database.session() as session:
+        reached = reach(session, draft, today=today, policy=found.policy.blood)
+    text = texts.APPEAL_PREVIEW.format(count=reached.reachable, **_fields(draft, found.zone))
+    text += left_out_text(reached.left_out)
+    flow = draft.flow
+    rows = [
+        [
+            _step_button(texts.APPEAL_CONFIRM_BUTTON, flow, "confirm"),
+            _step_button(texts.APPEAL_CANCEL_BUTTON, flow, "cancel"),
+        ]
+    ]
+    for row in FIX_ROWS:
+        rows.append(
+            [
+                _step_button(
+                    texts.APPEAL_FIX_BUTTON.format(field=texts.APPEAL_FIELD_NAMES[state]),
+                    flow,
+                    "fix",
+                    state,
+                )
+                for state in row
+            ]
+        )
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def _ask(
+    update: Update,
+    context: Context,
+    draft: AppealSoFar,
+    *,
+    chosen: str | None = None,
+    before: str = "",
+    begin: bool = False,
+) -> State:
+    """Commit the first step the draft lacks (the preview once none does), then ask it in a
+    new message; a pressed step's message is left saying what was chosen, its buttons gone."""
+    state = draft.missing()
+    if begin:
+        FLOW.begin(update, context, state, draft)
+    else:
+        FLOW.save(update, context, state, draft)
+    if update.callback_query is not None:
+        await answer(update)
+        if chosen is not None:
+            await show_step(update, context, chosen)
+    text, markup = _question(context, state, draft)
+    await prompt(update, context, before + text, markup)
+    return state
+
+
+async def _given(update: Update, context: Context, state: State, draft: AppealSoFar) -> State:
+    """A step answered: note it on the pressed message (a typed answer shows itself), go on."""
+    chosen = None
+    if update.callback_query is not None:
+        value = _shown(state, draft, services(context).zone)
+        chosen = texts.APPEAL_CHOSEN[state.value].format(value=value)
+    return await _ask(update, context, draft, chosen=chosen)
 
 
 @FLOW.entry()
-async def appeal_command(update: Update, context: Context, _caller: Caller) -> State | None:
-    """/appeal …: parse, count who it reaches, show the preview with 确认发送 / 取消."""
-    message = update.effective_message
-    assert message is not None and message.text is not None
+async def appeal_command(update: Update, context: Context, caller: Caller) -> State | None:
+    """/appeal …: the one-line form to its preview; fewer words, /appeal alone or 🆘 献血呼吁
+    ask what is missing, a step at a time."""
+    message = update.message
+    words = message.text.split()[1:] if message is not None and message.text else []
     found = services(context)
     try:
-        draft = parse_appeal(
-            message.text.split()[1:], now=utcnow(), zone=found.zone, flow=FLOW.token()
-        )
+        draft = parse_start(words, now=utcnow(), zone=found.zone, flow=FLOW.token())
     except ArgumentError as exc:
         # An earlier preview, if any, stays as it was.
         await reply(update, context, str(exc))
         return None
-    today = utcnow().astimezone(found.zone).date()
     with found.database.session() as session:
-        reached = reach(session, draft, today=today, policy=found.policy.blood)
-    markup = InlineKeyboardMarkup(
-        [
-            _single(texts.APPEAL_CONFIRM_BUTTON, AppealConfirm(draft.flow, "confirm"))
-            + _single(texts.APPEAL_CANCEL_BUTTON, AppealConfirm(draft.flow, "cancel"))
-        ]
-    )
-    text = texts.APPEAL_PREVIEW.format(count=reached.reachable, **_fields(draft, found.zone))
-    text += left_out_text(reached.left_out)
-    return await FLOW.preview(update, context, State.PREVIEW, draft, text, markup)
+        last = appeals.last_by(session, caller.actor)
+    if last is not None:
+        draft = dataclasses.replace(draft, earlier=(last.hospital, last.address, last.contact))
+    state = draft.missing()
+    asked = STEP_ORDER[state]
+    given = [
+        texts.APPEAL_SO_FAR_ITEM.format(
+            field=texts.APPEAL_FIELD_NAMES[step.value], value=_shown(step, draft, found.zone)
+        )
+        for step in FIELDS_OF
+        if STEP_ORDER[step] < asked
+    ]
+    partial = bool(given) and state != State.PREVIEW
+    before = texts.APPEAL_SO_FAR.format(given="，".join(given)) if partial else ""
+    return await _ask(update, context, draft, before=before, begin=True)
+
+
+async def _blood_pressed(update: Update, context: Context, turn: Press) -> State | None:
+    try:
+        blood = parse_blood_type(turn.data.value)
+    except ValueError:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    draft = dataclasses.replace(turn.draft, blood_group=blood.group, rh_negative=blood.rh_negative)
+    return await _given(update, context, State.BLOOD, draft)
+
+
+async def _blood_typed(update: Update, context: Context, turn: Text) -> State | None:
+    """A blood type typed at the buttons (O-, O型阴性) counts; anything else, which button."""
+    try:
+        blood = parse_blood_type(normalise(turn.message.text or ""))
+    except ValueError:
+        await prompt(update, context, texts.APPEAL_USE_BUTTONS[State.BLOOD.value])
+        return None
+    draft = dataclasses.replace(turn.draft, blood_group=blood.group, rh_negative=blood.rh_negative)
+    return await _given(update, context, State.BLOOD, draft)
+
+
+async def _component_pressed(update: Update, context: Context, turn: Press) -> State | None:
+    try:
+        component = Component(turn.data.value)
+    except ValueError:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    draft = dataclasses.replace(turn.draft, component=component)
+    return await _given(update, context, State.COMPONENT, draft)
+
+
+async def _component_typed(update: Update, context: Context, turn: Text) -> State | None:
+    """全血, 血小板 or 血浆 typed counts; anything else, which button."""
+    component = COMPONENT_WORDS.get(normalise(turn.message.text or "").lower())
+    if component is None:
+        await prompt(update, context, texts.APPEAL_USE_BUTTONS[State.COMPONENT.value])
+        return None
+    draft = dataclasses.replace(turn.draft, component=component)
+    return await _given(update, context, State.COMPONENT, draft)
+
+
+async def _units_pressed(update: Update, context: Context, turn: Press) -> State | None:
+    units = read_units(turn.data.value)
+    if units is None:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    return await _given(update, context, State.UNITS, dataclasses.replace(turn.draft, units=units))
+
+
+async def _units_typed(update: Update, context: Context, turn: Text) -> State | None:
+    """A number typed (full-width digits too) instead of a button."""
+    typed = turn.message.text or ""
+    units = read_units(typed)
+    if units is None:
+        await prompt(update, context, texts.APPEAL_UNITS_AGAIN.format(token=quote(typed)))
+        return None
+    return await _given(update, context, State.UNITS, dataclasses.replace(turn.draft, units=units))
+
+
+async def _deadline(
+    update: Update, context: Context, turn: Press | Text, local: datetime
+) -> State | None:
+    """A deadline chosen or typed: one ahead is taken; one past is refused and asked again."""
+    found = services(context)
+    now = utcnow()
+    today = now.astimezone(found.zone).date()
+    if beyond_horizon(local.date(), today):
+        latest = horizon(today).isoformat()
+        too_far = texts.APPEAL_TOO_FAR.format(date=local.date().isoformat(), latest=latest)
+        await answer(update)
+        await prompt(update, context, too_far)
+        return None
+    if local <= now:
+        past = texts.APPEAL_PAST_AGAIN.format(when=when_text(local, found.zone))
+        return await _ask(update, context, turn.draft, before=past + "\n")
+    draft = dataclasses.replace(turn.draft, deadline=local.astimezone(UTC))
+    return await _given(update, context, State.DEADLINE, draft)
+
+
+async def _deadline_pressed(update: Update, context: Context, turn: Press) -> State | None:
+    local = _moment_of(turn.data.value, services(context).zone)
+    if local is None:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    return await _deadline(update, context, turn, local)
+
+
+async def _deadline_typed(update: Update, context: Context, turn: Text) -> State | None:
+    """明天 晚上8点, 12月5日 20:00, 20:30 (today)… as /appeal reads its deadline."""
+    zone = services(context).zone
+    typed = turn.message.text or ""
+    moment = read_moment(typed, utcnow().astimezone(zone).date())
+    if moment is None:
+        await prompt(update, context, texts.APPEAL_DEADLINE_AGAIN.format(token=quote(typed)))
+        return None
+    return await _deadline(update, context, turn, datetime.combine(*moment, tzinfo=zone))
+
+
+async def _earlier_pressed(update: Update, context: Context, turn: Press) -> State | None:
+    """The organizer's last hospital, address or contact, offered as a button."""
+    state = turn.state
+    offered = _earlier(state, turn.draft)
+    if turn.data.action != state.value or turn.data.value != EARLIER or offered is None:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    return await _given(update, context, state, turn.draft.with_text(state, offered))
+
+
+async def _text_typed(update: Update, context: Context, turn: Text) -> State | None:
+    """The hospital, its address or the contact: text that shows something, within its width."""
+    state = turn.state
+    field = texts.APPEAL_FIELD_NAMES[state.value]
+    if turn.message.text is None:
+        await prompt(update, context, texts.APPEAL_TEXT_ONLY.format(field=field))
+        return None
+    text = clean(turn.message.text)
+    if not meaningful(text):
+        await prompt(update, context, texts.APPEAL_TEXT_EMPTY.format(field=field))
+        return None
+    limit = TEXT_LIMITS[state]
+    if len(text) > limit:
+        too_long = texts.APPEAL_TEXT_TOO_LONG.format(field=field, limit=limit, length=len(text))
+        await prompt(update, context, too_long)
+        return None
+    return await _given(update, context, state, turn.draft.with_text(state, text))
+
+
+async def _fix_pressed(update: Update, context: Context, turn: Press) -> State | None:
+    """✏️ on the preview: that field is asked again, then the preview comes back."""
+    try:
+        state = State(turn.data.value)
+    except ValueError:
+        state = State.PREVIEW
+    if state not in FIELDS_OF:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    fixing = texts.APPEAL_FIXING.format(field=texts.APPEAL_FIELD_NAMES[state.value])
+    return await _ask(update, context, turn.draft.without(state), chosen=fixing)
 
 
 async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
@@ -424,7 +938,9 @@ async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
     assert chat is not None
     found = services(context)
     appeal: BloodAppeal | None = None
-    with FLOW.taking(update, context, State.PREVIEW, turn.data.flow) as (session, draft):
+    with FLOW.taking(update, context, State.PREVIEW, turn.data.flow) as (session, taken):
+        # A preview is committed for a whole draft only (_ready).
+        draft = taken.complete() if taken is not None else None
         if draft is not None:
             today = utcnow().astimezone(found.zone).date()
             asked = recipients(session, draft, today=today, policy=found.policy.blood)
@@ -461,7 +977,7 @@ async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
 
 
 async def cancel(update: Update, context: Context) -> int:
-    """/cancel with a preview open: drop it (and any other unfinished flow); nothing is sent."""
+    """/cancel at any step or at the preview: drop it (and any other unfinished flow)."""
     await menu.cancel_outside(update, context)
     return END
 
@@ -739,14 +1255,35 @@ async def after_change(
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/appeal with its preview, and the appeal's buttons."""
     conversation = FLOW.handler(
-        entry_points=[CommandHandler("appeal", appeal_command, filters=PRIVATE_MESSAGE)],
-        # Only buttons: a message at the preview says which, and the preview stays.
+        entry_points=[
+            CommandHandler("appeal", appeal_command, filters=PRIVATE_MESSAGE),
+            # 🆘 献血呼吁 in the menu (handlers.menu's answer to it is never reached).
+            CallbackQueryHandler(
+                appeal_command, pattern=f"^{re.escape(MenuChoice('appeal').pack())}$"
+            ),
+        ],
+        # A button of another step, or of an older draft, expires (Flow.handler); typed text
+        # at a step that wants a button says which, and the step stays.
         states={
+            State.BLOOD: [FLOW.press("blood", _blood_pressed), FLOW.typed(_blood_typed)],
+            State.COMPONENT: [
+                FLOW.press("component", _component_pressed),
+                FLOW.typed(_component_typed),
+            ],
+            State.UNITS: [FLOW.press("units", _units_pressed), FLOW.typed(_units_typed)],
+            State.DEADLINE: [
+                FLOW.press("deadline", _deadline_pressed),
+                FLOW.typed(_deadline_typed),
+            ],
+            State.HOSPITAL: [FLOW.press("hospital", _earlier_pressed), FLOW.typed(_text_typed)],
+            State.ADDRESS: [FLOW.press("address", _earlier_pressed), FLOW.typed(_text_typed)],
+            State.CONTACT: [FLOW.press("contact", _earlier_pressed), FLOW.typed(_text_typed)],
             State.PREVIEW: [
                 FLOW.press("confirm", _confirm),
                 FLOW.press("cancel", FLOW.cancel(texts.APPEAL_CANCELLED)),
+                FLOW.press("fix", _fix_pressed),
                 FLOW.remind(texts.ANNOUNCE_USE_BUTTONS),
-            ]
+            ],
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
     )

@@ -6,15 +6,19 @@ Each step commits its state and draft before the prompt goes out, so a crash nev
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 from sqlmodel import Session
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Message,
     ReplyKeyboardRemove,
     Update,
@@ -29,11 +33,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import effects, texts
 from bot.rules.identity import mask_phone, normalize_police_id, try_normalize_phone
 from bot.rules.text import BLANK_LOOKALIKES, clean, meaningful
-from handlers.access import Access, access, pressed
-from handlers.callbacks import RequestDecision
+from handlers.access import Access, access, action_of, pressed
+from handlers.callbacks import ApproveStep, RequestDecision
 from handlers.common import (
     ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
@@ -50,10 +54,12 @@ from handlers.common import (
     refresh_commands,
     reply,
     show_main_menu,
+    show_step,
 )
 from handlers.context import services
-from storage import audit, bindings, conversations, officers, roles
-from storage.models import BindingMethod, BindingRequest, Officer, RequestStatus, Role
+from handlers.flow import Draft, Flow, Pressed, Typed
+from storage import audit, bindings, broadcasts, conversations, officers, roles
+from storage.models import BindingMethod, BindingRequest, Gender, Officer, RequestStatus, Role
 
 log = logging.getLogger(__name__)
 
@@ -276,10 +282,16 @@ async def claimed_name_entered(update: Update, context: Context) -> str | int:
         conversations.delete(session, NAME, conversation_key(update))
         organizers = roles.reachable_holders(session, set(ORGANIZER_ROLES))
         card = _request_card(session, request)
-    assert request.id is not None
+        assert request.id is not None
+        # Each organizer's copy is noted, so a decision by one closes the others' copies.
+        copies = [
+            (chat_id, bindings.add_copy(session, request.id, chat_id))
+            for _officer, chat_id in organizers
+        ]
     await prompt(update, context, texts.REQUEST_SENT)
-    for _officer, chat_id in organizers:
-        await notify(context.bot, chat_id, card, _decision_markup(request.id))
+    for chat_id, copy_id in copies:
+        with effects.on_sent("binding_copy", copy_id):
+            await notify(context.bot, chat_id, card, _decision_markup(request.id))
     return END
 
 
@@ -337,6 +349,8 @@ class Outcome(Enum):
     STALE = "stale"
     NEEDS_ADMIN = "needs_admin"
     DECIDED = "decided"  # decided before (a repeated press, or another organizer's card)
+    DETAILS = "details"  # a new officer: ask the organizer for their unit and gender first
+    DECEASED = "deceased"  # the roster's officer of that police ID died: nobody binds to them
 
 
 @pressed(RequestDecision, DECIDER)
@@ -349,8 +363,15 @@ async def decision_pressed(
     database = services(context).database
     displaced_chat: int | None = None
     decided_mark = ""
+    card = ""
+    copies: list[tuple[int, int]] = []
+    units: tuple[str, ...] = ()
     with database.session() as session:
         request = bindings.get_request(session, decision.request_id, for_update=True)
+        if request is not None and request.status == RequestStatus.PENDING:
+            # As the organizers saw it, before this decision changes the roster it describes.
+            card = _request_card(session, request)
+            copies = bindings.copies_of(session, int(request.id or 0))
         if request is None:
             outcome = Outcome.STALE
         elif request.status != RequestStatus.PENDING:
@@ -377,6 +398,10 @@ async def decision_pressed(
                 request_id=request.id,
             )
             outcome = Outcome.REJECTED
+        elif officers.by_police_id(session, request.claimed_police_id) is None:
+            # Nothing is decided yet: the new officer's unit and gender come first.
+            outcome = Outcome.DETAILS
+            units = _units(session, context)
         else:
             outcome, displaced_chat = _approve(session, request, caller)
     if outcome is Outcome.STALE:
@@ -390,9 +415,32 @@ async def decision_pressed(
     if outcome is Outcome.NEEDS_ADMIN:
         await answer(update, texts.APPROVAL_NEEDS_ADMIN, alert=True)
         return
-    assert request is not None
+    if outcome is Outcome.DECEASED:
+        await answer(update, texts.REQUEST_DECEASED, alert=True)
+        return
+    assert request is not None and request.id is not None
+    if outcome is Outcome.DETAILS:
+        await _ask_unit(update, context, request, units)
+        return
     await answer(update)
-    # The people affected hear first; the organizer's card is cosmetic and may fail.
+    await _decided(update, context, caller, request, outcome, displaced_chat)
+    done = (
+        texts.REQUEST_DONE_APPROVED if outcome is Outcome.APPROVED else texts.REQUEST_DONE_REJECTED
+    ).format(by=caller.officer.name)
+    await _mark_card(query.message, done)
+    await _close_copies(context, copies, query.message, card + done)
+
+
+async def _decided(
+    update: Update,
+    context: Context,
+    caller: Caller,
+    request: BindingRequest,
+    outcome: Outcome,
+    displaced_chat: int | None,
+) -> None:
+    """After the commit: the applicant (and an account that lost the identity) hear of it."""
+    # The people affected hear first; the organizers' cards are cosmetic and may fail.
     if outcome is Outcome.APPROVED:
         applicant = load_caller(context, request.telegram_user_id)
         if applicant is not None:
@@ -406,11 +454,29 @@ async def decision_pressed(
             )
         if displaced_chat is not None:
             await notify(context.bot, displaced_chat, texts.ACCOUNT_DISPLACED)
-        done = texts.REQUEST_DONE_APPROVED
     else:
         await notify(context.bot, request.chat_id, texts.REQUEST_REJECTED)
-        done = texts.REQUEST_DONE_REJECTED
-    await _mark_card(query.message, done.format(by=caller.officer.name))
+
+
+async def _close_copies(
+    context: Context, copies: Sequence[tuple[int, int]], pressed: object, text: str
+) -> None:
+    """Every other organizer's copy of the card: who decided, and no buttons left to press."""
+    here = (
+        (pressed.chat.id, pressed.message_id)
+        if isinstance(pressed, MaybeInaccessibleMessage)
+        else None
+    )
+    for chat_id, message_id in copies:
+        if (chat_id, message_id) == here:
+            continue
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+        except TelegramError as exc:
+            # A copy deleted or too old to edit: a press on it is answered as decided.
+            log.info("could not close a request card: %s", type(exc).__name__)
 
 
 def _decided_mark(session: Session, request: BindingRequest) -> str:
@@ -438,9 +504,17 @@ async def _mark_card(message: object, suffix: str) -> None:
 
 
 def _approve(
-    session: Session, request: BindingRequest, caller: Caller
+    session: Session,
+    request: BindingRequest,
+    caller: Caller,
+    *,
+    unit: str = "",
+    gender: str | None = None,
 ) -> tuple[Outcome, int | None]:
-    """Bind the applicant; returns the outcome and the chat of a displaced account, if any."""
+    """Bind the applicant; returns the outcome and the chat of a displaced account, if any.
+
+    A new officer is created with the unit and gender the organizer chose.
+    """
     officer = officers.by_police_id(session, request.claimed_police_id)
     phone = try_normalize_phone(request.phone)
     displaced: int | None = None
@@ -451,9 +525,13 @@ def _approve(
             Officer(
                 police_id=request.claimed_police_id,
                 name=request.claimed_name,
+                unit=unit,
+                gender=gender,
                 phone=phone if phone and holder is None else "",
             ),
         )
+    elif officer.deceased_at is not None:
+        return Outcome.DECEASED, None
     else:
         assert officer.id is not None
         previous = officers.binding_of(session, officer.id)
@@ -491,16 +569,228 @@ def _approve(
 async def list_requests(update: Update, context: Context, _caller: Caller) -> None:
     """/requests or its menu button: pending binding requests, each with its buttons."""
     await answer(update)
+    chat = update.effective_chat
+    assert chat is not None
     with services(context).database.session() as session:
         pending = bindings.pending_requests(session)
-        cards = [(request.id, _request_card(session, request)) for request in pending]
+        cards = [
+            (
+                int(request.id or 0),
+                _request_card(session, request),
+                bindings.add_copy(session, int(request.id or 0), chat.id),
+            )
+            for request in pending
+        ]
     if not cards:
         await reply(update, context, texts.NO_PENDING_REQUESTS)
         return
     await reply(update, context, texts.PENDING_REQUESTS_HEADER.format(count=len(cards)))
-    for request_id, card in cards:
-        assert request_id is not None
-        await reply(update, context, card, _decision_markup(request_id))
+    for request_id, card, copy_id in cards:
+        with effects.on_sent("binding_copy", copy_id):
+            await reply(update, context, card, _decision_markup(request_id))
+
+
+# --- approving a stranger: their unit and gender -------------------------------------------
+
+
+class ApproveState(StrEnum):
+    """The steps of approving someone the roster does not know."""
+
+    UNIT = "ask_unit"
+    GENDER = "ask_gender"
+
+
+@dataclass(frozen=True)
+class ApprovalDraft(Draft):
+    """A new officer in the making: the request, the units offered, the unit chosen."""
+
+    request_id: int = 0
+    # The units offered: the buttons point into this list (a name may not fit in 64 bytes).
+    units: tuple[str, ...] = ()
+    unit: str = ""
+
+
+def _approval_ready(state: ApproveState, draft: ApprovalDraft) -> bool:
+    """True if the draft holds what its step needs."""
+    return draft.request_id > 0 and (state != ApproveState.GENDER or bool(draft.unit))
+
+
+APPROVER: Access[ApproveStep] = Access(
+    ORGANIZER_ROLES, forged="forged.binding_approve", target=action_of
+)
+APPROVAL = Flow(
+    "binding_approve",
+    ApproveState,
+    ApprovalDraft,
+    ApproveStep,
+    access=APPROVER,
+    ready=_approval_ready,
+)
+ApprovePress = Pressed[ApproveState, ApprovalDraft, ApproveStep]
+ApproveText = Typed[ApproveState, ApprovalDraft]
+UNITS_PER_PAGE = 8
+UNITS_PER_ROW = 2
+UNIT_LIMIT = 128  # the officer table's unit column
+GENDERS = {Gender.MALE: texts.APPROVE_GENDER_MALE, Gender.FEMALE: texts.APPROVE_GENDER_FEMALE}
+
+
+def _units(session: Session, context: Context) -> tuple[str, ...]:
+    """The units on the roster and in the policy, in name order."""
+    named = set(broadcasts.units_in_use(session)) | set(services(context).policy.units)
+    return tuple(sorted(named))
+
+
+def _step_button(text: str, flow: str, action: str, value: str = "") -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=ApproveStep(flow, action, value).pack())
+
+
+def _unit_markup(draft: ApprovalDraft, page: int) -> InlineKeyboardMarkup:
+    """One page of unit buttons, the page buttons, and 取消."""
+    start = page * UNITS_PER_PAGE
+    shown = list(enumerate(draft.units))[start : start + UNITS_PER_PAGE]
+    buttons = [_step_button(unit, draft.flow, "unit", str(index)) for index, unit in shown]
+    rows = [buttons[i : i + UNITS_PER_ROW] for i in range(0, len(buttons), UNITS_PER_ROW)]
+    paging = []
+    if page > 0:
+        paging.append(_step_button(texts.APPROVE_UNIT_PREV, draft.flow, "page", str(page - 1)))
+    if start + UNITS_PER_PAGE < len(draft.units):
+        paging.append(_step_button(texts.APPROVE_UNIT_NEXT, draft.flow, "page", str(page + 1)))
+    if paging:
+        rows.append(paging)
+    rows.append([_step_button(texts.APPROVE_CANCEL, draft.flow, "cancel")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _pages(draft: ApprovalDraft) -> int:
+    return max(1, -(-len(draft.units) // UNITS_PER_PAGE))
+
+
+def _unit_question(request: BindingRequest | None, draft: ApprovalDraft, page: int) -> str:
+    name = request.claimed_name if request else ""
+    police_id = request.claimed_police_id if request else ""
+    question = texts.APPROVE_ASK_UNIT.format(name=name, police_id=police_id)
+    if _pages(draft) > 1:
+        question += texts.APPROVE_ASK_UNIT_PAGE.format(page=page + 1, pages=_pages(draft))
+    return question
+
+
+def _request_of(context: Context, draft: ApprovalDraft) -> BindingRequest | None:
+    with services(context).database.session() as session:
+        return bindings.get_request(session, draft.request_id)
+
+
+async def _ask_unit(
+    update: Update, context: Context, request: BindingRequest, units: tuple[str, ...]
+) -> None:
+    """批准 on a stranger's request: the card turns into the unit step."""
+    assert request.id is not None
+    draft = ApprovalDraft(APPROVAL.token(), request_id=request.id, units=units)
+    APPROVAL.begin(update, context, ApproveState.UNIT, draft)
+    await APPROVAL.show(update, context, _unit_question(request, draft, 0), _unit_markup(draft, 0))
+
+
+async def _page_chosen(update: Update, context: Context, turn: ApprovePress) -> None:
+    value = turn.data.value
+    page = int(value) if value.isascii() and value.isdigit() else -1
+    if not 0 <= page < _pages(turn.draft):
+        await answer(update, texts.STALE_BUTTON)
+        return
+    request = _request_of(context, turn.draft)
+    await APPROVAL.show(
+        update, context, _unit_question(request, turn.draft, page), _unit_markup(turn.draft, page)
+    )
+
+
+async def _unit_chosen(update: Update, context: Context, turn: ApprovePress) -> ApproveState | None:
+    value = turn.data.value
+    index = int(value) if value.isascii() and value.isdigit() else -1
+    if not 0 <= index < len(turn.draft.units):
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    return await _ask_gender(update, context, turn.draft, turn.draft.units[index])
+
+
+async def _unit_typed(update: Update, context: Context, turn: ApproveText) -> ApproveState | None:
+    unit = clean(turn.message.text or "")
+    if not meaningful(unit) or len(unit) > UNIT_LIMIT:
+        await prompt(update, context, texts.APPROVE_UNIT_BAD.format(limit=UNIT_LIMIT))
+        return None
+    return await _ask_gender(update, context, turn.draft, unit)
+
+
+async def _ask_gender(
+    update: Update, context: Context, draft: ApprovalDraft, unit: str
+) -> ApproveState:
+    chosen = dataclasses.replace(draft, unit=unit)
+    request = _request_of(context, chosen)
+    question = texts.APPROVE_ASK_GENDER.format(
+        name=request.claimed_name if request else "",
+        police_id=request.claimed_police_id if request else "",
+        unit=unit,
+    )
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                _step_button(label, chosen.flow, "gender", gender)
+                for gender, label in GENDERS.items()
+            ],
+            [_step_button(texts.APPROVE_CANCEL, chosen.flow, "cancel")],
+        ]
+    )
+    return await APPROVAL.advance(update, context, ApproveState.GENDER, chosen, question, markup)
+
+
+REFUSALS = {
+    Outcome.DECIDED: texts.REQUEST_ALREADY_DECIDED,
+    Outcome.STALE: texts.STALE_BUTTON,
+    Outcome.NEEDS_ADMIN: texts.APPROVAL_NEEDS_ADMIN,
+    Outcome.DECEASED: texts.REQUEST_DECEASED,
+}
+
+
+async def _gender_chosen(update: Update, context: Context, turn: ApprovePress) -> int | None:
+    """男 / 女: the officer is created with the chosen unit and gender, and bound."""
+    if turn.data.value not in GENDERS:
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    gender = Gender(turn.data.value)
+    caller = turn.caller
+    displaced_chat: int | None = None
+    card = ""
+    copies: list[tuple[int, int]] = []
+    request: BindingRequest | None = None
+    outcome: Outcome | None = None
+    with APPROVAL.taking(update, context, ApproveState.GENDER, turn.draft.flow) as (session, draft):
+        if draft is not None:
+            request = bindings.get_request(session, draft.request_id, for_update=True)
+            if request is None or request.status != RequestStatus.PENDING:
+                # Another organizer decided meanwhile: the flow ends, nothing else changes.
+                outcome = Outcome.DECIDED
+            elif officers.bound_officer(session, request.telegram_user_id) is not None:
+                outcome = Outcome.STALE
+            else:
+                card = _request_card(session, request)
+                copies = bindings.copies_of(session, int(request.id or 0))
+                outcome, displaced_chat = _approve(
+                    session, request, caller, unit=draft.unit, gender=gender
+                )
+    if outcome is None:
+        await APPROVAL.expire(update)
+        return None
+    if outcome is not Outcome.APPROVED or request is None:
+        refusal = REFUSALS.get(outcome, texts.STALE_BUTTON)
+        await answer(update, refusal, alert=outcome is not Outcome.DECIDED)
+        await show_step(update, context, refusal)
+        return END
+    await answer(update)
+    await _decided(update, context, caller, request, outcome, displaced_chat)
+    # The mark comes last: a later press on this card finds it marked (see _mark_card).
+    done = texts.APPROVE_DONE_DETAIL.format(unit=turn.draft.unit, gender=GENDERS[gender])
+    done += texts.REQUEST_DONE_APPROVED.format(by=caller.officer.name)
+    await show_step(update, context, card + done)
+    pressed = update.callback_query.message if update.callback_query else None
+    await _close_copies(context, copies, pressed, card + done)
+    return END
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
@@ -532,8 +822,26 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         name=NAME,
         persistent=True,
     )
+    approval = APPROVAL.handler(
+        entry_points=[],
+        states={
+            ApproveState.UNIT: [
+                APPROVAL.press("unit", _unit_chosen),
+                APPROVAL.press("page", _page_chosen),
+                APPROVAL.press("cancel", APPROVAL.cancel(texts.APPROVE_CANCELLED)),
+                APPROVAL.typed(_unit_typed),
+            ],
+            ApproveState.GENDER: [
+                APPROVAL.press("gender", _gender_chosen),
+                APPROVAL.press("cancel", APPROVAL.cancel(texts.APPROVE_CANCELLED)),
+                APPROVAL.remind(texts.APPROVE_USE_BUTTONS),
+            ],
+        },
+    )
     return [
         conversation,
+        approval,
+        APPROVAL.outside(),
         CallbackQueryHandler(decision_pressed, pattern=RequestDecision.pattern()),
         CommandHandler("requests", list_requests, filters=PRIVATE_MESSAGE),
     ]

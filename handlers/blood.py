@@ -12,7 +12,10 @@ also use:
   station, so the bot only keeps typos out). The date defaults to today in the union's zone, may
   not lie in the future and may go back one year at most. One officer, day and component is
   recorded once; a second attempt changes nothing and says so. The donor hears of it privately
-  after the commit, with their new totals.
+  after the commit, with their new totals. A donation inside a policy interval of another one
+  (either side) is not recorded at once: a preview names the conflict and asks for 仍然登记.
+  With fewer words, `/blood record` opens a dialog with buttons instead
+  (handlers/blood_record.py, which takes every /blood record command).
 - `/blood stats [年份]`: a calendar year's donors, donations, ml and units, overall and per
   unit (the donors' unit today).
 - `/blood 警号`: one officer's record, as that officer sees it.
@@ -29,12 +32,21 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from sqlmodel import Session
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot import texts
 from bot.policy import BloodPolicy
-from bot.rules.blood import Component, Donation, Eligibility, anniversary, eligibility
+from bot.rules.blood import (
+    Component,
+    Conflict,
+    Donation,
+    Eligibility,
+    anniversary,
+    eligibility,
+    too_close,
+)
 from bot.rules.care import parse_date
 from bot.rules.forgiving import normalise
 from bot.rules.text import quote
@@ -45,6 +57,7 @@ from handlers.common import (
     Context,
     notify_told,
     reply,
+    show_step,
     typed_command,
 )
 from handlers.context import services
@@ -60,6 +73,8 @@ PLASMA_ML = range(100, 801, 50)
 _SEPARATORS = re.compile(r"[\s,，、;；]+")
 _AMOUNT = re.compile(r"^(\d{1,5})(?:ml|毫升|个治疗量|治疗量|个|单位|u)?$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})年?$")
+# The verbs of /blood that record a donation (handlers/blood_record.py takes those commands).
+RECORD_WORDS = ("record", "登记")
 COMPONENT_NAMES = {
     "全血": Component.WHOLE_BLOOD,
     "血小板": Component.PLATELETS,
@@ -101,6 +116,12 @@ def amount_problem(component: Component, amount: int) -> str | None:
     return None
 
 
+def read_amount(token: str) -> int | None:
+    """400, 400ml, 400毫升, 2个, 2个治疗量 → the number; None if it is not one."""
+    match = _AMOUNT.match(token)
+    return None if match is None else int(match.group(1))
+
+
 def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
     """警号 成分 数量 [日期] → what to record; ArgumentError with the reason otherwise."""
     if len(tokens) < 3:
@@ -113,12 +134,11 @@ def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
         raise ArgumentError(
             texts.BLOOD_BAD_COMPONENT.format(token=quote(component_token)) + texts.BLOOD_USAGE
         )
-    amount_match = _AMOUNT.match(amount_token)
-    if amount_match is None:
+    amount = read_amount(amount_token)
+    if amount is None:
         raise ArgumentError(
             texts.BLOOD_BAD_AMOUNT.format(token=quote(amount_token)) + texts.BLOOD_USAGE
         )
-    amount = int(amount_match.group(1))
     problem = amount_problem(component, amount)
     if problem is not None:
         raise ArgumentError(problem)
@@ -141,7 +161,8 @@ def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
 # --- showing -----------------------------------------------------------------------------
 
 
-def _today(context: Context) -> date:
+def union_today(context: Context) -> date:
+    """Today in the union's zone."""
     return datetime.now(services(context).zone).date()
 
 
@@ -156,8 +177,22 @@ def amount_text(component: str, amount: int) -> str:
 
 
 def totals_text(totals: blood_storage.Totals) -> str:
-    """累计献血 3 次：…"""
-    return texts.BLOOD_TOTALS.format(count=totals.donations, ml=totals.ml, units=totals.units)
+    """累计献血 3 次：全血 400 毫升，血小板 2 个治疗量。 Only what was given: no line says 0."""
+    if totals.donations == 0:
+        return texts.BLOOD_NO_HISTORY
+    given = (
+        (Component.WHOLE_BLOOD, totals.whole_ml),
+        (Component.PLATELETS, totals.units),
+        (Component.PLASMA, totals.plasma_ml),
+    )
+    parts = [
+        f"{component_name(component)} {amount_text(component, amount)}"
+        for component, amount in given
+        if amount > 0
+    ]
+    return texts.BLOOD_TOTALS_GIVEN.format(
+        count=totals.donations, parts=texts.BLOOD_TOTALS_SEPARATOR.join(parts)
+    )
 
 
 def _blood_type(officer: Officer, *, own: bool) -> str:
@@ -223,7 +258,7 @@ def blood_card(
         if len(donations) > HISTORY_LIMIT:
             lines.append(texts.BLOOD_HISTORY_MORE.format(limit=HISTORY_LIMIT))
     else:
-        lines.append(texts.BLOOD_NO_HISTORY)
+        lines.append(texts.BLOOD_NO_HISTORY_OWN if own else texts.BLOOD_NO_HISTORY)
     history = [Donation(d.donated_on, Component(d.component), d.amount) for d in donations]
     lines.append("")
     lines.append(texts.BLOOD_NEXT_HEAD)
@@ -247,7 +282,7 @@ async def _show(
         officer,
         donations,
         totals,
-        today=_today(context),
+        today=union_today(context),
         policy=services(context).policy.blood,
         own=own,
     )
@@ -274,8 +309,6 @@ async def blood_command(update: Update, context: Context, caller: Caller) -> Non
     try:
         if verb in ("help", "帮助", "用法"):
             await reply(update, context, texts.BLOOD_USAGE)
-        elif verb in ("record", "登记"):
-            await _record(update, context, caller, tokens[1:])
         elif verb in ("stats", "统计"):
             await _stats(update, context, tokens[1:])
         elif len(tokens) == 1:
@@ -297,65 +330,127 @@ async def _show_other(update: Update, context: Context, police_id: str) -> None:
     await _show(update, context, officer, own=False)
 
 
-async def _record(update: Update, context: Context, caller: Caller, tokens: Sequence[str]) -> None:
-    """/blood record 警号 成分 数量 [日期]: store a donation, then thank the donor."""
-    request = parse_record(tokens, today=_today(context))
-    with services(context).database.session() as session:
-        officer = officers.by_police_id(session, request.police_id)
-        if officer is None or officer.id is None:
-            raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=quote(request.police_id)))
-        if not officer.active:
-            raise ArgumentError(
-                texts.BLOOD_OFFICER_LEFT.format(name=officer.name, police_id=officer.police_id)
+@dataclasses.dataclass(frozen=True)
+class Recorded:
+    """What storing a donation did: the row (None: it was recorded before) and the donor's
+    totals and binding, for telling them after the commit."""
+
+    officer: Officer
+    request: RecordRequest
+    stored: BloodDonation | None
+    totals: blood_storage.Totals
+    binding: TelegramBinding | None
+
+
+def recordable(session: Session, police_id: str) -> Officer:
+    """The active officer a donation is recorded for; ArgumentError with the reason otherwise."""
+    officer = officers.by_police_id(session, police_id)
+    if officer is None or officer.id is None:
+        raise ArgumentError(texts.NO_SUCH_OFFICER.format(police_id=quote(police_id)))
+    if not officer.active:
+        raise ArgumentError(
+            texts.BLOOD_OFFICER_LEFT.format(name=officer.name, police_id=officer.police_id)
+        )
+    return officer
+
+
+def conflicts_of(
+    session: Session, officer_id: int, request: RecordRequest, policy: BloodPolicy
+) -> tuple[Conflict, ...]:
+    """The officer's recorded donations the requested one lies too close to (either side)."""
+    history = [
+        Donation(d.donated_on, Component(d.component), d.amount)
+        for d in blood_storage.history(session, officer_id)
+    ]
+    new = Donation(request.donated_on, request.component, request.amount)
+    return too_close(new, history, policy)
+
+
+def _day_text(day: date, today: date) -> str:
+    """11月20日, with the year when it is not this one."""
+    if day.year == today.year:
+        return texts.BLOOD_WARN_DAY.format(month=day.month, day=day.day)
+    return texts.BLOOD_WARN_DAY_YEAR.format(year=day.year, month=day.month, day=day.day)
+
+
+def conflict_text(conflicts: Sequence[Conflict], today: date) -> str:
+    """The warning lines of a preview: which donation, how many days apart, how many needed."""
+    if not conflicts:
+        return ""
+    lines = [texts.BLOOD_WARN_HEAD]
+    for conflict in conflicts:
+        other = conflict.other
+        if conflict.gap == 0:
+            template = texts.BLOOD_WARN_SAME_DAY
+        elif conflict.later:
+            template = texts.BLOOD_WARN_AFTER
+        else:
+            template = texts.BLOOD_WARN_BEFORE
+        lines.append(
+            template.format(
+                component=component_name(other.component),
+                date=_day_text(other.on, today),
+                gap=conflict.gap,
+                required=conflict.required,
             )
-        stored = blood_storage.record(
+        )
+    lines.append(texts.BLOOD_WARN_CHECK)
+    return "".join(lines)
+
+
+def store(session: Session, caller: Caller, officer: Officer, request: RecordRequest) -> Recorded:
+    """Write the donation and its audit entry (once per officer, day and component)."""
+    assert officer.id is not None
+    stored = blood_storage.record(
+        session,
+        officer_id=officer.id,
+        donated_on=request.donated_on,
+        component=request.component.value,
+        amount=request.amount,
+        recorded_by=caller.actor,
+    )
+    if stored is not None:
+        audit.record(
             session,
-            officer_id=officer.id,
-            donated_on=request.donated_on,
+            actor=caller.actor,
+            action="blood.record",
+            target=f"officer:{officer.police_id}",
+            donation=stored.id,
+            donated_on=request.donated_on.isoformat(),
             component=request.component.value,
             amount=request.amount,
-            recorded_by=caller.actor,
         )
-        if stored is not None:
-            audit.record(
-                session,
-                actor=caller.actor,
-                action="blood.record",
-                target=f"officer:{officer.police_id}",
-                donation=stored.id,
-                donated_on=request.donated_on.isoformat(),
-                component=request.component.value,
-                amount=request.amount,
-            )
-        totals = blood_storage.totals(session, officer.id)
-        binding = officers.binding_of(session, officer.id)
+    totals = blood_storage.totals(session, officer.id)
+    binding = officers.binding_of(session, officer.id)
+    return Recorded(officer, request, stored, totals, binding)
+
+
+async def report(
+    update: Update, context: Context, caller: Caller, recorded: Recorded, *, edit: bool = False
+) -> None:
+    """After the commit: thank the donor, then tell the organizer (in the pressed message when
+    `edit`); a donation recorded before is only named."""
+    officer, request = recorded.officer, recorded.request
     component = component_name(request.component)
-    amount = amount_text(request.component, request.amount)
     day = request.donated_on.isoformat()
-    if stored is None:
-        await reply(
-            update,
-            context,
-            texts.BLOOD_DUPLICATE.format(
-                name=officer.name, police_id=officer.police_id, date=day, component=component
-            ),
+    show = show_step if edit else reply
+    if recorded.stored is None:
+        duplicate = texts.BLOOD_DUPLICATE.format(
+            name=officer.name, police_id=officer.police_id, date=day, component=component
         )
+        await show(update, context, duplicate)
         return
-    # Committed: now the donor may hear of it.
-    thanks = thanks_text(request.donated_on, request.component, request.amount, totals)
-    told = await tell_donor(context, caller, officer, binding, thanks)
-    await reply(
-        update,
-        context,
-        texts.BLOOD_RECORDED.format(
-            name=officer.name,
-            police_id=officer.police_id,
-            date=day,
-            component=component,
-            amount=amount,
-            told=told,
-        ),
+    thanks = thanks_text(request.donated_on, request.component, request.amount, recorded.totals)
+    told = await tell_donor(context, caller, officer, recorded.binding, thanks)
+    done = texts.BLOOD_RECORDED.format(
+        name=officer.name,
+        police_id=officer.police_id,
+        date=day,
+        component=component,
+        amount=amount_text(request.component, request.amount),
+        told=told,
     )
+    await show(update, context, done)
     if officer.id == caller.officer.id:
         await reply(update, context, thanks)
 
@@ -402,7 +497,7 @@ def parse_year(tokens: Sequence[str], *, today: date) -> int:
 
 async def _stats(update: Update, context: Context, tokens: Sequence[str]) -> None:
     """/blood stats [年份]: a year's donors, donations, ml and units, overall and per unit."""
-    year = parse_year(tokens, today=_today(context))
+    year = parse_year(tokens, today=union_today(context))
     with services(context).database.session() as session:
         overall = blood_storage.year_figures(session, year)
         per_unit = blood_storage.unit_figures(session, year)

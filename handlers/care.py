@@ -546,8 +546,12 @@ async def my_reports(update: Update, context: Context, caller: Caller) -> None:
         if case.officer_id != caller.officer.id:
             line += texts.CARE_MINE_FOR.format(name=names[case.officer_id])
         own = case.officer_id == caller.officer.id
-        if own and case.status == CaseStatus.PAID and case.paid_amount is not None:
-            line += texts.CARE_MINE_PAID.format(amount=case.paid_amount)
+        # The reporter of a colleague's death is the one told of its sum (CASE_TOLD_AS_REPORTER);
+        # a colleague's other cases stay theirs. Organizers' names are not shown to officers.
+        told = own or case.event == "officer_death"
+        if told and case.status == CaseStatus.PAID and case.paid_amount is not None:
+            paid_on = case.paid_at.astimezone(services(context).zone).date() if case.paid_at else ""
+            line += texts.CARE_MINE_PAID.format(amount=case.paid_amount, date=paid_on)
         if case.status == CaseStatus.DECLINED and case.officer_id == caller.officer.id:
             reason = care.decline_reason(case, services(context).cipher)
             line += texts.CARE_MINE_DECLINED.format(reason=reason)

@@ -7,6 +7,10 @@ prompt, so a restart resumes them. The database, not PTB's memory, says where a 
 back first. The final step locks the case, re-checks the organizer's role and the step, moves the
 case and writes the audit entry in one transaction; the officer hears of it after the commit.
 
+A visit or payment on an officer's death case is the union's confirmation of that death
+(storage.deaths): in the same transaction the officer is marked deceased, nothing more is sent
+to their account, their places go to the next in line; the organizer reads one line of it.
+
 /cases lists cases with filters, /cases stats gives figures, /cases export sends finance's
 workbook. The ward and the note (health details) appear only on cards in organizers' private
 chats: never in a list, an export, the audit log or a log line.
@@ -19,10 +23,11 @@ import logging
 import secrets
 import unicodedata
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -40,11 +45,13 @@ from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.care_export import export_bytes
+from bot.policy import ServicePolicy
 from bot.rules.care import Sum, paid_amount_problem
 from bot.rules.case_query import FilterError, describe, parse_filter, parse_period, split_arguments
 from bot.rules.text import clean, meaningful
 from handlers import menu
 from handlers.access import ORGANIZER, Access, access, action_of, pressed
+from handlers.bookings import offer_of, promoted_text
 from handlers.callbacks import CallbackData, CaseAction
 from handlers.care_cards import case_card, case_markup, event_name
 from handlers.common import (
@@ -56,15 +63,20 @@ from handlers.common import (
     answer,
     conversation_key,
     edit_or_send,
+    notify,
     notify_told,
     prompt,
     reply,
     typed_command,
 )
 from handlers.context import services
-from storage import audit, broadcasts, care, conversations, officers, roles
+from handlers.drives import when_text as drive_when
+from handlers.events.listing import when_text as event_when
+from storage import audit, broadcasts, care, conversations, deaths, officers, roles
+from storage.bookings import Offer
 from storage.crypto import FieldCipher
-from storage.models import CareCase, CaseStatus, Officer
+from storage.models import BloodDrive, CareCase, CaseStatus, Event, Officer
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +191,9 @@ class Moved:
     reporter: Officer | None
     tell_chat: int | None
     tell_reporter: bool
+    takers: dict[str, Officer] = dataclasses.field(default_factory=dict)
+    # An officer's death the step confirmed: what stopped (None for any other step).
+    stopped: deaths.Stopped | None = None
 
 
 def _locked(session: Session, case_id: int) -> CareCase | None:
@@ -205,6 +220,7 @@ def _move(
     to: CaseStatus,
     *,
     cipher: FieldCipher,
+    offers: Mapping[str, Offer],
     amount: int | None = None,
     reason: str = "",
 ) -> tuple[Outcome, Moved | None]:
@@ -246,7 +262,20 @@ def _move(
     assert person.id is not None
     binding = officers.binding_of(session, person.id)
     tell_chat = binding.chat_id if binding is not None else None
-    return Outcome.MOVED, Moved(case, subject, reporter, tell_chat, tell_reporter)
+    stopped = None
+    if deaths.confirms_death(case.event, to):
+        # Visited or paid: the union confirmed it. In the step's transaction, so a death is
+        # never half recorded; a declined report (a mistake) changes nothing.
+        stopped = deaths.confirm(session, subject, actor=caller.actor, now=utcnow(), offers=offers)
+    return Outcome.MOVED, Moved(
+        case,
+        subject,
+        reporter,
+        tell_chat,
+        tell_reporter,
+        care.takers(session, [case]),
+        stopped,
+    )
 
 
 async def _tell(context: Context, moved: Moved) -> bool:
@@ -274,7 +303,85 @@ def _told(moved: Moved, delivered: bool) -> str:
 
 
 def _card(context: Context, moved: Moved) -> str:
-    return case_card(moved.case, moved.subject, services(context).cipher, reporter=moved.reporter)
+    return case_card(
+        moved.case,
+        moved.subject,
+        services(context).cipher,
+        reporter=moved.reporter,
+        zone=services(context).zone,
+        takers=moved.takers,
+    )
+
+
+def _card_now(context: Context, case_id: int) -> tuple[CareCase, str] | None:
+    """A case and its card as it stands now; None if the case (or its officer) is gone."""
+    with services(context).database.session() as session:
+        case = care.get(session, case_id)
+        subject = officers.by_id(session, case.officer_id) if case else None
+        reporter = officers.by_id(session, case.reporter_id) if case else None
+        takers = care.takers(session, [case]) if case else {}
+    if case is None or subject is None:
+        return None
+    card = case_card(
+        case,
+        subject,
+        services(context).cipher,
+        reporter=reporter,
+        zone=services(context).zone,
+        takers=takers,
+    )
+    return case, card
+
+
+def _offers(context: Context) -> dict[str, Offer]:
+    """What each service offers now: a released booking's place goes on by these terms."""
+    svc = services(context)
+    return {service.key: offer_of(service, svc.zone) for service in svc.policy.services}
+
+
+def _death_line(stopped: deaths.Stopped) -> str:
+    """One line for the organizer: what a confirmed death stopped."""
+    name = stopped.officer.name
+    extra = ""
+    if stopped.deliveries:
+        extra += texts.CASE_DEATH_DELIVERIES.format(count=stopped.deliveries)
+    if stopped.released:
+        extra += texts.CASE_DEATH_PLACES.format(count=len(stopped.released))
+    return texts.CASE_DEATH_CONFIRMED.format(name=name, extra=extra)
+
+
+def promoted_notice(
+    released: deaths.Released, offered: Sequence[ServicePolicy], zone: ZoneInfo
+) -> str:
+    """The notice to whoever moved up into a released place, as a cancellation sends it."""
+    parent = released.parent
+    if isinstance(parent, Event):
+        return texts.EVENT_PROMOTED.format(
+            title=parent.title, when=event_when(parent, zone), place=parent.place
+        )
+    if isinstance(parent, BloodDrive):
+        return texts.DRIVE_PROMOTED.format(
+            id=parent.id, when=drive_when(parent.starts_at, zone), place=parent.place
+        )
+    service = next((s for s in offered if s.key == parent.service_key), None)
+    return promoted_text(service, parent, zone) if service is not None else ""
+
+
+async def _after_death(context: Context, stopped: deaths.Stopped | None) -> None:
+    """After the commit: those moved up into a released place hear of it."""
+    if stopped is None:
+        return
+    svc = services(context)
+    for released in stopped.released:
+        if released.promoted is None:
+            continue
+        with svc.database.session() as session:
+            chat = officers.bound_chats(session, [released.promoted]).get(released.promoted)
+        if chat is None:
+            continue
+        text = promoted_notice(released, svc.policy.services, svc.zone)
+        if text:
+            await notify(context.bot, chat, text)
 
 
 async def _refused(update: Update, context: Context, outcome: Outcome, case_id: int) -> None:
@@ -316,7 +423,12 @@ async def visit_pressed(
         return
     with services(context).database.session() as session:
         outcome, moved = _move(
-            session, caller, action.case_id, CaseStatus.VISITED, cipher=services(context).cipher
+            session,
+            caller,
+            action.case_id,
+            CaseStatus.VISITED,
+            cipher=services(context).cipher,
+            offers=_offers(context),
         )
     if moved is None:
         if outcome is Outcome.STALE and await _show_as_it_stands(update, context, action.case_id):
@@ -330,6 +442,9 @@ async def visit_pressed(
     except TelegramError as exc:
         # Committed and told: the card is only the organizer's view of it.
         log.info("could not update a case card: %s", type(exc).__name__)
+    if moved.stopped is not None:
+        await prompt(update, context, _death_line(moved.stopped))
+    await _after_death(context, moved.stopped)
 
 
 async def _show_as_it_stands(update: Update, context: Context, case_id: int) -> bool:
@@ -338,14 +453,11 @@ async def _show_as_it_stands(update: Update, context: Context, case_id: int) -> 
     A repeated press (or one on another organizer's copy of the card) gets the card the step
     left behind, not a bare "no". False if the case is gone.
     """
-    with services(context).database.session() as session:
-        case = care.get(session, case_id)
-        subject = officers.by_id(session, case.officer_id) if case else None
-        reporter = officers.by_id(session, case.reporter_id) if case else None
-    if case is None or subject is None:
+    found = _card_now(context, case_id)
+    if found is None:
         return False
+    case, card = found
     await answer(update, texts.CASE_NOW.format(status=texts.CASE_STATUS[case.status]))
-    card = case_card(case, subject, services(context).cipher, reporter=reporter)
     try:
         await edit_or_send(update, context, card, case_markup(case))
     except TelegramError as exc:
@@ -556,6 +668,7 @@ async def _finish(
                 case_id,
                 to,
                 cipher=services(context).cipher,
+                offers=_offers(context),
                 amount=amount,
                 reason=reason,
             )
@@ -571,8 +684,11 @@ async def _finish(
         )
     else:
         done = texts.CASE_DECLINED_DONE.format(id=case.id, told=_told(moved, delivered))
+    if moved.stopped is not None:
+        done += "\n" + _death_line(moved.stopped)
     await _show(update, context, done)
     await _refresh_card(update, context, draft, moved)
+    await _after_death(context, moved.stopped)
     return END
 
 
@@ -700,14 +816,11 @@ async def _list(update: Update, context: Context, tokens: Sequence[str]) -> None
 
 async def _show_case(update: Update, context: Context, case_id: int) -> None:
     """/cases #12: the case's card with the steps still open (a private chat, an organizer)."""
-    with services(context).database.session() as session:
-        case = care.get(session, case_id)
-        subject = officers.by_id(session, case.officer_id) if case else None
-        reporter = officers.by_id(session, case.reporter_id) if case else None
-    if case is None or subject is None:
+    found = _card_now(context, case_id)
+    if found is None:
         await reply(update, context, texts.CASES_NO_SUCH.format(id=case_id))
         return
-    card = case_card(case, subject, services(context).cipher, reporter=reporter)
+    case, card = found
     await reply(update, context, card, case_markup(case))
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from handlers.callbacks import CaseAction
+from storage import care
 from storage.crypto import FieldCipher
 from storage.models import CareCase, CaseStatus, Officer
 
@@ -24,10 +28,77 @@ def amount_text(amount: int, up_to: bool) -> str:
     return (texts.CARE_AMOUNT_UP_TO if up_to else texts.CARE_AMOUNT).format(amount=amount)
 
 
+def _taker(actor: str, takers: Mapping[str, Officer]) -> str:
+    """Who took a step, as people read it: 赵敏（200001）; the bare actor if unknown."""
+    officer = takers.get(actor)
+    if officer is None:
+        return actor or texts.UNKNOWN
+    return texts.CASE_CARD_TAKER.format(name=officer.name, police_id=officer.police_id)
+
+
+def _when(moment: datetime, zone: tzinfo | None) -> str:
+    """A step's time on the union's clock (stored in UTC)."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if zone is not None else ""
+
+
+def step_lines(
+    case: CareCase,
+    cipher: FieldCipher,
+    *,
+    zone: tzinfo | None,
+    takers: Mapping[str, Officer],
+) -> list[str]:
+    """Who visited, paid or declined, when, and (organizers only) why: the case's history.
+
+    The reasons are sealed and may touch someone's health: these lines belong on organizers'
+    cards in private chats, never in a list, a group or a log.
+    """
+    lines = []
+    if case.visited_at is not None:
+        lines.append(
+            texts.CASE_CARD_VISITED.format(
+                by=_taker(case.visited_by, takers), at=_when(case.visited_at, zone)
+            )
+        )
+    if case.paid_at is not None and case.paid_amount is not None:
+        differs = case.policy_amount > 0 and case.paid_amount != case.policy_amount
+        lines.append(
+            (texts.CASE_CARD_PAID_OTHER if differs else texts.CASE_CARD_PAID).format(
+                amount=case.paid_amount,
+                policy=case.policy_amount,
+                by=_taker(case.paid_by, takers),
+                at=_when(case.paid_at, zone),
+            )
+        )
+        reason = care.pay_reason(case, cipher)
+        if reason:
+            lines.append(texts.CASE_CARD_PAY_REASON.format(reason=reason))
+    if case.declined_at is not None:
+        lines.append(
+            texts.CASE_CARD_DECLINED.format(
+                by=_taker(case.declined_by, takers), at=_when(case.declined_at, zone)
+            )
+        )
+        reason = care.decline_reason(case, cipher)
+        if reason:
+            lines.append(texts.CASE_CARD_DECLINE_REASON.format(reason=reason))
+    return lines
+
+
 def case_card(
-    case: CareCase, subject: Officer, cipher: FieldCipher, *, reporter: Officer | None
+    case: CareCase,
+    subject: Officer,
+    cipher: FieldCipher,
+    *,
+    reporter: Officer | None,
+    zone: tzinfo | None = None,
+    takers: Mapping[str, Officer] | None = None,
 ) -> str:
-    """Everything an organizer needs, health details included: only for private chats."""
+    """Everything an organizer needs, health details included: only for private chats.
+
+    A case that moved on shows who took each step and when (`zone`: the union's clock;
+    `takers`: storage.care.takers), the sum paid and the reasons.
+    """
     lines = [
         texts.CASE_CARD.format(
             id=case.id,
@@ -54,6 +125,7 @@ def case_card(
     note = cipher.decrypt(case.note_cipher)
     if note:
         lines.append(texts.CARE_LINE_NOTE.format(note=note))
+    lines += step_lines(case, cipher, zone=zone, takers=takers or {})
     return "\n".join(lines)
 
 

@@ -33,7 +33,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from bot import effects, texts
 from bot.rules.identity import normalize_police_id
-from bot.rules.messages import TELEGRAM_TEXT_LIMIT
+from bot.rules.messages import NOTICE_TEXT_LIMIT, TELEGRAM_TEXT_LIMIT
 from bot.rules.text import clean, meaningful, quote
 from handlers import announce, menu
 from handlers.access import OFFICER, Access, access, pressed, refuse
@@ -391,7 +391,7 @@ def _prefix(club: str) -> str:
 
 def _text_limit(club: str) -> int:
     """How long the typed text may be: the club's name goes in front of it."""
-    return TELEGRAM_TEXT_LIMIT - _length(_prefix(club))
+    return min(NOTICE_TEXT_LIMIT, TELEGRAM_TEXT_LIMIT - _length(_prefix(club)))
 
 
 def _reachable(context: Context, club: str) -> int:

@@ -108,6 +108,7 @@ class Caller:
     roles: frozenset[Role]
     load_leads: Callable[[], frozenset[str]] = field(default=_no_clubs, repr=False)
     load_staffs: Callable[[], frozenset[str]] = field(default=_no_clubs, repr=False)
+    load_contact_units: Callable[[], frozenset[str]] = field(default=_no_clubs, repr=False)
 
     @functools.cached_property
     def leads(self) -> frozenset[str]:
@@ -119,6 +120,11 @@ class Caller:
         """The keys of the policy's services they staff (handlers/booking_staff.py), read on
         first use."""
         return self.load_staffs()
+
+    @functools.cached_property
+    def contact_units(self) -> frozenset[str]:
+        """The units they are a contact (基层工会联络员) for, read on first use."""
+        return self.load_contact_units()
 
     @property
     def actor(self) -> str:
@@ -235,6 +241,7 @@ def load_caller(context: Context, telegram_user_id: int) -> Caller | None:
             roles=frozenset(roles.roles_of(session, officer.id)),
             load_leads=lambda: _leads_of(context, officer_id),
             load_staffs=lambda: _staffs_of(context, officer_id),
+            load_contact_units=lambda: _contact_units_of(context, officer_id),
         )
 
 
@@ -249,6 +256,12 @@ def _staffs_of(context: Context, officer_id: int) -> frozenset[str]:
     keys = {service.key for service in services(context).policy.services}
     with services(context).database.session() as session:
         return frozenset(bookings.staffed_by(session, officer_id) & keys)
+
+
+def _contact_units_of(context: Context, officer_id: int) -> frozenset[str]:
+    """The units an officer is a contact for, as the database says now."""
+    with services(context).database.session() as session:
+        return frozenset(roles.contact_units_of(session, officer_id))
 
 
 async def answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
@@ -370,6 +383,8 @@ def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
         [button(texts.MENU_DRIVES, "drives"), button(texts.MENU_BLOOD, "blood")],
         [button(texts.MENU_EVENTS, "events"), button(texts.MENU_CLUBS, "clubs")],
         [button(texts.MENU_BOOK, "book"), button(texts.MENU_PROFILE, "profile")],
+        [button(texts.MENU_RETREATS, "retreats"), button(texts.MENU_HONOURS, "honours")],
+        [button(texts.MENU_SURVEYS, "surveys"), button(texts.MENU_CHARITY, "charity")],
     ]
     if caller.staffs:
         rows.append([button(texts.MENU_STAFF, "staff")])
@@ -382,8 +397,16 @@ def main_menu_markup(caller: Caller) -> InlineKeyboardMarkup:
             button(texts.MENU_REQUESTS, "requests"),
             button(texts.MENU_GREETINGS, "greetings"),
             button(texts.MENU_BOOKINGS, "bookings"),
+            button(texts.MENU_MUTUAL_AID, "mutualaid"),
+            button(texts.MENU_CHARITY, "charity"),
+            button(texts.MENU_DISTRIBUTIONS, "distributions"),
+            button(texts.MENU_ROUNDS, "rounds"),
+            button(texts.MENU_STATS, "stats"),
         ]
         rows += [tools[i : i + 2] for i in range(0, len(tools), 2)]
+    elif caller.contact_units:
+        # A unit contact confirms what their unit received.
+        rows.append([button(texts.MENU_DISTRIBUTIONS, "distributions")])
     rows.append([button(texts.MENU_HELP, "help")])
     return InlineKeyboardMarkup(rows)
 
@@ -420,6 +443,10 @@ def commands_for(held: set[Role] | frozenset[Role], *, staff: bool = False) -> l
         BotCommand("events", texts.COMMAND_EVENTS),
         BotCommand("clubs", texts.COMMAND_CLUBS),
         BotCommand("book", texts.COMMAND_BOOK),
+        BotCommand("retreats", texts.COMMAND_RETREATS),
+        BotCommand("honours", texts.COMMAND_HONOURS),
+        BotCommand("surveys", texts.COMMAND_SURVEYS),
+        BotCommand("charity", texts.COMMAND_CHARITY),
         BotCommand("help", texts.COMMAND_HELP),
         BotCommand("cancel", texts.COMMAND_CANCEL),
     ]
@@ -433,6 +460,10 @@ def commands_for(held: set[Role] | frozenset[Role], *, staff: bool = False) -> l
             BotCommand("cases", texts.COMMAND_CASES),
             BotCommand("greetings", texts.COMMAND_GREETINGS),
             BotCommand("bookings", texts.COMMAND_BOOKINGS),
+            BotCommand("rounds", texts.COMMAND_ROUNDS),
+            BotCommand("mutualaid", texts.COMMAND_MUTUAL_AID),
+            BotCommand("distributions", texts.COMMAND_DISTRIBUTIONS),
+            BotCommand("stats", texts.COMMAND_STATS),
         ]
     if Role.ADMIN in held:
         commands += [
@@ -461,18 +492,15 @@ def help_text(caller: Caller | None) -> str:
     """Help for what this caller may do."""
     if caller is None:
         return texts.HELP_STRANGER
-    text = texts.HELP_OFFICER + texts.HELP_CARE + texts.HELP_BLOOD + texts.HELP_DRIVES
-    text += texts.HELP_EVENTS + texts.HELP_CLUBS + texts.HELP_BOOK
+    text = texts.HELP_MEMBER
     if caller.leads:
-        text += texts.HELP_CLUBS_LEADER.format(clubs="、".join(sorted(caller.leads)))
-    if caller.leads or caller.organizer:
-        text += texts.HELP_EVENTS_MANAGER
+        text += texts.HELP_LEADER.format(clubs="、".join(sorted(caller.leads)))
+    if caller.contact_units:
+        text += texts.HELP_CONTACT.format(units="、".join(sorted(caller.contact_units)))
     if caller.staffs:
-        text += texts.HELP_STAFF
+        text += texts.HELP_STAFF_GROUPED
     if caller.organizer:
-        text += texts.HELP_ORGANIZER + texts.HELP_BLOOD_ORGANIZER + texts.HELP_DRIVES_ORGANIZER
-        text += texts.HELP_APPEAL_ORGANIZER + texts.HELP_CLUBS_ORGANIZER
-        text += texts.HELP_GREETINGS_ORGANIZER + texts.HELP_BOOKINGS_ORGANIZER
+        text += texts.HELP_ORGANIZER_GROUPED
     if caller.has(Role.ADMIN):
-        text += texts.HELP_ADMIN + texts.HELP_STAFF_ADMIN
+        text += texts.HELP_ADMIN_GROUPED
     return text

@@ -9,23 +9,30 @@
 - 取消报名 frees the place; the first on the waitlist moves up and hears of it privately, after
   the commit.
 - Organizers: `/drives new 日期 时间 地点 名额 [血型]`, e.g.
-  `/drives new 2026-12-05 09:00 市中心血站 30 O,A` (`/drive` works too). The time is the
-  union's local time and must lie ahead; the place may contain spaces; capacity 1–10,000;
-  blood types A, B, O, AB separated by commas (none: every type). `/drives 编号` lists who
-  signed up and who waits.
+  `/drives new 2026-12-05 09:00 市中心血站 30 O,A` (`/drive` works too), is the shortcut of
+  the button dialog of handlers/drive_admin.py (which takes `/drives new …` before this module
+  and also edits and cancels drives). The time is the union's local time and must lie ahead;
+  the place may contain spaces; capacity 1–10,000; blood types A, B, O, AB separated by commas
+  (none: every type).
+- `/drives 编号` (or 👥 名单 on an organizer's card): who signed up and who waits, in one
+  message a page at a time (◀ ▶ edit it); a donor's name opens their record buttons in the
+  same message (全血 / 血小板, `record_pressed`), and ◀ 返回名单 goes back to their page.
 - Reminders, the day before each drive to those signed up then: bot/jobs/drives.py.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -38,7 +45,14 @@ from bot.rules.horizon import beyond_horizon, horizon
 from bot.rules.text import clean, meaningful, quote
 from handlers import blood
 from handlers.access import ORGANIZER, Access, access, pressed
-from handlers.callbacks import DriveAction, DriveRecord
+from handlers.callbacks import (
+    DriveAction,
+    DriveDonor,
+    DriveList,
+    DriveManage,
+    DriveRecord,
+    DriveStep,
+)
 from handlers.common import (
     ORGANIZER_ROLES,
     PRIVATE_MESSAGE,
@@ -54,8 +68,9 @@ from handlers.context import services
 from storage import audit, officers
 from storage import blood as blood_storage
 from storage import drives as drive_storage
-from storage.drives import BLOOD_GROUPS, DriveView, Outcome
+from storage.drives import BLOOD_GROUPS, Attendee, DriveView, Outcome
 from storage.models import (
+    BloodDonation,
     BloodDrive,
     DriveStatus,
     Officer,
@@ -71,15 +86,28 @@ RECORDER: Access[DriveRecord] = Access(
     forged="forged.drive_record",
     target=lambda record: f"drive:{record.drive_id}",
 )
+# Lists of donors and the managing buttons are for organizers; a press by anyone else is forged.
+LISTER: Access[DriveList | DriveDonor] = Access(
+    ORGANIZER_ROLES,
+    forged="forged.drive_list",
+    target=lambda data: f"drive:{data.drive_id}",
+)
 MAX_CAPACITY = 10_000
 MAX_PLACE = 100  # the width of blood_drive.place
+PAGE_SIZE = 10  # donors on one page of a drive's list
+DONOR_BUTTONS_PER_ROW = 2
 
+NEW_WORDS = ("new", "新建", "安排")
 _TYPE_SEPARATORS = re.compile(r"[,，、/;；]+")
 _DRIVE_ID = re.compile(r"^#?(\d{1,9})$")
 
 
 class ArgumentError(ValueError):
     """An argument of /drives that cannot be used; the text says why."""
+
+
+class Incomplete(ArgumentError):
+    """`/drives new …` without all of date, time, place and capacity: the dialog asks for them."""
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -113,7 +141,7 @@ def parse_new(
 ) -> tuple[datetime, str, int, list[str]]:
     """日期 时间 地点 名额 [血型] → (start in UTC, place, capacity, wanted types)."""
     if len(tokens) < 4:
-        raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
+        raise Incomplete(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
     today = now.astimezone(zone).date()
     day = parse_date(tokens[0], today, lean=Lean.FUTURE)
     if day is None:
@@ -131,7 +159,7 @@ def parse_new(
         types = parse_types(normalise(rest.pop()))
     capacity_token = normalise(rest.pop())
     if not rest:
-        raise ArgumentError(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
+        raise Incomplete(texts.DRIVE_MISSING + texts.DRIVE_USAGE)
     if not _whole_number(capacity_token) or not 1 <= int(capacity_token) <= MAX_CAPACITY:
         raise ArgumentError(
             texts.DRIVE_BAD_CAPACITY.format(token=quote(capacity_token)) + texts.DRIVE_USAGE
@@ -187,15 +215,41 @@ def card_text(view: DriveView, zone: ZoneInfo) -> str:
     return text
 
 
-def card_markup(view: DriveView) -> InlineKeyboardMarkup:
-    """报名 (报名候补 when full), or 取消报名 for someone signed up or waiting."""
-    assert view.drive.id is not None
+def card_markup(view: DriveView, *, manage: bool = False) -> InlineKeyboardMarkup:
+    """报名 (报名候补 when full), or 取消报名 for someone signed up or waiting; for organizers
+    (`manage`) also 👥 名单, ✏️ 修改 and ⏹ 取消活动."""
+    drive_id = view.drive.id
+    assert drive_id is not None
     if view.mine is None:
         label = texts.DRIVE_SIGN_UP_BUTTON if view.places_left else texts.DRIVE_WAITLIST_BUTTON
-        data = DriveAction("join", view.drive.id)
+        data = DriveAction("join", drive_id)
     else:
-        label, data = texts.DRIVE_CANCEL_BUTTON, DriveAction("leave", view.drive.id)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data.pack())]])
+        label, data = texts.DRIVE_CANCEL_BUTTON, DriveAction("leave", drive_id)
+    rows = [[InlineKeyboardButton(label, callback_data=data.pack())]]
+    if manage:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    texts.DRIVE_LIST_BUTTON, callback_data=DriveManage("list", drive_id).pack()
+                ),
+                InlineKeyboardButton(
+                    texts.DRIVE_EDIT_BUTTON, callback_data=DriveManage("edit", drive_id).pack()
+                ),
+                InlineKeyboardButton(
+                    texts.DRIVE_CANCEL_DRIVE_BUTTON,
+                    callback_data=DriveManage("cancel", drive_id).pack(),
+                ),
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def new_drive_markup() -> InlineKeyboardMarkup:
+    """➕ 安排献血活动: the dialog of handlers/drive_admin.py, by a tap."""
+    data = DriveStep("0", "start").pack()
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.DRIVE_NEW_BUTTON, callback_data=data)]]
+    )
 
 
 def refusal(answer: Eligibility, on: date, policy: BloodPolicy) -> str:
@@ -226,8 +280,12 @@ async def drives_command(update: Update, context: Context, caller: Caller) -> No
     try:
         if verb in ("help", "帮助", "用法"):
             await reply(update, context, texts.DRIVE_USAGE)
-        elif verb in ("new", "新建", "安排"):
-            await _create(update, context, caller, tokens[1:])
+        elif verb in NEW_WORDS:
+            # handlers.drive_admin takes these first; here only if it is not installed.
+            starts_at, place, capacity, types = parse_new(
+                tokens[1:], now=utcnow(), zone=services(context).zone
+            )
+            await create_now(update, context, caller, starts_at, place, capacity, types)
         elif len(tokens) == 1 and _DRIVE_ID.match(tokens[0]):
             await _attendees(update, context, int(tokens[0].lstrip("#")))
         else:
@@ -245,19 +303,32 @@ async def _list(update: Update, context: Context, caller: Caller, *, organizer: 
         views = drive_storage.upcoming(session, utcnow(), officer_id=caller.officer.id)
     hint = texts.DRIVES_ORGANIZER_HINT if organizer else ""
     if not views:
-        await reply(update, context, texts.DRIVES_NONE + hint)
+        await reply(
+            update, context, texts.DRIVES_NONE + hint, new_drive_markup() if organizer else None
+        )
         return
     for number, view in enumerate(views, start=1):
         text = card_text(view, zone)
-        if number == len(views):
+        markup = card_markup(view, manage=organizer)
+        if number == len(views) and organizer:
             text += hint
-        await reply(update, context, text, card_markup(view))
+            markup = InlineKeyboardMarkup(
+                [*markup.inline_keyboard, *new_drive_markup().inline_keyboard]
+            )
+        await reply(update, context, text, markup)
 
 
-async def _create(update: Update, context: Context, caller: Caller, tokens: Sequence[str]) -> None:
-    """/drives new 日期 时间 地点 名额 [血型]: schedule a drive."""
+async def create_now(
+    update: Update,
+    context: Context,
+    caller: Caller,
+    starts_at: datetime,
+    place: str,
+    capacity: int,
+    types: Sequence[str],
+) -> None:
+    """/drives new 日期 时间 地点 名额 [血型] written out in full: schedule the drive at once."""
     zone = services(context).zone
-    starts_at, place, capacity, types = parse_new(tokens, now=utcnow(), zone=zone)
     with services(context).database.session() as session:
         drive = drive_storage.create(
             session,
@@ -266,6 +337,9 @@ async def _create(update: Update, context: Context, caller: Caller, tokens: Sequ
             capacity=capacity,
             blood_types_wanted=",".join(types),
             created_by=caller.actor,
+        )
+        audit.record(
+            session, actor=caller.actor, action="drive.create", target=f"drive:{drive.id}", told=0
         )
     await reply(
         update,
@@ -281,71 +355,196 @@ async def _create(update: Update, context: Context, caller: Caller, tokens: Sequ
 
 
 async def _attendees(update: Update, context: Context, drive_id: int) -> None:
-    """/drives 编号: who signed up for a drive, and who waits."""
-    zone = services(context).zone
+    """/drives 编号: who signed up for a drive and who waits, in one message a page at a time."""
     with services(context).database.session() as session:
-        drive = drive_storage.get(session, drive_id)
-        people = drive_storage.attendees(session, drive_id) if drive is not None else []
-    if drive is None:
+        page = donor_page(session, drive_id, 1, services(context).zone)
+    if page is None:
         raise ArgumentError(texts.DRIVE_NOT_FOUND.format(id=drive_id))
-    lines = [
-        texts.DRIVE_ATTENDEES_HEAD.format(
-            id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
+    await reply(update, context, *page)
+
+
+def _blood_text(group: str) -> str:
+    return texts.DRIVE_BLOOD_GROUP.format(group=group) if group else texts.DRIVE_BLOOD_UNKNOWN
+
+
+def _person_fields(person: Attendee) -> dict[str, object]:
+    return {
+        "name": person.name,
+        "police_id": person.police_id,
+        "unit": person.unit or texts.UNKNOWN,
+        "blood": _blood_text(person.blood_group),
+    }
+
+
+def _status(person: Attendee, gave: Sequence[tuple[str, int]]) -> str:
+    if person.state == SignupState.WAITLISTED:
+        return texts.DRIVE_LIST_WAITING
+    if not gave:
+        return texts.DRIVE_LIST_SIGNED
+    what = "、".join(
+        f"{blood.component_name(component)} {blood.amount_text(component, amount)}"
+        for component, amount in gave
+    )
+    return texts.DRIVE_LIST_GAVE.format(what=what)
+
+
+def page_of(people: Sequence[Attendee], officer_id: int) -> int:
+    """The page of the drive's list an officer stands on (the first if not on it)."""
+    for index, person in enumerate(people):
+        if person.officer_id == officer_id:
+            return index // PAGE_SIZE + 1
+    return 1
+
+
+def donor_page(
+    session: Session, drive_id: int, page: int, zone: ZoneInfo
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    """One page of a drive's list (signed up first, then the waitlist, each numbered from 1),
+    with a button per donor on it who may be recorded and ◀ ▶; None if there is no such drive.
+    A page past the end shows the last."""
+    drive = drive_storage.get(session, drive_id)
+    if drive is None or drive.id is None:
+        return None
+    people = drive_storage.attendees(session, drive_id)
+    gave = drive_storage.recorded(session, drive_id)
+    signed = [person for person in people if person.state == SignupState.SIGNED]
+    numbered = [(number, person) for number, person in enumerate(signed, start=1)]
+    numbered += [
+        (number, person)
+        for number, person in enumerate(
+            (person for person in people if person.state == SignupState.WAITLISTED), start=1
         )
     ]
-    signed = [p for p in people if p.state == SignupState.SIGNED]
-    waiting = [p for p in people if p.state == SignupState.WAITLISTED]
+    pages = max(1, math.ceil(len(numbered) / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    head = texts.DRIVE_LIST_HEAD.format(
+        id=drive.id,
+        when=when_text(drive.starts_at, zone),
+        place=drive.place,
+        signed=len(signed),
+        waiting=len(numbered) - len(signed),
+    )
+    if pages > 1:
+        head += texts.DRIVE_LIST_PAGE.format(page=page, pages=pages)
+    lines = [head]
     if not people:
         lines.append(texts.DRIVE_NOBODY)
-    for number, person in enumerate(signed, start=1):
+    first = (page - 1) * PAGE_SIZE
+    buttons: list[InlineKeyboardButton] = []
+    for index in range(first, min(first + PAGE_SIZE, len(numbered))):
+        number, person = numbered[index]
+        if index == len(signed):
+            lines.append(texts.DRIVE_WAITLIST_HEAD)
+        status = _status(person, gave.get(person.officer_id, []))
         lines.append(
-            texts.DRIVE_ATTENDEE_LINE.format(
-                number=number,
-                name=person.name,
-                police_id=person.police_id,
-                unit=person.unit or texts.UNKNOWN,
-            )
+            texts.DRIVE_LIST_LINE.format(number=number, status=status, **_person_fields(person))
         )
-    if waiting:
-        lines.append(texts.DRIVE_WAITLIST_HEAD)
-    for number, person in enumerate(waiting, start=1):
-        lines.append(
-            texts.DRIVE_ATTENDEE_LINE.format(
-                number=number,
-                name=person.name,
-                police_id=person.police_id,
-                unit=person.unit or texts.UNKNOWN,
-            )
-        )
-    if signed:
-        lines.append(texts.DRIVE_RECORD_HEAD)
-    await reply(update, context, "\n".join(lines))
-    # One message per signed-up officer, its buttons record what they gave (edited after).
-    assert drive.id is not None
-    for number, person in enumerate(signed, start=1):
-        text = texts.DRIVE_RECORD_LINE.format(
-            number=number,
-            name=person.name,
-            police_id=person.police_id,
-            unit=person.unit or texts.UNKNOWN,
-        )
-        await reply(update, context, text, record_markup(drive.id, person.officer_id))
+        if person.state == SignupState.SIGNED:
+            data = DriveDonor(drive.id, person.officer_id, page).pack()
+            label = texts.DRIVE_DONOR_BUTTON.format(number=number, name=person.name)
+            buttons.append(InlineKeyboardButton(label, callback_data=data))
+    if buttons:
+        lines.append(texts.DRIVE_LIST_RECORD_HINT)
+    rows = [
+        buttons[start : start + DONOR_BUTTONS_PER_ROW]
+        for start in range(0, len(buttons), DONOR_BUTTONS_PER_ROW)
+    ]
+    turn = []
+    if page > 1:
+        data = DriveList(drive.id, page - 1).pack()
+        turn.append(InlineKeyboardButton(texts.DRIVE_PREVIOUS_PAGE, callback_data=data))
+    if page < pages:
+        data = DriveList(drive.id, page + 1).pack()
+        turn.append(InlineKeyboardButton(texts.DRIVE_NEXT_PAGE, callback_data=data))
+    if turn:
+        rows.append(turn)
+    return "\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
 
 
-def record_markup(drive_id: int, officer_id: int) -> InlineKeyboardMarkup:
-    """全血200 / 全血300 / 全血400, then 血小板1 / 血小板2, for one officer at one drive."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    label,
-                    callback_data=DriveRecord(drive_id, officer_id, component, amount).pack(),
-                )
-                for component, amount, label in row
-            ]
-            for row in texts.DRIVE_RECORD_BUTTONS
-        ]
+def _in_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
+@pressed(DriveList, LISTER)
+async def list_pressed(update: Update, context: Context, action: DriveList, caller: Caller) -> None:
+    """👥 名单, ◀ ▶ or ◀ 返回名单: that page of the drive's list, in the same message."""
+    if not _in_private(update):
+        # Names and units go to an organizer's private chat only, never into a group.
+        await answer(update, texts.STALE_BUTTON)
+        return
+    with services(context).database.session() as session:
+        page = donor_page(session, action.drive_id, action.page, services(context).zone)
+    if page is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    await answer(update)
+    try:
+        await edit_or_send(update, context, *page)
+    except TelegramError as exc:
+        log.info("could not turn a page of a drive's list: %s", type(exc).__name__)
+
+
+@pressed(DriveDonor, LISTER)
+async def donor_pressed(
+    update: Update, context: Context, action: DriveDonor, caller: Caller
+) -> None:
+    """A donor's name on the list: their record buttons and ◀ 返回名单, in the same message."""
+    if not _in_private(update):
+        await answer(update, texts.STALE_BUTTON)
+        return
+    with services(context).database.session() as session:
+        drive = drive_storage.get(session, action.drive_id)
+        people = drive_storage.attendees(session, action.drive_id) if drive else []
+    numbers = [person for person in people if person.state == SignupState.SIGNED]
+    found = next(
+        (
+            (number, person)
+            for number, person in enumerate(numbers, start=1)
+            if person.officer_id == action.officer_id
+        ),
+        None,
     )
+    if drive is None or drive.id is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    if found is None:
+        await answer(update, texts.DRIVE_RECORD_NOT_SIGNED, alert=True)
+        return
+    number, person = found
+    text = texts.DRIVE_DONOR_HEAD.format(number=number, **_person_fields(person))
+    await answer(update)
+    try:
+        await edit_or_send(
+            update, context, text, record_markup(drive.id, person.officer_id, back=action.page)
+        )
+    except TelegramError as exc:
+        log.info("could not show a donor's record buttons: %s", type(exc).__name__)
+
+
+def record_markup(
+    drive_id: int, officer_id: int, *, back: int | None = None
+) -> InlineKeyboardMarkup:
+    """全血200 / 全血300 / 全血400, then 血小板1 / 血小板2, for one officer at one drive; with
+    ◀ 返回名单 to page `back` of the drive's list when given."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                label,
+                callback_data=DriveRecord(drive_id, officer_id, component, amount).pack(),
+            )
+            for component, amount, label in row
+        ]
+        for row in texts.DRIVE_RECORD_BUTTONS
+    ]
+    if back is not None:
+        rows.append([_back_button(drive_id, back)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _back_button(drive_id: int, page: int) -> InlineKeyboardButton:
+    data = DriveList(drive_id, page).pack()
+    return InlineKeyboardButton(texts.DRIVE_BACK_TO_LIST, callback_data=data)
 
 
 def _recordable(record: DriveRecord) -> bool:
@@ -421,6 +620,17 @@ async def record_pressed(
                 )
         totals = blood_storage.totals(session, officer.id)
         binding = officers.binding_of(session, officer.id)
+        # Back to the page of the list the donor stands on, however the list moved meanwhile.
+        back = InlineKeyboardMarkup(
+            [
+                [
+                    _back_button(
+                        action.drive_id,
+                        page_of(drive_storage.attendees(session, action.drive_id), officer.id),
+                    )
+                ]
+            ]
+        )
     if already is not None:
         # A repeated press (or one on another organizer's list): the record as it stands.
         await answer(update, refused)
@@ -432,7 +642,7 @@ async def record_pressed(
             amount=blood.amount_text(component, already.amount),
         )
         try:
-            await edit_or_send(update, context, text)
+            await edit_or_send(update, context, text, back)
         except TelegramError as exc:
             log.info("could not update a record button: %s", type(exc).__name__)
         return
@@ -452,7 +662,7 @@ async def record_pressed(
         told=told,
     )
     try:
-        await edit_or_send(update, context, text)
+        await edit_or_send(update, context, text, back)
     except TelegramError as exc:
         log.info("could not update a record button: %s", type(exc).__name__)
     if officer.id == caller.officer.id:
@@ -473,31 +683,52 @@ async def drive_pressed(
         await _leave(update, context, caller, action.drive_id)
 
 
-async def _show_outcome(update: Update, context: Context, outcome: str, view: DriveView) -> None:
+async def _show_outcome(
+    update: Update, context: Context, caller: Caller, outcome: str, view: DriveView
+) -> None:
     await answer(update)
     text = outcome + "\n\n" + card_text(view, services(context).zone)
     try:
-        await edit_or_send(update, context, text, card_markup(view))
+        await edit_or_send(update, context, text, card_markup(view, manage=caller.organizer))
     except TelegramError as exc:
         log.info("could not update a drive card: %s", type(exc).__name__)
 
 
-def _check(caller: Caller, drive: BloodDrive, history: list[Donation], context: Context) -> str:
-    """Why the caller may not sign up for this drive; "" if they may."""
-    officer = caller.officer
-    wanted = drive_storage.wanted_types(drive)
+def refusal_for(
+    officer: Officer,
+    wanted: Sequence[str],
+    on: date,
+    history: Sequence[Donation],
+    policy: BloodPolicy,
+) -> str:
+    """Why this officer may not sign up for a drive on `on` that wants these blood types (none:
+    every type); "" if they may. The sign-up and a new drive's announcement both ask it."""
     if wanted and not officer.blood_group:
         return texts.DRIVE_TYPE_UNKNOWN.format(types="、".join(wanted))
     if wanted and officer.blood_group not in wanted:
         return texts.DRIVE_TYPE_NOT_WANTED.format(
             types="、".join(wanted), blood=officer.blood_group
         )
-    policy = services(context).policy.blood
-    on = drive.starts_at.astimezone(services(context).zone).date()
     verdict = eligibility(
-        Component.WHOLE_BLOOD, today=on, birthday=officer.birthday, history=history, policy=policy
+        Component.WHOLE_BLOOD,
+        today=on,
+        birthday=officer.birthday,
+        history=list(history),
+        policy=policy,
     )
     return "" if verdict.may_give else refusal(verdict, on, policy)
+
+
+def donations_of(rows: Sequence[BloodDonation]) -> list[Donation]:
+    """Stored donations as the blood rules read them."""
+    return [Donation(d.donated_on, Component(d.component), d.amount) for d in rows]
+
+
+def _check(caller: Caller, drive: BloodDrive, history: list[Donation], context: Context) -> str:
+    """Why the caller may not sign up for this drive; "" if they may."""
+    on = drive.starts_at.astimezone(services(context).zone).date()
+    wanted = drive_storage.wanted_types(drive)
+    return refusal_for(caller.officer, wanted, on, history, services(context).policy.blood)
 
 
 async def _join(update: Update, context: Context, caller: Caller, drive_id: int) -> None:
@@ -513,10 +744,10 @@ async def _join(update: Update, context: Context, caller: Caller, drive_id: int)
         await answer(update, texts.STALE_BUTTON)
         return
     if view.mine is None:
-        history = [Donation(d.donated_on, Component(d.component), d.amount) for d in donations]
+        history = donations_of(donations)
         problem = _check(caller, drive, history, context)
         if problem:
-            await _show_outcome(update, context, problem, view)
+            await _show_outcome(update, context, caller, problem, view)
             return
     # A session of its own: the sign-up locks the drive before reading anything.
     with database.session() as session:
@@ -529,7 +760,7 @@ async def _join(update: Update, context: Context, caller: Caller, drive_id: int)
         Outcome.ALREADY_WAITLISTED: texts.DRIVE_ALREADY_WAITLISTED,
         Outcome.CLOSED: texts.DRIVE_CLOSED,
     }[result.outcome].format(position=result.position)
-    await _show_outcome(update, context, outcome, view)
+    await _show_outcome(update, context, caller, outcome, view)
 
 
 async def _leave(update: Update, context: Context, caller: Caller, drive_id: int) -> None:
@@ -567,13 +798,16 @@ async def _leave(update: Update, context: Context, caller: Caller, drive_id: int
                 id=drive.id, when=when_text(drive.starts_at, zone), place=drive.place
             ),
         )
-    await _show_outcome(update, context, outcome, view)
+    await _show_outcome(update, context, caller, outcome, view)
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
-    """/drives (and /drive), the 报名 / 取消报名 buttons and the list's record buttons."""
+    """/drives (and /drive), the 报名 / 取消报名 buttons and the list's pages and record
+    buttons; /drives new … and the managing buttons are handlers.drive_admin's."""
     return [
         CommandHandler(["drives", "drive"], drives_command, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(drive_pressed, pattern=DriveAction.pattern()),
         CallbackQueryHandler(record_pressed, pattern=DriveRecord.pattern()),
+        CallbackQueryHandler(list_pressed, pattern=DriveList.pattern()),
+        CallbackQueryHandler(donor_pressed, pattern=DriveDonor.pattern()),
     ]

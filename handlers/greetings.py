@@ -31,6 +31,7 @@ from bot.rules.greeting_text import (
     MAX_NOTE_LENGTH,
     MAX_TEMPLATE_LENGTH,
     TextOverride,
+    as_organizers_read,
     render,
     template_for,
     validate_note,
@@ -143,7 +144,7 @@ def view_text(policy: Policy, overrides: Mapping[str, TextOverride], today: date
 def _text_lines(policy: Policy, overrides: Mapping[str, TextOverride], occasion: str) -> str:
     """问候语 and 福利提示 of one occasion, marked when an organizer has changed them."""
     text, note = template_for(policy, overrides, occasion)
-    line = texts.GREETINGS_VIEW_TEXT.format(text=text)
+    line = texts.GREETINGS_VIEW_TEXT.format(text=as_organizers_read(text))
     if occasion in overrides:
         line += texts.GREETINGS_VIEW_EDITED
     return line + texts.GREETINGS_VIEW_NOTE.format(note=note or texts.GREETINGS_NO_NOTE)
@@ -330,7 +331,9 @@ async def _picked(update: Update, context: Context, turn: Press) -> State | None
     text, note = template_for(policy, _overrides(context), occasion)
     draft = GreetingDraft(turn.draft.flow, occasion=occasion, text=text, note=note)
     ask = texts.GREETINGS_ASK_TEXT.format(
-        festival=_festival_name(policy, occasion), limit=MAX_TEMPLATE_LENGTH, current=text
+        festival=_festival_name(policy, occasion),
+        limit=MAX_TEMPLATE_LENGTH,
+        current=as_organizers_read(text),
     )
     markup = _keep_text_markup(draft.flow)
     return await FLOW.advance(update, context, State.ASK_TEXT, draft, ask, markup)

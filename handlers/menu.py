@@ -21,11 +21,16 @@ from handlers import (
     bookings,
     care,
     care_admin,
+    charity,
     clubs,
+    distributions,
     drives,
     events,
     greetings,
+    mutual_aid,
     profile,
+    stats,
+    surveys,
 )
 from handlers.access import OFFICER, ORGANIZER, Access, Handler, access, pressed
 from handlers.callbacks import MenuChoice
@@ -41,6 +46,7 @@ from handlers.common import (
     show_main_menu,
 )
 from handlers.context import services
+from handlers.nominations import member, rounds
 from storage import conversations
 
 
@@ -104,6 +110,27 @@ async def _offer_report(update: Update, context: Context) -> None:
     await reply(update, context, texts.FEATURE_REPORT_OFFER, InlineKeyboardMarkup([[button]]))
 
 
+async def _offer_appeal(update: Update, context: Context) -> None:
+    """An appeal is a conversation begun by its command or button: one tap away, for organizers."""
+    user = update.effective_user
+    caller = load_caller(context, user.id) if user is not None else None
+    if caller is None or not caller.organizer:
+        await reply(update, context, texts.FREE_TEXT_HINT)
+        return
+    button = InlineKeyboardButton(texts.MENU_APPEAL, callback_data=MenuChoice("appeal").pack())
+    await reply(update, context, texts.FEATURE_APPEAL_OFFER, InlineKeyboardMarkup([[button]]))
+
+
+async def _mutual_aid_named(update: Update, context: Context) -> None:
+    """医疗互助 typed: the scheme panel for organizers, an officer's own cover (/me) for others."""
+    user = update.effective_user
+    caller = load_caller(context, user.id) if user is not None else None
+    if caller is not None and caller.organizer:
+        await mutual_aid.mutual_aid_command(update, context)
+    else:
+        await profile.show_profile(update, context)
+
+
 # What free text naming a feature opens: the feature's own command, as if typed bare.
 NAMED: dict[str, Callable[[Update, Context], Awaitable[object]]] = {
     "drives": drives.drives_command,
@@ -112,8 +139,16 @@ NAMED: dict[str, Callable[[Update, Context], Awaitable[object]]] = {
     "clubs": clubs.clubs_command,
     "book": bookings.book_command,
     "report": _offer_report,
+    "appeal": _offer_appeal,
     "myreports": care.my_reports,
     "me": profile.show_profile,
+    "retreats": member.retreats_command,
+    "honours": member.honours_command,
+    "surveys": surveys.surveys_command,
+    "charity": charity.charity_command,
+    "distributions": distributions.distributions_command,
+    "mutualaid": _mutual_aid_named,
+    "stats": stats.stats_command,
     "menu": menu,
     "help": help_command,
 }
@@ -137,13 +172,6 @@ def _opening(command: Handler, rule: Access[Any] = OFFICER) -> Handler:
     return opened
 
 
-@access(ORGANIZER)
-async def appeal_pressed(update: Update, context: Context, _caller: Caller) -> None:
-    """🆘 献血呼吁 in the menu: an appeal needs its details, so how to write one."""
-    await answer(update)
-    await reply(update, context, texts.APPEAL_USAGE)
-
-
 async def stale_button(update: Update, context: Context) -> None:
     """A button nobody handles any more (an old message, a finished flow, forged data)."""
     await answer(update, texts.STALE_BUTTON)
@@ -160,6 +188,14 @@ OPENED_BY_PRESS: tuple[tuple[str, Handler, Access[Any]], ...] = (
     ("cases", care_admin.cases_command, ORGANIZER),
     ("greetings", greetings.show, greetings.GREETER),
     ("bookings", booking_staff.bookings_command, ORGANIZER),
+    ("surveys", surveys.surveys_command, OFFICER),
+    ("retreats", member.retreats_command, OFFICER),
+    ("honours", member.honours_command, OFFICER),
+    ("mutualaid", mutual_aid.mutual_aid_command, mutual_aid.MANAGER),
+    ("charity", charity.charity_command, OFFICER),
+    ("distributions", distributions.distributions_command, OFFICER),
+    ("rounds", rounds.rounds_command, ORGANIZER),
+    ("stats", stats.stats_command, stats.STATS),
 )
 
 
@@ -181,7 +217,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             CallbackQueryHandler(_opening(command, rule), pattern=_exactly(MenuChoice(item)))
             for item, command, rule in OPENED_BY_PRESS
         ),
-        CallbackQueryHandler(appeal_pressed, pattern=_exactly(MenuChoice("appeal"))),
         CallbackQueryHandler(menu_pressed, pattern=MenuChoice.pattern()),
         MessageHandler(PRIVATE_MESSAGE & ~filters.StatusUpdate.ALL, hint),
         CallbackQueryHandler(stale_button),

@@ -17,7 +17,7 @@ from bot import texts
 from bot.rules.calendar import lunar_birthday_of
 from bot.rules.greeting_text import lunar_date_label
 from bot.rules.identity import mask_phone, parse_blood_type, try_normalize_phone
-from handlers import events, roster_notes
+from handlers import events, mutual_aid, roster_notes
 from handlers.access import access, pressed
 from handlers.callbacks import LunarBirthday, ProfileAction
 from handlers.common import (
@@ -32,6 +32,7 @@ from handlers.common import (
     reply,
 )
 from handlers.context import services
+from handlers.nominations import member as nominations
 from storage import audit, conversations, officers
 from storage import events as event_storage
 from storage.models import Officer
@@ -138,8 +139,18 @@ def _blood_markup() -> InlineKeyboardMarkup:
 @access()
 async def show_profile(update: Update, context: Context, caller: Caller) -> None:
     """/me or the menu button: the officer's own profile card."""
+    found = services(context)
+    with found.database.session() as session:
+        # Their retreats and honours (issue 12), under the card.
+        programmes = nominations.profile_lines(session, caller.officer.id or 0, found.policy)
+        # This year's medical mutual-aid cover (issue 13), one line per scheme.
+        programmes += mutual_aid.profile_lines(
+            session, caller.officer.id or 0, found.policy, mutual_aid.this_year(context)
+        )
     await answer(update)
-    await reply(update, context, profile_card(caller.officer), profile_markup(caller.officer))
+    await reply(
+        update, context, profile_card(caller.officer) + programmes, profile_markup(caller.officer)
+    )
 
 
 def _update_own(session: Session, caller: Caller, action: str, **changes: object) -> Officer:
@@ -293,7 +304,11 @@ async def contact_shared(update: Update, context: Context, caller: Caller) -> No
             refusal = texts.PHONE_NOT_MAINLAND if phone is None else texts.PHONE_TAKEN
             officer = None
         else:
-            officer = _update_own(session, caller, "profile.phone", phone=phone)
+            changes: dict[str, object] = {"phone": phone}
+            if phone != caller.officer.phone:
+                # The officer's own word: a roster import keeps it (storage.roster).
+                changes["phone_changed_at"] = utcnow()
+            officer = _update_own(session, caller, "profile.phone", **changes)
             conversations.delete(session, NAME, key)
     if officer is None:
         await reply(update, context, refusal, ReplyKeyboardRemove())

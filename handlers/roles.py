@@ -1,22 +1,28 @@
-"""/grant and /revoke in chat, for admins: give or take the organizer and admin roles, and the
+"""/grant and /revoke in chat, for admins: give or take the organizer and admin roles, the
 staff role of a bookable service (`/grant 警号 staff 服务键`: its doctor, counsellor or attendant,
-who then sees the service's bookings in /staff, handlers/booking_staff.py)."""
+who then sees the service's bookings in /staff, handlers/booking_staff.py), and a unit's contact
+(`/grant 警号 联络员`, then a tap on the unit: 基层工会联络员, who nominate for their unit's
+retreats and honours, storage.nominations)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot import texts
 from bot.policy import Policy, ServicePolicy
 from bot.rules.identity import normalize_police_id
-from handlers.access import Access, access
+from handlers.access import Access, access, pressed
+from handlers.callbacks import UnitContactPick
 from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
+    answer,
+    edit_or_send,
     load_caller,
     notify,
     notify_told,
@@ -28,7 +34,7 @@ from storage import bookings as booking_storage
 from storage import officers, roles
 from storage.bookings import StaffChange
 from storage.models import Role
-from storage.roles import RoleChange
+from storage.roles import RoleChange, UnitContactChange
 
 ROLE_ALIASES = {
     "organizer": Role.ORGANIZER,
@@ -38,6 +44,8 @@ ROLE_ALIASES = {
 }
 # The word that names a service's staff role instead of a role: /grant 警号 staff 服务键.
 STAFF_WORDS = ("staff", "工作人员")
+# The words that name a unit's contact: /grant 警号 联络员, then the unit is tapped.
+CONTACT_WORDS = ("联络员", "基层工会联络员", "unit-contact", "contact")
 # Admins only; anyone else trying is refused and audited, the command as much as a press.
 ADMIN: Access[Any] = Access(
     frozenset({Role.ADMIN}), forged="forged.role_change", audit_messages=True
@@ -48,7 +56,11 @@ async def _change(update: Update, context: Context, caller: Caller, *, grant_it:
     policy = services(context).policy
     usage = texts.GRANT_USAGE if grant_it else texts.REVOKE_USAGE
     usage += "\n" + texts.GRANT_STAFF_USAGE.format(services=_service_list(policy))
+    usage += "\n" + texts.GRANT_UNIT_CONTACT_USAGE
     args = context.args or []
+    if len(args) == 2 and args[1].strip().lower() in CONTACT_WORDS:
+        await _offer_units(update, context, args[0], grant_it=grant_it)
+        return
     if len(args) == 3 and args[1].strip().lower() in STAFF_WORDS:
         await _change_staff(update, context, caller, args[0], args[2], grant_it=grant_it)
         return
@@ -167,6 +179,98 @@ async def _change_staff(
     await reply(update, context, done.format(told=told_text, **values))
 
 
+# --- a unit's contact (基层工会联络员) ------------------------------------------------------------
+
+
+def unit_key(unit: str) -> str:
+    """A unit's name as a button carries it: 10 hex digits of its SHA-256, whatever its length."""
+    return hashlib.sha256(unit.encode()).hexdigest()[:10]
+
+
+def _units_for(officer_id: int, context: Context, *, grant_it: bool) -> list[str]:
+    """The units a button may name: any known unit to grant, the officer's own to revoke."""
+    with services(context).database.session() as session:
+        if grant_it:
+            return roles.contact_unit_choices(session, services(context).policy.units)
+        return sorted(roles.contact_units_of(session, officer_id))
+
+
+def _unit_buttons(officer_id: int, units: list[str], *, grant_it: bool) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            unit, callback_data=UnitContactPick(officer_id, unit_key(unit), grant_it).pack()
+        )
+        for unit in units
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+async def _offer_units(update: Update, context: Context, raw_id: str, *, grant_it: bool) -> None:
+    """/grant|/revoke 警号 联络员: the units to tap, for the officer named."""
+    try:
+        police_id = normalize_police_id(raw_id)
+    except ValueError:
+        await reply(update, context, texts.NO_SUCH_OFFICER.format(police_id=raw_id[:12]))
+        return
+    with services(context).database.session() as session:
+        officer = officers.by_police_id(session, police_id)
+    if officer is None or officer.id is None:
+        await reply(update, context, texts.NO_SUCH_OFFICER.format(police_id=police_id))
+        return
+    values = {"name": officer.name, "police_id": officer.police_id}
+    if grant_it and not officer.active:
+        await reply(update, context, texts.UNIT_CONTACT_LEFT.format(**values))
+        return
+    units = _units_for(officer.id, context, grant_it=grant_it)
+    if not units:
+        empty = texts.UNIT_CONTACT_NO_UNITS if grant_it else texts.UNIT_CONTACT_NONE
+        await reply(update, context, empty.format(**values))
+        return
+    ask = texts.UNIT_CONTACT_PICK_GRANT if grant_it else texts.UNIT_CONTACT_PICK_REVOKE
+    markup = _unit_buttons(officer.id, units, grant_it=grant_it)
+    await reply(update, context, ask.format(**values), markup)
+
+
+@pressed(UnitContactPick, ADMIN)
+async def unit_picked(
+    update: Update, context: Context, data: UnitContactPick, caller: Caller
+) -> None:
+    """An admin tapped the unit: grant or revoke its contact role, audited, and tell them."""
+    with services(context).database.session() as session:
+        officer = officers.by_id(session, data.officer_id)
+    if officer is None or officer.id is None:
+        await answer(update, texts.STALE_BUTTON)
+        return
+    # The button names the unit by digest: it must still be one the admin could be offered.
+    units = _units_for(officer.id, context, grant_it=data.grant)
+    unit = next((unit for unit in units if unit_key(unit) == data.unit_key), None)
+    if unit is None:
+        await answer(update, texts.UNIT_CONTACT_UNIT_GONE, alert=True)
+        return
+    with services(context).database.session() as session:
+        outcome, changed = roles.change_unit_contact(
+            session, officer.police_id, unit, grant_it=data.grant, actor=caller.actor
+        )
+        binding = officers.binding_of(session, officer.id)
+    await answer(update)
+    values = {"name": officer.name, "police_id": officer.police_id, "unit": unit}
+    if outcome is UnitContactChange.LEFT:
+        await edit_or_send(update, context, texts.UNIT_CONTACT_LEFT.format(**values))
+        return
+    if outcome is not UnitContactChange.DONE or changed is None:
+        template = texts.UNIT_CONTACT_ALREADY if data.grant else texts.UNIT_CONTACT_NOT
+        await edit_or_send(update, context, template.format(**values))
+        return
+    # Committed with the update: now the officer may hear of it.
+    told = False
+    if binding is not None and changed.active:
+        notice = texts.UNIT_CONTACT_YOU_ARE if data.grant else texts.UNIT_CONTACT_YOU_NO_LONGER
+        told = await notify_told(context, binding.chat_id, notice.format(unit=unit))
+    done = texts.UNIT_CONTACT_GRANTED if data.grant else texts.UNIT_CONTACT_REVOKED
+    told_text = texts.STAFF_TOLD if told else texts.STAFF_NOT_TOLD
+    await edit_or_send(update, context, done.format(told=told_text, **values))
+
+
 @access(ADMIN)
 async def grant(update: Update, context: Context, caller: Caller) -> None:
     """/grant POLICE_ID ROLE or /grant POLICE_ID staff SERVICE (admins only)."""
@@ -184,4 +288,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("grant", grant, filters=PRIVATE_MESSAGE),
         CommandHandler("revoke", revoke, filters=PRIVATE_MESSAGE),
+        CallbackQueryHandler(unit_picked, pattern=UnitContactPick.pattern()),
     ]

@@ -209,6 +209,18 @@ def get(session: Session, appeal_id: int) -> BloodAppeal | None:
     return session.get(BloodAppeal, appeal_id)
 
 
+def last_by(session: Session, created_by: str) -> BloodAppeal | None:
+    """The newest appeal this organizer created: the /appeal dialog offers its hospital,
+    address and contact again (an organizer mostly calls for the same few hospitals)."""
+    newest = (
+        select(BloodAppeal)
+        .where(col(BloodAppeal.created_by) == created_by)
+        .order_by(col(BloodAppeal.created_at).desc(), col(BloodAppeal.id).desc())
+        .limit(1)
+    )
+    return session.exec(newest).first()
+
+
 def set_tally_message(session: Session, appeal_id: int, message_id: int) -> None:
     """Remember the organizer's tally message."""
     session.execute(

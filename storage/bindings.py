@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
-from storage.models import BindingAttempt, BindingRequest, RequestStatus
+from storage.models import BindingAttempt, BindingRequest, BindingRequestCopy, RequestStatus
 from storage.types import utcnow
 
 
@@ -87,3 +87,35 @@ def pending_requests(session: Session) -> Sequence[BindingRequest]:
         .where(BindingRequest.status == RequestStatus.PENDING)
         .order_by(col(BindingRequest.id))
     ).all()
+
+
+def add_copy(session: Session, request_id: int, chat_id: int) -> int:
+    """Note that a card of the request goes to this organizer's chat; the copy's id.
+
+    Its message id is recorded once Telegram took the message (bot/inbox.py, "binding_copy").
+    """
+    copy = BindingRequestCopy(request_id=request_id, chat_id=chat_id)
+    session.add(copy)
+    session.flush()
+    assert copy.id is not None
+    return copy.id
+
+
+def set_copy_message(session: Session, copy_id: int, message_id: int) -> None:
+    """Record the message a request card was sent as."""
+    copy = session.get(BindingRequestCopy, copy_id)
+    if copy is not None:
+        copy.message_id = message_id
+        session.add(copy)
+        session.flush()
+
+
+def copies_of(session: Session, request_id: int) -> list[tuple[int, int]]:
+    """The (chat, message) of every card of the request that reached an organizer."""
+    rows = session.exec(
+        select(BindingRequestCopy.chat_id, BindingRequestCopy.message_id)
+        .where(BindingRequestCopy.request_id == request_id)
+        .where(col(BindingRequestCopy.message_id).is_not(None))
+        .order_by(col(BindingRequestCopy.id))
+    ).all()
+    return [(int(chat_id), int(message_id or 0)) for chat_id, message_id in rows]

@@ -22,11 +22,18 @@ IN_ML = (WHOLE_BLOOD, PLASMA)
 
 @dataclass(frozen=True)
 class Totals:
-    """What one officer has given: donations, millilitres (whole blood and plasma), units."""
+    """What one officer has given: donations, millilitres of whole blood and of plasma, and
+    platelet units; the card names only what is not zero."""
 
     donations: int
-    ml: int
+    whole_ml: int
+    plasma_ml: int
     units: int
+
+    @property
+    def ml(self) -> int:
+        """Millilitres of whole blood and plasma together."""
+        return self.whole_ml + self.plasma_ml
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,15 @@ def _ml() -> object:
     )
 
 
+def _sum_of(component: str) -> object:
+    return func.coalesce(
+        func.sum(
+            case((col(BloodDonation.component) == component, col(BloodDonation.amount)), else_=0)
+        ),
+        0,
+    )
+
+
 def _units() -> object:
     return func.coalesce(
         func.sum(
@@ -122,13 +138,43 @@ def _units() -> object:
 
 
 def totals(session: Session, officer_id: int) -> Totals:
-    """One officer's donations, millilitres of whole blood and plasma, and platelet units."""
-    count, ml, units = session.exec(
-        select(func.count(), _ml(), _units()).where(  # type: ignore[call-overload]
-            BloodDonation.officer_id == officer_id
-        )
+    """One officer's donations, millilitres of whole blood and of plasma, and platelet units."""
+    count, whole, plasma, units = session.exec(
+        select(  # type: ignore[call-overload]
+            func.count(), _sum_of(WHOLE_BLOOD), _sum_of(PLASMA), _units()
+        ).where(BloodDonation.officer_id == officer_id)
     ).one()
-    return Totals(donations=int(count), ml=int(ml or 0), units=int(units or 0))
+    return Totals(
+        donations=int(count),
+        whole_ml=int(whole or 0),
+        plasma_ml=int(plasma or 0),
+        units=int(units or 0),
+    )
+
+
+def active_named(session: Session, name: str, *, limit: int) -> list[Officer]:
+    """Active officers, any unit, named exactly `name`; if none, those whose name holds it.
+
+    At most `limit` + 1 are returned, so the caller can tell "too many" from "these".
+    """
+    active = col(Officer.active).is_(True)
+    # By police ID: the same order on every database, whatever its collation of Chinese.
+    order = (col(Officer.police_id),)
+    exact = session.exec(
+        select(Officer).where(Officer.name == name, active).order_by(*order).limit(limit + 1)
+    ).all()
+    if exact:
+        return list(exact)
+    # LIKE's wildcards in a typed name are meant literally.
+    escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        session.exec(
+            select(Officer)
+            .where(col(Officer.name).like(f"%{escaped}%", escape="\\"), active)
+            .order_by(*order)
+            .limit(limit + 1)
+        ).all()
+    )
 
 
 def _in_year(year: int) -> tuple[object, object]:

@@ -323,7 +323,12 @@ def claim_next(
     for _ in range(_STALE_SKIPS):
         query = (
             select(  # type: ignore[call-overload]
-                Delivery, Broadcast, TelegramBinding.id, Officer.active, Officer.greetings_opt_out
+                Delivery,
+                Broadcast,
+                TelegramBinding.id,
+                Officer.active,
+                Officer.greetings_opt_out,
+                Officer.deceased_at,
             )
             .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
             .outerjoin(
@@ -344,8 +349,12 @@ def claim_next(
         row = session.exec(query).first()
         if row is None:
             return None
-        delivery, broadcast, binding_id, active, opted_out = row
+        delivery, broadcast, binding_id, active, opted_out, deceased_at = row
         assert delivery.id is not None
+        if deceased_at is not None:
+            # Whatever else says: nothing goes to the account of an officer who died.
+            _set(session, delivery.id, state=DeliveryState.CANCELLED, error="deceased")
+            continue
         if binding_id is None or not active:
             _set(session, delivery.id, state=DeliveryState.CANCELLED, error="no longer bound")
             continue
@@ -540,6 +549,18 @@ def cancel(session: Session, broadcast_id: int) -> bool:
     )
     session.flush()
     return True
+
+
+def cancel_pending_for(session: Session, officer_id: int) -> int:
+    """Cancel every delivery still waiting for one officer (a confirmed death); how many."""
+    result = session.execute(
+        update(Delivery)
+        .where(col(Delivery.officer_id) == officer_id)
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+        .values(state=DeliveryState.CANCELLED, error="deceased")
+    )
+    session.flush()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def expire(session: Session, now: datetime) -> list[int]:

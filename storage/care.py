@@ -130,6 +130,24 @@ def decline_reason(case: CareCase, cipher: FieldCipher) -> str:
     return _opened(case.decline_reason_cipher, case.legacy_decline_reason, cipher)
 
 
+OFFICER_ACTOR = "officer:"
+
+
+def takers(session: Session, cases: Sequence[CareCase]) -> dict[str, Officer]:
+    """The officers behind the cases' steps, by actor ("officer:200001"), for their cards."""
+    actors = {
+        actor
+        for case in cases
+        for actor in (case.visited_by, case.paid_by, case.declined_by)
+        if actor.startswith(OFFICER_ACTOR)
+    }
+    if not actors:
+        return {}
+    police_ids = [actor.removeprefix(OFFICER_ACTOR) for actor in actors]
+    found = session.exec(select(Officer).where(col(Officer.police_id).in_(police_ids))).all()
+    return {OFFICER_ACTOR + officer.police_id: officer for officer in found}
+
+
 def seal_plain_reasons(session: Session, cipher: FieldCipher) -> int:
     """Seal the reasons cases kept in clear before migration 0009; returns the cases changed.
 

@@ -7,22 +7,39 @@ the drive's row first, then counts inside the transaction, so the last place can
 twice; a freed place goes to the first in line who is still active.
 
 Who was reminded of a drive is kept in the send ledger (storage.ledger, occasion "drive:{id}"),
-not on the drive: `reminded_at` only records when the first reminder was queued.
+not on the drive: `reminded_at` only records when the first reminder was queued. A drive
+cancelled, moved or taken elsewhere stops the reminders queued for it (`stop_reminders`); a
+moved one is reminded again, with its new time and place.
+
+Organizers edit a drive (`update`, the drive locked; more places promote from the waitlist
+through the engine) or cancel it (`cancel_drive`): a cancelled drive takes no sign-ups and is
+reminded of no more. `candidates` are the officers a new drive may be announced to, with what
+decides whether they may sign up (handlers/drives.py `refusal_for`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from bot.rules.capacity import Outcome, Places, Terms
+from storage import broadcasts
 from storage import capacity as engine
 from storage.broadcasts import Recipient
 from storage.capacity import SignupTable
-from storage.models import BloodDrive, DriveSignup, DriveStatus
+from storage.models import (
+    BloodDonation,
+    BloodDrive,
+    DriveSignup,
+    DriveStatus,
+    Officer,
+    SendLedger,
+    TelegramBinding,
+)
 from storage.types import utcnow
 
 SIGNUPS: SignupTable[DriveSignup, BloodDrive] = SignupTable(
@@ -76,6 +93,16 @@ class Attendee:
     police_id: str
     unit: str
     state: str
+    blood_group: str = ""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An active, bound officer a new drive may be announced to, with their donations."""
+
+    recipient: Recipient
+    officer: Officer
+    history: list[BloodDonation] = field(default_factory=list)
 
 
 def wanted_types(drive: BloodDrive) -> list[str]:
@@ -180,7 +207,14 @@ def cancel(session: Session, drive_id: int, officer_id: int, *, now: datetime) -
 def attendees(session: Session, drive_id: int) -> list[Attendee]:
     """Everyone signed up and waiting for a drive, signed first, each in sign-up order."""
     return [
-        Attendee(int(officer.id or 0), officer.name, officer.police_id, officer.unit, signup.state)
+        Attendee(
+            int(officer.id or 0),
+            officer.name,
+            officer.police_id,
+            officer.unit,
+            signup.state,
+            officer.blood_group or "",
+        )
         for officer, signup in engine.entries(session, SIGNUPS, drive_id)
     ]
 
@@ -226,3 +260,153 @@ def signup_state(session: Session, drive_id: int, officer_id: int) -> str | None
     """An officer's state on a drive (signed, waitlisted, cancelled), None if never signed up."""
     signup = engine.entry(session, SIGNUPS, drive_id, officer_id)
     return None if signup is None else str(signup.state)
+
+
+# --- organizers: duplicates, announcing, editing, cancelling --------------------------------
+
+
+def _same_place(one: str, other: str) -> bool:
+    """One place written twice (blanks and letter case aside)."""
+    return "".join(one.split()).casefold() == "".join(other.split()).casefold()
+
+
+def duplicates(
+    session: Session, starts_at: datetime, place: str, *, other_than: int | None = None
+) -> list[BloodDrive]:
+    """Open drives at this very start and place (another than `other_than`)."""
+    query = select(BloodDrive).where(
+        BloodDrive.status == DriveStatus.OPEN, col(BloodDrive.starts_at) == starts_at
+    )
+    if other_than is not None:
+        query = query.where(col(BloodDrive.id) != other_than)
+    found = session.exec(query.order_by(col(BloodDrive.id))).all()
+    return [drive for drive in found if _same_place(drive.place, place)]
+
+
+def candidates(session: Session, types: Sequence[str]) -> list[Candidate]:
+    """Active, bound officers of these blood groups (every officer when none), with their
+    donations: whom a new drive may be announced to, once the sign-up rules agree.
+
+    Officers who blocked the bot are included: the broadcast records them as unreachable
+    without a send (storage.broadcasts.add_deliveries), so they are counted, not dropped.
+    """
+    query = (
+        select(Officer, TelegramBinding.chat_id)
+        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        .where(col(Officer.active).is_(True))
+        .order_by(col(Officer.id))
+    )
+    if types:
+        query = query.where(col(Officer.blood_group).in_(list(types)))
+    rows = session.exec(query).all()
+    ids = [int(officer.id or 0) for officer, _ in rows]
+    donations: dict[int, list[BloodDonation]] = {officer_id: [] for officer_id in ids}
+    if ids:
+        for donation in session.exec(
+            select(BloodDonation).where(col(BloodDonation.officer_id).in_(ids))
+        ).all():
+            donations[donation.officer_id].append(donation)
+    return [
+        Candidate(
+            Recipient(int(officer.id or 0), int(chat_id)), officer, donations[officer.id or 0]
+        )
+        for officer, chat_id in rows
+    ]
+
+
+def update_drive(
+    session: Session,
+    drive_id: int,
+    *,
+    starts_at: datetime | None = None,
+    place: str | None = None,
+    capacity: int | None = None,
+    blood_types_wanted: str | None = None,
+) -> BloodDrive | None:
+    """Change an open drive (locked first: call it at the start of its transaction); None if
+    it is gone or cancelled. The caller checks the new values against the drive's sign-ups."""
+    drive = get(session, drive_id, for_update=True)
+    if drive is None or drive.status != DriveStatus.OPEN:
+        return None
+    if starts_at is not None:
+        drive.starts_at = starts_at
+    if place is not None:
+        drive.place = place[:100]
+    if capacity is not None:
+        if capacity <= 0:
+            raise ValueError("bad capacity")
+        drive.capacity = capacity
+    if blood_types_wanted is not None:
+        types = [part for part in blood_types_wanted.split(",") if part]
+        if any(part not in BLOOD_GROUPS for part in types):
+            raise ValueError("bad blood types")
+        drive.blood_types_wanted = ",".join(types)
+    session.add(drive)
+    session.flush()
+    return drive
+
+
+def signed_count(session: Session, drive_id: int) -> int:
+    """How many hold a place (not the waitlist)."""
+    return engine.tally(session, SIGNUPS, drive_id).signed
+
+
+def promote_waiting(session: Session, drive: BloodDrive) -> list[int]:
+    """After more places were made: move up everyone in line who now has one, in order.
+
+    Call it with the drive locked (as `update_drive` leaves it).
+    """
+    assert drive.id is not None
+    return engine.promote(session, SIGNUPS, drive.id, terms(drive))
+
+
+def cancel_drive(session: Session, drive_id: int) -> BloodDrive | None:
+    """Cancel an open drive (locked first); None if it was cancelled already or is gone."""
+    drive = get(session, drive_id, for_update=True)
+    if drive is None or drive.status != DriveStatus.OPEN:
+        return None
+    drive.status = DriveStatus.CANCELLED
+    session.add(drive)
+    session.flush()
+    return drive
+
+
+def concerned(session: Session, drive_id: int) -> list[Recipient]:
+    """Everyone signed up or waiting, active and bound: told of a changed or cancelled drive."""
+    return engine.recipients(session, SIGNUPS, drive_id, engine.OPEN_STATES)
+
+
+def stop_reminders(session: Session, drive_id: int, *, again: bool = False) -> int:
+    """Stop the reminders of a drive still waiting to go out; how many broadcasts were stopped.
+
+    `again`: the drive moved (or changed place), so its claims in the send ledger are dropped
+    too and the reminder job reminds those signed up of the new time and place.
+    """
+    occasion = f"drive:{drive_id}"
+    ids = session.exec(
+        select(SendLedger.broadcast_id)
+        .where(SendLedger.occasion == occasion, col(SendLedger.broadcast_id).is_not(None))
+        .distinct()
+    ).all()
+    stopped = sum(1 for broadcast_id in ids if broadcasts.cancel(session, int(broadcast_id or 0)))
+    if again:
+        session.execute(delete(SendLedger).where(col(SendLedger.occasion) == occasion))
+        session.execute(
+            update(BloodDrive)
+            .where(col(BloodDrive.id) == drive_id)
+            .values(reminded_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    return stopped
+
+
+def recorded(session: Session, drive_id: int) -> dict[int, list[tuple[str, int]]]:
+    """What each officer was recorded as giving at this drive: (component, amount), in order."""
+    found: dict[int, list[tuple[str, int]]] = {}
+    for donation in session.exec(
+        select(BloodDonation)
+        .where(BloodDonation.drive_id == drive_id)
+        .order_by(col(BloodDonation.id))
+    ).all():
+        found.setdefault(donation.officer_id, []).append((donation.component, donation.amount))
+    return found

@@ -7,6 +7,7 @@ from enum import IntEnum, StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -127,6 +128,10 @@ class Officer(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     left_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    # Set when the officer changed their phone in chat (/me); a roster import keeps that phone.
+    phone_changed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    # Set when an organizer confirmed the officer's death: no message goes to them any more.
+    deceased_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
 
 
 class TelegramBinding(SQLModel, table=True):
@@ -196,6 +201,25 @@ class BindingRequest(SQLModel, table=True):
         default=None,
         sa_column=Column(Integer, ForeignKey("officer.id", ondelete="SET NULL"), nullable=True),
     )
+
+
+class BindingRequestCopy(SQLModel, table=True):
+    """One organizer's copy of a binding request card: edited when anyone decides it."""
+
+    __tablename__ = "binding_request_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("binding_request.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    # Known once Telegram took the message (bot/inbox.py records it after the commit).
+    message_id: int | None = None
 
 
 class BindingAttempt(SQLModel, table=True):
@@ -763,3 +787,589 @@ class RosterNote(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     resolved_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     resolved_by: str | None = Field(default=None, max_length=64)
+
+
+# --- nominations: retreats and honours (issue 12) ---
+
+
+class Programme(StrEnum):
+    """What a nomination round is for: a recuperation retreat (疗休养) or an honour title."""
+
+    RETREAT = "retreat"
+    HONOUR = "honour"
+
+
+class RoundStatus(StrEnum):
+    """A round: open (nominating, approving) → publicity (公示) → final; or cancelled."""
+
+    OPEN = "open"
+    PUBLICITY = "publicity"
+    FINAL = "final"
+    CANCELLED = "cancelled"
+
+
+class UnitContact(SQLModel, table=True):
+    """A unit contact (基层工会联络员): nominates for one unit, granted by admins."""
+
+    __tablename__ = "unit_contact"
+    __table_args__ = (UniqueConstraint("officer_id", "unit", name="uq_unit_contact_officer_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    unit: str = Field(max_length=128, index=True)
+    granted_by: str = Field(max_length=64)
+    granted_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class NominationRound(SQLModel, table=True):
+    """One round of nominations: its places shared among units, its window and its publicity.
+
+    `title` is the policy's honour key (empty for retreats); `daily_allowance` is yuan per
+    person per day (retreats; 0 for honours). `lottery_seed` is set at the round's first draw
+    and shown to the applicants, who can recompute the draw (bot.rules.nominations.draw).
+    """
+
+    __tablename__ = "nomination_round"
+
+    id: int | None = Field(default=None, primary_key=True)
+    programme: str = Field(max_length=16)
+    title: str = Field(default="", max_length=32)
+    name: str = Field(max_length=100)
+    places: int
+    opens_at: datetime = Field(sa_column=_timestamp())
+    closes_at: datetime = Field(sa_column=_timestamp())
+    status: str = Field(default=RoundStatus.OPEN, max_length=16, index=True)
+    daily_allowance: int = 0
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    publicity_starts_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    publicity_ends_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    finalized_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    lottery_seed: str = Field(default="", max_length=64)
+
+
+class NominationQuota(SQLModel, table=True):
+    """A unit's places in a round; its row is locked while a place is taken (the last one)."""
+
+    __tablename__ = "nomination_quota"
+    __table_args__ = (UniqueConstraint("round_id", "unit", name="uq_nomination_quota_round_unit"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("nomination_round.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    unit: str = Field(max_length=128)
+    places: int
+    # The unit's active officers when the round opened (what the default quota was made of).
+    officers: int = 0
+    drawn_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    drawn_by: str = Field(default="", max_length=64)
+
+
+class RetreatBatch(SQLModel, table=True):
+    """One batch (批次) of a retreat round: its days, place, meeting point and places."""
+
+    __tablename__ = "retreat_batch"
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("nomination_round.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        )
+    )
+    starts_on: date
+    ends_on: date
+    place: str = Field(max_length=100)
+    meeting_point: str = Field(default="", max_length=200)
+    places: int
+
+
+class Nomination(SQLModel, table=True):
+    """One officer in one round (at most once: unique round and officer).
+
+    `status` is bot.rules.nominations.NominationStatus; `unit` is the officer's unit when put
+    forward, whose quota the place counts against. `applied` is True when the officer applied
+    themselves (retreats). The reason for an honour and the reason an organizer returned or
+    removed it are sealed: they may describe the officer's health or family.
+    """
+
+    __tablename__ = "nomination"
+    __table_args__ = (
+        UniqueConstraint("round_id", "officer_id", name="uq_nomination_round_officer"),
+        Index("ix_nomination_round_unit_status", "round_id", "unit", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("nomination_round.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    unit: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    applied: bool = False
+    nominated_by: str = Field(default="", max_length=64)
+    reason_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    batch_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("retreat_batch.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    # The applicant's place in the unit's draw (1 is first), when a lottery decided.
+    lottery_rank: int | None = None
+    decision_reason_cipher: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="")
+    )
+    decided_by: str = Field(default="", max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class NominationObjection(SQLModel, table=True):
+    """An objection to a published nomination (公示异议), sealed; one per objector.
+
+    The objector is kept for organizers only: the nominee is never told who objected.
+    """
+
+    __tablename__ = "nomination_objection"
+    __table_args__ = (
+        UniqueConstraint(
+            "nomination_id", "objector_id", name="uq_nomination_objection_nomination_objector"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    nomination_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("nomination.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    objector_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    text_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # "kept" or "removed" once an organizer decided; the reason is the nomination's.
+    outcome: str = Field(default="", max_length=16)
+    decided_by: str = Field(default="", max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class HonourExclusion(SQLModel, table=True):
+    """An organizer's flag keeping an officer out of an honour title ("" for every title).
+
+    Its reason is sealed and shown to organizers only, never to the officer.
+    """
+
+    __tablename__ = "honour_exclusion"
+    __table_args__ = (
+        UniqueConstraint("officer_id", "title", name="uq_honour_exclusion_officer_title"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    title: str = Field(default="", max_length=32)
+    reason_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    set_by: str = Field(max_length=64)
+    set_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class HonourAward(SQLModel, table=True):
+    """The honours register: an officer given a title in a year (by a round, or recorded)."""
+
+    __tablename__ = "honour_award"
+    __table_args__ = (
+        UniqueConstraint("officer_id", "title", "year", name="uq_honour_award_officer_title_year"),
+        Index("ix_honour_award_year", "year"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    title: str = Field(max_length=32)
+    year: int
+    round_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("nomination_round.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+    recorded_by: str = Field(default="", max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+# --- member services: surveys (issue 13, item 3) ---
+
+
+class SurveyStatus(StrEnum):
+    """A survey takes answers until its deadline or until an organizer closes it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Survey(SQLModel, table=True):
+    """A survey (问卷) for an audience (as events name theirs), named or anonymous."""
+
+    __tablename__ = "survey"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=100)
+    audience: str = Field(default=Audience.EVERYONE, max_length=16)
+    audience_value: str = Field(default="", max_length=128)
+    deadline: datetime = Field(sa_column=_timestamp(index=True))
+    anonymous: bool = False
+    status: str = Field(default=SurveyStatus.OPEN, max_length=16, index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    closed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class SurveyQuestion(SQLModel, table=True):
+    """One question of a survey, at its place (from 0); `options` is a JSON list of texts."""
+
+    __tablename__ = "survey_question"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "position", name="uq_survey_question_position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    survey_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False)
+    )
+    position: int
+    kind: str = Field(max_length=16)
+    prompt: str = Field(max_length=100)
+    options: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    low: int | None = None
+    high: int | None = None
+
+
+class SurveyRespondent(SQLModel, table=True):
+    """Has answered: only stops a second answer (and names who answered a named survey).
+
+    No id of its own and only the day: nothing in it orders it against the answer rows.
+    """
+
+    __tablename__ = "survey_respondent"
+
+    survey_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("survey.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    answered_on: date
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """One answer to one question. `id` and `response_id` (the answers of one submission) are
+    random; there is no timestamp, and `officer_id` is set only for a named survey, so an
+    anonymous answer has nothing that leads back to its officer. On SQLite the table has no
+    rowid (whose order would follow the submissions)."""
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (
+        Index("ix_survey_answer_survey", "survey_id", "position"),
+        {"sqlite_with_rowid": False},
+    )
+
+    id: str = Field(sa_column=Column(String(32), primary_key=True))
+    survey_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("survey.id", ondelete="CASCADE"), nullable=False)
+    )
+    response_id: str = Field(max_length=32)
+    position: int
+    choices: str = Field(default="", max_length=64)
+    number: int | None = None
+    text_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    officer_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=True),
+    )
+
+
+# --- member services: medical mutual aid (issue 13, item 1) ---
+
+
+class EnrolmentStatus(StrEnum):
+    """A member's place in a scheme's year: enrolled, or kept out by an organizer."""
+
+    ENROLLED = "enrolled"
+    EXCLUDED = "excluded"
+
+
+class ClaimStatus(StrEnum):
+    """A mutual-aid claim: submitted → paid (with an amount) or refused (with a reason)."""
+
+    SUBMITTED = "submitted"
+    PAID = "paid"
+    REFUSED = "refused"
+
+
+class MutualAidEnrolment(SQLModel, table=True):
+    """One member in one scheme (the policy's key) of one year.
+
+    An exclusion keeps its row (status excluded, its reason sealed: it may tell of health), so
+    `nuanjing mutual-aid enrol` never puts the member back; adding by hand turns it over again.
+    """
+
+    __tablename__ = "mutual_aid_enrolment"
+    __table_args__ = (
+        UniqueConstraint("year", "scheme", "officer_id", name="uq_mutual_aid_enrolment"),
+        Index("ix_mutual_aid_enrolment_officer", "officer_id", "year"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    scheme: str = Field(max_length=16)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    status: str = Field(default=EnrolmentStatus.ENROLLED, max_length=16)
+    # "run" (nuanjing mutual-aid enrol) or "hand" (an organizer in /mutualaid).
+    source: str = Field(default="run", max_length=8)
+    reason_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    changed_by: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class MutualAidClaim(SQLModel, table=True):
+    """A claim an organizer records for a member under a scheme of a year.
+
+    Money in whole yuan (no fen: the schemes pay round sums), never negative. The note and the
+    refusal's reason tell of health: sealed (storage.sealed), never in the finance export.
+    """
+
+    __tablename__ = "mutual_aid_claim"
+    __table_args__ = (
+        Index("ix_mutual_aid_claim_year", "year", "scheme", "status"),
+        CheckConstraint("amount IS NULL OR amount >= 0", name="ck_mutual_aid_claim_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    scheme: str = Field(max_length=16)
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    submitted_on: date
+    status: str = Field(default=ClaimStatus.SUBMITTED, max_length=16)
+    note_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    amount: int | None = None
+    reason_cipher: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    decided_by: str = Field(default="", max_length=64)
+    decided_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+# --- member services: charity (issue 13, item 2) ---
+
+# Money in charity is whole yuan (integers): pledges and gifts are counted in yuan, never fen;
+# every amount is above zero (a CHECK in the database too).
+
+
+class CharityStatus(StrEnum):
+    """A campaign takes pledges and payments until an organizer closes it (pledges only until
+    its end date, when it has one)."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class CharityCampaign(SQLModel, table=True):
+    """A charity campaign (慈善一日捐 / 慈善天天一捐) for an audience (everyone or a unit)."""
+
+    __tablename__ = "charity_campaign"
+    __table_args__ = (CheckConstraint("target > 0", name="ck_charity_campaign_target"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60)
+    year: int
+    # Yuan.
+    target: int
+    # The suggested amounts (yuan) offered as buttons, as "50,100,200,500".
+    suggested: str = Field(default="", max_length=64)
+    audience: str = Field(default=Audience.EVERYONE, max_length=16)
+    audience_value: str = Field(default="", max_length=128)
+    # The last day (the union's calendar) pledges are taken; None: until closed.
+    ends_on: date | None = None
+    status: str = Field(default=CharityStatus.OPEN, max_length=16, index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    closed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class CharityPledge(SQLModel, table=True):
+    """An officer's pledge to a campaign: one per officer, a new one replaces it (after the
+    officer confirmed). `daily` × `days` when pledged as a daily sum."""
+
+    __tablename__ = "charity_pledge"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_charity_pledge_amount"),
+        CheckConstraint(
+            "(daily IS NULL AND days IS NULL) OR (daily > 0 AND days > 0)",
+            name="ck_charity_pledge_daily",
+        ),
+    )
+
+    campaign_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("charity_campaign.id", ondelete="CASCADE"),
+            primary_key=True,
+            nullable=False,
+        )
+    )
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    amount: int
+    daily: int | None = None
+    days: int | None = None
+    pledged_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+class CharityPayment(SQLModel, table=True):
+    """What an officer was recorded as having paid to a campaign, by hand or by an import.
+
+    `unit` is the officer's unit when it was recorded: a campaign's totals per unit stay as
+    they were when an officer moves on."""
+
+    __tablename__ = "charity_payment"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_charity_payment_amount"),
+        Index("ix_charity_payment_campaign", "campaign_id", "officer_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("charity_campaign.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    officer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("officer.id", ondelete="CASCADE"), nullable=False)
+    )
+    unit: str = Field(default="", max_length=128)
+    amount: int
+    paid_on: date
+    # "hand" (one by one) or "import" (a file).
+    source: str = Field(default="hand", max_length=16)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+
+
+# --- member services: distributions (issue 13, item 4) ---
+
+
+class DistributionMode(StrEnum):
+    """Bulk to each unit (口罩 by the box), or one share to each officer (消费券, 节日礼品)."""
+
+    PER_UNIT = "unit"
+    PER_OFFICER = "officer"
+
+
+class DistributionStatus(StrEnum):
+    """A distribution takes receipts until an organizer closes it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Distribution(SQLModel, table=True):
+    """A distribution of supplies or vouchers (物资与消费券发放), counted in items (份), never
+    negative; `per_officer` is the share of one officer (per-officer mode; 0 per unit)."""
+
+    __tablename__ = "distribution"
+    __table_args__ = (
+        CheckConstraint("quantity > 0 AND per_officer >= 0", name="ck_distribution_quantity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item: str = Field(max_length=30)
+    mode: str = Field(max_length=16)
+    quantity: int
+    per_officer: int = 0
+    audience: str = Field(default=Audience.EVERYONE, max_length=16)
+    audience_value: str = Field(default="", max_length=128)
+    note: str = Field(default="", max_length=200)
+    status: str = Field(default=DistributionStatus.OPEN, max_length=16, index=True)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
+    # The one reminder: set by whoever sends it first (an organizer's press or the job).
+    reminded_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class DistributionUnit(SQLModel, table=True):
+    """A unit's share of a distribution; `received` stays None until the unit confirms
+    (per unit; per officer the officers' own receipts count)."""
+
+    __tablename__ = "distribution_unit"
+    __table_args__ = (
+        UniqueConstraint("distribution_id", "unit", name="uq_distribution_unit"),
+        CheckConstraint(
+            "allocated >= 0 AND (received IS NULL OR received >= 0)",
+            name="ck_distribution_unit_counts",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    distribution_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("distribution.id", ondelete="CASCADE"), nullable=False)
+    )
+    unit: str = Field(max_length=128)
+    allocated: int
+    received: int | None = None
+    confirmed_by: str = Field(default="", max_length=64)
+    confirmed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+
+
+class DistributionShare(SQLModel, table=True):
+    """One officer's share of a per-officer distribution (the audience when it was published)
+    and when they confirmed 已领取."""
+
+    __tablename__ = "distribution_share"
+    __table_args__ = (Index("ix_distribution_share_unit", "distribution_id", "unit"),)
+
+    distribution_id: int = Field(
+        sa_column=Column(
+            Integer,
+            ForeignKey("distribution.id", ondelete="CASCADE"),
+            primary_key=True,
+            nullable=False,
+        )
+    )
+    officer_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("officer.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    unit: str = Field(max_length=128)
+    collected_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))

@@ -41,6 +41,19 @@ class RosterEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptPhone:
+    """A phone the officer changed in chat, kept over the roster file's other one.
+
+    Phones are personal data: shown to whoever runs the import, never logged or audited.
+    """
+
+    police_id: str
+    name: str
+    file_phone: str
+    kept_phone: str
+
+
+@dataclass(frozen=True, slots=True)
 class ApplyResult:
     """What apply_records changed."""
 
@@ -49,6 +62,9 @@ class ApplyResult:
     unchanged: int = 0
     deactivated: int = 0
     bound: int = 0
+    kept_phones: tuple[KeptPhone, ...] = ()
+    # Officers whose death was confirmed: in the file, yet left inactive and unbound.
+    deceased: int = 0
 
 
 def _batches(items: Sequence[_T], size: int = BATCH) -> Iterator[Sequence[_T]]:
@@ -72,7 +88,7 @@ def _profile(entry: RosterEntry, current: Any | None) -> dict[str, object]:
             gender = current.gender
         if blood_group is None:
             blood_group, rh_negative = current.blood_group, current.rh_negative
-    return {
+    profile: dict[str, object] = {
         "name": entry.name,
         "unit": entry.unit,
         "phone": entry.phone,
@@ -81,6 +97,18 @@ def _profile(entry: RosterEntry, current: Any | None) -> dict[str, object]:
         "blood_group": blood_group,
         "rh_negative": rh_negative,
     }
+    if current is not None:
+        # A phone the officer changed in chat (phone_changed_at) stands until a roster file
+        # carries that same phone: the file then agrees, and the mark is cleared. So "changed
+        # since the last import" needs no import clock: the mark itself says the roster has
+        # not caught up yet, however many imports of an older file come meanwhile.
+        changed_at = current.phone_changed_at
+        if changed_at is not None and entry.phone != current.phone:
+            profile["phone"] = current.phone
+        elif changed_at is not None:
+            changed_at = None
+        profile["phone_changed_at"] = changed_at
+    return profile
 
 
 def _differs(profile: dict[str, object], current: Any) -> bool:
@@ -130,6 +158,8 @@ def apply_records(
                 col(Officer.blood_group),
                 col(Officer.rh_negative),
                 col(Officer.active),
+                col(Officer.phone_changed_at),
+                col(Officer.deceased_at),
             )
         )
     }
@@ -137,14 +167,23 @@ def apply_records(
     new_entries: list[RosterEntry] = []
     changes: list[dict[str, object]] = []
     unchanged = 0
+    deceased = 0
+    kept: list[KeptPhone] = []
     officer_ids: dict[str, int] = {}
     for entry in entries:
         current = existing.get(entry.police_id)
         if current is None:
             new_entries.append(entry)
             continue
+        if current.deceased_at is not None:
+            # An HR file may still list an officer who died: they stay as they are, and no
+            # account is bound to them again.
+            deceased += 1
+            continue
         officer_ids[entry.police_id] = current.id
         profile = _profile(entry, current)
+        if profile["phone"] != entry.phone:
+            kept.append(KeptPhone(entry.police_id, entry.name, entry.phone, current.phone))
         if _differs(profile, current):
             changes.append(
                 {"id": current.id, **profile, "active": True, "left_at": None, "updated_at": now}
@@ -205,13 +244,18 @@ def apply_records(
         )
     del existing
 
-    bound = _bind_accounts(connection, entries, officer_ids, now) if accounts else 0
+    bound = 0
+    if accounts:
+        bindable = [entry for entry in entries if entry.police_id in officer_ids]
+        bound = _bind_accounts(connection, bindable, officer_ids, now)
     return ApplyResult(
         created=len(new_entries),
         updated=len(changes),
         unchanged=unchanged,
         deactivated=len(leavers),
         bound=bound,
+        kept_phones=tuple(kept),
+        deceased=deceased,
     )
 
 

@@ -44,9 +44,15 @@ from storage.models import (
     Booking,
     CareCase,
     ConversationState,
+    HonourExclusion,
     InboxUpdate,
+    MutualAidClaim,
+    MutualAidEnrolment,
+    Nomination,
+    NominationObjection,
     PendingReply,
     RosterNote,
+    SurveyAnswer,
 )
 
 BATCH = 500
@@ -239,4 +245,24 @@ SEALED: tuple[Sealed, ...] = (
     # The name a counselling booking goes by (storage.bookings): it points at the officer.
     SealedColumn(Booking, "pseudonym_cipher"),
     SealedColumn(RosterNote, "text_cipher"),
+    # Nominations (storage.nominations): an honour's reason and an organizer's reason for
+    # returning or removing may tell of health or family; objections and exclusion flags
+    # name people and are for organizers only.
+    SealedColumn(Nomination, "reason_cipher"),
+    SealedColumn(Nomination, "decision_reason_cipher"),
+    SealedColumn(NominationObjection, "text_cipher"),
+    SealedColumn(HonourExclusion, "reason_cipher"),
+    # Surveys: short text answers may hold personal details; handlers/surveys.py FILL_NAME
+    # keeps an officer's text answers sealed in its draft until 提交.
+    SealedColumn(SurveyAnswer, "text_cipher"),
+    SealedDraft("survey_answer", ("texts",)),
+    # handlers/nominations/member.py: an honour's reason and an objection, typed before 确认.
+    SealedDraft("nomination_nominate", ("reason",)),
+    SealedDraft("nomination_objection", ("text",)),
+    # Medical mutual aid (storage.mutual_aid): a claim's note and a refusal's or an exclusion's
+    # reason tell of health; handlers/mutual_aid.py keeps a note sealed in its draft until 登记.
+    SealedColumn(MutualAidClaim, "note_cipher"),
+    SealedColumn(MutualAidClaim, "reason_cipher"),
+    SealedColumn(MutualAidEnrolment, "reason_cipher"),
+    SealedDraft("mutual_aid", ("note",)),
 )

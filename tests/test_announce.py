@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import func, select
 
+from bot import texts
 from bot.app import build_application, polling
 from bot.policy import load_policy
 from bot.sandbox import Sandbox, SandboxClient
@@ -63,6 +64,11 @@ def _received(bot: BotHarness, person: Person) -> list[str]:
         for event in bot.sandbox.events(TEST_TOKEN, person.id)
         if event["kind"] == "message"
     ]
+
+
+def sent(text: str) -> str:
+    """An announcement as officers get it: the union's header above the organizer's text."""
+    return texts.ANNOUNCE_HEADER + text
 
 
 def _got(bot: BotHarness, person: Person, wanted: list[str]) -> Callable[[], bool]:
@@ -137,7 +143,7 @@ def _to_preview(audience: list[Row], text: str, count: int, label: str) -> list[
 
 HOTANG: list[Row] = [
     (ORG, Press("按单位"), [edits("请选择单位", buttons=["天元分局", "荷塘分局", "芦淞分局"])]),
-    (ORG, Press("荷塘分局"), [edits("发送对象：荷塘分局", "4096")]),
+    (ORG, Press("荷塘分局"), [edits("发送对象：荷塘分局", "4000")]),
 ]
 
 
@@ -145,7 +151,7 @@ HOTANG: list[Row] = [
 async def test_announce_to_everyone_reaches_every_bound_officer(bot: BotHarness) -> None:
     await _seed(bot)
     rows = _to_preview(
-        [(ORG, Press("全体会员"), [edits("发送对象：全体会员", "不超过 4096 字")])],
+        [(ORG, Press("全体会员"), [edits("发送对象：全体会员", "不超过 4000 字")])],
         NOTICE,
         4,
         "全体会员",
@@ -155,8 +161,8 @@ async def test_announce_to_everyone_reaches_every_bound_officer(bot: BotHarness)
     assert await _press(bot, ORG, confirm, message_id) == ""
     # Everyone bound gets exactly the text once; the organizer too (after their own preview).
     for person in (WANG, LI, ADMIN):
-        await _until(_got(bot, person, [NOTICE]), what=person.first_name)
-    await _until(lambda: _received(bot, ORG).count(NOTICE) == 2, what="the organizer's copy")
+        await _until(_got(bot, person, [sent(NOTICE)]), what=person.first_name)
+    await _until(lambda: _received(bot, ORG).count(sent(NOTICE)) == 2, what="the organizer's copy")
     summary = await _progress_text(bot, "发送完成")
     assert "已送达 4/4" in summary and "失败 0" in summary
     history = await bot.client.history(ORG.as_user())
@@ -187,10 +193,10 @@ async def test_unit_audience_reaches_only_that_unit(bot: BotHarness) -> None:
     ]
     await bot.dialog.play(rows)
     for person in (LI, ADMIN):
-        await _until(_got(bot, person, [text]), what=person.first_name)
+        await _until(_got(bot, person, [sent(text)]), what=person.first_name)
     await bot.settle()
     assert _received(bot, WANG) == []
-    assert _received(bot, ORG).count(text) == 1  # only the preview
+    assert _received(bot, ORG).count(sent(text)) == 1  # only the preview
 
 
 async def test_role_audience_and_a_unit_nobody_can_receive(bot: BotHarness) -> None:
@@ -207,29 +213,29 @@ async def test_role_audience_and_a_unit_nobody_can_receive(bot: BotHarness) -> N
         (ORG, Press(CONFIRM), [says("准备发送给 1 位会员"), edits("已确认")]),
     ]
     await bot.dialog.play(rows)
-    await _until(_got(bot, ADMIN, [text]), what="the admin")
+    await _until(_got(bot, ADMIN, [sent(text)]), what="the admin")
     await bot.settle()
     assert _received(bot, WANG) == [] and _received(bot, LI) == []
 
 
 async def test_text_limits_and_photo(bot: BotHarness) -> None:
     await _seed(bot)
-    longest = "通" * 4096
+    longest = "通" * 4000
     rows: list[Row] = [
         (ORG, "/announce", [says("请选择发送对象")]),
         *HOTANG,
         (ORG, Photo(), [says("通知只能是文字")]),
         (ORG, "  \n ", [says("通知内容不能为空")]),
-        (ORG, "通" * 4097, [says("通知最多 4096 字，这次有 4097 字")]),
+        (ORG, "通" * 4001, [says("通知最多 4000 字，这次有 4001 字")]),
         # Emoji count twice against Telegram's limit, as Telegram counts them.
-        (ORG, "🎉" * 2049, [says("这次有 4098 字")]),
+        (ORG, "🎉" * 2001, [says("这次有 4002 字")]),
         (ORG, longest, [says(longest), says("共 2 位会员")]),
         (ORG, "再说一句", [says("请点上方的按钮")]),
         (ORG, Press(CONFIRM), [says("准备发送给 2 位会员"), edits("已确认")]),
     ]
     await bot.dialog.play(rows)
     for person in (LI, ADMIN):
-        await _until(_got(bot, person, [longest]), what=person.first_name)
+        await _until(_got(bot, person, [sent(longest)]), what=person.first_name)
 
 
 async def test_cancel_and_menu_leave_nothing_behind(bot: BotHarness) -> None:
@@ -297,7 +303,7 @@ async def test_officers_and_strangers_cannot_announce(bot: BotHarness) -> None:
     assert actions.count("forged.broadcast_cancel") == 1
     # The organizer's preview is still open and still works.
     await bot.dialog.play([(ORG, Press(CONFIRM), [says("准备发送给 2 位会员"), edits("已确认")])])
-    await _until(_got(bot, LI, [NOTICE]), what="李")
+    await _until(_got(bot, LI, [sent(NOTICE)]), what="李")
     assert len(_broadcasts(bot.database)) == 1
 
 
@@ -314,9 +320,9 @@ async def test_double_confirm_creates_one_broadcast(bot: BotHarness) -> None:
     assert all(answer is not None for answer in answers)
     assert sorted(str((a or {}).get("text") or "") for a in answers) == ["", "此按钮已失效"]
     for person in (LI, ADMIN):
-        await _until(_got(bot, person, [NOTICE]), what=person.first_name)
+        await _until(_got(bot, person, [sent(NOTICE)]), what=person.first_name)
     await bot.settle()
-    assert _received(bot, LI) == [NOTICE] and _received(bot, ADMIN) == [NOTICE]
+    assert _received(bot, LI) == [sent(NOTICE)] and _received(bot, ADMIN) == [sent(NOTICE)]
     assert len(_broadcasts(bot.database)) == 1
     assert _audit_actions(bot.database).count("broadcast.create") == 1
 
@@ -350,7 +356,7 @@ async def test_stop_button_cancels_the_rest(bot: BotHarness) -> None:
     summary = await _progress_text(bot, "已停止发送")
 
     def reached() -> int:
-        return sum(1 for person in crowd if _received(bot, person) == [text])
+        return sum(1 for person in crowd if _received(bot, person) == [sent(text)])
 
     got = reached()
     assert got < 60
@@ -395,7 +401,7 @@ async def test_flow_resumes_after_a_restart(
                         if delivered:
                             break
                         await asyncio.sleep(0.05)
-    assert [e.text for e in delivered] == [NOTICE]
+    assert [e.text for e in delivered] == [sent(NOTICE)]
     with database.session() as session:
         assert session.exec(select(func.count()).select_from(Broadcast)).one() == 1
         assert conversations.load_states(session, "announce") == {}

@@ -50,8 +50,8 @@ PEOPLE = (ORG, NEW1, PLT20, WB30, PLT5, POS, AMINUS, GONE, YOUNG, NEW2, WB100, N
 ASKED = (NEW1, PLT20, NEW2, WB100)
 
 COMMAND = f"/appeal O- 血小板 2 {TOMORROW} 08:00 市中心医院|长沙路1号|张医生 13800000000"
-APPEAL = "紧急用血呼吁\n市中心医院 急需 O型Rh阴性血小板"
-GO = "请前往 市中心医院：长沙路1号\n联系人：张医生 13800000000"
+APPEAL = "紧急用血呼吁\n市中心医院急需O型Rh阴性血小板"
+GO = "请前往市中心医院：长沙路1号\n联系人：张医生 13800000000"
 # O- and left out: NOBDAY (no birthday), WB30 and PLT5 (too soon), YOUNG (age), one unbound.
 LEFT_OUT = (
     "另有 5 位血型相符的会员这次不会收到：\n"

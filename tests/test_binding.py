@@ -22,6 +22,16 @@ ORGANIZER = Person(7_100_000_003, "赵干事")
 OTHER = Person(7_100_000_004, "路人")
 
 WANG_PHONE = "+8613800000001"
+# 批准 on a stranger's card: the unit (天元分局 is on the policy's first page), then the gender.
+APPROVE_AS_TIANYUAN_WOMAN: list[Row] = [
+    (
+        ORGANIZER,
+        Press("✅ 批准"),
+        [edits("请选择所在单位", "300009", buttons=["天元分局", "下一页 ▶", "❌ 取消"])],
+    ),
+    (ORGANIZER, Press("天元分局"), [edits("单位：天元分局", "请选择性别", buttons=["男", "女"])]),
+    (ORGANIZER, Press("女"), [edits("已批准（赵敏）", "单位：天元分局；性别：女")]),
+]
 WELCOME = says("欢迎使用暖警", "株洲市公安局工会", contact_button=True)
 ASK_CONTACT_AGAIN = says("请点下方「分享我的手机号」按钮", contact_button=True)
 
@@ -169,7 +179,8 @@ async def test_no_roster_match_then_organizer_approves(bot: BotHarness) -> None:
         ),
         (STRANGER, "/start", [says("正在审核中")]),
         (STRANGER, "/me", [says("请先发送 /start")]),
-        (ORGANIZER, Press("✅ 批准"), [edits("已批准", "赵敏")]),
+        # Someone new to the roster: their unit and gender first (issue 17, item 6).
+        *APPROVE_AS_TIANYUAN_WOMAN,
         (STRANGER, None, [says("申请已通过", "李新人"), says("请选择", buttons=["👤 我的资料"])]),
         # Pressed again: decided already, the card says so (it is marked: nothing to edit).
         (ORGANIZER, PressData("bindreq:1:1", answer="这条申请已处理"), []),
@@ -183,6 +194,7 @@ async def test_no_roster_match_then_organizer_approves(bot: BotHarness) -> None:
         assert (
             officer is not None and officer.name == "李新人" and officer.phone == "+8613900000009"
         )
+        assert (officer.unit, officer.gender) == ("天元分局", "F")
         (request,) = session.exec(select(BindingRequest)).all()
         assert request.status == RequestStatus.APPROVED and request.decided_by == "officer:200001"
         assert [e.action for e in audit.recent(session)][:2] == [
@@ -297,7 +309,7 @@ async def test_no_phone_number_reaches_the_audit_log(bot: BotHarness) -> None:
             (STRANGER, "300009", [says("请输入您的姓名")]),
             (STRANGER, "李新人", [says("申请已提交")]),
             (ORGANIZER, None, [says("绑定申请")]),
-            (ORGANIZER, Press("✅ 批准"), [edits("已批准")]),
+            *APPROVE_AS_TIANYUAN_WOMAN,
             (STRANGER, None, [says("申请已通过"), says("请选择")]),
         ]
     )

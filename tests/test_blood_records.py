@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import audit
 from storage import blood as blood_storage
@@ -35,7 +35,7 @@ def _id(officer: Officer) -> int:
 
 def _donations(database: Database) -> list[BloodDonation]:
     with database.session() as session:
-        return list(session.exec(select(BloodDonation).order_by(BloodDonation.id)).all())
+        return list(session.exec(select(BloodDonation).order_by(col(BloodDonation.id))).all())
 
 
 # --- storage -----------------------------------------------------------------------------
@@ -101,8 +101,33 @@ def test_history_and_totals_of_one_officer(database: Database) -> None:
         date(2026, 1, 10),
         date(2025, 6, 1),
     ]
-    assert totals == blood_storage.Totals(donations=4, ml=600, units=3)
-    assert nothing == blood_storage.Totals(donations=0, ml=0, units=0)
+    assert totals == blood_storage.Totals(donations=4, whole_ml=400, plasma_ml=200, units=3)
+    assert totals.ml == 600
+    assert nothing == blood_storage.Totals(donations=0, whole_ml=0, plasma_ml=0, units=0)
+
+
+def test_officers_found_by_name_for_recording(database: Database) -> None:
+    add_officer(database, "100001", "王建国", "+8613800000001")
+    add_officer(database, "100002", "王建", "+8613800000002", unit="芦淞分局")
+    add_officer(database, "100003", "王建", "+8613800000003", unit="荷塘分局")
+    add_officer(database, "100004", "王建", "+8613800000004", active=False)
+    add_officer(database, "100005", "李_强", "+8613800000005")
+    add_officer(database, "100006", "李大强", "+8613800000006")
+
+    def found(name: str, limit: int = 8) -> list[str]:
+        with database.session() as session:
+            return [o.police_id for o in blood_storage.active_named(session, name, limit=limit)]
+
+    # The exact name first (only active officers); none exact: the names holding it.
+    assert found("王建") == ["100002", "100003"]
+    assert found("建国") == ["100001"]
+    assert found("王") == ["100001", "100002", "100003"]
+    # LIKE's wildcards are read literally.
+    assert found("_强") == ["100005"]
+    assert found("%") == []
+    assert found("张") == []
+    # One more than the limit, so the caller can tell there are too many.
+    assert len(found("王", limit=1)) == 2
 
 
 def test_figures_per_year_and_unit(database: Database) -> None:
@@ -220,7 +245,8 @@ async def test_organizer_records_and_the_donor_sees_history_and_next_dates(
                 [
                     says(
                         f"感谢您 {whole_on.isoformat()} 无偿献血（全血 400 毫升）",
-                        "累计献血 1 次：全血和血浆 400 毫升，血小板 0 个治疗量",
+                        # Only what was given: no 「血小板 0 个治疗量」.
+                        "累计献血 1 次：全血 400 毫升。",
                     )
                 ],
             ),
@@ -229,7 +255,7 @@ async def test_organizer_records_and_the_donor_sees_history_and_next_dates(
                 f"/blood record 100001 血小板 2个 {platelets_on.strftime('%Y年%m月%d日')}",
                 [says("血小板 2 个治疗量", "已通知本人")],
             ),
-            (WANG, None, [says("累计献血 2 次：全血和血浆 400 毫升，血小板 2 个治疗量")]),
+            (WANG, None, [says("累计献血 2 次：全血 400 毫升，血小板 2 个治疗量。")]),
             # The same donation again: refused, and the donor hears nothing.
             (
                 ZHAO,
@@ -280,7 +306,7 @@ async def test_recording_defaults_to_today_and_thanks_an_organizer_once(bot: Bot
                 "/blood record 200001 血浆 300",
                 [
                     says(f"✅ 已登记：赵敏（200001）{day(0)} 血浆 300 毫升", "谢谢您的爱心"),
-                    says("感谢您", "累计献血 1 次：全血和血浆 300 毫升"),
+                    says("感谢您", "累计献血 1 次：血浆 300 毫升。"),
                 ],
             ),
             (ZHAO, "/blood", [says("全血：", "/blood help")]),
@@ -305,7 +331,8 @@ async def test_bad_records_are_refused_with_the_reason(bot: BotHarness) -> None:
         ("/blood record 100001 全血 400 2026-01-01 多余", "多了「多余」"),
         ("/blood record 999999 全血 400", "名册中没有警号 999999"),
         ("/blood record 100003 全血 400", "张伟（100003）已不在会员名册中"),
-        ("/blood record 100001 全血", "请写警号、成分和数量"),
+        # Fewer words open the dialog (tests/test_blood_record_dialog.py) at the first gap.
+        ("/blood record 100001 全血", "请选择数量"),
         ("/blood stats 明年", "看不懂年份「明年」"),
         ("/blood 999999", "名册中没有警号 999999"),
         ("/blood 100001 全血", "看不懂「100001」"),

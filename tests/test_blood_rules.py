@@ -9,6 +9,7 @@ import pytest
 from bot.policy import BloodPolicy, load_policy
 from bot.rules.blood import (
     Component,
+    Conflict,
     Donation,
     Eligibility,
     Reason,
@@ -18,6 +19,7 @@ from bot.rules.blood import (
     interval_days,
     next_eligible,
     platelet_donations_in,
+    too_close,
 )
 
 POLICY = load_policy(None).blood
@@ -385,3 +387,79 @@ def test_a_cap_of_zero_closes_platelets_for_good() -> None:
     policy = BloodPolicy(max_platelet_donations_per_year=0)
     assert ask(PLATELETS, policy=policy) == refused(None, Reason.YEARLY_CAP)
     assert ask(WHOLE, policy=policy) == ALLOWED
+
+
+# --- recording: a new donation too close to a recorded one, on either side ------------------
+
+NEW_ON = date(2026, 12, 2)
+
+
+def before(days: int, component: Component) -> Donation:
+    """A recorded donation `days` before NEW_ON (after it for a negative number)."""
+    return gave(NEW_ON - timedelta(days=days), component)
+
+
+@pytest.mark.parametrize(
+    ("new", "history", "expected"),
+    [
+        # Platelets on 20 November, whole blood 12 days later: 28 days are needed.
+        (
+            WHOLE,
+            [before(12, PLATELETS)],
+            [Conflict(before(12, PLATELETS), 12, 28, later=False)],
+        ),
+        (WHOLE, [before(28, PLATELETS)], []),
+        (WHOLE, [before(27, PLATELETS)], [Conflict(before(27, PLATELETS), 27, 28, False)]),
+        # Whole blood after 175 days: 180 are needed; 180 are enough.
+        (WHOLE, [before(175, WHOLE)], [Conflict(before(175, WHOLE), 175, 180, False)]),
+        (WHOLE, [before(180, WHOLE)], []),
+        (PLATELETS, [before(13, PLATELETS)], [Conflict(before(13, PLATELETS), 13, 14, False)]),
+        (PLATELETS, [before(14, PLATELETS)], []),
+        (PLATELETS, [before(89, WHOLE)], [Conflict(before(89, WHOLE), 89, 90, False)]),
+        # Plasma counts as whole blood on both sides.
+        (WHOLE, [before(100, PLASMA)], [Conflict(before(100, PLASMA), 100, 180, False)]),
+        (PLASMA, [before(27, PLATELETS)], [Conflict(before(27, PLATELETS), 27, 28, False)]),
+        # An earlier donation recorded late: the later one must still be far enough ahead.
+        (PLATELETS, [before(-20, WHOLE)], [Conflict(before(-20, WHOLE), 20, 28, later=True)]),
+        (PLATELETS, [before(-28, WHOLE)], []),
+        (WHOLE, [before(-89, PLATELETS)], [Conflict(before(-89, PLATELETS), 89, 90, True)]),
+        # Another component on the same day is too close; the same one is the same donation.
+        (PLASMA, [before(0, WHOLE)], [Conflict(before(0, WHOLE), 0, 180, False)]),
+        (WHOLE, [before(0, WHOLE)], []),
+        (PLATELETS, [before(0, PLATELETS)], []),
+        # Far enough on both sides.
+        (PLATELETS, [before(90, WHOLE), before(-28, WHOLE)], []),
+        (WHOLE, [], []),
+    ],
+)
+def test_too_close_looks_both_ways(
+    new: Component, history: list[Donation], expected: list[Conflict]
+) -> None:
+    assert list(too_close(gave(NEW_ON, new), history, POLICY)) == expected
+
+
+def test_too_close_names_the_nearest_of_each_kind_on_each_side_in_date_order() -> None:
+    history = [
+        before(20, PLATELETS),
+        before(10, PLATELETS),
+        before(100, WHOLE),
+        before(-5, PLATELETS),
+        before(-15, WHOLE),
+        before(-20, WHOLE),
+    ]
+    # Platelets next: 14 days after platelets, 90 after whole blood, 28 before whole blood.
+    assert too_close(gave(NEW_ON, PLATELETS), history, POLICY) == (
+        Conflict(before(10, PLATELETS), 10, 14, False),
+        Conflict(before(-5, PLATELETS), 5, 14, True),
+        Conflict(before(-15, WHOLE), 15, 28, True),
+    )
+
+
+def test_too_close_follows_the_policy() -> None:
+    custom = BloodPolicy(whole_after_platelets_days=7)
+    history = [before(12, PLATELETS)]
+    assert too_close(gave(NEW_ON, WHOLE), history, custom) == ()
+    strict = BloodPolicy(whole_after_whole_days=365)
+    assert too_close(gave(NEW_ON, WHOLE), [before(200, WHOLE)], strict) == (
+        Conflict(before(200, WHOLE), 200, 365, False),
+    )

@@ -194,7 +194,7 @@ async def test_admin_grants_and_revokes_staff_in_chat(bot: BotHarness) -> None:
         (
             ADMIN,
             "/grant 300001 staff clinic",
-            [says("已任命 刘医生（300001）为健康屋值班医生", "已私信告诉本人")],
+            [says("已任命刘医生（300001）为健康屋值班医生", "已私信告诉本人")],
         ),
         (DOC, None, [says("您已被任命为健康屋值班医生", "/staff")]),
         (ADMIN, "/grant 300001 staff 健康屋", [says("刘医生（300001）已经是健康屋值班医生")]),
@@ -214,7 +214,7 @@ async def test_admin_grants_and_revokes_staff_in_chat(bot: BotHarness) -> None:
         (DOC, "/grant 100002 staff clinic", [says("您没有权限进行此操作")]),
         (DOC, "/help", [says("服务工作人员", "/staff")]),
         (DOC, "/staff", [says("🩺 健康屋", "（今天）", "这一天还没有预约")]),
-        (ADMIN, "/help", [says("/grant 警号 staff 服务键")]),
+        (ADMIN, "/help", [says("/grant 警号 工作人员 服务键")]),
         (ORG, "/help", [says("/bookings")]),
     ]
     await bot.dialog.play(rows)
@@ -227,12 +227,12 @@ async def test_admin_grants_and_revokes_staff_in_chat(bot: BotHarness) -> None:
             (DOC, None, [says("您已被任命为心理咨询心理咨询师")]),
             (DOC, "/staff", [says("您负责以下服务", buttons=["🩺 健康屋", "💬 心理咨询"])]),
             (DOC, Press("💬 心理咨询"), [edits("💬 心理咨询", buttons=["↩️ 换服务"])]),
-            (ADMIN, "/revoke 300001 staff talk", [says("已撤销 刘医生（300001）的心理咨询")]),
+            (ADMIN, "/revoke 300001 staff talk", [says("已撤销刘医生（300001）的心理咨询")]),
             (DOC, None, [says("您的心理咨询心理咨询师身份已撤销")]),
             (
                 ADMIN,
                 "/revoke 300001 staff clinic",
-                [says("已撤销 刘医生（300001）的健康屋值班医生身份")],
+                [says("已撤销刘医生（300001）的健康屋值班医生身份")],
             ),
             (DOC, None, [says("您的健康屋值班医生身份已撤销")]),
             (ADMIN, "/revoke 300001 staff clinic", [says("刘医生（300001）不是健康屋值班医生")]),

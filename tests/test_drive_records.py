@@ -94,18 +94,37 @@ async def test_organizer_records_from_the_list_and_the_donor_is_thanked(bot: Bot
     day = YESTERDAY.isoformat()
     await bot.dialog.play(
         [
+            # One message for the list (it used to be one more per donor): a name opens that
+            # donor's record buttons in the same message, and ◀ 返回名单 goes back.
             (
                 ZHAO,
                 f"/drives {drive_id}",
                 [
-                    says("报名名单", "1. 王建国（100001", "登记献血"),
-                    says("1. 王建国（100001", buttons=["全血200", "全血300", "全血400"]),
-                    says("2. 孙丽（100004", buttons=["血小板1", "血小板2"]),
+                    says(
+                        "报名名单",
+                        "1. 王建国（100001",
+                        "登记献血",
+                        buttons=["📝 1. 王建国", "📝 2. 孙丽"],
+                    ),
                 ],
             ),
-            # The newest message with the button is 孙丽's.
-            (ZHAO, Press("全血400"), [edits("已登记：孙丽（100004）", day, "全血", "已通知本人")]),
+            (
+                ZHAO,
+                Press("📝 2. 孙丽"),
+                [edits("2. 孙丽（100004", buttons=["全血200", "全血400", "血小板1", "◀ 返回名单"])],
+            ),
+            (
+                ZHAO,
+                Press("全血400"),
+                [
+                    edits(
+                        "已登记：孙丽（100004）", day, "全血", "已通知本人", buttons=["◀ 返回名单"]
+                    )
+                ],
+            ),
             (SUN, None, [says("感谢您", day, "全血")]),
+            (ZHAO, Press("◀ 返回名单"), [edits("2. 孙丽（100004", "✅ 已登记 全血 400 毫升")]),
+            (ZHAO, Press("📝 1. 王建国"), [edits("1. 王建国（100001", buttons=["血小板2"])]),
             (ZHAO, Press("血小板2"), [edits("已登记：王建国（100001）", day, "血小板")]),
             (WANG, None, [says("感谢您", day, "血小板")]),
             # The same officer, day and component again: nothing written, the button's message
@@ -139,7 +158,8 @@ async def test_forged_future_and_unsigned_presses_record_nothing(bot: BotHarness
     future = _drive(bot.database, TODAY + timedelta(days=3), people["wang"])
     await bot.dialog.play(
         [
-            (ZHAO, f"/drives {future}", [says("报名名单"), says("1. 王建国", buttons=["全血400"])]),
+            (ZHAO, f"/drives {future}", [says("报名名单", "1. 王建国", buttons=["📝 1. 王建国"])]),
+            (ZHAO, Press("📝 1. 王建国"), [edits("1. 王建国", buttons=["全血400"])]),
             (ZHAO, Press("全血400", answer="献血日还没到"), []),
             # 钱进 never signed up for the drive.
             (

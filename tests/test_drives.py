@@ -293,14 +293,34 @@ async def test_sign_up_refusals_waitlist_and_promotion(bot: BotHarness) -> None:
             # Full: the button offers the waitlist, and the place in line is said.
             (QIAN, "/drives", [says("还剩 0 个", buttons=["报名候补"])]),
             (QIAN, Press("报名候补"), [edits("候补第 1 位", buttons=["取消报名"])]),
+            # The list is one message (it used to be one more per donor): a name opens the
+            # record buttons in the same message.
             (
                 ZHAO,
                 "/drives 1",
                 [
-                    says("1. 王建国（100001", "2. 孙丽（100004", "候补：\n1. 钱进（100005"),
-                    says("1. 王建国（100001", buttons=["全血200", "全血400", "血小板2"]),
-                    says("2. 孙丽（100004", buttons=["全血300", "血小板1"]),
+                    says(
+                        "1. 王建国（100001",
+                        "2. 孙丽（100004",
+                        "候补：\n1. 钱进（100005",
+                        buttons=["📝 1. 王建国", "📝 2. 孙丽"],
+                    ),
                 ],
+            ),
+            (
+                ZHAO,
+                Press("📝 1. 王建国"),
+                [
+                    edits(
+                        "1. 王建国（100001", buttons=["全血200", "全血400", "血小板2", "◀ 返回名单"]
+                    )
+                ],
+            ),
+            (ZHAO, Press("◀ 返回名单"), [edits("2. 孙丽（100004", buttons=["📝 2. 孙丽"])]),
+            (
+                ZHAO,
+                Press("📝 2. 孙丽"),
+                [edits("2. 孙丽（100004", buttons=["全血300", "血小板1"])],
             ),
             # A place is freed: the first in line moves up and hears of it privately.
             (WANG, Press("取消报名"), [edits("已取消报名", buttons=["报名候补"])]),

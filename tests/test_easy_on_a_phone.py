@@ -129,6 +129,16 @@ async def test_free_text_naming_a_feature_opens_it(bot: BotHarness) -> None:
         (WANG, Press("📝 慰问申报"), [says("请选择要申报的事项")]),
         (WANG, "/cancel", [says("已取消")]),
         (WANG, "好的", [says("想办点什么？发送 /menu 打开菜单。")]),
+        # An appeal is an organizer's tool: the word opens it for them only.
+        (WANG, "紧急呼吁", [says("想办点什么？发送 /menu 打开菜单。")]),
+        (ZHAO, "紧急呼吁", [says("要发紧急用血呼吁吗", buttons=["🆘 献血呼吁"])]),
+        (ZHAO, Press("🆘 献血呼吁"), [says("血型")]),
+        (ZHAO, "/cancel", [says("已取消")]),
+        # This round's services answer to their names too.
+        (WANG, "问卷", [says("问卷")]),
+        (WANG, "我要捐款", [says("募捐")]),
+        (WANG, "医疗互助", [says("我的资料")]),
+        (ZHAO, "年度数据", [says("年")]),
     ]
     await bot.dialog.play(rows)
 

@@ -529,7 +529,11 @@ async def test_edit_and_cancel_tell_everyone_signed_up_or_waiting(bot: BotHarnes
             (ZHAO, Press("不取消"), [edits("插花与茶艺课", buttons=["取消活动"])]),
             (ZHAO, Press("取消活动"), [edits("确定取消活动")]),
             (ZHAO, Press("确定取消活动"), [edits("已取消", "正在通知 2 位")]),
-            (WANG, None, [says("很抱歉", "插花与茶艺课", "已取消")]),
+            (
+                WANG,
+                None,
+                [says("很抱歉，您报名的活动「插花与茶艺课」已取消", f"原定时间：{new_day}（")],
+            ),
             (SUN, None, [says("已取消")]),
             # Cancelled: gone from lists, and old buttons change nothing.
             (WANG, "/events", [says("近期还没有您可以报名的活动")]),

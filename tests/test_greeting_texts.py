@@ -16,6 +16,7 @@ from bot.rules.greeting_text import (
     STRAY_BRACE,
     TOO_LONG,
     UNKNOWN_PLACEHOLDER,
+    as_organizers_read,
     lunar_date_label,
     lunar_day_name,
     lunar_month_name,
@@ -55,12 +56,21 @@ def _render(template: str, note: str = "", name: str = "王建国", festival: st
         ("{name}}{", "", "王建国}{"),
         ("{{name}}", "", "{王建国}"),
         ("{0}{}{name!r}{name:>9}", "", "{0}{}{name!r}{name:>9}"),
+        # Organizers write placeholders in Chinese, in 【】 or in braces.
+        ("【姓名】，【节日】快乐！【工会】", "", "王建国，春节快乐！株洲市公安局工会"),
+        ("{姓名}，{节日}快乐", "", "王建国，春节快乐"),
+        ("【名字】好", "", "【名字】好"),
         # Full-width braces are ordinary text.
         ("｛name｝您好", "", "｛name｝您好"),
     ],
 )
 def test_render(template: str, note: str, expected: str) -> None:
     assert _render(template, note) == expected
+
+
+def test_organizers_read_placeholders_in_chinese() -> None:
+    shown = as_organizers_read("{name}，{festival}快乐！{姓名}【工会】{unknown}")
+    assert shown == "【姓名】，【节日】快乐！【姓名】【工会】{unknown}"
 
 
 def test_render_never_reads_a_value_as_a_template() -> None:
@@ -78,7 +88,10 @@ def test_render_never_reads_a_value_as_a_template() -> None:
         ("", EMPTY),
         (" \n\t", EMPTY),
         ("通" * (MAX_TEMPLATE_LENGTH + 1), TOO_LONG),
-        ("{姓名}，新年好", UNKNOWN_PLACEHOLDER),
+        ("{姓名}，新年好", None),
+        ("【姓名】，【节日】快乐！【工会】祝您平安。", None),
+        ("【名字】，新年好", None),  # 【】 around another word is ordinary text
+        ("{名字}，新年好", UNKNOWN_PLACEHOLDER),
         ("{Name}，新年好", UNKNOWN_PLACEHOLDER),
         ("{name }，新年好", UNKNOWN_PLACEHOLDER),
         ("{}新年好", UNKNOWN_PLACEHOLDER),
@@ -101,7 +114,7 @@ def test_every_refusal_has_a_sentence() -> None:
     for reason in (EMPTY, TOO_LONG, UNKNOWN_PLACEHOLDER, STRAY_BRACE):
         sentence = texts.GREETING_TEXT_REFUSED[reason].format(limit=1000, length=1001)
         assert sentence.endswith("。")
-    assert "{name}" in texts.GREETING_TEXT_REFUSED[UNKNOWN_PLACEHOLDER].format()
+    assert "【姓名】" in texts.GREETING_TEXT_REFUSED[UNKNOWN_PLACEHOLDER].format()
     assert "1001" in texts.GREETING_TEXT_REFUSED[TOO_LONG].format(limit=1000, length=1001)
 
 

@@ -111,7 +111,7 @@ async def test_view_lists_the_next_twelve_months_in_beijing(bot: BotHarness) -> 
                     says(
                         "未来 12 个月",
                         "09:00",
-                        "{name} 换成会员姓名",
+                        "【姓名】换成会员姓名",
                         "端午节：2026-06-19（周五）",
                         "中秋节：2026-09-25（周五）",
                         "国庆节：2026-10-01（周四）",
@@ -122,7 +122,7 @@ async def test_view_lists_the_next_twelve_months_in_beijing(bot: BotHarness) -> 
                         "劳动节：2027-05-01（周六）",
                         "🎂 生日：每位会员生日当天",
                         # Placeholders stay visible, and so does the welfare note.
-                        "问候语：{name}，过年好！{union}给您拜年",
+                        "问候语：【姓名】，过年好！【工会】给您拜年",
                         "福利提示：🎁 春节慰问品和消费券",
                         "福利提示：无",
                         absent=["2026-02-17", "2026-03-03", "2027-06-09", "已修改"],
@@ -200,7 +200,7 @@ async def test_the_occasions_the_policy_switches_on_are_listed_edited_and_tested
                         "除夕：2027-02-05（周五）",
                         "春节：2027-02-06（周六）",
                         "三八妇女节（只问候女会员）：2027-03-08（周一）",
-                        "问候语：{name}，三八妇女节快乐！{union}",
+                        "问候语：【姓名】，三八妇女节快乐！【工会】",
                         absent=["重阳节", "中国人民警察节", "2026-10-18", "2027-01-10"],
                     )
                 ],
@@ -238,13 +238,13 @@ async def test_edit_a_text_with_preview_and_save(bot: BotHarness) -> None:
                 edits(
                     "请发送新的春节问候语",
                     "不超过 1000 字",
-                    "{name}，过年好！",
+                    "【姓名】，过年好！",
                     buttons=[KEEP_TEXT],
                 )
             ],
         ),
         # Refused texts say why and ask again; the step stays.
-        (ORG, "{姓名}，新春快乐！", [says("只能用 {name}（姓名）", "请重新发送")]),
+        (ORG, "{名字}，新春快乐！", [says("只能用【姓名】【节日】【工会】", "请重新发送")]),
         (ORG, "{name}}，新春快乐！", [says("请去掉多余的 { 或 }", "请重新发送")]),
         (ORG, "春" * 1001, [says("最多 1000 字，这次有 1001 字", "请重新发送")]),
         (ORG, "   ", [says("问候语不能为空", "请重新发送")]),
@@ -281,9 +281,9 @@ async def test_edit_a_text_with_preview_and_save(bot: BotHarness) -> None:
             "/greetings",
             [
                 says(
-                    f"问候语：{NEW_TEXT}（已修改）",
+                    "问候语：【姓名】，新春快乐！【工会】给您拜年，祝您马年大吉。（已修改）",
                     f"福利提示：{NEW_NOTE}",
-                    absent=["{name}，过年好！"],
+                    absent=["【姓名】，过年好！"],
                 )
             ],
         ),
@@ -319,7 +319,7 @@ async def test_keep_the_text_drop_the_note_or_cancel(bot: BotHarness) -> None:
         (ORG, "/greetings", [says("福利提示：无", absent=["🎁 春节慰问品"])]),
         # 取消 at the preview keeps nothing.
         (ORG, Press(EDIT), [edits("要修改哪个问候语")]),
-        (ORG, Press("生日"), [edits("请发送新的生日问候语", "{name}，生日快乐！")]),
+        (ORG, Press("生日"), [edits("请发送新的生日问候语", "【姓名】，生日快乐！")]),
         (ORG, "{name}，生日快乐！", [says("现在的福利提示：无")]),
         (ORG, Press(KEEP_NOTE), [says("赵敏，生日快乐！"), says("以上是生日问候")]),
         (ORG, Press(CANCEL), [edits("已取消")]),
@@ -377,7 +377,7 @@ async def test_officers_strangers_and_forged_presses_are_refused(bot: BotHarness
             (WANG, "/greetings", [says(NOT_ALLOWED)]),
             (STRANGER, "/greetings", [says("请先发送 /start")]),
             (WANG, "/help", [says("/me", absent=["/greetings"])]),
-            (ORG, "/help", [says("/greetings", "修改问候语")]),
+            (ORG, "/help", [says("/greetings", "问候语")]),
             (ORG, "/greetings", [says("未来 12 个月")]),
             (ORG, Press(EDIT), [edits("要修改哪个问候语")]),
             (ORG, Press("春节"), [edits("请发送新的春节问候语")]),

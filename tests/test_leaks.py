@@ -329,7 +329,7 @@ async def test_a_repeated_coming_press_brings_the_address_again(bot: BotHarness)
                 Recipient(ids["wang"], WANG.id),
                 Recipient(ids["sun"], SUN.id),
             ],
-            text="🩸 紧急用血呼吁\n市中心医院 急需 O型Rh阴性血小板",
+            text="🩸 紧急用血呼吁\n市中心医院急需O型Rh阴性血小板",
             buttons_for=lambda appeal_id: appeal_handlers.answer_markup(appeal_id).to_json(),
         )
         appeal_id = appeal.id
@@ -344,7 +344,7 @@ async def test_a_repeated_coming_press_brings_the_address_again(bot: BotHarness)
     # 我能去 was recorded just before the bot was killed: its message never went out.
     with bot.database.session() as session:
         session.add(AppealReply(appeal_id=appeal_id, officer_id=ids["wang"], answer="coming"))
-    way = ("请前往 市中心医院：长沙路1号", "联系人：张医生 13800000000")
+    way = ("请前往市中心医院：长沙路1号", "联系人：张医生 13800000000")
     coming = "谢谢！地址和联系人已发给您。"
     await bot.dialog.play(
         [

@@ -6,7 +6,9 @@ signed up then (not the waitlist), claiming each of them in the send ledger (occ
 "drive:{id}", the drive's local date) in the same transaction, so each officer is reminded of a
 drive once, whatever the number of runs, restarts or processes; someone who moves up from the
 waitlist that day is reminded on the next run. Who is to be reminded is the capacity engine's
-answer (storage.capacity.to_remind). bot/scheduler.py runs `reminder_job` from PTB's JobQueue
+answer (storage.capacity.to_remind). A drive cancelled or moved stops the reminders queued for it
+(storage.drives.stop_reminders); a cancelled one is never due again, a moved one is reminded of
+its new time and place. bot/scheduler.py runs `reminder_job` from PTB's JobQueue
 every REMINDER_INTERVAL seconds; it reads the zone from the application's services.
 """
 
@@ -25,7 +27,7 @@ from handlers.drives import when_text
 from storage import drives as drive_storage
 from storage import ledger
 from storage.db import Database
-from storage.models import BroadcastKind, Priority
+from storage.models import BroadcastKind, DriveStatus, Priority
 from storage.types import utcnow
 
 REMINDER_INTERVAL = 600  # seconds between two looks for drives due a reminder
@@ -71,6 +73,18 @@ def queue_reminders(database: Database, now: datetime, *, zone: ZoneInfo) -> int
             )
             if broadcast is None:
                 continue  # another run claimed them in between
+            # Cancelled or moved since it was read: nothing of this reminder holds any more. The
+            # drive is locked, so a cancellation either came first or will find this reminder
+            # in the ledger and stop it (storage.drives.stop_reminders).
+            current = drive_storage.get(session, drive.id, for_update=True)
+            if (
+                current is None
+                or current.status != DriveStatus.OPEN
+                or current.starts_at != drive.starts_at
+                or current.place != drive.place
+            ):
+                session.rollback()
+                continue
             drive_storage.mark_reminded(session, drive.id)
         queued += 1
     return queued

@@ -19,6 +19,10 @@ Decisions, each tested in tests/test_blood_rules.py:
   "with no earlier adverse reaction"; the bot does not record reactions, so the station decides.
 - Donations dated after the day asked about have not happened yet on that day and are ignored,
   so the same history answers "as of" any date.
+- Recording a donation (`too_close`) looks both ways: the donations before it must be far
+  enough behind, and the ones after it (a donation recorded late) far enough ahead. Only the
+  nearest donation of each kind on each side is named; the same day and component is the same
+  donation (a duplicate, not a conflict). Another component on the same day is a conflict.
 """
 
 from __future__ import annotations
@@ -197,6 +201,42 @@ def next_eligible(
     """The first day from `today` on which the officer may give, or None if never or unknown."""
     answer = eligibility(component, today=today, birthday=birthday, history=history, policy=policy)
     return today if answer.may_give else answer.from_date
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A donation being recorded lies inside a policy interval of another one.
+
+    `other` is the recorded donation, `gap` the days between the two, `required` the days the
+    policy wants between them, and `later` True when `other` comes after the new one.
+    """
+
+    other: Donation
+    gap: int
+    required: int
+    later: bool
+
+
+def too_close(
+    new: Donation, history: Sequence[Donation], policy: BloodPolicy
+) -> tuple[Conflict, ...]:
+    """The recorded donations the new one is too close to, the nearest of each kind and side,
+    in date order; empty when the intervals hold on both sides."""
+    nearest: dict[tuple[bool, Component], Conflict] = {}
+    for other in history:
+        if other.on == new.on and other.component == new.component:
+            continue  # the same donation recorded again
+        later = other.on > new.on
+        first, then = (new, other) if later else (other, new)
+        required = interval_days(first.component, then.component, policy)
+        gap = (then.on - first.on).days
+        if gap >= required:
+            continue
+        side = (later, _as_interval_kind(other.component))
+        found = nearest.get(side)
+        if found is None or gap < found.gap:
+            nearest[side] = Conflict(other, gap, required, later)
+    return tuple(sorted(nearest.values(), key=lambda c: (c.other.on, c.later)))
 
 
 _REASON_ORDER = {reason: index for index, reason in enumerate(Reason)}

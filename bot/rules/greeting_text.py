@@ -1,6 +1,7 @@
 """Greeting texts: the union's templates, organizers' overrides, rendering and lunar dates.
 
-A template knows three placeholders, {name}, {festival} and {union}. Organizers type templates
+A template knows three placeholders, {name}, {festival} and {union}, which organizers may also
+write 【姓名】, 【节日】 and 【工会】 (and see written so). Organizers type templates
 in chat, so a template is checked when it is saved (validate_template) and rendered robustly
 anyway (render): a brace that is not one of the three placeholders is printed as it stands and
 never raises, whatever an older row or a hand-edited policy file holds.
@@ -17,6 +18,9 @@ from bot.policy import Policy
 from bot.rules.text import meaningful
 
 PLACEHOLDERS = ("name", "festival", "union")
+# What organizers type on a phone: 【姓名】 comes with every Chinese keyboard, braces do not. Each
+# Chinese word stands for its placeholder, in 【】 or in braces.
+CHINESE_PLACEHOLDERS = {"姓名": "name", "节日": "festival", "工会": "union"}
 # Long enough for any greeting, short enough that text, note and name stay far below Telegram's
 # 4,096 characters in one message.
 MAX_TEMPLATE_LENGTH = 1000
@@ -28,7 +32,8 @@ TOO_LONG = "too_long"
 UNKNOWN_PLACEHOLDER = "unknown_placeholder"
 STRAY_BRACE = "stray_brace"
 
-_PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+_WORDS = "|".join((*PLACEHOLDERS, *CHINESE_PLACEHOLDERS))
+_PLACEHOLDER = re.compile(r"\{(" + _WORDS + r")\}|【(" + "|".join(CHINESE_PLACEHOLDERS) + r")】")
 _ANY_FIELD = re.compile(r"\{[^{}]*\}")
 
 _LUNAR_MONTHS = ("正", "二", "三", "四", "五", "六", "七", "八", "九", "十", "冬", "腊")
@@ -73,9 +78,21 @@ def render(template: str, *, name: str, festival: str, union: str, welfare_note:
     stays as it is; anything in braces that is not a placeholder is left as written.
     """
     values = {"name": name, "festival": festival, "union": union}
-    text = _PLACEHOLDER.sub(lambda match: values[match.group(1)], template).strip()
+    text = _PLACEHOLDER.sub(lambda match: values[_key(match)], template).strip()
     note = welfare_note.strip()
     return f"{text}\n{note}" if note else text
+
+
+def _key(match: re.Match[str]) -> str:
+    """The placeholder a match stands for: name, festival or union."""
+    word = match.group(1) or match.group(2)
+    return CHINESE_PLACEHOLDERS.get(word, word)
+
+
+def as_organizers_read(template: str) -> str:
+    """A template as organizers see it: each placeholder in its Chinese form, 【姓名】 and so on."""
+    chinese = {key: word for word, key in CHINESE_PLACEHOLDERS.items()}
+    return _PLACEHOLDER.sub(lambda match: f"【{chinese[_key(match)]}】", template)
 
 
 def template_for(

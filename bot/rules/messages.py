@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 TELEGRAM_TEXT_LIMIT = 4096
+# What an organizer may type for a notice: a round figure that leaves room for the header the
+# officers see above it (a club's name, 📣 工会通知), so the limit never reads "4087 字".
+NOTICE_TEXT_LIMIT = 4000
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:

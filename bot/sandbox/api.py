@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import webhook
 from .errors import JSON, ApiError, _bad
 from .formatting import MAX_CAPTION_LENGTH, MAX_TEXT_LENGTH, format_text, utf16_len
 from .markup import _inline_only, validate_markup
@@ -154,6 +155,7 @@ class _Call:
 _METHODS = (
     "getMe",
     "getUpdates",
+    "setWebhook",
     "deleteWebhook",
     "getWebhookInfo",
     "setMyCommands",
@@ -383,6 +385,9 @@ class BotApi(SandboxState):
         }
 
     async def _api_get_updates(self, bot: _BotState, call: _Call) -> list[JSON]:
+        conflict = webhook.conflict_if_set(bot)
+        if conflict is not None:
+            raise ApiError(409, conflict)
         params = call.params
         offset = params.get_int("offset")
         limit = min(100, max(1, params.get_int("limit") or 100))
@@ -411,17 +416,37 @@ class BotApi(SandboxState):
             raise ApiError(409, _CONFLICT)
         return copy.deepcopy(bot.updates[:limit])
 
+    async def _api_set_webhook(self, bot: _BotState, call: _Call) -> bool:
+        params = call.params
+        url = params.get_str("url") or ""
+        if not url:
+            webhook.delete(bot)  # an empty URL removes the webhook, as deleteWebhook
+            return True
+        hook = webhook.checked(
+            url, params.get_str("secret_token"), params.get_int("max_connections")
+        )
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            bot.allowed_updates = [str(kind) for kind in allowed]
+        if params.get_bool("drop_pending_updates"):
+            bot.updates.clear()
+        # A long poll under way ends (409), as a newer getUpdates would end it.
+        bot.poll_generation += 1
+        bot.update_signal.notify()
+        webhook.start(self, bot, hook)
+        bot.activity.touch()
+        return True
+
     async def _api_delete_webhook(self, bot: _BotState, call: _Call) -> bool:
+        webhook.delete(bot)
         if call.params.get_bool("drop_pending_updates"):
             bot.updates.clear()
         return True
 
     async def _api_get_webhook_info(self, bot: _BotState, call: _Call) -> JSON:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(bot.updates),
-        }
+        if bot.webhook is not None:
+            return bot.webhook.info(bot)
+        return webhook.no_webhook_info(bot)
 
     def _scope_key(self, params: _Params) -> tuple[str, int | str | None, int | None, str]:
         scope = params.get("scope") or {"type": "default"}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from . import webhook
 from .api import BotApi, _Params
 from .errors import JSON, ApiError, _bad
 from .markup import _inline_only
@@ -76,6 +77,8 @@ class Sandbox(BotApi):
         self._closing = asyncio.Event()
         for bot in self._bots.values():
             bot.reset_signals()
+            if bot.webhook is not None:  # set before a restart: delivery goes on
+                webhook.start(self, bot, bot.webhook)
         app = web.Application(client_max_size=MAX_UPLOAD_BYTES)
         app.router.add_route("*", "/bot{token}/{method}", self._tracked(self._handle_api))
         app.router.add_get("/file/bot{token}/{path:.+}", self._tracked(self._handle_file))
@@ -97,6 +100,8 @@ class Sandbox(BotApi):
         for bot in self._bots.values():
             for signal in bot.signals():
                 signal.notify()
+            if bot.webhook is not None:
+                bot.webhook.stop()
         runner, self._runner = self._runner, None
         await runner.cleanup()
 
@@ -197,7 +202,9 @@ class Sandbox(BotApi):
 
     def reset(self, token: str) -> None:
         """Forget everything about one bot."""
-        self._bots.pop(token, None)
+        forgotten = self._bots.pop(token, None)
+        if forgotten is not None:
+            webhook.delete(forgotten)
 
     # -- idle: the bot has taken every update and has nothing in flight ------------------
 

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from .errors import JSON, ApiError, _bad
 from .markup import _inline_only
+from .webhook import Webhook
 
 BOT_FIRST_NAME = "暖警"
 BOT_USERNAME = "nuanjing_sandbox_bot"
@@ -268,6 +269,8 @@ class _BotState:
         self.next_update_id = 1
         self.allowed_updates: list[str] = []
         self.poll_generation = 0
+        # Set by setWebhook: updates are then POSTed to it (webhook.py), not fetched.
+        self.webhook: Webhook | None = None
         self.activity = _Activity()
         self.reset_signals()
         self.callbacks: dict[str, _CallbackQuery] = {}
@@ -367,6 +370,8 @@ class SandboxState:
         bot.next_update_id += 1
         bot.updates.append({"update_id": update_id, kind: copy.deepcopy(payload)})
         bot.update_signal.notify()
+        if bot.webhook is not None:
+            bot.webhook.wake.set()
         bot.activity.touch()
         return update_id
 

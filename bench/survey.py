@@ -1,0 +1,647 @@
+"""A survey at scale: N bound officers answer a 5-question survey through the sandbox.
+
+The real bot (``build_application`` with the shipped policy, polling the local Bot API sandbox
+from a child process of its own, as in production) serves N seeded, bound officers and one
+organizer. Each officer sends ``/surveys`` once (untimed: the message they will press on). In
+each of ``--runs`` runs a new anonymous survey of five questions (one choice, several choices,
+one choice, a number 0–100, a short text) is written to the database for everyone; then every
+officer at once presses 📝 开始填写 (``SurveyAction("fill", id)``), reads the flow's token
+from the first question the bot shows, and answers as a person would tap and type: an option,
+two options and 下一题, an option, a number, a text, then 提交 twice (a double press). From the
+release to the last answer stored is ``answering_s``; the database then says how many answers
+were stored (submissions), lost (officers with none) and duplicated (a submission beyond one per
+officer, or answer rows beyond five per submission), and whether the counts per option equal
+what the officers chose. Then the organizer presses 📊 结果 and the time to the bot's results
+message is ``results_s``.
+
+The sandbox and the simulated officers share this process; the last line of stdout is one JSON
+object: officers, answers, lost, duplicates, results_s (the median over the runs), then
+answering_s, runs, results_min_s, results_max_s, counts_exact and database.
+
+Run from the repository root: ``python bench/survey.py`` or ``python -m bench.survey``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if __package__ in (None, ""):
+    # Run as a script: Python put bench/ on sys.path, but the packages live in the repo root.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pydantic import SecretStr
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from bench.updates import (
+    CPU,
+    FIRST_USER_ID,
+    READY,
+    BotProcess,
+    Spread,
+    bench_database,
+    postgres_url,
+    seed_officers,
+)
+from bench.updates import BenchmarkError as ProcessError
+from bot.app import build_application, polling
+from bot.policy import load_policy
+from bot.rules.surveys import Question, QuestionKind
+from bot.settings import Settings
+from handlers.callbacks import SurveyAction, SurveyFill
+from storage import officers
+from storage import roles as role_storage
+from storage import surveys as survey_storage
+from storage.crypto import FieldCipher
+from storage.db import Database
+from storage.models import (
+    BindingMethod,
+    Officer,
+    Role,
+    Survey,
+    SurveyAnswer,
+    SurveyRespondent,
+)
+from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.sandbox import SandboxClient
+
+TOKEN = "750001:bench-survey-bot"
+ORGANIZER_ID = FIRST_USER_ID - 1
+ORGANIZER_POLICE_ID = "900002"
+TARGET_RESULTS_S = 2.0
+TARGET_ANSWERING_S = 60.0
+CLIENT_CONNECTIONS = 4
+QUESTIONS = (
+    Question(QuestionKind.SINGLE, "您意向的片区是？", ("天元区", "芦淞区", "荷塘区", "石峰区")),
+    Question(QuestionKind.MULTIPLE, "希望增加哪些活动？", ("读书", "球类", "徒步", "书法")),
+    Question(QuestionKind.SINGLE, "是否首套住房？", ("是", "否")),
+    Question(QuestionKind.NUMBER, "预算（万元）？", (), 0, 100),
+    Question(QuestionKind.TEXT, "其他建议"),
+)
+# A bot that stores nothing new for this long while answers are missing has stalled.
+STALL_SECONDS = 60.0
+SLOWEST_PER_SECOND = 5.0
+POLL_SECONDS = 1.0
+ANSWER_WAIT = 30.0
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+JSON = dict[str, Any]
+
+
+class BenchmarkError(Exception):
+    """The run did not measure what it claims to."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one survey did."""
+
+    officers: int
+    stored: int  # submissions (has-answered rows)
+    responses: int  # distinct submissions among the answer rows
+    rows: int  # answer rows
+    answering_s: float
+    results_s: float
+    counts_exact: bool
+    double_press_ok: bool
+
+    @property
+    def lost(self) -> int:
+        """Officers whose answers were not stored."""
+        return max(0, self.officers - self.stored)
+
+    @property
+    def duplicates(self) -> int:
+        """Submissions beyond one per officer, and answer rows beyond five per submission."""
+        extra_rows = max(0, self.rows - len(QUESTIONS) * self.responses)
+        return max(0, self.responses - self.stored) + extra_rows
+
+
+def choices_of(user_id: int) -> tuple[int, tuple[int, int], int, int, str]:
+    """What this officer answers: an area, two activities, first home or not, a budget, a text."""
+    area = user_id % 4
+    other = (area + 1 + (user_id // 4) % 3) % 4  # never the same as `area`
+    first, second = sorted((area, other))
+    return area, (first, second), user_id % 2, user_id % 101, f"建议{user_id % 7}"
+
+
+def expected_counts(users: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(question, option) → how many chose it."""
+    counts: Counter[tuple[int, int]] = Counter()
+    for user in users:
+        area, activities, first_home, _, _ = choices_of(user)
+        counts[(0, area)] += 1
+        for activity in activities:
+            counts[(1, activity)] += 1
+        counts[(2, first_home)] += 1
+    return dict(counts)
+
+
+# --- arguments ----------------------------------------------------------------------------
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.survey",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog=f"targets: lost 0, duplicates 0, results_s < {TARGET_RESULTS_S:.0f} s; exit 1 "
+        "if anything was lost or duplicated, the counts differ, or the run failed",
+    )
+    parser.add_argument("--officers", type=_positive, default=5000, metavar="N")
+    parser.add_argument("--runs", type=_positive, default=3, metavar="N")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="a PostgreSQL URL (a scratch schema of its own, dropped afterwards); default: a "
+        "temporary SQLite file",
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api-base-url", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve and not (args.api_base_url and args.database_url):
+        parser.error("--serve needs --api-base-url and --database-url")
+    return args
+
+
+# --- the bot process ----------------------------------------------------------------------
+
+
+class _ErrorCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+async def serve(api_base_url: str, database_url: str) -> int:
+    """Poll as the bot with the shipped policy until stdin closes; non-zero on errors."""
+    errors = _ErrorCounter()
+    logging.getLogger().addHandler(errors)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        TELEGRAM_BOT_TOKEN=SecretStr(TOKEN),
+        NUANJING_API_BASE_URL=api_base_url,
+        NUANJING_DATABASE_URL=database_url,
+        NUANJING_SECRET_KEY=SecretStr(FieldCipher.generate_key()),
+    )
+    database = Database(settings.database_url)
+    try:
+        application = build_application(settings, database, load_policy(None))
+        loop = asyncio.get_running_loop()
+        commands = asyncio.StreamReader()
+        pipe, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(commands), sys.stdin
+        )
+        try:
+            async with polling(application, poll_timeout=1):
+                print(READY, flush=True)
+                while line := await commands.readline():
+                    word = line.decode().strip()
+                    print(
+                        str(time.process_time()) if word == CPU else f"unknown {word!r}", flush=True
+                    )
+        finally:
+            pipe.close()
+    finally:
+        database.dispose()
+    if errors.count:
+        print(f"bench: the bot logged {errors.count} error(s)", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+@asynccontextmanager
+async def bot_process(api_base_url: str, database_url: str) -> AsyncIterator[BotProcess]:
+    """Start the bot in a child process, polling the sandbox, and stop it after."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--serve",
+        "--api-base-url",
+        api_base_url,
+        "--database-url",
+        database_url,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    handle = BotProcess("bot", process)
+    try:
+        await handle.wait_ready()
+        yield handle
+    finally:
+        code = await handle.stop()
+    if code != EXIT_OK:
+        raise BenchmarkError(f"the bot process exited with code {code}")
+
+
+# --- the database ---------------------------------------------------------------------------
+
+
+def seed_organizer(database: Database) -> None:
+    """The organizer who reads the results."""
+    with database.session() as session:
+        organizer = officers.create(
+            session,
+            Officer(
+                police_id=ORGANIZER_POLICE_ID, name="基准干事", unit="工会", phone="+8613700000002"
+            ),
+        )
+        officers.bind(
+            session,
+            organizer,
+            telegram_user_id=ORGANIZER_ID,
+            chat_id=ORGANIZER_ID,
+            method=BindingMethod.IMPORT,
+        )
+        assert organizer.id is not None
+        role_storage.grant(session, organizer.id, Role.ORGANIZER, granted_by="bench")
+
+
+def new_survey(database: Database, number: int) -> int:
+    """A new anonymous survey of the five questions, for everyone, open for a day."""
+    with database.session() as session:
+        survey = survey_storage.create(
+            session,
+            Survey(
+                title=f"基准问卷 {number}",
+                deadline=utcnow() + timedelta(days=1),
+                anonymous=True,
+                created_by="bench",
+            ),
+            QUESTIONS,
+        )
+        assert survey.id is not None
+        survey_id = survey.id
+    database.dispose()  # the bot process holds the database meanwhile
+    return survey_id
+
+
+def stored(database: Database, survey_id: int) -> tuple[int, int, int, dict[tuple[int, int], int]]:
+    """Has-answered rows, distinct submissions, answer rows, and counts per (question, option)."""
+    with database.session() as session:
+        respondents = session.exec(
+            select(func.count())
+            .select_from(SurveyRespondent)
+            .where(SurveyRespondent.survey_id == survey_id)
+        ).one()
+        rows = session.exec(
+            select(SurveyAnswer.response_id, SurveyAnswer.position, SurveyAnswer.choices).where(
+                col(SurveyAnswer.survey_id) == survey_id
+            )
+        ).all()
+    database.dispose()
+    counts: Counter[tuple[int, int]] = Counter()
+    for _, position, chosen in rows:
+        for part in chosen.split(","):
+            if part.isdigit():
+                counts[(position, int(part))] += 1
+    return int(respondents), len({row[0] for row in rows}), len(rows), dict(counts)
+
+
+def _counter(database: Database, survey_id: int) -> Callable[[], int]:
+    return lambda: respondents_now(database, survey_id)
+
+
+def respondents_now(database: Database, survey_id: int) -> int:
+    """Has-answered rows so far."""
+    with database.session() as session:
+        value = session.exec(
+            select(func.count())
+            .select_from(SurveyRespondent)
+            .where(SurveyRespondent.survey_id == survey_id)
+        ).one()
+    return int(value)
+
+
+# --- driving the officers -------------------------------------------------------------------
+
+
+async def open_chats(client: SandboxClient, users: Sequence[int]) -> dict[int, int]:
+    """Each user sends /surveys (untimed); the id of the bot's answer, pressed on later."""
+    connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
+
+    async def one(user_id: int) -> None:
+        async with connections:
+            await client.send_text(user_id, "/surveys")
+
+    await asyncio.gather(*(one(user_id) for user_id in users))
+    messages: dict[int, int] = {}
+    for user_id in users:
+        events = await client.replies(user_id, count=1, timeout=120)
+        messages[user_id] = events[-1].message_id
+    return messages
+
+
+def _first_question_token(events: Sequence[Any]) -> str | None:
+    """The flow's token on the newest first question among these events, if any."""
+    for event in reversed(events):
+        for row in event.buttons:
+            for button in row:
+                data = SurveyFill.unpack(button.callback_data)
+                if data is not None and data.step == 1 and data.action == "pick":
+                    return data.flow
+    return None
+
+
+async def first_question(client: SandboxClient, user_id: int, until: float) -> str:
+    """Wait for this officer's first question (until `until`, the monotonic clock); its token."""
+    while time.monotonic() < until:
+        events = await client.replies(user_id, count=1, timeout=until - time.monotonic())
+        token = _first_question_token(events)
+        if token is not None:
+            return token
+    raise BenchmarkError(f"officer {user_id} never saw the first question")
+
+
+async def answer_all(
+    client: SandboxClient,
+    messages: dict[int, int],
+    survey_id: int,
+    watch: Callable[[], int],
+    activity: Callable[[], int],
+) -> tuple[float, list[tuple[int, str, str]]]:
+    """Every officer answers at once; seconds from the release to the last answer stored, and
+    each officer's two 提交 presses (user, first, second)."""
+    users = list(messages)
+    connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
+    fill = SurveyAction("fill", survey_id).pack()
+
+    async def press(user_id: int, data: str) -> str:
+        async with connections:
+            return await client.press_data(user_id, messages[user_id], data)
+
+    async def say(user_id: int, text: str) -> None:
+        async with connections:
+            await client.send_text(user_id, text)
+
+    # What the last run left in the chats is read first: the first question is looked for after.
+    for user_id in users:
+        await client.quiet(user_id, 0)
+    started = time.monotonic()
+    await asyncio.gather(*(press(user_id, fill) for user_id in users))
+    submits: list[tuple[int, str, str]] = []
+
+    async def rest(user_id: int, flow: str) -> None:
+        area, activities, first_home, budget, advice = choices_of(user_id)
+        await press(user_id, SurveyFill(flow, "pick", 1, area + 1).pack())
+        for activity in activities:
+            await press(user_id, SurveyFill(flow, "toggle", 2, activity + 1).pack())
+        await press(user_id, SurveyFill(flow, "next", 2).pack())
+        await press(user_id, SurveyFill(flow, "pick", 3, first_home + 1).pack())
+        await say(user_id, str(budget))
+        await say(user_id, advice)
+        submit = SurveyFill(flow, "submit", len(QUESTIONS) + 1).pack()
+        first = await press(user_id, submit)
+        second = await press(user_id, submit)
+        submits.append((user_id, first, second))
+
+    # The deadline only bounds a bot that trickles: slower than SLOWEST_PER_SECOND starts.
+    until = time.monotonic() + STALL_SECONDS + len(users) / SLOWEST_PER_SECOND
+    tasks = []
+    for user_id in users:
+        token = await first_question(client, user_id, until)
+        tasks.append(asyncio.create_task(rest(user_id, token)))
+    await asyncio.gather(*tasks)
+    # Each officer's 提交 comes last, behind every other update: the bot is working while it
+    # makes Bot API calls, and stalled only when it makes none and stores nothing.
+    last, changed = (-1, -1), time.monotonic()
+    while True:
+        now_stored = await asyncio.to_thread(watch)
+        if now_stored >= len(users):
+            break
+        seen = (now_stored, activity())
+        if seen != last:
+            last, changed = seen, time.monotonic()
+        elif time.monotonic() - changed > STALL_SECONDS:
+            break  # what is missing is lost
+        await asyncio.sleep(POLL_SECONDS)
+    return time.monotonic() - started, submits
+
+
+async def double_presses_ok(client: SandboxClient, submits: Sequence[tuple[int, str, str]]) -> bool:
+    """Each officer's two 提交: one stored (a plain answer), the other expired."""
+    for _, first, second in submits:
+        answers = [await client.callback_answer(q, timeout=ANSWER_WAIT) for q in (first, second)]
+        if any(a is None for a in answers):
+            return False
+        words = sorted(str((a or {}).get("text") or "") for a in answers)
+        if words != ["", "此按钮已失效"]:
+            return False
+    return True
+
+
+async def results_time(client: SandboxClient, message_id: int, survey_id: int) -> float:
+    """The organizer presses 📊 结果: seconds to the bot's results message."""
+    data = SurveyAction("results", survey_id).pack()
+    started = time.monotonic()
+    await client.press_data(ORGANIZER_ID, message_id, data)
+    [event] = await client.replies(ORGANIZER_ID, count=1, timeout=120)
+    took = time.monotonic() - started
+    if "填写人数" not in event.text:
+        raise BenchmarkError(f"the organizer got {event.text[:80]!r}, not the results")
+    return took
+
+
+async def benchmark(
+    args: argparse.Namespace, database_url: str | None, progress: Callable[[str], None]
+) -> list[Run]:
+    """Seed, start the bot, open the chats, then the runs."""
+    from bot.sandbox import Sandbox, SandboxClient
+
+    users = [FIRST_USER_ID + index for index in range(args.officers)]
+    runs: list[Run] = []
+    with bench_database(database_url) as database:
+        seed_officers(database, users)
+        seed_organizer(database)
+        database.dispose()
+        async with (
+            Sandbox() as sandbox,
+            SandboxClient(sandbox.base_url, TOKEN) as client,
+            bot_process(sandbox.api_base_url, database.url) as bot,
+        ):
+            started = time.monotonic()
+            await client.ensure_user({"id": ORGANIZER_ID, "first_name": "基准干事"})
+            messages = await open_chats(client, users)
+            organizer = (await open_chats(client, [ORGANIZER_ID]))[ORGANIZER_ID]
+            progress(
+                f"  {len(users)} officers sent /surveys in {time.monotonic() - started:.1f} s "
+                "(untimed)"
+            )
+            try:
+                await _runs(
+                    args,
+                    database,
+                    client,
+                    bot,
+                    messages,
+                    organizer,
+                    users,
+                    runs,
+                    progress,
+                    lambda: len(sandbox.calls(TOKEN)),
+                )
+            except BaseException as exc:
+                # Reported here: stopping a bot still busy may fail and hide it otherwise.
+                progress(f"  the run failed: {type(exc).__name__}: {exc}")
+                raise
+    return runs
+
+
+async def _runs(
+    args: argparse.Namespace,
+    database: Database,
+    client: SandboxClient,
+    bot: BotProcess,
+    messages: dict[int, int],
+    organizer: int,
+    users: Sequence[int],
+    runs: list[Run],
+    progress: Callable[[str], None],
+    activity: Callable[[], int],
+) -> None:
+    """The runs, one new survey each."""
+    for number in range(1, args.runs + 1):
+        survey_id = new_survey(database, number)
+        cpu = await bot.cpu_seconds()
+        answering_s, submits = await answer_all(
+            client, messages, survey_id, _counter(database, survey_id), activity
+        )
+        cpu = await bot.cpu_seconds() - cpu
+        double_ok = await double_presses_ok(client, submits)
+        respondents, responses, rows, counts = await asyncio.to_thread(stored, database, survey_id)
+        results_s = await results_time(client, organizer, survey_id)
+        run = Run(
+            officers=len(users),
+            stored=respondents,
+            responses=responses,
+            rows=rows,
+            answering_s=answering_s,
+            results_s=results_s,
+            counts_exact=counts == expected_counts(users),
+            double_press_ok=double_ok,
+        )
+        runs.append(run)
+        updates = len(users) * 10
+        progress(
+            f"  run {number}: answers stored {run.stored}, lost {run.lost}, duplicated "
+            f"{run.duplicates}, counts {'exact' if run.counts_exact else 'WRONG'}, double "
+            f"提交 {'stored once' if double_ok else 'WRONG'}; answering "
+            f"{answering_s:.1f} s "
+            f"({updates} updates, {updates / answering_s:.0f}/s, bot CPU {cpu:.1f} s = "
+            f"{1000 * cpu / updates:.1f} ms an update); results {results_s:.3f} s"
+        )
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+def _load_average() -> str:
+    with contextlib.suppress(OSError):
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return "unknown"
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON:
+    """The JSON line: the worst run's counts, the median results time and its range."""
+    results = Spread.of([run.results_s for run in runs])
+    answering = Spread.of([run.answering_s for run in runs])
+    return {
+        "officers": args.officers,
+        "answers": min(run.stored for run in runs),
+        "lost": max(run.lost for run in runs),
+        "duplicates": max(run.duplicates for run in runs),
+        "results_s": round(results.median, 3),
+        "answering_s": round(answering.median, 1),
+        "runs": len(runs),
+        "results_min_s": round(results.low, 3),
+        "results_max_s": round(results.high, 3),
+        "counts_exact": all(run.counts_exact and run.double_press_ok for run in runs),
+        "database": backend,
+    }
+
+
+def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started: float) -> JSON:
+    """The readable summary, then the one JSON line."""
+    figures = summary(args, runs, backend)
+    results = Spread.of([run.results_s for run in runs])
+    answering = Spread.of([run.answering_s for run in runs])
+    print(
+        f"  {args.officers} officers, {len(runs)} runs: lost {figures['lost']} "
+        f"({_verdict(figures['lost'] == 0)}), duplicates {figures['duplicates']} "
+        f"({_verdict(figures['duplicates'] == 0)}); results {results.text(3)} s, target < "
+        f"{TARGET_RESULTS_S:.0f} s ({_verdict(results.median < TARGET_RESULTS_S)}); answering "
+        f"{answering.text(1)} s, within a minute "
+        f"({_verdict(answering.median <= TARGET_ANSWERING_S)}); took "
+        f"{time.monotonic() - started:.0f} s, load average now {_load_average()}"
+    )
+    print(json.dumps(figures), flush=True)
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: parse, run, print; non-zero on lost or duplicated answers."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.serve:
+        return asyncio.run(serve(args.api_base_url, args.database_url))
+    database_url: str | None = None
+    if args.database_url:
+        try:
+            database_url = postgres_url(args.database_url)
+        except ValueError as exc:
+            print(f"bench: --database-url is invalid: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    backend = "PostgreSQL" if database_url else "SQLite"
+    print(
+        f"NuanJing survey on {backend}, {os.cpu_count()} CPUs, load average {_load_average()}: "
+        f"{args.officers} bound officers answer a {len(QUESTIONS)}-question survey, "
+        f"{args.runs} runs",
+        flush=True,
+    )
+    started = time.monotonic()
+    try:
+        runs = asyncio.run(benchmark(args, database_url, lambda line: print(line, flush=True)))
+    except (BenchmarkError, ProcessError) as exc:
+        print(f"bench: FAILED: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    figures = report(args, runs, backend, started)
+    if figures["lost"] or figures["duplicates"] or not figures["counts_exact"]:
+        print("bench: FAILED: answers lost, duplicated or counted wrong", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
