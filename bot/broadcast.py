@@ -86,6 +86,20 @@ SUMMARY_EDIT_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A photo drawn for one delivery at send time, and its caption (None: the text)."""
+
+    png: bytes
+    caption: str | None = None
+
+
+# Draws one delivery's picture, in a worker thread; registered on Sender.pictures under the
+# broadcast's created_by. Drawn when sent, not when queued: 100,000 year cards are never all
+# held at once, and a picture that fails to draw is retried like a failed send.
+PictureMaker = Callable[[Claimed], Picture]
+
+
+@dataclass(frozen=True)
 class QuietHours:
     """The local hours in which only urgent deliveries go out; start == end means none."""
 
@@ -199,6 +213,7 @@ class Sender:
         self._runner: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._reports: dict[int, _Report] = {}  # what each organizer was told, per broadcast
+        self.pictures: dict[str, PictureMaker] = {}  # broadcast author → its photo, drawn per send
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -329,12 +344,23 @@ class Sender:
                 markup = None
                 if claimed.buttons:
                     markup = InlineKeyboardMarkup.de_json(json.loads(claimed.buttons), self.bot)
-                message = await self.bot.send_message(
-                    claimed.chat_id,
-                    claimed.text,
-                    reply_markup=markup,
-                    read_timeout=self.send_timeout,
-                )
+                maker = self.pictures.get(claimed.created_by)
+                if maker is None:
+                    message = await self.bot.send_message(
+                        claimed.chat_id,
+                        claimed.text,
+                        reply_markup=markup,
+                        read_timeout=self.send_timeout,
+                    )
+                else:
+                    picture = await asyncio.to_thread(maker, claimed)
+                    message = await self.bot.send_photo(
+                        claimed.chat_id,
+                        picture.png,
+                        caption=(picture.caption or claimed.text)[:1024],
+                        reply_markup=markup,
+                        read_timeout=self.send_timeout,
+                    )
             except RetryAfter as exc:
                 metrics.sent("broadcast", metrics.RATE_LIMITED)
                 seconds = _seconds(exc)

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot import texts
 from bot.policy import Policy
-from storage.statistics import Figures, UnitRow
+from storage.statistics import Figures, OfficerYear, UnitRow
 
 SECTIONS = tuple(texts.STATS_SECTIONS)
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
@@ -458,3 +458,104 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
         )
         for line in texts.SUMMARY_BOOKINGS
     ]
+
+
+# --- the monthly digest's chart and my year's card (issue 16, items 5 and 6) -------------
+
+CARD_SIZE = (6.0, 8.0)  # inches: 600 × 800 pixels at CARD_DPI, a phone's portrait picture
+CARD_DPI = 100
+CARD_BACKGROUND = "#fff6ee"
+
+
+def digest_values(f: Figures) -> list[tuple[str, int]]:
+    """The month's chief counts the digest's chart shows, each a count of times or cases."""
+    return [
+        (texts.DIGEST_CHART_CARE, f.care.cases),
+        (texts.DIGEST_CHART_DONATIONS, f.blood.donations),
+        (texts.DIGEST_CHART_SIGNED, f.events.signed),
+        (texts.DIGEST_CHART_ATTENDED, f.events.attended),
+        (texts.DIGEST_CHART_CLUBS, sum(club.activities for club in f.clubs)),
+        (texts.DIGEST_CHART_GREETINGS, sum(greeting.reached for greeting in f.greetings)),
+        (texts.DIGEST_CHART_BOOKED, sum(service.booked for service in f.bookings)),
+    ]
+
+
+def draw_digest(f: Figures) -> Any:
+    """The monthly digest's one chart: the month's chief counts side by side."""
+    values = digest_values(f)
+    with styled():
+        figure = new_figure()
+        axes = figure.add_subplot()
+        axes.set_title(
+            texts.DIGEST_CHART_TITLE.format(year=f.period.start.year, month=f.period.start.month)
+        )
+        _bars(
+            axes,
+            [label for label, _ in values],
+            [(texts.CHART_TIMES, [value for _, value in values])],
+            unit=texts.CHART_TIMES,
+            horizontal=True,
+        )
+    return figure
+
+
+def year_card_rows(year: OfficerYear) -> list[tuple[str, str]]:
+    """The card's rows, (label, value): the officer's own figures only, care by kind only."""
+    blood = texts.YEAR_CARD_NONE
+    if year.donations:
+        blood = texts.YEAR_CARD_BLOOD_ROW.format(donations=year.donations, ml=year.ml)
+        if year.platelet_units:
+            blood += texts.YEAR_CARD_PLATELETS_ROW.format(units=year.platelet_units)
+    care = "、".join(
+        texts.YEAR_CARD_CARE_KIND.format(kind=texts.CARE_EVENTS.get(kind, kind), count=count)
+        for kind, count in year.care_by_kind
+    )
+    return [
+        (texts.YEAR_CARD_GREETINGS, texts.YEAR_CARD_PIECES.format(count=year.greetings)),
+        (texts.YEAR_CARD_DONATIONS, blood),
+        (
+            texts.YEAR_CARD_EVENTS,
+            texts.YEAR_CARD_TIMES.format(count=year.events_signed)
+            + texts.CHART_ATTENDED_OF.format(count=year.events_attended),
+        ),
+        (
+            texts.YEAR_CARD_CLUBS,
+            texts.YEAR_CARD_TIMES.format(count=year.club_signed)
+            + texts.CHART_ATTENDED_OF.format(count=year.club_attended),
+        ),
+        (texts.YEAR_CARD_CARE_TITLE, care or texts.YEAR_CARD_NONE),
+    ]
+
+
+def draw_year_card(year: OfficerYear, *, name: str, year_number: int, warm: str) -> Any:
+    """One officer's card of their year: a portrait picture of their own rows and a warm line."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with styled():
+        figure = Figure(figsize=CARD_SIZE, dpi=CARD_DPI, facecolor=CARD_BACKGROUND)
+        FigureCanvasAgg(figure)
+        figure.text(
+            0.5,
+            0.92,
+            texts.YEAR_CARD_TITLE.format(year=year_number),
+            ha="center",
+            fontsize=22,
+            color=COLOURS[0],
+        )
+        figure.text(0.5, 0.86, name, ha="center", fontsize=16, color="#555555")
+        top = 0.76
+        for index, (label, value) in enumerate(year_card_rows(year)):
+            y = top - index * 0.11
+            figure.text(0.1, y, label, fontsize=14, color="#777777")
+            figure.text(0.1, y - 0.045, value, fontsize=17, color="#333333", wrap=True)
+        figure.text(0.5, 0.1, warm, ha="center", fontsize=12, color=COLOURS[1], wrap=True)
+    return figure
+
+
+def card_png(figure: Any) -> bytes:
+    """The card as PNG bytes at its own resolution."""
+    buffer = io.BytesIO()
+    with styled():
+        figure.savefig(buffer, format="png", dpi=CARD_DPI, facecolor=figure.get_facecolor())
+    return buffer.getvalue()

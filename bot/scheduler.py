@@ -11,6 +11,9 @@
   before it, to those holding a place then, not the waitlist (bot.jobs.bookings).
 - "workdays-notice", daily: organizers are told once per year when the official arrangement of
   holidays (调休) of this year, or from November of next year, is missing (bot.jobs.workdays).
+- "monthly-digest" and "year-cards", every minute: last month's figures and chart to the
+  organizers from 09:00 on the 1st; each officer's own year card on 1 January, after the New
+  Year greeting (bot.jobs.digest, which also gives the sender their pictures).
 - "inbox-purge", hourly: updates handled more than a week ago leave the inbox (bot/inbox.py).
 - "seal-care-reasons", once at start: reasons of care cases stored in clear before migration
   0009 are sealed with the key (storage.care.seal_plain_reasons; a migration has no key).
@@ -38,6 +41,7 @@ from bot.greetings import queue_greetings
 from bot.jobs import (
     appeals,
     bookings,
+    digest,
     distributions,
     drives,
     events,
@@ -128,6 +132,7 @@ def install(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     mutual_aid.schedule(queue)  # "mutual-aid-reminders": how to claim, days after admission
     distributions.schedule(queue)  # "distribution-reminders": the one reminder, days after
     nominations.schedule(queue)  # "nominations": rounds made final, batch reminders
+    digest.schedule(application)  # "monthly-digest", "year-cards", their pictures on the sender
     queue.run_once(seal_reasons_job, when=0, name="seal-care-reasons")
     queue.run_repeating(
         purge_inbox_job, interval=PURGE_INTERVAL, first=PURGE_INTERVAL, name="inbox-purge"

@@ -134,6 +134,10 @@ class RequestDecision(CallbackData):
     request_id: int
 
 
+# "digest" and "yearcard": the opt-outs of issue 16 (the monthly digest, my year).
+PROFILE_ACTIONS = ("phone", "blood", "setblood", "single", "greet", "digest", "yearcard", "done")
+
+
 @dataclasses.dataclass(frozen=True)
 class ProfileAction(CallbackData):
     """A button on the profile card; value says what to set, so a double press is harmless."""
@@ -143,7 +147,7 @@ class ProfileAction(CallbackData):
     value: str = ""
 
     def __post_init__(self) -> None:
-        if self.action not in ("phone", "blood", "setblood", "single", "greet", "done"):
+        if self.action not in PROFILE_ACTIONS:
             raise ValueError(self.action)
 
 

@@ -45,12 +45,12 @@ ASK_NEW_PHONE = "ask_new_phone"
 BLOOD_CHOICES = ("A", "B", "O", "AB", "A-", "B-", "O-", "AB-")
 
 
-def profile_card(officer: Officer) -> str:
-    """The officer's own profile, as shown to them."""
+def profile_card(officer: Officer, *, organizer: bool = False) -> str:
+    """The officer's own profile, as shown to them (an organizer's with the monthly digest)."""
     blood = (
         f"{officer.blood_group} Rh-" if officer.rh_negative else officer.blood_group
     ) or texts.UNKNOWN
-    return texts.PROFILE_CARD.format(
+    card = texts.PROFILE_CARD.format(
         name=officer.name,
         police_id=officer.police_id,
         unit=officer.unit or texts.UNKNOWN,
@@ -60,7 +60,18 @@ def profile_card(officer: Officer) -> str:
         blood=blood,
         single=texts.SINGLE_ON if officer.single_opt_in else texts.SINGLE_OFF,
         greetings=texts.GREETINGS_OFF if officer.greetings_opt_out else texts.GREETINGS_ON,
-    ) + _birthday_line(officer)
+    )
+    return card + _birthday_line(officer) + _figures_lines(officer, organizer=organizer)
+
+
+def _figures_lines(officer: Officer, *, organizer: bool) -> str:
+    """Whether the monthly digest (organizers only) and the New Year card come (issue 16)."""
+    card = texts.YEAR_CARD_OFF if officer.year_card_opt_out else texts.YEAR_CARD_ON
+    lines = texts.PROFILE_YEAR_CARD_LINE.format(state=card)
+    if organizer:
+        digest = texts.DIGEST_OFF if officer.digest_opt_out else texts.DIGEST_ON
+        lines = texts.PROFILE_DIGEST_LINE.format(state=digest) + lines
+    return lines
 
 
 def lunar_label(officer: Officer) -> str | None:
@@ -81,7 +92,7 @@ def _birthday_line(officer: Officer) -> str:
     return texts.PROFILE_BIRTHDAY_SOLAR if officer.birthday else ""
 
 
-def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
+def profile_markup(officer: Officer, *, organizer: bool = False) -> InlineKeyboardMarkup:
     """The card's buttons; each carries the value it sets, so a double press changes nothing."""
 
     def button(text: str, action: str, value: str = "") -> InlineKeyboardButton:
@@ -97,6 +108,18 @@ def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
         if officer.greetings_opt_out
         else button(texts.PROFILE_GREETINGS_OFF_BUTTON, "greet", "0")
     )
+    figures_row = [
+        button(texts.PROFILE_YEAR_CARD_ON_BUTTON, "yearcard", "1")
+        if officer.year_card_opt_out
+        else button(texts.PROFILE_YEAR_CARD_OFF_BUTTON, "yearcard", "0")
+    ]
+    if organizer:
+        figures_row.insert(
+            0,
+            button(texts.PROFILE_DIGEST_ON_BUTTON, "digest", "1")
+            if officer.digest_opt_out
+            else button(texts.PROFILE_DIGEST_OFF_BUTTON, "digest", "0"),
+        )
     lunar_on = lunar_label(officer) is None
     lunar = InlineKeyboardButton(
         texts.PROFILE_LUNAR_ON_BUTTON if lunar_on else texts.PROFILE_LUNAR_OFF_BUTTON,
@@ -109,6 +132,7 @@ def profile_markup(officer: Officer) -> InlineKeyboardMarkup:
                 button(texts.PROFILE_BLOOD_BUTTON, "blood"),
             ],
             [single, greet],
+            figures_row,
             [lunar],
             # 「资料有误？」: a note to the union on a wrong roster field (handlers/roster_notes).
             [roster_notes.start_button()],
@@ -149,7 +173,10 @@ async def show_profile(update: Update, context: Context, caller: Caller) -> None
         )
     await answer(update)
     await reply(
-        update, context, profile_card(caller.officer) + programmes, profile_markup(caller.officer)
+        update,
+        context,
+        profile_card(caller.officer, organizer=caller.organizer) + programmes,
+        profile_markup(caller.officer, organizer=caller.organizer),
     )
 
 
@@ -181,7 +208,11 @@ async def action_pressed(
             conversations.delete(session, NAME, conversation_key(update))
         await answer(update)
         await edit_or_send(
-            update, context, profile_card(caller.officer) + "\n\n" + texts.PROFILE_CLOSED
+            update,
+            context,
+            profile_card(caller.officer, organizer=caller.organizer)
+            + "\n\n"
+            + texts.PROFILE_CLOSED,
         )
         return
     if action.action == "blood":
@@ -199,6 +230,10 @@ async def action_pressed(
         changes = {"single_opt_in": action.value == "1"}
     elif action.action == "greet" and action.value in ("0", "1"):
         changes = {"greetings_opt_out": action.value == "0"}
+    elif action.action == "digest" and action.value in ("0", "1") and caller.organizer:
+        changes = {"digest_opt_out": action.value == "0"}
+    elif action.action == "yearcard" and action.value in ("0", "1"):
+        changes = {"year_card_opt_out": action.value == "0"}
     else:
         await answer(update, texts.STALE_BUTTON)
         return
@@ -209,7 +244,7 @@ async def action_pressed(
             # No longer single: matchmaking places go to those waiting, in the same transaction.
             withdrawn = event_storage.withdraw_from_matchmaking(session, officer.id, now=utcnow())
     await answer(update)
-    card = profile_card(officer)
+    card = profile_card(officer, organizer=caller.organizer)
     if withdrawn:
         titles = "、".join(
             texts.EVENT_TITLE_QUOTED.format(title=result.event.title)
@@ -217,7 +252,7 @@ async def action_pressed(
             if result.event
         )
         card += "\n\n" + texts.EVENT_WITHDRAWN_NOT_SINGLE.format(titles=titles)
-    await edit_or_send(update, context, card, profile_markup(officer))
+    await edit_or_send(update, context, card, profile_markup(officer, organizer=caller.organizer))
     for result in withdrawn:
         if result.event is not None and result.promoted is not None:
             await events.tell_promoted(context, result.event, [result.promoted])
@@ -251,7 +286,12 @@ async def lunar_pressed(
         await answer(update, texts.PROFILE_LUNAR_OFF_ANSWER)
     else:
         await answer(update, texts.PROFILE_LUNAR_ON_ANSWER.format(lunar=label))
-    await edit_or_send(update, context, profile_card(officer), profile_markup(officer))
+    await edit_or_send(
+        update,
+        context,
+        profile_card(officer, organizer=caller.organizer),
+        profile_markup(officer, organizer=caller.organizer),
+    )
 
 
 def _lunar_birthday(officer: Officer) -> tuple[int, int, bool] | None:
@@ -317,7 +357,12 @@ async def contact_shared(update: Update, context: Context, caller: Caller) -> No
     await reply(
         update, context, texts.PHONE_CHANGED.format(phone=mask_phone(phone)), ReplyKeyboardRemove()
     )
-    await reply(update, context, profile_card(officer), profile_markup(officer))
+    await reply(
+        update,
+        context,
+        profile_card(officer, organizer=caller.organizer),
+        profile_markup(officer, organizer=caller.organizer),
+    )
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

@@ -78,6 +78,7 @@ class Claimed:
     attempts: int
     buttons: str | None = None  # JSON of the broadcast's inline keyboard, if it has one
     timed_out: bool = False  # an earlier send timed out: it may have arrived
+    created_by: str = ""  # the broadcast's author: the sender's pictures are keyed by it
 
 
 @dataclass(frozen=True)
@@ -380,6 +381,7 @@ def claim_next(
             attempts=delivery.attempts,
             buttons=broadcast.buttons,
             timed_out=delivery.error.startswith(TIMED_OUT_MARK),
+            created_by=broadcast.created_by,
         )
     return None
 

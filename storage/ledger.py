@@ -171,6 +171,17 @@ def queue_once(
     return broadcast
 
 
+def day_of(session: Session, broadcast_id: int, officer_id: int) -> date | None:
+    """The date an officer's claim of this broadcast was made for (the month of a digest, the
+    year of a year card), so a picture drawn at send time knows its period."""
+    found = session.exec(
+        select(SendLedger).where(
+            SendLedger.broadcast_id == broadcast_id, SendLedger.officer_id == officer_id
+        )
+    ).first()
+    return None if found is None else found.on_date
+
+
 def claimed_count(session: Session, occasion: str, on_date: date) -> int:
     """How many officers this occasion's date has claimed (for tests and benchmarks)."""
     return int(

@@ -120,6 +120,9 @@ class Officer(SQLModel, table=True):
     active: bool = True
     single_opt_in: bool = False
     greetings_opt_out: bool = False
+    # /me's 🔕 toggles of issue 16: an organizer's monthly digest, anyone's New Year card.
+    digest_opt_out: bool = False
+    year_card_opt_out: bool = False
     # Set when the officer chose to be greeted on their lunar birthday (bot.rules.calendar);
     # indexed with the day, so today's lunar birthdays are found without a scan.
     lunar_birth_month: int | None = None

@@ -938,3 +938,98 @@ def units_with_officers(session: Session) -> list[str]:
 def has_officers(session: Session) -> bool:
     """True if the roster holds anyone at all (sample data refuses such a database)."""
     return session.exec(select(Officer.id).limit(1)).first() is not None
+
+
+# --- one officer's own year (我的年度暖警账单, issue 16 item 6) -----------------------------
+
+
+@dataclass(frozen=True)
+class OfficerYear:
+    """One officer's own figures of a period, and nobody else's: greetings that reached them,
+    their donations, the events and club activities they took a place at (signed up) and
+    were marked present at, and the care they received by kind only (never a sum of money)."""
+
+    greetings: int
+    donations: int
+    ml: int
+    platelet_units: int
+    events_signed: int
+    events_attended: int
+    club_signed: int
+    club_attended: int
+    care_by_kind: tuple[tuple[str, int], ...]
+
+
+def officer_year(session: Session, officer_id: int, period: Period) -> OfficerYear:
+    """One officer's figures of the period; every query is limited to their own rows."""
+    greetings_query = (
+        select(func.count())
+        .select_from(SendLedger)
+        .join(Broadcast, col(Broadcast.id) == col(SendLedger.broadcast_id))
+        .join(
+            Delivery,
+            (col(Delivery.broadcast_id) == col(SendLedger.broadcast_id))
+            & (col(Delivery.officer_id) == col(SendLedger.officer_id)),
+        )
+        .where(SendLedger.officer_id == officer_id, Broadcast.kind == BroadcastKind.GREETING)
+        .where(*_on_days(SendLedger.on_date, period), Delivery.state == DeliveryState.SENT)
+    )
+    component, amount = col(BloodDonation.component), col(BloodDonation.amount)
+    blood_query = select(
+        func.count(),
+        _sum_when(component.in_(blood_storage.IN_ML), amount),
+        _sum_when(component == blood_storage.PLATELETS, amount),
+    ).where(BloodDonation.officer_id == officer_id, *_on_days(BloodDonation.donated_on, period))
+    club = col(Event.kind) == EventKind.CLUB_ACTIVITY
+    present = col(EventSignup.attended).is_(True)
+    events_query = (
+        select(
+            _sum_when(~club, 1),
+            _sum_when(~club & present, 1),
+            _sum_when(club, 1),
+            _sum_when(club & present, 1),
+        )
+        .select_from(EventSignup)
+        .join(Event, col(Event.id) == col(EventSignup.event_id))
+        .where(EventSignup.officer_id == officer_id, EventSignup.state == SignupState.SIGNED)
+        .where(*_between(Event.starts_at, period), Event.status == EventStatus.OPEN)
+    )
+    # Received is visited or paid, as "comforted since" counts it; the amounts are not read.
+    care_query = (
+        select(CareCase.event, func.count())
+        .where(CareCase.officer_id == officer_id, *_on_days(CareCase.event_date, period))
+        .where(col(CareCase.status).in_([CaseStatus.VISITED, CaseStatus.PAID]))
+        .group_by(col(CareCase.event))
+        .order_by(col(CareCase.event))
+    )
+    greetings_count = session.exec(greetings_query).one()
+    donations, ml, units = session.exec(blood_query).one()
+    signed, attended, club_signed, club_attended = session.exec(events_query).one()
+    return OfficerYear(
+        greetings=int(greetings_count),
+        donations=int(donations),
+        ml=int(ml or 0),
+        platelet_units=int(units or 0),
+        events_signed=int(signed or 0),
+        events_attended=int(attended or 0),
+        club_signed=int(club_signed or 0),
+        club_attended=int(club_attended or 0),
+        care_by_kind=tuple((str(e), int(n)) for e, n in session.exec(care_query).all()),
+    )
+
+
+def year_card_recipients(session: Session) -> list[tuple[int, int]]:
+    """(officer id, chat id) of every active, bound officer who has not opted out of the card."""
+    rows = session.exec(
+        select(Officer.id, TelegramBinding.chat_id)
+        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        .where(col(Officer.active).is_(True), col(Officer.year_card_opt_out).is_(False))
+        .where(col(Officer.deceased_at).is_(None))
+        .order_by(col(Officer.id))
+    ).all()
+    return [(int(officer_id or 0), int(chat_id)) for officer_id, chat_id in rows]
+
+
+def officer_name(session: Session, officer_id: int) -> str:
+    """The officer's name as the roster has it (the card is addressed to them)."""
+    return session.exec(select(Officer.name).where(Officer.id == officer_id)).first() or ""
