@@ -129,6 +129,8 @@ SCENARIO: list[tuple[Actor, Action, int]] = [
     (STRANGER, "李晓雨", 1),
     (ORGANIZER, None, 1),
     (ORGANIZER, ("press", "✅ 批准"), 1),
+    (ORGANIZER, ("press", "天元分局"), 1),
+    (ORGANIZER, ("press", "女"), 1),
     (STRANGER, None, 2),
 ]
 
