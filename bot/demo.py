@@ -10,8 +10,9 @@ import logging
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 
@@ -43,6 +44,8 @@ class Actor:
 OFFICER = Actor(9_000_001, "王建国")
 STRANGER = Actor(9_000_002, "李晓雨")
 ORGANIZER = Actor(9_000_003, "赵敏")
+# The demo's union keeps Beijing time (the default NUANJING_TIMEZONE).
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _seed(database: Database) -> None:
@@ -107,6 +110,8 @@ class Transcript:
             label = "暖警 ✎" if event.kind == "edit" else "暖警 ◀"
             body = event.text.replace("\n", "\n        ")
             self._print(f"  {label} {body}")
+            if event.kind == "photo" and event.document_bytes is not None:
+                self._print(f"        [图表 PNG，{len(event.document_bytes) // 1024} KB]")
             if event.buttons:
                 self._print("        " + "  ".join(f"[{text}]" for text in event.button_texts()))
         return events
@@ -132,6 +137,10 @@ SCENARIO: list[tuple[Actor, Action, int]] = [
     (ORGANIZER, ("press", "天元分局"), 1),
     (ORGANIZER, ("press", "女"), 1),
     (STRANGER, None, 2),
+    # The year in figures: a chart in Chinese, drawn from what the bot holds.
+    (ORGANIZER, "/stats", 1),
+    (ORGANIZER, ("press", f"{datetime.now(SHANGHAI).year}年"), 1),
+    (ORGANIZER, ("press", "会员"), 1),
 ]
 
 
