@@ -347,7 +347,11 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
                 women=m.women,
                 left=m.left_in_period,
                 units=len(m.by_unit),
-                top=f"{top.unit or texts.CHART_NO_UNIT}（{top.active} 人）" if top else none,
+                top=texts.SUMMARY_TOP_PEOPLE.format(
+                    name=top.unit or texts.CHART_NO_UNIT, count=top.active
+                )
+                if top
+                else none,
             )
             for line in texts.SUMMARY_MEMBERS
         ]
@@ -359,8 +363,10 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
                 cases=c.cases,
                 paid_cases=c.paid_cases,
                 paid_sum=c.paid_sum,
-                top=f"{texts.CARE_EVENTS.get(top_kind.event, top_kind.event)}"
-                f"（{top_kind.cases} 件）"
+                top=texts.SUMMARY_TOP_CASES.format(
+                    name=texts.CARE_EVENTS.get(top_kind.event, top_kind.event),
+                    count=top_kind.cases,
+                )
                 if top_kind
                 else none,
                 since=c.comforted_since,
@@ -407,6 +413,8 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
                 women=genders.get("F", 0),
             )
             for line in texts.SUMMARY_EVENTS
+            # a unit's view has no matchmaking by gender: a small unit's would name someone
+            if f.unit is None or "{men}" not in line
         ]
     if section == "clubs":
         club_rows = f.clubs
@@ -418,7 +426,7 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
                 activities=sum(club.activities for club in club_rows),
                 signed=sum(club.signed for club in club_rows),
                 attended=sum(club.attended for club in club_rows),
-                top=f"{top_club.club}（{top_club.members} 人）"
+                top=texts.SUMMARY_TOP_PEOPLE.format(name=top_club.club, count=top_club.members)
                 if top_club and top_club.members
                 else none,
             )
@@ -440,7 +448,9 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
                 share=_share(reached, sent),
                 festivals=sum(1 for greeting in greeting_rows if greeting.occasion != "birthday"),
                 birthdays=birthdays,
-                top=f"{top_name}（{top_greeting.sent} 条）" if top_greeting else none,
+                top=texts.SUMMARY_TOP_PIECES.format(name=top_name, count=top_greeting.sent)
+                if top_greeting
+                else none,
             )
             for line in texts.SUMMARY_GREETINGS
         ]
@@ -452,7 +462,9 @@ def summary(section: str, f: Figures, *, names: Mapping[str, str] | None = None)
             attended=sum(service.attended for service in service_rows),
             missed=sum(service.missed for service in service_rows),
             services=len(service_rows),
-            top=f"{names.get(top_service.key, top_service.key)}（{top_service.booked} 人次）"
+            top=texts.SUMMARY_TOP_TIMES.format(
+                name=names.get(top_service.key, top_service.key), count=top_service.booked
+            )
             if top_service and top_service.booked
             else none,
         )

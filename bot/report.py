@@ -13,7 +13,7 @@ import io
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
@@ -86,7 +86,7 @@ def gather(database: Database, policy: Policy, year: int, zone: ZoneInfo) -> Yea
         union=policy.union_name,
         bot_name=policy.bot_name,
         year=year,
-        made_on=date.today(),
+        made_on=datetime.now(zone).date(),
         now=figures_of(database, policy, period),
         before=figures_of(database, policy, period.before()),
         units=units,

@@ -1640,6 +1640,7 @@ NOMINATION_REFUSALS = {
     "objection_too_long": "意见不能超过{limit}字。",
     "already_objected": "您已对这位同志提出过意见，工会会认真核实。",
     "own_nomination": "不能对自己的推荐提出异议。",
+    "in_other_round": "该同志正在另一轮同类推荐中，请等那一轮结束后再推荐。",
 }
 
 # --- member services: surveys (issue 13, item 3) ---
@@ -2869,3 +2870,16 @@ CHART_ATTENDED_OF = "（到场 {count} 次）"
 YEAR_CARD_SHORT = "🧧 您的 {year} 年暖警账单"
 YEAR_CARD_BLOOD_ROW = "{donations} 次 · {ml} 毫升"
 YEAR_CARD_PLATELETS_ROW = " · 血小板 {units} 个治疗量"
+
+# --- review fixes: nominations ---
+ROUNDS_ALLOWANCE_BUTTON = "{amount}元"
+
+# --- review fixes: surveys and deaths ---
+CASE_DEATH_WITHDRAWN = "🕊 已撤销{name}同志的离世登记，其已恢复为在册民警，可发送 /start 重新绑定。"
+
+# --- review fixes: statistics, charity, report ---
+SUMMARY_TOP_PEOPLE = "{name}（{count} 人）"
+SUMMARY_TOP_CASES = "{name}（{count} 件）"
+SUMMARY_TOP_PIECES = "{name}（{count} 条）"
+SUMMARY_TOP_TIMES = "{name}（{count} 人次）"
+CHARITY_CARD_OTHER_GIVERS = "\n· 其他单位另有 {givers} 位会员已捐款"

@@ -967,7 +967,8 @@ class NominateStep(CallbackData):
 @dataclasses.dataclass(frozen=True)
 class ObjectionStep(CallbackData):
     """提出异议 on a publicity list (`flow` "0", `value` the round), the nominee chosen
-    (`value` the nomination), 提交 and 取消; `flow` ties it to the draft it was shown for."""
+    (`value` the nomination), a page of the names (`value` the page, from 1), 提交 and 取消;
+    `flow` ties it to the draft it was shown for."""
 
     prefix: ClassVar[str] = "nobj"
     flow: str
@@ -975,7 +976,8 @@ class ObjectionStep(CallbackData):
     value: int = 1
 
     def __post_init__(self) -> None:
-        if self.action not in ("start", "pick", "send", "cancel") or not self.flow.isalnum():
+        actions = ("start", "pick", "page", "send", "cancel")
+        if self.action not in actions or not self.flow.isalnum():
             raise ValueError(self.action)
 
 

@@ -194,6 +194,8 @@ class Moved:
     takers: dict[str, Officer] = dataclasses.field(default_factory=dict)
     # An officer's death the step confirmed: what stopped (None for any other step).
     stopped: deaths.Stopped | None = None
+    # A declined step withdrew the officer's recorded death: they are active again.
+    withdrawn: bool = False
 
 
 def _locked(session: Session, case_id: int) -> CareCase | None:
@@ -260,13 +262,22 @@ def _move(
     tell_reporter = case.event == "officer_death" and reporter is not None
     person = reporter if tell_reporter and reporter is not None else subject
     assert person.id is not None
-    binding = officers.binding_of(session, person.id)
-    tell_chat = binding.chat_id if binding is not None else None
     stopped = None
+    withdrawn = False
     if deaths.confirms_death(case.event, to):
         # Visited or paid: the union confirmed it. In the step's transaction, so a death is
         # never half recorded; a declined report (a mistake) changes nothing.
         stopped = deaths.confirm(session, subject, actor=caller.actor, now=utcnow(), offers=offers)
+    elif case.event == deaths.DEATH_EVENT and to is CaseStatus.DECLINED:
+        # A confirmation found to be a mistake: the officer is active again, if no other
+        # case still confirms the death.
+        withdrawn = deaths.withdraw(session, subject, actor=caller.actor)
+    # Read after the death is recorded: the account of an officer who died hears nothing,
+    # even when they were the one who reported it.
+    binding = None
+    if subject.deceased_at is None or person.id != subject.id:
+        binding = officers.binding_of(session, person.id)
+    tell_chat = binding.chat_id if binding is not None else None
     return Outcome.MOVED, Moved(
         case,
         subject,
@@ -275,6 +286,7 @@ def _move(
         tell_reporter,
         care.takers(session, [case]),
         stopped,
+        withdrawn,
     )
 
 
@@ -686,6 +698,8 @@ async def _finish(
         done = texts.CASE_DECLINED_DONE.format(id=case.id, told=_told(moved, delivered))
     if moved.stopped is not None:
         done += "\n" + _death_line(moved.stopped)
+    if moved.withdrawn:
+        done += "\n" + texts.CASE_DEATH_WITHDRAWN.format(name=moved.subject.name)
     await _show(update, context, done)
     await _refresh_card(update, context, draft, moved)
     await _after_death(context, moved.stopped)

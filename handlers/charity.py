@@ -291,7 +291,12 @@ def card_text(context: Context, campaign: CharityCampaign, caller: Caller) -> st
                 unit=total.unit or "—", paid=yuan(total.paid), givers=total.givers
             )
         if rest is not None:
-            text += texts.CHARITY_CARD_OTHER_UNITS.format(paid=yuan(rest.paid), givers=rest.givers)
+            if rules.rest_amount_shown(rest):
+                text += texts.CHARITY_CARD_OTHER_UNITS.format(
+                    paid=yuan(rest.paid), givers=rest.givers
+                )
+            else:
+                text += texts.CHARITY_CARD_OTHER_GIVERS.format(givers=rest.givers)
             text += texts.CHARITY_CARD_UNITS_NOTE
     paid = mine[0].paid if mine else 0
     if pledge is not None or paid:

@@ -4,7 +4,9 @@
   预约); each answer is a chart (sendPhoto) with a three-line summary as its caption, counted by
   storage/statistics.py for the whole union.
 - Unit contacts (基层工会联络员) get the same for their own unit(s) only; every press names its
-  scope, and the scope is authorised again against the caller's units on the server.
+  scope, and the scope is authorised again against the caller's units on the server. A unit's
+  view has no care section (st.UNIT_HIDDEN_SECTIONS: no button, a forged press refused) and no
+  matchmaking by gender: in a small unit those figures would name a colleague.
 - Other officers are refused in one sentence.
 - `/stats 报告 [年份]` (or the report button) sends organizers the yearly PDF (bot/report.py):
   "正在生成" goes out at once, the report is made after the update's transaction committed, on
@@ -82,6 +84,7 @@ def _sections_markup(year: int, scope: str) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(name, callback_data=StatsPick("section", year, scope, key).pack())
         for key, name in texts.STATS_SECTIONS.items()
+        if scope == "all" or key not in st.UNIT_HIDDEN_SECTIONS
     ]
     rows = [buttons[:4], buttons[4:]]
     if scope == "all":
@@ -135,7 +138,8 @@ async def stats_command(update: Update, context: Context, caller: Caller) -> Non
 async def stats_pressed(update: Update, context: Context, data: StatsPick, caller: Caller) -> None:
     """A /stats button: a year, a section, the report, or back to the years."""
     allowed, unit = _unit_of(caller, data.scope)
-    if not allowed or (data.action == "report" and not caller.organizer):
+    hidden = unit is not None and data.section in st.UNIT_HIDDEN_SECTIONS
+    if not allowed or hidden or (data.action == "report" and not caller.organizer):
         await STATS.refuse(update, context, caller, data, target=f"{data.action}:{data.scope}")
         return
     if data.action == "back":

@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
@@ -61,6 +62,7 @@ from handlers.context import services
 from handlers.events import moment_text
 from handlers.flow import END, Draft, Flow, Pressed, Sealed, Typed
 from storage import audit, broadcasts, conversations
+from storage import inbox as inbox_storage
 from storage import surveys as storage
 from storage.models import Audience, BroadcastKind, Priority, Survey, SurveyStatus
 from storage.surveys import AnswerIn, Submitted
@@ -678,6 +680,9 @@ class FillDraft(Draft):
     chosen: dict[str, list[int]] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
     texts: Sealed | None = None
+    # The update that began the fill: an anonymous submission blanks the officer's stored
+    # updates from there on (storage.inbox.erase_since); 0 (a draft from before): all of them.
+    first_update: int = 0
 
 
 def _fill_ready(state: FillState, draft: FillDraft) -> bool:
@@ -852,7 +857,12 @@ async def start_fill(
     if refusal is not None or survey is None or not questions:
         await answer(update, refusal or texts.SURVEY_GONE, alert=True)
         return END
-    draft = FillDraft(FILL.token(), survey_id=data.survey_id, total=len(questions))
+    draft = FillDraft(
+        FILL.token(),
+        survey_id=data.survey_id,
+        total=len(questions),
+        first_update=update.update_id,
+    )
     FILL.begin(update, context, FillState.QUESTION, draft)
     return await _show_fill(update, context, FillState.QUESTION, draft, survey, questions)
 
@@ -1018,6 +1028,16 @@ def _answers_of(
     return found
 
 
+def _forget_the_fill(session: Session, update: Update, draft: FillDraft) -> None:
+    """With the anonymous answers: the officer's stored updates of this fill (presses, typed
+    answers) are blanked, so that nothing kept links the answers to them."""
+    if update.effective_user is None:
+        return
+    inbox_storage.erase_since(
+        session, update.effective_user.id, draft.first_update, update.update_id
+    )
+
+
 async def _submit(update: Update, context: Context, turn: FillPress) -> int | None:
     """提交: the answers and the has-answered row, once (a second press finds nothing)."""
     found = services(context)
@@ -1047,6 +1067,8 @@ async def _submit(update: Update, context: Context, turn: FillPress) -> int | No
                     cipher=found.cipher,
                     now=utcnow(),
                 )
+                if outcome is Submitted.STORED and survey is not None and survey.anonymous:
+                    _forget_the_fill(session, update, draft)
     if draft is None:
         await FILL.expire(update)
         return None

@@ -7,6 +7,9 @@ audience and count (those queries read `active`); their pending deliveries are c
 sender skips a deceased officer's besides, storage.broadcasts.claim_next); their places and
 waitlist places on what has not begun are given up through the capacity engine, which moves up
 the next in line. A roster import never makes a deceased officer active again (storage.roster).
+A confirmation declined afterwards (a mistake), with no other confirmed case left, withdraws the
+death: the officer is active again, still unbound (they bind again with /start); what was
+stopped stays stopped.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from storage import audit, bookings, broadcasts, drives, events, officers
 from storage import capacity as engine
 from storage.bookings import Offer
-from storage.models import BloodDrive, CaseStatus, Event, Officer, ServiceSlot
+from storage.models import BloodDrive, CareCase, CaseStatus, Event, Officer, ServiceSlot
 
 # A step on one of these cases, to one of these states, is the union's confirmation.
 DEATH_EVENT = "officer_death"
@@ -132,3 +135,26 @@ def confirm(
         unbound=unbound,
     )
     return Stopped(officer, cancelled, unbound, released)
+
+
+def withdraw(session: Session, officer: Officer, *, actor: str) -> bool:
+    """Undo a recorded death in the caller's transaction, after a confirming case was declined;
+    False (nothing changed) if no death is recorded or another case still confirms it.
+
+    The officer is active again but stays unbound: they bind again with /start.
+    """
+    assert officer.id is not None
+    if officer.deceased_at is None:
+        return False
+    still = session.exec(
+        select(CareCase.id).where(
+            CareCase.officer_id == officer.id,
+            CareCase.event == DEATH_EVENT,
+            col(CareCase.status).in_(CONFIRMING),
+        )
+    ).first()
+    if still is not None:
+        return False
+    officers.update_profile(session, officer, deceased_at=None, active=True)
+    audit.record(session, actor=actor, action="officer.death_withdrawn", target=officer.police_id)
+    return True

@@ -144,3 +144,25 @@ def purge(session: Session, before: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def erase_since(session: Session, user_id: int, first: int, last: int) -> int:
+    """Blank the stored JSON of one sender's handled updates from `first` to `last` (ids,
+    both included); returns how many rows.
+
+    For an anonymous survey's answers: the rows stay (an update is still known as handled,
+    never handled twice), only what the officer pressed and typed is gone. Updates not yet
+    handled are left alone: they are still to be read.
+    """
+    result = session.execute(
+        update(InboxUpdate)
+        .where(
+            col(InboxUpdate.user_id) == user_id,
+            col(InboxUpdate.update_id) >= first,
+            col(InboxUpdate.update_id) <= last,
+            col(InboxUpdate.handled_at).is_not(None),
+        )
+        .values(payload="")
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -72,6 +72,13 @@ S = NominationStatus
 HELD = [str(status) for status in rules.HOLDS_PLACE]
 IN_BATCH = [str(status) for status in rules.HOLDS_BATCH]
 ON_LIST = [str(S.PUBLISHED), str(S.OBJECTED)]
+# Where an officer stands while a round of theirs is still going: one officer, one such round
+# of a title at a time (else both could make them final, and the register holds one a year).
+LIVE = [
+    str(status)
+    for status in (S.APPLIED, S.NOMINATED, S.CONFIRMED, S.APPROVED, S.PUBLISHED, S.OBJECTED)
+]
+GOING = [str(RoundStatus.OPEN), str(RoundStatus.PUBLICITY)]
 NAME_LIMIT = 100
 PLACE_LIMIT = 100
 MEETING_POINT_LIMIT = 200
@@ -125,6 +132,7 @@ class Refusal(StrEnum):
     OBJECTION_TOO_LONG = "objection_too_long"
     ALREADY_OBJECTED = "already_objected"
     OWN_NOMINATION = "own_nomination"
+    IN_OTHER_ROUND = "in_other_round"  # live in another going round of the same title
 
 
 @dataclass(frozen=True)
@@ -570,6 +578,26 @@ def _contact_refusal(session: Session, contact_id: int, unit: str) -> Refused | 
     return None if row is not None else Refused(Refusal.OTHER_UNIT)
 
 
+def _other_round_refusal(
+    session: Session, round_: NominationRound, officer_id: int
+) -> Refused | None:
+    """IN_OTHER_ROUND if the officer is live in another open or publicised round of the same
+    programme and title."""
+    row = session.exec(
+        select(Nomination.id)
+        .join(NominationRound, col(NominationRound.id) == col(Nomination.round_id))
+        .where(
+            Nomination.officer_id == officer_id,
+            Nomination.round_id != round_.id,
+            col(Nomination.status).in_(LIVE),
+            NominationRound.programme == round_.programme,
+            NominationRound.title == round_.title,
+            col(NominationRound.status).in_(GOING),
+        )
+    ).first()
+    return None if row is None else Refused(Refusal.IN_OTHER_ROUND)
+
+
 def _reason_refusal(round_: NominationRound, reason: str, terms: Terms) -> Refused | None:
     if round_.programme != Programme.HONOUR:
         return None
@@ -599,7 +627,8 @@ def nominate(
     not a contact of the officer's unit (OTHER_UNIT); honours without a reason or with one over
     the policy's length; the officer already in the round (an applicant is taken as chosen,
     one returned, unselected or withdrawn may be put forward again; one who declined may not);
-    not eligible; the unit's quota full. The quota row is locked first, so two contacts
+    not eligible; live in another open round of the same title (IN_OTHER_ROUND); the unit's
+    quota full. The quota row is locked first, so two contacts
     pressing for the last place at once are served one after the other.
     """
     round_ = session.get(NominationRound, round_id)
@@ -632,6 +661,9 @@ def nominate(
     ineligible = eligibility_of(session, round_, officer, terms=terms, now=now, zone=zone)
     if ineligible is not None:
         return Refused(Refusal.INELIGIBLE, ineligibility=ineligible)
+    elsewhere = _other_round_refusal(session, round_, officer_id)
+    if elsewhere is not None:
+        return elsewhere
     if held_places(session, round_id, officer.unit) >= quota.places:
         return Refused(Refusal.QUOTA_FULL)
     nomination = existing or Nomination(
@@ -668,7 +700,8 @@ def apply(
     """An officer applies for a retreat themselves (status applied), within the window.
 
     Refused: no such round; not a retreat; closed or outside the window; their unit has no
-    places; already in the round (one who withdrew may apply again); not eligible. An
+    places; already in the round (one who withdrew may apply again); not eligible; live in
+    another open round of the same title (IN_OTHER_ROUND). An
     application holds no place: the contact chooses among applicants, or draws.
     """
     round_ = session.get(NominationRound, round_id)
@@ -698,6 +731,9 @@ def apply(
     ineligible = eligibility_of(session, round_, officer, terms=terms, now=now, zone=zone)
     if ineligible is not None:
         return Refused(Refusal.INELIGIBLE, ineligibility=ineligible)
+    elsewhere = _other_round_refusal(session, round_, officer_id)
+    if elsewhere is not None:
+        return elsewhere
     nomination = existing or Nomination(
         round_id=round_id, officer_id=officer_id, unit=officer.unit, status=S.APPLIED
     )
@@ -1179,7 +1215,8 @@ def finalize(
 ) -> list[Nomination] | Refused:
     """After the publicity, with no objection left undecided: the published nominations are
     final and the round too. Honours are written to the register for the year of `now` (the
-    union's local year); retreats' batch lists stand. Audited. Returns the final nominations."""
+    union's local year), except where the officer has that title for that year already;
+    retreats' batch lists stand. Audited. Returns the final nominations."""
     round_ = locked(session, NominationRound, round_id)
     if round_ is None:
         return Refused(Refusal.NO_ROUND)
@@ -1197,10 +1234,26 @@ def finalize(
     if any(nomination.status == S.OBJECTED for nomination in listed):
         return Refused(Refusal.OPEN_OBJECTIONS)
     year = now.astimezone(zone).year
+    # The register holds one award of a title a year: one given already (by another round of
+    # the title, or recorded by hand) stands, and this round's is not written twice.
+    awarded = (
+        set(
+            session.exec(
+                select(HonourAward.officer_id).where(
+                    HonourAward.title == round_.title,
+                    HonourAward.year == year,
+                    col(HonourAward.officer_id).in_([row.officer_id for row in listed]),
+                )
+            ).all()
+        )
+        if round_.programme == Programme.HONOUR and listed
+        else set()
+    )
     for nomination in listed:
         _touch(nomination, S.FINAL, now)
         session.add(nomination)
-        if round_.programme == Programme.HONOUR:
+        if round_.programme == Programme.HONOUR and nomination.officer_id not in awarded:
+            awarded.add(nomination.officer_id)
             session.add(
                 HonourAward(
                     officer_id=nomination.officer_id,

@@ -18,7 +18,8 @@ Decisions:
 - Duplicates of care reports are never counted as cases (as /cases 统计); they are listed by
   status only.
 - Counselling (a private service) is counted, never split by unit: a small unit's count could
-  name someone.
+  name someone. For the same reason care (health and family events) and matchmaking by gender
+  are never split by unit either (UNIT_HIDDEN_SECTIONS; no gender line for a unit's events).
 """
 
 from __future__ import annotations
@@ -208,26 +209,18 @@ class CareFigures:
     comforted: int
 
 
-def care(session: Session, period: Period, *, since: date, unit: str | None = None) -> CareFigures:
-    """The period's cases by kind and status, and the officers comforted since `since`."""
-    if unit is None:
-        kinds = [
-            CareKind(row.event, row.cases, row.paid_cases, row.paid_sum)
-            for row in care_storage.figures(session, period.start, period.end)
-        ]
-        comforted = care_storage.comforted_since(session, since)
-    else:
-        kinds = _care_kinds_of_unit(session, period, unit)
-        comforted = _comforted_in_unit(session, since, unit)
+def care(session: Session, period: Period, *, since: date) -> CareFigures:
+    """The period's cases by kind and status, and the officers comforted since `since`, for
+    the whole union only: a unit's cases would name its colleagues' illnesses and losses."""
+    kinds = [
+        CareKind(row.event, row.cases, row.paid_cases, row.paid_sum)
+        for row in care_storage.figures(session, period.start, period.end)
+    ]
     status_query = (
         select(CareCase.status, func.count())
         .where(*_on_days(CareCase.event_date, period))
         .group_by(col(CareCase.status))
     )
-    if unit is not None:
-        status_query = status_query.join(
-            Officer, col(Officer.id) == col(CareCase.officer_id)
-        ).where(Officer.unit == unit)
     counted = {str(status): int(count) for status, count in session.exec(status_query).all()}
     by_status = tuple((str(status), counted.get(status, 0)) for status in CaseStatus)
     return CareFigures(
@@ -237,37 +230,8 @@ def care(session: Session, period: Period, *, since: date, unit: str | None = No
         by_kind=tuple(kinds),
         by_status=by_status,
         comforted_since=since,
-        comforted=comforted,
+        comforted=care_storage.comforted_since(session, since),
     )
-
-
-def _care_kinds_of_unit(session: Session, period: Period, unit: str) -> list[CareKind]:
-    """storage.care.figures for one unit's officers (the same conditions, joined)."""
-    rows = session.exec(
-        select(
-            CareCase.event,
-            func.count(),
-            func.count(col(CareCase.paid_at)),
-            func.coalesce(func.sum(CareCase.paid_amount), 0),
-        )
-        .join(Officer, col(Officer.id) == col(CareCase.officer_id))
-        .where(*_on_days(CareCase.event_date, period), Officer.unit == unit)
-        .where(CareCase.status != CaseStatus.DUPLICATE)
-        .group_by(col(CareCase.event))
-        .order_by(col(CareCase.event))
-    ).all()
-    return [CareKind(str(e), int(n), int(p), int(s or 0)) for e, n, p, s in rows]
-
-
-def _comforted_in_unit(session: Session, since: date, unit: str) -> int:
-    """storage.care.comforted_since for one unit's officers."""
-    count = session.exec(
-        select(func.count(func.distinct(CareCase.officer_id)))
-        .join(Officer, col(Officer.id) == col(CareCase.officer_id))
-        .where(col(CareCase.event_date) >= since, Officer.unit == unit)
-        .where(col(CareCase.status).in_([CaseStatus.VISITED, CaseStatus.PAID]))
-    ).one()
-    return int(count)
 
 
 # --- blood (献血) -------------------------------------------------------------------------
@@ -572,7 +536,8 @@ class EventFigures:
 
 def events(session: Session, period: Period, *, unit: str | None = None) -> EventFigures:
     """Events starting in the period, by kind. With a unit: the events its officers took a
-    place at, and their sign-ups; places are the union's and not counted."""
+    place at, and their sign-ups; places are the union's and not counted, and matchmaking is
+    not split by gender."""
     live = (*_between(Event.starts_at, period), Event.status == EventStatus.OPEN)
     state, attended = col(EventSignup.state), col(EventSignup.attended)
     counts = (
@@ -612,16 +577,14 @@ def events(session: Session, period: Period, *, unit: str | None = None) -> Even
         for kind in EventKind
         if kind in held or kind in taken
     )
+    if unit is not None:  # a small unit's matchmaking by gender would name its colleagues
+        return EventFigures(by_kind, ())
     gender_query = (
         select(EventSignup.gender, func.count(), _sum_when(attended.is_(True), 1))
         .join(Event, col(Event.id) == col(EventSignup.event_id))
         .where(*live, Event.kind == EventKind.MATCHMAKING, state == SignupState.SIGNED)
         .group_by(col(EventSignup.gender))
     )
-    if unit is not None:
-        gender_query = gender_query.join(
-            Officer, col(Officer.id) == col(EventSignup.officer_id)
-        ).where(Officer.unit == unit)
     genders = {str(g or ""): (int(n), int(a or 0)) for g, n, a in session.exec(gender_query)}
     by_gender = tuple((g, *genders[g]) for g in ("M", "F", "") if g in genders)
     return EventFigures(by_kind, by_gender)
@@ -799,6 +762,10 @@ def _unit_bookings(session: Session, key: str, period: Period, unit: str) -> tup
 # --- everything at once ---------------------------------------------------------------------
 
 
+UNIT_HIDDEN_SECTIONS = frozenset({"care"})
+"""Sections never counted for one unit: a small unit's figures would name a colleague."""
+
+
 @dataclass(frozen=True)
 class Figures:
     """Every programme's figures for one period (and one unit, or the whole union)."""
@@ -826,9 +793,12 @@ def figures(
 ) -> Figures:
     """Every programme's figures for the period; with `only` (a section's name: members, care,
     blood, events, clubs, greetings, bookings), that programme's alone and the others empty,
-    so that one chart of /stats reads no more than it shows."""
+    so that one chart of /stats reads no more than it shows. With a unit, the sections of
+    UNIT_HIDDEN_SECTIONS are left empty."""
 
     def wanted(section: str) -> bool:
+        if unit is not None and section in UNIT_HIDDEN_SECTIONS:
+            return False
         return only is None or only == section
 
     return Figures(
@@ -837,7 +807,7 @@ def figures(
         members=members(session, period, unit=unit)
         if wanted("members")
         else MemberFigures(0, 0, 0, 0, 0, 0),
-        care=care(session, period, since=comforted_since, unit=unit)
+        care=care(session, period, since=comforted_since)
         if wanted("care")
         else CareFigures(0, 0, 0, (), (), comforted_since, 0),
         blood=blood(session, period, unit=unit)

@@ -8,6 +8,7 @@ never show another officer's amount, the XLSX, closing, forged presses and non-o
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -369,6 +370,18 @@ def _xlsx(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
+def _damaged(workbook: bytes) -> bytes:
+    """The workbook with its sheet cut off halfway: it opens, its rows cannot be read."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data[: len(data) // 2]
+            target.writestr(item, data)
+    return out.getvalue()
+
+
 async def test_import_a_payment_file_sent_as_a_document(bot: BotHarness) -> None:
     ids = await _seed(bot)
     today = _today().isoformat()
@@ -434,6 +447,11 @@ async def test_import_a_payment_file_sent_as_a_document(bot: BotHarness) -> None
                 [says("已导入 2 笔缴款，共 ¥1,020", "另有 1 行此前已登记")],
             ),
             (ZHAO, "/charity", [says("已筹 ¥1,170 / ¥300,000（0.4%），4 人")]),
+            # A workbook that opens but whose sheet is damaged: refused in one sentence.
+            (ZHAO, Press("💝 慈善天天一捐"), [edits("已筹：¥1,170")]),
+            (ZHAO, Press("📤 导入缴款"), [says("导入")]),
+            (ZHAO, Document("缴款.xlsx", _damaged(workbook)), [says("文件无法读取")]),
+            (ZHAO, "/charity", [says("已筹 ¥1,170 / ¥300,000（0.4%），4 人")]),
             (
                 ZHAO,
                 Press("💝 慈善天天一捐"),
@@ -441,9 +459,10 @@ async def test_import_a_payment_file_sent_as_a_document(bot: BotHarness) -> None
                     edits(
                         "已筹：¥1,170（0.4%），4 人捐款",
                         "天元分局：¥170（3 人）",
-                        "其他单位合计：¥1,000（1 人）",
+                        # One giver folded alone: their number only, never their amount.
+                        "其他单位另有 1 位会员已捐款",
                         "不足 3 人的单位合并列出",
-                        absent=["交警支队："],
+                        absent=["交警支队：", "其他单位合计", "¥1,000（1 人）"],
                     )
                 ],
             ),

@@ -4,6 +4,8 @@ shown to everyone, and the lines of a payment file (CSV and XLSX)."""
 from __future__ import annotations
 
 import io
+import zipfile
+from collections.abc import Callable
 from datetime import date, datetime
 
 import pytest
@@ -178,6 +180,24 @@ def test_small_units_are_folded_so_no_amount_is_told() -> None:
     assert rules.units_shown(totals[:2]) == (shown, None)
 
 
+@pytest.mark.parametrize(
+    ("folded", "amount_shown"),
+    [
+        ([UnitTotal("荷塘分局", 500, 1)], False),
+        ([UnitTotal("荷塘分局", 500, 1), UnitTotal("芦淞分局", 100, 1)], False),
+        ([UnitTotal("荷塘分局", 500, 2)], False),
+        ([UnitTotal("荷塘分局", 500, 1), UnitTotal("芦淞分局", 100, 2)], True),
+        ([UnitTotal("荷塘分局", 500, 2), UnitTotal("芦淞分局", 100, 2)], True),
+    ],
+)
+def test_the_folded_units_total_only_with_enough_givers(
+    folded: list[UnitTotal], amount_shown: bool
+) -> None:
+    _, rest = rules.units_shown([UnitTotal("交警支队", 1200, 5), *folded])
+    assert rest is not None
+    assert rules.rest_amount_shown(rest) is amount_shown
+
+
 # --- payment files ----------------------------------------------------------------------------
 
 
@@ -293,6 +313,33 @@ def test_files_that_cannot_be_used(
     with pytest.raises(PaymentFileError) as caught:
         rules.read_payment_file(data, suffix, today=TODAY, year=2026)
     assert (caught.value.problem, caught.value.detail) == (problem, detail)
+
+
+def _damaged_sheet(sheet_xml: Callable[[bytes], bytes]) -> bytes:
+    """A workbook that opens (its parts are all there) but whose sheet cannot be parsed."""
+    good = _xlsx([["police_id", "amount", "date"], ["300002", 100, "2026-12-01"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = sheet_xml(data)
+            target.writestr(item, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "sheet_xml",
+    [
+        lambda data: data[: len(data) // 2],  # cut off in the middle
+        lambda data: data.replace(b"<sheetData>", b"<sheetData><row><c r="),
+    ],
+)
+def test_a_damaged_sheet_is_unreadable(sheet_xml: Callable[[bytes], bytes]) -> None:
+    data = _damaged_sheet(sheet_xml)
+    with pytest.raises(PaymentFileError) as caught:
+        rules.read_payment_file(data, ".xlsx", today=TODAY, year=2026)
+    assert caught.value.problem == FileProblem.UNREADABLE
 
 
 def test_file_names() -> None:

@@ -15,13 +15,14 @@ from sqlmodel import col, select
 
 from bot.app import sender_of
 from bot.roster import import_roster
-from storage import audit, broadcasts, care, events, greetings, officers
+from storage import audit, broadcasts, care, deaths, events, greetings, officers
 from storage.broadcasts import Recipient
 from storage.crypto import FieldCipher
 from storage.db import Database
 from storage.models import (
     BindingRequestCopy,
     BroadcastKind,
+    CaseStatus,
     Delivery,
     Priority,
     Role,
@@ -485,6 +486,95 @@ async def test_an_unconfirmed_or_declined_death_changes_nothing(bot: BotHarness)
         assert officers.binding_of(session, ids["wang"]) is not None
         assert events.counts(session, event_id).signed == 1
         assert audit.recent(session, action="officer.deceased") == []
+
+
+async def test_a_declined_confirmation_withdraws_the_death(bot: BotHarness) -> None:
+    ids = _seed(bot)
+    await bot.meet(ORG, WANG, LI)
+    case_id = _case(bot.database, ids["wang"], event="officer_death", reporter_id=ids["li"])
+    await bot.dialog.play(
+        [
+            (ORG, f"/cases #{case_id}", [says("状态：已上报")]),
+            (ORG, Press("已探望"), [edits("状态：已探望"), says("已登记王建国同志离世")]),
+            (LI, None, [says("工会已登记探望")]),
+        ]
+    )
+    with bot.database.session() as session:
+        wang = officers.by_id(session, ids["wang"])
+        assert wang is not None and not wang.active and wang.deceased_at is not None
+    await bot.dialog.play(
+        [
+            (ORG, Press("不予受理"), [says("请输入不予受理的原因")]),
+            (
+                ORG,
+                "误报，本人安好",
+                [says("已登记", "已撤销王建国同志的离世登记"), edits("状态：不予受理")],
+            ),
+            (LI, None, [says("不予受理")]),
+            (WANG, None, []),
+        ]
+    )
+    with bot.database.session() as session:
+        wang = officers.by_id(session, ids["wang"])
+        assert wang is not None and wang.active and wang.deceased_at is None
+        assert officers.binding_of(session, ids["wang"]) is None
+        (entry,) = audit.recent(session, action="officer.death_withdrawn")
+        assert entry.target == "100001"
+    # Unbound still: they bind again as anyone does.
+    await bot.dialog.play(
+        [
+            (WANG, "/start", [says("欢迎使用暖警")]),
+            (WANG, Contact(WANG_PHONE), [says("请输入您的警号")]),
+            (WANG, "100001", [says("绑定成功", "王建国"), says("请选择")]),
+        ]
+    )
+    with bot.database.session() as session:
+        assert officers.binding_of(session, ids["wang"]) is not None
+
+
+def test_a_death_another_case_confirms_is_not_withdrawn(database: Database) -> None:
+    wang = add_officer(database, "100001", "王建国", WANG_PHONE)
+    li = add_officer(database, "100002", "李强", "+8613800000004")
+    assert wang.id is not None and li.id is not None
+    first = _case(database, wang.id, event="officer_death", reporter_id=li.id)
+    second = _case(database, wang.id, event="officer_death", reporter_id=li.id)
+    with database.session() as session:
+        for case_id in (first, second):
+            case = care.get(session, case_id)
+            assert case is not None
+            assert care.advance(session, case, CaseStatus.VISITED, actor="t", cipher=CIPHER)
+        officer = officers.by_id(session, wang.id)
+        assert officer is not None
+        deaths.confirm(session, officer, actor="t", now=datetime.now(UTC), offers={})
+    with database.session() as session:
+        case = care.get(session, first)
+        officer = officers.by_id(session, wang.id)
+        assert case is not None and officer is not None
+        assert care.advance(session, case, CaseStatus.DECLINED, actor="t", cipher=CIPHER)
+        assert not deaths.withdraw(session, officer, actor="t")
+        assert officer.deceased_at is not None and not officer.active
+    with database.session() as session:
+        case = care.get(session, second)
+        officer = officers.by_id(session, wang.id)
+        assert case is not None and officer is not None
+        assert care.advance(session, case, CaseStatus.DECLINED, actor="t", cipher=CIPHER)
+        assert deaths.withdraw(session, officer, actor="t")
+    with database.session() as session:
+        officer = officers.by_id(session, wang.id)
+        assert officer is not None and officer.active and officer.deceased_at is None
+
+
+async def test_an_officer_who_reported_their_own_death_is_not_told(bot: BotHarness) -> None:
+    ids = _seed(bot)
+    await bot.meet(ORG, WANG)
+    case_id = _case(bot.database, ids["wang"], event="officer_death", reporter_id=ids["wang"])
+    await bot.dialog.play(
+        [
+            (ORG, f"/cases #{case_id}", [says("状态：已上报")]),
+            (ORG, Press("已探望"), [edits("状态：已探望"), says("已登记王建国同志离世")]),
+            (WANG, None, []),
+        ]
+    )
 
 
 def test_a_roster_import_leaves_a_deceased_officer_inactive(

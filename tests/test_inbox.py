@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Update
 from telegram.request import BaseRequest
 
@@ -128,6 +128,39 @@ def test_replies_keep_their_order_until_forgotten(database: Database) -> None:
         inbox_storage.forget_replies(session, ids[:1])
     with database.session() as session:
         assert [r.payload for r in inbox_storage.pending_replies(session)] == ["two"]
+
+
+def test_erase_since_blanks_one_senders_handled_updates_only(database: Database) -> None:
+    now = utcnow()
+    with database.session() as session:
+        rows = [
+            inbox_storage.Incoming(10, 1, "before"),
+            inbox_storage.Incoming(11, 1, "fill"),
+            inbox_storage.Incoming(12, 2, "someone else"),
+            inbox_storage.Incoming(13, 1, "submit"),
+            inbox_storage.Incoming(14, 1, "not yet handled"),
+            inbox_storage.Incoming(15, 1, "after"),
+        ]
+        inbox_storage.store(session, rows, now)
+        for update_id in (10, 11, 12, 15):
+            inbox_storage.mark_handled(session, update_id, now)
+    with database.session() as session:
+        # The update being handled: claimed in the same transaction, so blanked with the rest.
+        assert inbox_storage.claim(session, 13, now) is True
+        assert inbox_storage.erase_since(session, 1, 11, 14) == 2
+    with database.session() as session:
+        left = session.exec(select(InboxUpdate).order_by(col(InboxUpdate.update_id))).all()
+        assert [(u.update_id, u.payload) for u in left] == [
+            (10, "before"),
+            (11, ""),
+            (12, "someone else"),
+            (13, ""),
+            (14, "not yet handled"),
+            (15, "after"),
+        ]
+        # Still known as handled: never handled twice.
+        assert inbox_storage.claim(session, 11, now) is False
+        assert [u.update_id for u in inbox_storage.unhandled(session)] == [14]
 
 
 # --- the bot -------------------------------------------------------------------------------

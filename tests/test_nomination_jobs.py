@@ -8,12 +8,15 @@ PostgreSQL; one test through the running bot and its clock.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlmodel import col, select
 
+import bot.jobs.nominations as jobs
 from bot.jobs.nominations import (
     JOB_INTERVAL,
     JOB_NAME,
@@ -283,3 +286,58 @@ async def test_the_job_runs_hourly_by_the_application_clock(bot: BotHarness) -> 
             )
         ]
     )
+
+
+def test_an_award_recorded_by_hand_does_not_stop_the_round(database: Database) -> None:
+    """The nominee was given the title for the year by hand during the publicity: the job still
+    makes the round final, and the register keeps one award each."""
+    ids = _officers(database)
+    round_id, _ = _published(database, ids, Programme.HONOUR)
+    with database.session() as session:
+        assert store.record_award(session, ids["first"], "city-advanced", 2030, actor="test")
+    assert finalize_due(database, POLICY, NOW + timedelta(days=6), zone=SHANGHAI) == 1
+    assert _round_status(database, round_id) == RoundStatus.FINAL
+    with database.session() as session:
+        awards = session.exec(select(HonourAward).order_by(col(HonourAward.officer_id))).all()
+    assert [(a.officer_id, a.title, a.year, a.round_id) for a in awards] == [
+        (ids["first"], "city-advanced", 2030, None),
+        (ids["second"], "city-advanced", 2030, round_id),
+    ]
+
+
+def test_one_round_failing_stops_neither_the_others_nor_the_reminders(
+    database: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A round whose making final raises is logged and left for the next run; the other round is
+    made final and the batch reminders are queued all the same. If the rounds due cannot even
+    be read, the reminders still go."""
+    ids = _officers(database)
+    honour_id, _ = _published(database, ids, Programme.HONOUR)
+    retreat_id, _ = _published(database, ids)
+    real = jobs.finalize_round
+
+    def broken(session: Any, round_id: int, **kwargs: Any) -> Any:
+        if round_id == honour_id:
+            raise RuntimeError("broken round")
+        return real(session, round_id, **kwargs)
+
+    monkeypatch.setattr(jobs, "finalize_round", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.jobs.nominations"):
+        assert jobs.run_once(database, POLICY, at(date(2030, 6, 7), 10), zone=SHANGHAI) == 1
+    assert f"round {honour_id} could not be made final" in caplog.text
+    assert _round_status(database, honour_id) == RoundStatus.PUBLICITY
+    assert _round_status(database, retreat_id) == RoundStatus.FINAL
+
+    def unreadable(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(jobs.storage, "rounds_to_finalize", unreadable)
+    eve = at(START - timedelta(days=3), 10)
+    assert jobs.run_once(database, POLICY, eve, zone=SHANGHAI) == 1  # the batch reminder
+    with database.session() as session:
+        [batch] = store.batches_of(session, retreat_id)
+        assert batch.id is not None
+        assert ledger.claimed_count(session, occasion_of(batch.id), START) == 2
+    monkeypatch.undo()
+    assert jobs.run_once(database, POLICY, eve + timedelta(hours=1), zone=SHANGHAI) == 1
+    assert _round_status(database, honour_id) == RoundStatus.FINAL

@@ -825,3 +825,88 @@ async def test_a_contact_of_two_units_picks_the_unit_then_pages_through_candidat
     with db.session() as session:
         assert session.exec(select(Nomination)).all() == []
     assert roster.contact.id is not None
+
+
+async def test_the_objection_picker_pages_a_long_list(bot: BotHarness) -> None:
+    """Twelve names on the publicity list: the picker shows ten, then the rest on a second
+    page (‹ › in place), and a name of the second page can be chosen."""
+    db = bot.database
+    roster = Roster(db)
+    now = utcnow()
+    people = [
+        add_officer(db, f"1201{n:02d}", f"新警{n:02d}", f"+86139000012{n:02d}") for n in range(12)
+    ]
+    name = "2026年度先进工作者推荐"
+    with db.session() as session:
+        round_ = ok(
+            store.open_round(
+                session,
+                programme=Programme.HONOUR,
+                title="city-advanced",
+                name=name,
+                places=12,
+                quotas={"天元分局": 12},
+                opens_at=now - timedelta(hours=1),
+                closes_at=now + timedelta(days=7),
+                terms=TERMS,
+                actor="test",
+                now=now,
+            )
+        )
+        assert round_.id is not None
+        for officer in people:
+            nomination = ok(
+                store.nominate(
+                    session,
+                    round_.id,
+                    roster.id(officer),
+                    contact_id=roster.id(roster.contact),
+                    actor="test",
+                    terms=TERMS,
+                    cipher=CIPHER,
+                    now=now,
+                    zone=SHANGHAI,
+                    reason="表现突出",
+                )
+            )
+            assert nomination.id is not None
+            ok(store.confirm(session, nomination.id, roster.id(officer), now=now))
+            ok(store.approve(session, nomination.id, actor="test", now=now))
+        ok(store.publish(session, round_.id, terms=TERMS, actor="test", now=now))
+    await bot.meet(ZHAO)
+    first_page = [f"新警{n:02d}（天元分局）" for n in range(10)]
+    second_page = [f"新警{n:02d}（天元分局）" for n in (10, 11)]
+
+    async def shown() -> list[str]:
+        return [b for b in await _buttons(bot, ZHAO) if "新警" in b]
+
+    await bot.dialog.play(
+        [
+            (ZHAO, "/honours", [says(name, buttons=[f"📋 公示名单：{name}"])]),
+            (ZHAO, Press(f"📋 公示名单：{name}"), [says("12. 新警11", buttons=["提出异议"])]),
+            (
+                ZHAO,
+                Press("提出异议"),
+                [says("您对哪位同志有意见", buttons=[*first_page, "下一页 ›", "取消"])],
+            ),
+        ]
+    )
+    assert await shown() == first_page
+    await bot.dialog.play(
+        [
+            (
+                ZHAO,
+                Press("下一页 ›"),
+                [edits("您对哪位同志有意见", buttons=[*second_page, "‹ 上一页", "取消"])],
+            ),
+        ]
+    )
+    assert await shown() == second_page
+    await bot.dialog.play(
+        [
+            (ZHAO, Press("‹ 上一页"), [edits("您对哪位同志有意见", buttons=first_page)]),
+            (ZHAO, Press("下一页 ›"), [edits("您对哪位同志有意见", buttons=second_page)]),
+            (ZHAO, Press("新警11（天元分局）"), [edits("请写下您对新警11（天元分局）的意见")]),
+            (ZHAO, Press("取消"), [edits("已取消")]),
+        ]
+    )

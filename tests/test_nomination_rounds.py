@@ -642,3 +642,27 @@ async def test_non_organizers_and_forged_presses_are_refused(bot: BotHarness) ->
     with bot.database.session() as session:
         forged = audit.recent(session, action="forged.nomination_admin")
     assert {entry.target for entry in forged} >= {f"round:{round_id}", "rounds"}
+
+
+async def test_the_allowance_buttons_read_their_words_from_the_texts(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The allowance step's amounts are worded by bot.texts (ROUNDS_ALLOWANCE_BUTTON)."""
+    from bot import texts
+
+    monkeypatch.setattr(texts, "ROUNDS_ALLOWANCE_BUTTON", "每天{amount}元")
+    await _roster(bot)
+    today = utcnow().astimezone(SHANGHAI).date()
+    rows = _open_rows(today + timedelta(days=40), today + timedelta(days=60))
+    # The batches' last 批次完成 (the first one is refused) asks for the allowance.
+    asked = next(i for i, (_, action, _) in enumerate(rows) if action == Press("✅ 批次完成"))
+    await bot.dialog.play(rows[:asked])
+    await bot.dialog.play(
+        [
+            (
+                ZHAO,
+                Press("✅ 批次完成"),
+                [edits("每人每天补助多少元", buttons=["每天300元", "每天400元", "每天500元"])],
+            ),
+        ]
+    )

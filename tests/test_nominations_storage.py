@@ -786,6 +786,79 @@ def test_an_honour_round_writes_the_register_and_the_wall(database: Database) ->
     assert refused.ineligibility.reason is Ineligible.RECENT_HONOUR
 
 
+def test_finalize_keeps_an_award_already_in_the_register(database: Database) -> None:
+    """The officer was given the title for the year by hand meanwhile: the round is made final
+    all the same, and the register keeps its one award (no second row, no IntegrityError)."""
+    board = _roster(database)
+    round_id = _round(
+        database,
+        programme=Programme.HONOUR,
+        title="city-may-day",
+        places=2,
+        quotas={"甲": 2, "乙": 0, "丙": 0},
+    )
+    nominated = [
+        nid(ok(_nominate(database, board, round_id, key, reason="十年扎根基层")))
+        for key in ("a2", "a3")
+    ]
+    with database.session() as session:
+        for key, nomination_id in zip(("a2", "a3"), nominated, strict=True):
+            ok(store.confirm(session, nomination_id, board.ids[key], now=NOW))
+            ok(store.approve(session, nomination_id, actor="o", now=NOW))
+        ok(store.publish(session, round_id, terms=TERMS, actor="o", now=NOW))
+    with database.session() as session:
+        assert store.record_award(session, board.ids["a2"], "city-may-day", 2026, actor="o")
+    end = datetime(2026, 6, 30, 4, 0, tzinfo=UTC)
+    with database.session() as session:
+        final = ok(store.finalize(session, round_id, actor="o", now=end, zone=SHANGHAI))
+    assert sorted(nid(n) for n in final) == sorted(nominated)
+    assert [_status(database, n) for n in nominated] == ["final", "final"]
+    with database.session() as session:
+        assert [
+            (h.title, h.year, h.round_id) for h in store.honours_of(session, board.ids["a2"])
+        ] == [("city-may-day", 2026, None)]
+        assert [
+            (h.title, h.year, h.round_id) for h in store.honours_of(session, board.ids["a3"])
+        ] == [("city-may-day", 2026, round_id)]
+        round_ = session.get(NominationRound, round_id)
+        assert round_ is not None and round_.status == RoundStatus.FINAL
+
+
+def test_an_officer_live_in_another_round_of_the_title_is_refused(database: Database) -> None:
+    """Two rounds of the same honour open at once: an officer put forward in one cannot be put
+    forward in the other while they stand there (other titles are not concerned); once
+    withdrawn, or the round cancelled, they may. Retreat applications likewise."""
+    board = _roster(database)
+    honour = {"programme": Programme.HONOUR, "places": 2, "quotas": {"甲": 2, "乙": 0, "丙": 0}}
+    first = _round(database, title="city-may-day", **honour)
+    second = _round(database, title="city-may-day", **honour)
+    other = _round(database, title="city-advanced", **honour)
+    held = ok(_nominate(database, board, first, "a2", reason="十年扎根基层"))
+    assert refusal(_nominate(database, board, second, "a2", reason="再推")) is (
+        Refusal.IN_OTHER_ROUND
+    )
+    ok(_nominate(database, board, other, "a2", reason="另一项荣誉"))
+    with database.session() as session:
+        ok(store.withdraw(session, nid(held), actor="x", now=NOW, contact_id=board.ids["a1"]))
+    ok(_nominate(database, board, second, "a2", reason="再推"))
+    # Free again once the first round is cancelled.
+    ok(_nominate(database, board, first, "a3", reason="勇救落水群众"))
+    assert refusal(_nominate(database, board, second, "a3", reason="再推")) is (
+        Refusal.IN_OTHER_ROUND
+    )
+    with database.session() as session:
+        ok(store.cancel_round(session, first, actor="o", now=NOW))
+    ok(_nominate(database, board, second, "a3", reason="再推"))
+
+    retreat_one, retreat_two = _round(database), _round(database)
+    ok(_apply(database, board, retreat_one, "b2"))
+    assert refusal(_apply(database, board, retreat_two, "b2")) is Refusal.IN_OTHER_ROUND
+    assert refusal(_nominate(database, board, retreat_two, "b2", by="b1")) is (
+        Refusal.IN_OTHER_ROUND
+    )
+    ok(_apply(database, board, retreat_two, "b3"))
+
+
 def test_a_decline_gives_the_place_back(database: Database) -> None:
     """Declined: the unit's contact may nominate someone else; the nominee cannot be put
     forward again in the round."""
@@ -835,6 +908,8 @@ def test_two_contacts_race_for_the_last_place(database: Database) -> None:
         assert outcomes == sorted(["nominated", str(Refusal.QUOTA_FULL)])
         with database.session() as session:
             assert store.held_places(session, round_id, "甲") == 1
+            # Done with: the nominee may be put forward in the next round.
+            ok(store.cancel_round(session, round_id, actor="o", now=NOW))
 
 
 def test_a_nomination_waits_for_the_one_holding_the_quota(database: Database) -> None:

@@ -4,7 +4,7 @@ statistics module counts them; `nuanjing report year YEAR FILE`."""
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,3 +150,18 @@ def test_the_command_writes_either_kind(
     assert cli.main(["report", "year", str(YEAR), str(tmp_path / "year.docx")]) == cli.EXIT_FAILED
     assert "not" in capsys.readouterr().err
     assert cli.main(["report", "year", "去年", str(target)]) == cli.EXIT_FAILED
+
+
+def test_the_report_is_dated_by_the_unions_day(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Late(datetime):
+        """16:30 UTC: already the next day in Shanghai."""
+
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:
+            return datetime(2026, 12, 2, 16, 30, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(report, "datetime", Late, raising=False)
+    made = report.gather(database, POLICY, YEAR, SHANGHAI)
+    assert made.made_on == date(2026, 12, 3)

@@ -327,7 +327,15 @@ def test_members_are_the_roster_today(database: Database, world: World) -> None:
 def test_care_counts_as_the_cases_screen(database: Database, world: World) -> None:
     with database.session() as session:
         union = st.care(session, YEAR_PERIOD, since=SINCE)
-        unit_a = st.care(session, YEAR_PERIOD, since=SINCE, unit=A)
+        unit_a = st.figures(
+            session,
+            YEAR_PERIOD,
+            comforted_since=SINCE,
+            clubs_named=CLUBS,
+            services=SERVICES,
+            unit=A,
+            only="care",
+        ).care
         july = st.care(session, st.Period.month(YEAR, 7, ZONE), since=SINCE)
         screen = care.figures(session, date(YEAR, 1, 1), date(YEAR, 12, 31))
     # c1 paid 1000, c2 visited, c3 reported (+ its duplicate c4), c6 declined; c5 is 2024.
@@ -349,7 +357,8 @@ def test_care_counts_as_the_cases_screen(database: Database, world: World) -> No
     }
     # Comforted since 2018-09-01: o1 (paid), o2 (visited), o6 (paid in 2024).
     assert union.comforted == 3 and union.comforted_since == SINCE
-    assert (unit_a.cases, unit_a.paid_sum, unit_a.comforted) == (3, 1000, 2)
+    # Never split by unit: a small unit's cases would name its colleagues' troubles.
+    assert unit_a == st.CareFigures(0, 0, 0, (), (), SINCE, 0)
     assert (july.cases, dict(july.by_status)["duplicate"], dict(july.by_status)["reported"]) == (
         1,
         1,
@@ -402,7 +411,8 @@ def test_events_by_kind_and_matchmaking_by_gender(database: Database, world: Wor
         st.EventKindFigures("class", 1, 0, 1, 0, 1, 0),
         st.EventKindFigures("club_activity", 1, 0, 1, 0, 1, 0),
     )
-    assert unit_a.matchmaking_by_gender == (("M", 1, 1), ("F", 1, 0))
+    # Matchmaking is never split by gender for a unit: it would name who signed up.
+    assert unit_a.matchmaking_by_gender == ()
 
 
 def test_clubs_greetings_and_bookings(database: Database, world: World) -> None:
@@ -441,12 +451,14 @@ def test_unit_rows_agree_with_the_unit_figures(database: Database, world: World)
                 unit=row.unit,
             )
             assert (row.active, row.bound) == (f.members.active, f.members.bound)
-            assert (row.care_cases, row.care_paid_sum) == (f.care.cases, f.care.paid_sum)
+            assert (f.care.cases, f.events.matchmaking_by_gender) == (0, ())  # never by unit
             assert (row.blood_donors, row.blood_ml) == (f.blood.donors, f.blood.ml)
             assert (row.event_signed, row.event_attended) == (f.events.signed, f.events.attended)
             assert row.greetings_sent == sum(g.sent for g in f.greetings)
             assert row.greetings_reached == sum(g.reached for g in f.greetings)
     assert [r.unit for r in rows] == [A, B]
+    # The organizers' report still counts care per unit (c1 c2 c3 in A, c6 in B).
+    assert [(r.care_cases, r.care_paid_sum) for r in rows] == [(3, 1000), (1, 0)]
     assert rows[1] == st.UnitRow(B, 2, 2, 1, 0, 1, 300, 2, 1, 2, 1)
 
 

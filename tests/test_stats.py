@@ -22,6 +22,7 @@ OFFICER = Person(7_800_000_003, "孙警官")
 THIS_YEAR = datetime.now(SHANGHAI).year
 LAST_YEAR = THIS_YEAR - 1
 SECTION_BUTTONS = list(texts.STATS_SECTIONS.values())
+UNIT_BUTTONS = [name for key, name in texts.STATS_SECTIONS.items() if key != "care"]
 REPORT_BUTTON = texts.STATS_REPORT_BUTTON.format(year=LAST_YEAR)
 
 
@@ -112,11 +113,12 @@ async def test_organizers_pick_a_year_and_a_section_and_get_a_chart(bot: BotHarn
             ),
             (ORG, Press("献血"), [photo("献血 2 人、2 人次，全血和血浆 700 毫升")]),
             (ORG, Press("会员"), [photo("在册 3 人，在职 3 人，已绑定 3 人（100%）")]),
+            (ORG, Press("活动"), [photo("活动 0 场", "联谊交友：男 0 人次、女 0 人次报名")]),
         ]
     )
     events = await bot.client.history(ORG.as_user())
     pictures = [event for event in events if event.kind == "photo"]
-    assert len(pictures) == 3
+    assert len(pictures) == 4
     assert all(p.document_bytes and p.document_bytes.startswith(b"\x89PNG") for p in pictures)
     assert all(len(p.text.splitlines()) == 3 for p in pictures)
 
@@ -134,11 +136,21 @@ async def test_unit_contacts_see_their_unit_only(bot: BotHarness) -> None:
                 CONTACT,
                 Press(_year(LAST_YEAR, "天元分局")),
                 [
-                    Expect((f"{LAST_YEAR}年 · 天元分局",), "edit", tuple(SECTION_BUTTONS)),
+                    Expect((f"{LAST_YEAR}年 · 天元分局",), "edit", tuple(UNIT_BUTTONS)),
                 ],
             ),
-            (CONTACT, Press("慰问"), [photo("慰问申报 1 件", "累计慰问 1 人")]),
             (CONTACT, Press("献血"), [photo("献血 1 人、1 人次，全血和血浆 400 毫升")]),
+            # No matchmaking by gender for a unit: in a small one it would name a colleague.
+            (CONTACT, Press("活动"), [Expect(("活动 0 场",), "photo", absent=("联谊交友",))]),
+            # No care section for a unit, and a forged press for it is refused.
+            (
+                CONTACT,
+                PressData(
+                    StatsPick("section", LAST_YEAR, "1", "care").pack(),
+                    answer=texts.STATS_NOT_ALLOWED,
+                ),
+                [],
+            ),
             # A forged press for the whole union: refused, audited, nothing sent.
             (
                 CONTACT,
@@ -162,9 +174,12 @@ async def test_unit_contacts_see_their_unit_only(bot: BotHarness) -> None:
     history = await bot.client.history(CONTACT.as_user())
     menu = next(event for event in history if event.kind == "edit")
     assert REPORT_BUTTON not in menu.button_texts()
+    assert texts.STATS_SECTIONS["care"] not in menu.button_texts()
+    pictures = [event for event in history if event.kind == "photo"]
+    assert len(pictures) == 2 and not any("慰问" in p.text for p in pictures)
     with bot.database.session() as session:
         forged = audit.recent(session, action="forged.stats")
-    assert len(forged) == 2
+    assert len(forged) == 3
 
 
 async def test_officers_are_refused_in_one_sentence(bot: BotHarness) -> None:

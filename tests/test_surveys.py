@@ -14,9 +14,15 @@ from openpyxl import load_workbook
 from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
-from storage.models import Role, Survey, SurveyAnswer, SurveyRespondent
+from bot.app import build_application, polling
+from bot.policy import load_policy
+from bot.sandbox import Sandbox, SandboxClient
+from storage import inbox as inbox_storage
+from storage.crypto import FieldCipher
+from storage.db import Database
+from storage.models import InboxUpdate, Role, Survey, SurveyAnswer, SurveyRespondent
 from storage.types import utcnow
-from tests.conftest import BotHarness, add_officer
+from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Person, Press, PressData, Row, edits, says
 
 ZHAO = Person(7_950_000_001, "赵干事")  # organizer, woman
@@ -353,6 +359,82 @@ async def test_housing_template_anonymous_leaves_no_link_to_the_officer(bot: Bot
     assert rows[0][0] == "序号" and len(rows) == 3
     flat = " ".join(str(cell) for row in rows for cell in row)
     assert "王建国" not in flat and "300002" not in flat and "李强" not in flat
+
+
+def _housing(mode: str) -> list[Row]:
+    """The housing template for men, named (👤 实名) or anonymous (🕶 匿名), published."""
+    return [
+        (ZHAO, "/surveys 新建", [says("新建问卷")]),
+        (ZHAO, Press("🏠 使用模板：住房意向调查"), [edits("请选择问卷对象")]),
+        (ZHAO, Press("仅男警"), [edits("请选择截止时间")]),
+        (ZHAO, Press("3天后"), [edits("实名还是匿名")]),
+        (ZHAO, Press(mode), [edits("住房意向调查", "将通知 2 位会员")]),
+        (ZHAO, Press("✅ 发布"), [edits("已发布", "2 位会员")]),
+    ]
+
+
+def _fill_housing(person: Person, area: str, budget: str, mode: str) -> list[Row]:
+    return [
+        (person, None, [says("住房意向调查", mode, buttons=["📝 开始填写"])]),
+        (person, Press("📝 开始填写"), [edits("第 1/4 题", buttons=[area])]),
+        (person, Press(area), [edits("第 2/4 题")]),
+        (person, Press("90–120㎡"), [edits("第 3/4 题", "10–1000")]),
+        (person, budget, [says("第 4/4 题")]),
+        (person, Press("是，首套"), [edits("请确认您的回答", area)]),
+        (person, Press("✅ 提交"), [edits("已提交")]),
+    ]
+
+
+def _stored_updates(database: Database, person: Person) -> list[str]:
+    """The person's updates in the inbox, unsealed ("" for a blanked one)."""
+    cipher = FieldCipher(TEST_SECRET_KEY)
+    with database.session() as session:
+        rows = session.exec(
+            select(InboxUpdate)
+            .where(InboxUpdate.user_id == person.id)
+            .order_by(col(InboxUpdate.update_id))
+        ).all()
+        return [cipher.decrypt(row.payload) for row in rows]
+
+
+async def test_an_anonymous_submission_leaves_no_answers_in_the_update_inbox(
+    sandbox: Sandbox, database: Database, database_url: str
+) -> None:
+    """The inbox keeps handled updates a week: an anonymous fill's presses, typed answers and
+    summary are blanked with the submission; a named fill's are kept; a restart handles
+    nothing again."""
+    settings = bot_settings(sandbox, database_url)
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        application = build_application(settings, database, load_policy(None))
+        async with polling(application, poll_timeout=1):
+            bot = BotHarness(application, database, client, sandbox, settings)
+            await _seed(bot)
+            await bot.dialog.play(_housing("🕶 匿名"))
+            await bot.dialog.play([(LI, None, [says("住房意向调查", "匿名问卷")])])
+            await bot.dialog.play(_fill_housing(WANG, "天元区", "123", "匿名问卷"))
+            await bot.dialog.play(_housing("👤 实名"))
+            await bot.dialog.play(_fill_housing(LI, "荷塘区", "456", "实名"))
+            await bot.dialog.play([(WANG, None, [says("住房意向调查", "实名")])])
+            # The bot goes on as before.
+            await bot.dialog.play([(WANG, "/surveys", [says("待填写的问卷")])])
+            await bot.settle()
+        wang = _stored_updates(database, WANG)
+        assert wang and wang[-1] != ""  # /surveys, after the fill, is kept
+        for payload in wang:
+            for answer in ("天元区", '"text": "123"', "首套", "90–120", "svf:"):
+                assert answer not in payload, payload
+        li = " ".join(_stored_updates(database, LI))
+        for answer in ("荷塘区", '"text": "456"', "首套", "svf:"):
+            assert answer in li
+        with database.session() as session:
+            assert inbox_storage.unhandled(session) == []
+            assert inbox_storage.pending_replies(session) == []
+        restarted = build_application(settings, database, load_policy(None))
+        async with polling(restarted, poll_timeout=1):
+            bot = BotHarness(restarted, database, client, sandbox, settings)
+            await bot.settle()
+            assert await bot.quiet(WANG) == [] and await bot.quiet(LI) == []
+            await bot.dialog.play([(WANG, "/surveys", [says("住房意向调查", "（已提交）")])])
 
 
 async def test_late_and_closed_mid_way_refuse_in_one_sentence(bot: BotHarness) -> None:

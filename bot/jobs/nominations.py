@@ -20,6 +20,7 @@ bot/scheduler.py's `install` calls `schedule`; the job reads the application's c
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,6 +49,8 @@ REMINDER_FROM = time(9, 0)  # not before this wall time of the day
 
 Bot = Application[Any, Any, Any, Any, Any, Any]
 
+log = logging.getLogger(__name__)
+
 
 def occasion_of(batch_id: int) -> str:
     """The send ledger's occasion of one batch's reminder."""
@@ -60,10 +63,16 @@ def finalize_due(database: Database, policy: Policy, now: datetime, *, zone: Zon
         due = [round_.id for round_ in storage.rounds_to_finalize(session, now) if round_.id]
     done = 0
     for round_id in due:
-        with database.session() as session:
-            result = finalize_round(
-                session, round_id, actor=FINALIZE_ACTOR, now=now, zone=zone, policy=policy
-            )
+        # One round that cannot be made final (its transaction rolled back) must not stop the
+        # others, nor the reminders after them: logged, and tried again on the next run.
+        try:
+            with database.session() as session:
+                result = finalize_round(
+                    session, round_id, actor=FINALIZE_ACTOR, now=now, zone=zone, policy=policy
+                )
+        except Exception:
+            log.exception("nominations: round %s could not be made final", round_id)
+            continue
         # Refused: made final meanwhile, or an objection still undecided (it waits).
         if not isinstance(result, Refused):
             done += 1
@@ -112,10 +121,14 @@ def _start_of(day: date, zone: ZoneInfo) -> datetime:
 
 
 def run_once(database: Database, policy: Policy, now: datetime, *, zone: ZoneInfo) -> int:
-    """One run: rounds made final, then the reminders due; what was written."""
-    return finalize_due(database, policy, now, zone=zone) + queue_batch_reminders(
-        database, now, zone=zone
-    )
+    """One run: rounds made final, then the reminders due; what was written. A failure of
+    the first (logged) does not keep the reminders from being queued."""
+    try:
+        done = finalize_due(database, policy, now, zone=zone)
+    except Exception:
+        log.exception("nominations: rounds to make final could not be read")
+        done = 0
+    return done + queue_batch_reminders(database, now, zone=zone)
 
 
 async def run(application: Bot) -> int:

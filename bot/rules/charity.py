@@ -287,6 +287,12 @@ def units_shown(
     return shown, rest
 
 
+def rest_amount_shown(rest: UnitTotal, min_givers: int = MIN_UNIT_GIVERS) -> bool:
+    """True if the folded units' total may be shown: with fewer than `min_givers` givers
+    together it would tell one or two officers' amounts, and only their number is shown."""
+    return rest.givers >= min_givers
+
+
 # --- payment files ------------------------------------------------------------------------------
 
 
@@ -343,11 +349,22 @@ def _xlsx_rows(data: bytes) -> Iterator[list[object]]:
         # openpyxl fails in many ways on a damaged or mislabelled file; all mean the same here.
         raise PaymentFileError(FileProblem.UNREADABLE) from None
     try:
-        if not workbook.worksheets:
-            return
-        sheet = workbook.worksheets[0]
-        sheet.reset_dimensions()  # some tools write a wrong dimension record
-        for row in sheet.iter_rows(values_only=True):
+        # Read-only workbooks parse lazily: a damaged sheet fails here, row by row, not above.
+        try:
+            if not workbook.worksheets:
+                return
+            sheet = workbook.worksheets[0]
+            sheet.reset_dimensions()  # some tools write a wrong dimension record
+            rows = sheet.iter_rows(values_only=True)
+        except Exception:
+            raise PaymentFileError(FileProblem.UNREADABLE) from None
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception:
+                raise PaymentFileError(FileProblem.UNREADABLE) from None
             yield list(row)
     finally:
         workbook.close()

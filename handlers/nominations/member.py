@@ -77,6 +77,7 @@ from storage.types import utcnow
 
 S = NominationStatus
 PAGE = 8  # candidates per page: a screen of a phone
+OBJECTION_PAGE = 10  # names per page of the objection picker
 FORGED = "forged.nomination"
 NO_FLOW = "0"  # the flow field of 提出异议 on a publicity list, outside any draft
 # Statuses whose nominee may still act (accept, choose a batch, decline, withdraw).
@@ -1100,6 +1101,20 @@ async def objection_started(
         return None
     draft = ObjectionDraft(flow=OBJECTION.token(), round_id=data.value)
     OBJECTION.begin(update, context, ObjectionState.PICK, draft)
+    await answer(update)
+    await prompt(update, context, texts.NOMINATION_OBJECT_PICK, _objection_names(draft, entries, 1))
+    return ObjectionState.PICK
+
+
+def _objection_pages(entries: list[store.PublicEntry]) -> int:
+    return max((len(entries) + OBJECTION_PAGE - 1) // OBJECTION_PAGE, 1)
+
+
+def _objection_names(
+    draft: ObjectionDraft, entries: list[store.PublicEntry], page: int
+) -> InlineKeyboardMarkup:
+    """One page of the names to object to (a button each), ‹ › between pages, and 取消."""
+    pages = _objection_pages(entries)
     rows: Rows = [
         [
             _button(
@@ -1107,12 +1122,34 @@ async def objection_started(
                 ObjectionStep(draft.flow, "pick", entry.nomination_id),
             )
         ]
-        for entry in entries[:90]
+        for entry in entries[(page - 1) * OBJECTION_PAGE : page * OBJECTION_PAGE]
     ]
+    pager = []
+    if page > 1:
+        pager.append(
+            _button(texts.NOMINATION_PAGE_PREV, ObjectionStep(draft.flow, "page", page - 1))
+        )
+    if page < pages:
+        pager.append(
+            _button(texts.NOMINATION_PAGE_NEXT, ObjectionStep(draft.flow, "page", page + 1))
+        )
+    if pager:
+        rows.append(pager)
     rows.append(_objection_cancel(draft.flow))
-    await answer(update)
-    await prompt(update, context, texts.NOMINATION_OBJECT_PICK, InlineKeyboardMarkup(rows))
-    return ObjectionState.PICK
+    return InlineKeyboardMarkup(rows)
+
+
+async def _objection_page(
+    update: Update, context: Context, turn: Pressed[ObjectionState, ObjectionDraft, ObjectionStep]
+) -> ObjectionState | None:
+    """‹ ›: another page of the names, in place; the step stays."""
+    entries = _listed(context, turn.caller, turn.draft.round_id)
+    if not 1 <= turn.data.value <= _objection_pages(entries):
+        await answer(update, texts.STALE_BUTTON)
+        return None
+    markup = _objection_names(turn.draft, entries, turn.data.value)
+    await OBJECTION.show(update, context, texts.NOMINATION_OBJECT_PICK, markup)
+    return None
 
 
 async def _objection_pick(
@@ -1316,6 +1353,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         states={
             ObjectionState.PICK: [
                 OBJECTION.press("pick", _objection_pick),
+                OBJECTION.press("page", _objection_page),
                 OBJECTION.press("cancel", OBJECTION.cancel()),
                 OBJECTION.remind(texts.NOMINATION_TAP_BELOW),
             ],

@@ -1150,7 +1150,10 @@ def _ask(context: Context, state: State, draft: RoundDraft) -> tuple[str, Inline
     if state == State.ALLOWANCE:
         cap = terms.daily_allowance_cap
         amounts = sorted({n for n in (cap - 200, cap - 100, cap) if n > 0})
-        choices = [_step(f"{n}元", flow, "allowance", str(n)) for n in amounts]
+        choices = [
+            _step(texts.ROUNDS_ALLOWANCE_BUTTON.format(amount=n), flow, "allowance", str(n))
+            for n in amounts
+        ]
         return texts.ROUNDS_ASK_ALLOWANCE.format(cap=cap), _with_cancel(flow, [choices])
     # The preview.
     markup = InlineKeyboardMarkup(
