@@ -179,16 +179,30 @@ async def _send_section(
     names = charts.names_of(found.policy)
     scope = unit or texts.STATS_UNION
 
-    def drawn() -> bytes:
-        # In a worker thread, drawing included: the chart style's lock may be held there by a
-        # report being drawn, and the event loop must never wait for it.
-        return charts.png(charts.draw(section, figures, scope=scope, names=names))
-
-    picture = await asyncio.to_thread(drawn)
     caption = "\n".join(charts.summary(section, figures, names=names))
     chat = update.effective_chat
     assert chat is not None
-    await context.bot.send_photo(chat.id, photo=picture, caption=caption[:1024])
+    application = context.application
+    chat_id = chat.id
+
+    def drawn() -> bytes:
+        return charts.png(charts.draw(section, figures, scope=scope, names=names))
+
+    async def send() -> None:
+        # Drawn in a worker thread (the chart style's lock may be held there by a report being
+        # drawn, and the event loop must never wait for it) and after the commit, so no other
+        # update waits on this one's transaction while it is drawn; a chart lost to a crash is
+        # asked for again.
+        try:
+            picture = await asyncio.to_thread(drawn)
+            await application.bot.send_photo(chat_id, photo=picture, caption=caption[:1024])
+        except Exception:
+            log.exception("a %s chart could not be sent", section)
+
+    def start() -> None:
+        application.create_task(send())
+
+    effects.after_commit(start)
 
 
 async def _start_report(update: Update, context: Context, caller: Caller, year: int) -> None:
