@@ -105,6 +105,12 @@ class Progress:
         return self.blocked + self.unreachable
 
 
+# The authors of the broadcasts an officer may opt out of in /me besides greetings: an opt-out
+# made after they were queued still holds (bot/jobs/digest.py writes them).
+DIGEST_AUTHOR = "system:monthly-digest"
+YEAR_CARD_AUTHOR = "system:year-card"
+
+
 def audience(
     session: Session, *, unit: str | None = None, role: str | None = None
 ) -> list[Recipient]:
@@ -330,6 +336,8 @@ def claim_next(
                 Officer.active,
                 Officer.greetings_opt_out,
                 Officer.deceased_at,
+                Officer.digest_opt_out,
+                Officer.year_card_opt_out,
             )
             .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
             .outerjoin(
@@ -350,7 +358,7 @@ def claim_next(
         row = session.exec(query).first()
         if row is None:
             return None
-        delivery, broadcast, binding_id, active, opted_out, deceased_at = row
+        delivery, broadcast, binding_id, active, opted_out, deceased_at, no_digest, no_card = row
         assert delivery.id is not None
         if deceased_at is not None:
             # Whatever else says: nothing goes to the account of an officer who died.
@@ -359,7 +367,11 @@ def claim_next(
         if binding_id is None or not active:
             _set(session, delivery.id, state=DeliveryState.CANCELLED, error="no longer bound")
             continue
-        if broadcast.kind == BroadcastKind.GREETING and opted_out:
+        if (
+            (broadcast.kind == BroadcastKind.GREETING and opted_out)
+            or (broadcast.created_by == DIGEST_AUTHOR and no_digest)
+            or (broadcast.created_by == YEAR_CARD_AUTHOR and no_card)
+        ):
             _set(session, delivery.id, state=DeliveryState.CANCELLED, error="opted out")
             continue
         if broadcast.expires_at is not None and broadcast.expires_at <= wall:

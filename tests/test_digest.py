@@ -24,9 +24,9 @@ from bot.jobs.digest import (
 )
 from bot.policy import load_policy
 from bot.scheduler import clock_of
-from storage import ledger
+from storage import broadcasts, ledger
 from storage.db import Database
-from storage.models import BloodDonation, Broadcast, Delivery, Role
+from storage.models import BloodDonation, Broadcast, Delivery, Officer, Role
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Expect, Person, Press, edits, says
 
@@ -223,3 +223,24 @@ async def test_the_me_toggle_stops_the_digest_and_officers_do_not_see_it(
             ),
         ]
     )
+
+
+def test_an_opt_out_after_the_digest_was_queued_still_holds(database: Database) -> None:
+    people = _people(database)
+    assert _run(database, at(FIRST, 9)) == 1
+    with database.session() as session:
+        officer = session.get(Officer, people["organizer"])
+        assert officer is not None
+        officer.digest_opt_out = True
+        session.add(officer)
+    claimed: list[int] = []
+    with database.session() as session:
+        # Due by the real clock (deliveries are written due now); not expired by the job's.
+        due = datetime.now(UTC) + timedelta(minutes=1)
+        while (taken := broadcasts.claim_next(session, due, wall=at(FIRST, 9, 5))) is not None:
+            claimed.append(taken.officer_id)
+        cancelled = session.exec(
+            select(Delivery.officer_id).where(Delivery.error == "opted out")
+        ).all()
+    assert claimed == [people["admin"]]
+    assert list(cancelled) == [people["organizer"]]

@@ -40,15 +40,15 @@ from handlers.common import ORGANIZER_ROLES, Context
 from handlers.context import services_of
 from storage import ledger, roles
 from storage import statistics as st
-from storage.broadcasts import Claimed, Recipient
+from storage.broadcasts import DIGEST_AUTHOR, YEAR_CARD_AUTHOR, Claimed, Recipient
 from storage.db import Database
 from storage.models import BroadcastKind, Priority
 
 INTERVAL = 60  # seconds between two looks for a digest or year cards due
 DIGEST_JOB = "monthly-digest"
 YEAR_CARD_JOB = "year-cards"
-DIGEST_ACTOR = "system:monthly-digest"
-YEAR_CARD_ACTOR = "system:year-card"
+DIGEST_ACTOR = DIGEST_AUTHOR
+YEAR_CARD_ACTOR = YEAR_CARD_AUTHOR
 DIGEST_OCCASION = "digest"
 YEAR_CARD_OCCASION = "year-card"
 DIGEST_AT = time(9, 0)
