@@ -345,7 +345,14 @@ class Sender:
                 if claimed.buttons:
                     markup = InlineKeyboardMarkup.de_json(json.loads(claimed.buttons), self.bot)
                 maker = self.pictures.get(claimed.created_by)
-                if maker is None:
+                picture = None
+                if maker is not None:
+                    try:
+                        picture = await asyncio.to_thread(maker, claimed)
+                    except Exception:
+                        # A picture that cannot be drawn must not cost the person the message.
+                        log.exception("picture for delivery %d failed; text sent", claimed.id)
+                if picture is None:
                     message = await self.bot.send_message(
                         claimed.chat_id,
                         claimed.text,
@@ -353,7 +360,6 @@ class Sender:
                         read_timeout=self.send_timeout,
                     )
                 else:
-                    picture = await asyncio.to_thread(maker, claimed)
                     message = await self.bot.send_photo(
                         claimed.chat_id,
                         picture.png,

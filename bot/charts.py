@@ -512,16 +512,16 @@ def draw_digest(f: Figures) -> Any:
 
 
 def year_card_rows(year: OfficerYear) -> list[tuple[str, str]]:
-    """The card's rows, (label, value): the officer's own figures only, care by kind only."""
+    """The card's rows, (label, value): the officer's own figures only.
+
+    Never the union's care (住院, 直系亲属去世…): the picture is made to be shared; the caption,
+    seen in the officer's own chat, keeps it in one line.
+    """
     blood = texts.YEAR_CARD_NONE
     if year.donations:
         blood = texts.YEAR_CARD_BLOOD_ROW.format(donations=year.donations, ml=year.ml)
         if year.platelet_units:
             blood += texts.YEAR_CARD_PLATELETS_ROW.format(units=year.platelet_units)
-    care = "、".join(
-        texts.YEAR_CARD_CARE_KIND.format(kind=texts.CARE_EVENTS.get(kind, kind), count=count)
-        for kind, count in year.care_by_kind
-    )
     return [
         (texts.YEAR_CARD_GREETINGS, texts.YEAR_CARD_PIECES.format(count=year.greetings)),
         (texts.YEAR_CARD_DONATIONS, blood),
@@ -535,7 +535,6 @@ def year_card_rows(year: OfficerYear) -> list[tuple[str, str]]:
             texts.YEAR_CARD_TIMES.format(count=year.club_signed)
             + texts.CHART_ATTENDED_OF.format(count=year.club_attended),
         ),
-        (texts.YEAR_CARD_CARE_TITLE, care or texts.YEAR_CARD_NONE),
     ]
 
 

@@ -932,17 +932,21 @@ async def _fix_pressed(update: Update, context: Context, turn: Press) -> State |
     return await _ask(update, context, turn.draft.without(state), chosen=fixing)
 
 
-async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
+async def _confirm(update: Update, context: Context, turn: Press) -> State | int | None:
     """确认发送: only the first press of the newest preview acts."""
     chat = update.effective_chat
     assert chat is not None
     found = services(context)
     appeal: BloodAppeal | None = None
+    late = False
+    now = utcnow()
     with FLOW.taking(update, context, State.PREVIEW, turn.data.flow) as (session, taken):
         # A preview is committed for a whole draft only (_ready).
         draft = taken.complete() if taken is not None else None
-        if draft is not None:
-            today = utcnow().astimezone(found.zone).date()
+        # The deadline passed while the preview waited: asked again, nothing sent.
+        late = draft is not None and draft.deadline <= now
+        if draft is not None and not late:
+            today = now.astimezone(found.zone).date()
             asked = recipients(session, draft, today=today, policy=found.policy.blood)
             if asked:
                 appeal = appeals.create(
@@ -961,9 +965,12 @@ async def _confirm(update: Update, context: Context, turn: Press) -> int | None:
                     text=texts.APPEAL_TEXT.format(**_fields(draft, found.zone)),
                     buttons_for=lambda appeal_id: answer_markup(appeal_id).to_json(),
                 )
-    if draft is None:
+    if draft is None or taken is None:
         await FLOW.expire(update)
         return None
+    if late:
+        past = texts.APPEAL_PAST_AGAIN.format(when=when_text(draft.deadline, found.zone))
+        return await _ask(update, context, taken.without(State.DEADLINE), before=past + "\n")
     await answer(update)
     if appeal is None:
         component = texts.APPEAL_COMPONENTS[draft.component.value]

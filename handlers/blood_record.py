@@ -377,7 +377,7 @@ async def _officer_typed(update: Update, context: Context, turn: Text) -> State 
 async def _picked(update: Update, context: Context, turn: Press) -> State | None:
     """One of the officers of that name."""
     value, candidates = turn.data.value, turn.draft.candidates
-    index = int(value) if value.isdigit() else -1
+    index = int(value) if value.isascii() and value.isdigit() else -1
     if not 0 <= index < len(candidates):
         await FLOW.expire(update)
         return None
@@ -443,7 +443,7 @@ async def _amount_chosen(
 
 async def _amount_pressed(update: Update, context: Context, turn: Press) -> State | None:
     value, component = turn.data.value, turn.draft.component
-    amount = int(value) if value.isdigit() else 0
+    amount = int(value) if value.isascii() and value.isdigit() else 0
     if component is None or amount_problem(component, amount) is not None:
         await FLOW.expire(update)
         return None

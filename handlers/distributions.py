@@ -506,7 +506,7 @@ async def _audience(update: Update, context: Context, turn: BuildPress) -> Build
 
 async def _unit(update: Update, context: Context, turn: BuildPress) -> BuildState | None:
     value, units = turn.data.value, turn.draft.choices
-    index = int(value) if value.isdigit() else -1
+    index = int(value) if value.isascii() and value.isdigit() else -1
     if not 0 <= index < len(units):
         await answer(update, texts.STALE_BUTTON)
         return None
@@ -546,7 +546,7 @@ async def _audience_chosen(
 async def _edit(update: Update, context: Context, turn: BuildPress) -> BuildState | None:
     """A unit tapped in the table: its number asked."""
     value = turn.data.value
-    index = int(value) if value.isdigit() else -1
+    index = int(value) if value.isascii() and value.isdigit() else -1
     if not 0 <= index < len(turn.draft.units):
         await BUILD.expire(update)
         return None
@@ -571,7 +571,7 @@ async def _set_share(
 
 async def _set_pressed(update: Update, context: Context, turn: BuildPress) -> BuildState | None:
     value = turn.data.value
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         await BUILD.expire(update)
         return None
     return await _set_share(update, context, turn.draft, int(value))
@@ -1468,6 +1468,7 @@ async def _close(
     with found.database.session() as session:
         closed = storage.close(session, distribution.id, utcnow())
         if closed is not None:
+            storage.stop_reminder(session, distribution.id)
             audit.record(
                 session,
                 actor=caller.actor,

@@ -328,7 +328,11 @@ def _question(
     if state == State.CAPACITY:
         return texts.DRIVE_ASK_CAPACITY, _capacity_markup(flow)
     if state == State.TYPES:
-        chosen = "、".join(draft.types) + " 型" if draft.types else texts.DRIVE_TYPES_NONE
+        chosen = (
+            texts.DRIVE_TYPES_CHOSEN.format(types="、".join(draft.types))
+            if draft.types
+            else texts.DRIVE_TYPES_NONE
+        )
         return texts.DRIVE_ASK_TYPES.format(chosen=chosen), _types_markup(draft)
     return "", _field_markup(flow)  # State.FIELD, whose text names the drive
 
@@ -773,7 +777,7 @@ def _publish_in(
         recipients = eligible(session, created, found.zone, found.policy.blood)
         if recipients:
             view = DriveView(created, signed=0, waitlisted=0)
-            told = broadcasts.create(
+            announcement = broadcasts.create(
                 session,
                 kind=BroadcastKind.ANNOUNCEMENT,
                 priority=Priority.NORMAL,
@@ -782,7 +786,10 @@ def _publish_in(
                 created_by=caller.actor,
                 buttons=card_markup(view).to_json(),
                 expires_at=created.starts_at,
-            ).total
+            )
+            told = announcement.total
+            assert announcement.id is not None
+            drive_storage.link_announcement(session, created.id, announcement.id)
     audit.record(
         session,
         actor=caller.actor,
@@ -889,7 +896,7 @@ def _value_text(field: str, drive: BloodDrive, zone: ZoneInfo) -> str:
     if field == "place":
         return drive.place
     if field == "capacity":
-        return f"{drive.capacity} 人"
+        return texts.DRIVE_CAPACITY_VALUE.format(capacity=drive.capacity)
     return types_text(drive)
 
 
@@ -970,6 +977,8 @@ def _edit_in(session: Session, draft: DriveDraft, caller: Caller, zone: ZoneInfo
         return _Edit("gone")
     promoted = drive_storage.promote_waiting(session, changed) if field == "capacity" else []
     if field in ("when", "place"):
+        # Whoever has not had the announcement yet would read the old time or place.
+        drive_storage.stop_announcement(session, draft.drive_id)
         drive_storage.stop_reminders(session, draft.drive_id, again=True)
     new = _value_text(field, changed, zone)
     notice = texts.DRIVE_CHANGED_NOTICE.format(
@@ -1148,13 +1157,15 @@ async def _ask_cancel(update: Update, context: Context, drive: BloodDrive) -> No
 async def _cancel_drive(
     update: Update, context: Context, caller: Caller, drive: BloodDrive
 ) -> None:
-    """确定取消活动: cancel, stop its reminders, tell everyone signed up or waiting."""
+    """确定取消活动: cancel, stop its announcement and reminders, tell everyone signed up or
+    waiting."""
     assert drive.id is not None
     zone = services(context).zone
     total = 0
     with services(context).database.session() as session:
         cancelled = drive_storage.cancel_drive(session, drive.id)
         if cancelled is not None and cancelled.starts_at > utcnow():
+            drive_storage.stop_announcement(session, drive.id)
             drive_storage.stop_reminders(session, drive.id)
             recipients = drive_storage.concerned(session, drive.id)
             if recipients:

@@ -564,7 +564,7 @@ async def record_pressed(
     """
     database = services(context).database
     zone = services(context).zone
-    today = datetime.now(zone).date()
+    today = utcnow().astimezone(zone).date()
     component = Component(action.component)
     refused = ""
     stored = already = None
@@ -576,7 +576,9 @@ async def record_pressed(
             return
         on = drive.starts_at.astimezone(zone).date()
         state = drive_storage.signup_state(session, action.drive_id, officer.id)
-        if on > today:
+        if drive.status != DriveStatus.OPEN:
+            refused = texts.DRIVE_RECORD_CANCELLED
+        elif on > today:
             refused = texts.DRIVE_RECORD_TOO_EARLY.format(date=on.isoformat())
         elif on < anniversary(today, -1):
             refused = texts.BLOOD_DATE_TOO_OLD.format(earliest=anniversary(today, -1).isoformat())

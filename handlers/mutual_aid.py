@@ -788,7 +788,7 @@ async def _chosen(update: Update, context: Context, draft: AidDraft, officer: Of
 async def _picked(update: Update, context: Context, turn: Press) -> State | None:
     """One of the members of that name."""
     value, candidates = turn.data.value, turn.draft.candidates
-    index = int(value) if value.isdigit() else -1
+    index = int(value) if value.isascii() and value.isdigit() else -1
     officer = _officer(context, candidates[index]) if 0 <= index < len(candidates) else None
     if officer is None:
         await FLOW.expire(update)

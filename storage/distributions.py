@@ -19,6 +19,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.rules import distributions as rules
+from storage import broadcasts
 from storage import events as event_storage
 from storage.broadcasts import Recipient
 from storage.models import (
@@ -29,6 +30,7 @@ from storage.models import (
     DistributionStatus,
     DistributionUnit,
     Officer,
+    SendLedger,
     TelegramBinding,
     UnitContact,
 )
@@ -327,6 +329,20 @@ def close(session: Session, distribution_id: int, now: datetime) -> Distribution
     session.add(distribution)
     session.flush()
     return distribution
+
+
+def stop_reminder(session: Session, distribution_id: int) -> int:
+    """Stop the distribution's reminder where it has not gone out yet (found in the send
+    ledger); how many broadcasts were stopped. Its notice is not linked and goes on."""
+    ids = session.exec(
+        select(SendLedger.broadcast_id)
+        .where(
+            SendLedger.occasion == f"distribution:{distribution_id}",
+            col(SendLedger.broadcast_id).is_not(None),
+        )
+        .distinct()
+    ).all()
+    return sum(1 for broadcast_id in ids if broadcasts.cancel(session, int(broadcast_id or 0)))
 
 
 # --- where it stands --------------------------------------------------------------------------

@@ -376,6 +376,27 @@ def concerned(session: Session, drive_id: int) -> list[Recipient]:
     return engine.recipients(session, SIGNUPS, drive_id, engine.OPEN_STATES)
 
 
+def link_announcement(session: Session, drive_id: int, broadcast_id: int) -> None:
+    """Keep the broadcast that announced the drive: stopped if the drive is cancelled or moved."""
+    session.execute(
+        update(BloodDrive)
+        .where(col(BloodDrive.id) == drive_id)
+        .values(announcement_id=broadcast_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def stop_announcement(session: Session, drive_id: int) -> bool:
+    """Stop the drive's announcement where it has not gone out yet; False if none was running.
+
+    Officers it already reached are not told here: those who signed up hear of the change.
+    """
+    announcement = session.exec(
+        select(BloodDrive.announcement_id).where(col(BloodDrive.id) == drive_id)
+    ).first()
+    return announcement is not None and broadcasts.cancel(session, announcement)
+
+
 def stop_reminders(session: Session, drive_id: int, *, again: bool = False) -> int:
     """Stop the reminders of a drive still waiting to go out; how many broadcasts were stopped.
 

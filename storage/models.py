@@ -401,6 +401,8 @@ class BloodDrive(SQLModel, table=True):
 
     `blood_types_wanted` is "" for every type, else a comma-separated list such as "O,A".
     `reminded_at` is set when the day-before reminder broadcast was written.
+    `announcement_id` is the broadcast that announced it: stopped if the drive is cancelled
+    or moved before it has gone out to everyone.
     """
 
     __tablename__ = "blood_drive"
@@ -414,6 +416,10 @@ class BloodDrive(SQLModel, table=True):
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     reminded_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    announcement_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="SET NULL"), nullable=True),
+    )
 
 
 class DriveSignup(SQLModel, table=True):
@@ -513,6 +519,9 @@ class SendLedger(SQLModel, table=True):
     __tablename__ = "send_ledger"
     __table_args__ = (
         UniqueConstraint("occasion", "on_date", "officer_id", name="uq_send_ledger_key"),
+        # A delivery's claim (storage.ledger.day_of) and an officer's year card's greetings.
+        Index("ix_send_ledger_broadcast_officer", "broadcast_id", "officer_id"),
+        Index("ix_send_ledger_officer_date", "officer_id", "on_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -182,6 +182,37 @@ async def test_a_deadline_button_already_past_is_refused(bot: BotHarness) -> Non
     await bot.dialog.play(rows)
 
 
+async def test_a_deadline_passed_while_the_preview_waited_is_asked_again(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Confirmed after the deadline: nothing is sent, the deadline is asked again."""
+    await _seed(bot)
+    rows = _taps_to_the_hospital()
+    rows += [
+        (ORG, "市中心医院", [says(ASK_ADDRESS)]),
+        (ORG, "长沙路1号", [says(ASK_CONTACT)]),
+        (ORG, "张医生 13800000000", [says(PREVIEW, f"截止：{_tomorrow_at(8)}")]),
+    ]
+    await bot.dialog.play(rows)
+    # The organizer typed slowly: the bot's clock is now five minutes past the deadline.
+    late = datetime.combine(TOMORROW, time(8, 5), tzinfo=SHANGHAI).astimezone(UTC)
+    monkeypatch.setattr(appeal_handlers, "utcnow", lambda: late)
+    await bot.dialog.play(
+        [
+            (
+                ORG,
+                Press("✅ 确认发送"),
+                [says("已经过去了", ASK_DEADLINE, buttons=["今晚 20:00", "明早 8:00"])],
+            )
+        ]
+    )
+    with bot.database.session() as session:
+        assert session.exec(select(BloodAppeal)).all() == []
+    assert _committed(bot, ORG) == State.DEADLINE
+    draft = _draft(bot, ORG)
+    assert draft.deadline is None and draft.hospital == "市中心医院"
+
+
 async def test_typed_text_at_a_button_step_says_which_button(bot: BotHarness) -> None:
     await _seed(bot)
     rows: list[Row] = [

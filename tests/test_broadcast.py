@@ -523,3 +523,26 @@ async def test_a_database_error_after_a_send_does_not_send_again(
     assert len(bot.sends) == 1
     with database.session() as session:
         assert broadcasts.progress(session, broadcast_id).sent == 1
+
+
+async def test_a_picture_that_cannot_be_drawn_sends_the_text(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    """A picture maker that raises: the person still gets the text, the delivery is sent."""
+
+    def broken(claimed: object) -> object:
+        raise RuntimeError("no font")
+
+    recipients = await seed(database, limited_sandbox, 1)
+    sender = await running_sender(limited_sandbox, database)
+    sender.pictures["test"] = broken  # type: ignore[assignment]
+    try:
+        broadcast_id = queue(database, recipients, text="新年快乐")
+        await settled(database, broadcast_id)
+    finally:
+        await stop(sender)
+    events = limited_sandbox.events(TEST_TOKEN, recipients[0].chat_id)
+    assert [e["message"]["text"] for e in events] == ["新年快乐"]
+    with database.session() as session:
+        state = broadcasts.progress(session, broadcast_id)
+    assert (state.sent, state.failed) == (1, 0)

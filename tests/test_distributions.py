@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlmodel import col, select
 
 from bot.jobs.distributions import JOB_NAME, reminder_job
+from bot.scheduler import clock_of
 from storage import roles
 from storage.models import (
     AuditEntry,
@@ -32,6 +34,7 @@ ZHAO = Person(7_960_000_001, "赵干事")  # organizer, woman, 天元分局
 WANG = Person(7_960_000_002, "王联络员")  # man, 天元分局's contact
 LI = Person(7_960_000_003, "李警官")  # man, 交警支队
 SUN = Person(7_960_000_004, "孙警官")  # woman, 交警支队
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def _seed(bot: BotHarness) -> dict[str, int]:
@@ -351,3 +354,89 @@ async def test_vouchers_one_each_collected_once_with_lists_reminder_and_xlsx(
     assert isinstance(by_id["320004"][4], datetime)
     assert by_id["320005"][:4] == ["320005", "周芳", "天元分局", "否"]
     assert all(cell is None for cell in by_id["320005"][4:])  # no date: not collected
+
+
+# --- review fixes: forged digits, a closed distribution's reminder ---------------------------
+
+
+async def _button(bot: BotHarness, person: Person, label: str) -> tuple[int, str]:
+    """The message id and callback data of the newest button with this label."""
+    for event in reversed(await bot.client.history(person.as_user())):
+        for row in event.buttons:
+            for button in row:
+                if button.text == label and button.callback_data:
+                    return event.message_id, button.callback_data
+    raise AssertionError(f"no button {label!r}")
+
+
+def _forged(data: str) -> str:
+    """The same button with a digit no int() takes: "²" passes str.isdigit."""
+    return data.rsplit(":", 1)[0] + ":²"
+
+
+async def test_a_forged_superscript_digit_is_a_stale_button_not_a_crash(bot: BotHarness) -> None:
+    """Guarded twice: the button's data already takes only [a-z0-9] (DistributionStep), and
+    the steps read only ASCII digits as numbers."""
+    await _seed(bot)
+    await bot.dialog.play(
+        [
+            (ZHAO, "/distribution", [says("请输入物品名称")]),
+            (ZHAO, "口罩", [says("怎么发放")]),
+            (ZHAO, Press("📦 按单位发放"), [edits("请输入总数量")]),
+            (ZHAO, "10000", [says("发给哪些会员")]),
+            (ZHAO, Press("全体会员"), [edits("合计与总数一致", buttons=["✏️ 天元分局 6000"])]),
+        ]
+    )
+    message_id, data = await _button(bot, ZHAO, "✏️ 天元分局 6000")
+    await bot.dialog.play(
+        [
+            (ZHAO, PressData(_forged(data), answer="此按钮已失效", message_id=message_id), []),
+            (ZHAO, Press("✏️ 天元分局 6000"), [edits("天元分局现为 6000 份")]),
+        ]
+    )
+    message_id, data = await _button(bot, ZHAO, "按比例 6000")
+    await bot.dialog.play(
+        [
+            (ZHAO, PressData(_forged(data), answer="此按钮已失效", message_id=message_id), []),
+            (ZHAO, Press("按比例 6000"), [edits("合计与总数一致")]),
+        ]
+    )
+
+
+async def test_closing_stops_a_reminder_still_waiting(bot: BotHarness) -> None:
+    await _seed(bot)
+    # Quiet hours: what the distribution sends waits for the morning.
+    evening = datetime.now(SHANGHAI).replace(hour=22, minute=0, second=0, microsecond=0)
+    clock_of(bot.application).freeze(evening.astimezone(UTC))
+    await bot.dialog.play(
+        [
+            (ZHAO, "/distribution", [says("请输入物品名称")]),
+            (ZHAO, "中秋消费券", [says("怎么发放")]),
+            (ZHAO, Press("🎫 按人发放（每人一份）"), [edits("每人发几份")]),
+            (ZHAO, Press("每人 1 份"), [edits("发给哪些会员")]),
+            (ZHAO, Press("仅女警"), [edits("请输入领取说明")]),
+            (ZHAO, Press("跳过"), [edits("📦 中秋消费券")]),
+            (ZHAO, Press("✅ 发布"), [edits("发放 #1 已发布")]),
+            (ZHAO, "/distributions", [says("待领取的物资"), says("#1 中秋消费券")]),
+            (ZHAO, Press("🟢 #1 中秋消费券"), [edits("已领取 0 / 3 人")]),
+            (ZHAO, Press("🔔 提醒未领取"), [says("已提醒 2 人")]),
+        ]
+    )
+
+    def waiting(kind: str) -> int:
+        with bot.database.session() as session:
+            found = session.exec(
+                select(Delivery.id)
+                .join(Broadcast, col(Broadcast.id) == col(Delivery.broadcast_id))
+                .where(Broadcast.kind == kind, Delivery.state == "pending")
+            ).all()
+        return len(found)
+
+    assert waiting("reminder") == 2
+    await bot.dialog.play(
+        [
+            (ZHAO, Press("⏹ 结束发放"), [edits("确定结束「中秋消费券」的发放吗")]),
+            (ZHAO, Press("⏹ 确定结束"), [edits("「中秋消费券」的发放已结束")]),
+        ]
+    )
+    assert waiting("reminder") == 0

@@ -11,17 +11,21 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select
 
 from bot.jobs.drives import queue_reminders
-from storage import audit
+from bot.scheduler import clock_of
+from storage import audit, broadcasts
 from storage import blood as blood_storage
 from storage import drives as drive_storage
+from storage.broadcasts import Recipient
 from storage.db import Database
 from storage.models import (
     BloodDrive,
     Broadcast,
+    BroadcastKind,
     BroadcastStatus,
     Delivery,
     DriveStatus,
     Officer,
+    Priority,
     Role,
 )
 from storage.roles import revoke
@@ -611,3 +615,83 @@ def test_a_cancelled_drive_stops_its_reminder_and_a_moved_one_is_reminded_anew(
             select(Delivery.officer_id).where(Delivery.broadcast_id == newest.id)
         ).all()
     assert list(deliveries) == [b.id]
+
+
+# --- review fixes: the announcement stops with a cancelled or moved drive --------------------
+
+
+def _pending(database: Database) -> int:
+    with database.session() as session:
+        return len(session.exec(select(Delivery).where(Delivery.state == "pending")).all())
+
+
+async def _publish_quietly(bot: BotHarness) -> int:
+    """A drive announced to 2 officers while the sender holds it back (quiet hours)."""
+    await _seed(bot)
+    evening = datetime.combine(TODAY, datetime.min.time(), tzinfo=SHANGHAI).replace(hour=22)
+    clock_of(bot.application).freeze(evening.astimezone(UTC))
+    rows: list[Row] = [
+        (ZHAO, f"/drives new {_day(3)} 09:00", [says("在哪里")]),
+        (ZHAO, "市中心血站", [says("几个名额")]),
+        (ZHAO, Press("30"), [edits("需要哪些血型")]),
+        (ZHAO, Press("O 型"), [edits("现在选了：O 型")]),
+        (ZHAO, Press("完成"), [edits("预览", "通知 2 位")]),
+        (ZHAO, Press("✅ 发布"), [edits("已发布献血活动 #1", "已通知 2 位")]),
+        (WANG, None, []),
+    ]
+    await bot.dialog.play(rows)
+    [drive] = _drives(bot.database)
+    assert drive.id is not None and drive.announcement_id is not None
+    assert _pending(bot.database) == 2
+    return drive.id
+
+
+async def test_a_cancelled_drive_is_not_announced_after_all(bot: BotHarness) -> None:
+    drive_id = await _publish_quietly(bot)
+    rows: list[Row] = [
+        (ZHAO, PressData(f"drm:cancel:{drive_id}"), [edits("确定取消献血活动 #1")]),
+        (ZHAO, Press("确定取消活动"), [edits("已取消献血活动 #1")]),
+    ]
+    await bot.dialog.play(rows)
+    assert _pending(bot.database) == 0
+
+
+async def test_a_moved_drive_stops_its_announcement_more_places_do_not(bot: BotHarness) -> None:
+    drive_id = await _publish_quietly(bot)
+    rows: list[Row] = [
+        (ZHAO, PressData(f"drm:edit:{drive_id}"), [says("要改哪一项")]),
+        (ZHAO, Press("👥 名额"), [edits("几个名额")]),
+        (ZHAO, Press("50"), [edits("名额：30 人 → 50 人")]),
+        (ZHAO, Press("✅ 确认修改"), [edits("名额改为 50 人")]),
+    ]
+    await bot.dialog.play(rows)
+    assert _pending(bot.database) == 2
+    rows = [
+        (ZHAO, PressData(f"drm:edit:{drive_id}"), [says("要改哪一项")]),
+        (ZHAO, Press("📍 地点"), [edits("在哪里")]),
+        (ZHAO, "人民广场献血屋", [says("地点：市中心血站 → 人民广场献血屋")]),
+        (ZHAO, Press("✅ 确认修改"), [edits("地点改为 人民广场献血屋")]),
+    ]
+    await bot.dialog.play(rows)
+    assert _pending(bot.database) == 0
+
+
+def test_stopping_an_announcement_cancels_only_what_waits(database: Database) -> None:
+    a, b = _people(database, 2)
+    drive_id = _drive(database)
+    with database.session() as session:
+        assert drive_storage.stop_announcement(session, drive_id) is False
+        broadcast = broadcasts.create(
+            session,
+            kind=BroadcastKind.ANNOUNCEMENT,
+            priority=Priority.NORMAL,
+            text="新的献血活动",
+            recipients=[Recipient(a.id or 0, 901), Recipient(b.id or 0, 902)],
+            created_by="test",
+        )
+        assert broadcast.id is not None
+        drive_storage.link_announcement(session, drive_id, broadcast.id)
+    with database.session() as session:
+        assert drive_storage.stop_announcement(session, drive_id) is True
+        assert drive_storage.stop_announcement(session, drive_id) is False
+    assert _pending(database) == 0

@@ -12,7 +12,7 @@ from handlers.callbacks import DriveRecord
 from storage import audit
 from storage import drives as drive_storage
 from storage.db import Database
-from storage.models import BloodDonation, BloodDrive, Officer, Role
+from storage.models import BloodDonation, BloodDrive, DriveStatus, Officer, Role
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Person, Press, PressData, edits, says
 
@@ -188,3 +188,27 @@ async def test_forged_future_and_unsigned_presses_record_nothing(bot: BotHarness
     with bot.database.session() as session:
         (entry,) = list(audit.recent(session, action="forged.drive_record"))
     assert entry.actor == "officer:100001" and entry.target == f"drive:{past}"
+
+
+async def test_a_cancelled_drive_records_nothing(bot: BotHarness) -> None:
+    people = await _seed(bot)
+    drive_id = _drive(bot.database, YESTERDAY, people["wang"])
+    await bot.dialog.play(
+        [
+            (ZHAO, f"/drives {drive_id}", [says("报名名单", buttons=["📝 1. 王建国"])]),
+            (ZHAO, Press("📝 1. 王建国"), [edits("1. 王建国", buttons=["全血400"])]),
+        ]
+    )
+    # Cancelled while the organizer's list was open.
+    with bot.database.session() as session:
+        drive = session.get(BloodDrive, drive_id)
+        assert drive is not None
+        drive.status = DriveStatus.CANCELLED
+        session.add(drive)
+    await bot.dialog.play(
+        [
+            (ZHAO, Press("全血400", answer="已经取消"), []),
+            (WANG, None, []),
+        ]
+    )
+    assert _donations(bot.database) == []

@@ -155,3 +155,40 @@ def test_audit_detail_is_json(database: Database) -> None:
         assert entry.detail == '{"role": "organizer"}'
         assert entry.at <= utcnow() and entry.at.tzinfo is not None
         assert entry.at > datetime.now(UTC) - timedelta(minutes=1)
+
+
+def test_a_year_card_reads_the_send_ledger_by_index(database: Database) -> None:
+    """storage.ledger.day_of and statistics.officer_year's greetings find their rows by index."""
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import event
+
+    from storage import ledger, statistics
+
+    if database.dialect != "sqlite":
+        pytest.skip("the query plan is read on SQLite")
+    seen: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "send_ledger" in statement:
+            seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", note)
+    try:
+        with database.session() as session:
+            ledger.day_of(session, 1, 1)
+            period = statistics.Period(date(2026, 1, 1), date(2026, 12, 31), ZoneInfo("UTC"))
+            statistics.officer_year(session, 1, period)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", note)
+    assert len(seen) == 2
+    with database.engine.connect() as connection:
+        for statement in seen:
+            blanks = statement.count("?")
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, (1,) * blanks
+            ).all()
+            ledger_steps = [str(row[-1]) for row in plan if "send_ledger" in str(row[-1])]
+            assert ledger_steps, plan
+            assert all("INDEX ix_send_ledger_" in step for step in ledger_steps), plan

@@ -214,9 +214,11 @@ def test_each_officers_own_year_and_nobody_elses(database: Database) -> None:
     assert "88888" not in chen_caption and "88,888" not in chen_caption  # never a sum
     assert "林晓" not in chen_caption and "700" not in chen_caption
     assert "献血：今年还没有记录" in chen_caption and "收到问候 0 条" in chen_caption
-    # What the card's picture says is what its rows say: the officer's own, care by kind.
+    # What the card's picture says is what its rows say: the officer's own, and never the
+    # union's care (住院…): the picture is made to be shared, the caption alone says it.
     rows = dict(charts.year_card_rows(chen))
-    assert rows["工会关怀"] == "生育 1 次、住院 1 次" and rows["献血"] == "—"
+    assert rows["献血"] == "—" and "工会关怀" not in rows
+    assert not any("住院" in value or "生育" in value for value in rows.values())
 
 
 def test_on_new_years_day_after_the_greeting_once_and_not_to_those_who_opted_out(
@@ -245,6 +247,20 @@ def test_on_new_years_day_after_the_greeting_once_and_not_to_those_who_opted_out
         ).first()
     assert greeting is not None and broadcast.id is not None and greeting < broadcast.id
     assert _run(database, at(NEW_YEAR + timedelta(days=1), 9)) == 0  # 2 January
+
+
+def test_a_new_year_greeting_that_claimed_nobody_holds_the_cards_ten_minutes_only(
+    database: Database,
+) -> None:
+    """元旦 greeted nobody (all opted out, or disabled with no claim): cards go at 09:10."""
+    people = _people(database)
+    assert _run(database, at(NEW_YEAR, 9)) == 0
+    assert _run(database, at(NEW_YEAR, 9, 9)) == 0
+    assert _run(database, at(NEW_YEAR, 9, 10)) == 1
+    [(_, recipients)] = _cards(database)
+    assert recipients == sorted([people["lin"], people["chen"]])
+    with database.session() as session:
+        assert ledger.claimed_count(session, "yuandan", NEW_YEAR) == 0
 
 
 def test_one_card_draws_in_well_under_a_second(database: Database) -> None:

@@ -6,6 +6,7 @@ up to date as when an organizer presses 结束呼吁 (handlers.appeals.after_cha
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from handlers import appeals as appeal_handlers
@@ -34,5 +35,6 @@ def close_overdue(database: Database, now: datetime) -> list[tuple[int, Change]]
 
 async def deadline_job(context: Context) -> None:
     """The JobQueue's callback: close appeals past their deadline, tell, show it."""
-    for appeal_id, change in close_overdue(services(context).database, utcnow()):
+    closed = await asyncio.to_thread(close_overdue, services(context).database, utcnow())
+    for appeal_id, change in closed:
         await appeal_handlers.after_change(context.application, appeal_id, change, force=True)

@@ -157,10 +157,20 @@ def year_card_year(now: datetime, policy: Policy, zone: ZoneInfo) -> int | None:
     return day.year - 1
 
 
-def _greeted_first(database: Database, policy: Policy, day: date) -> bool:
-    """True once the day's festival greetings are queued (or when the policy greets none)."""
+GREETING_HEAD_START = timedelta(minutes=10)  # the greeting's lead when it claimed nobody
+
+
+def _greeted_first(
+    database: Database, policy: Policy, day: date, now: datetime, zone: ZoneInfo
+) -> bool:
+    """True once the day's festival greetings are queued (or when the policy greets none), or
+    GREETING_HEAD_START after their send time: a greeting that claimed nobody (everyone opted
+    out) never leaves a ledger row, and the cards must not wait for it forever."""
     festivals = [key for key in occasions_on(day, policy) if key != BIRTHDAY]
     if not festivals:
+        return True
+    send_at = datetime.combine(day, time.fromisoformat(policy.greetings.send_at), tzinfo=zone)
+    if now >= send_at + GREETING_HEAD_START:
         return True
     with database.session() as session:
         return any(ledger.claimed_count(session, key, day) for key in festivals)
@@ -172,7 +182,7 @@ def queue_year_cards(database: Database, policy: Policy, now: datetime, *, zone:
     if year is None:
         return 0
     new_year = date(year + 1, 1, 1)
-    if not _greeted_first(database, policy, new_year):
+    if not _greeted_first(database, policy, new_year, now, zone):
         return 0
     claim_day = date(year, 1, 1)
     with database.session() as session:

@@ -14,6 +14,7 @@ every REMINDER_INTERVAL seconds; it reads the zone from the application's servic
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -101,5 +102,9 @@ def run_reminders(application: Application[Any, Any, Any, Any, Any, Any], now: d
 
 
 async def reminder_job(context: Context) -> None:
-    """The JobQueue's callback: queue due reminders and wake the sender."""
-    run_reminders(context.application, utcnow())
+    """The JobQueue's callback: queue due reminders in a worker thread (database work must not
+    stall the updates and the sender on the event loop), then wake the sender."""
+    found = services_of(context.application)
+    queued = await asyncio.to_thread(queue_reminders, found.database, utcnow(), zone=found.zone)
+    if queued:
+        found.broadcaster.wake()
