@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session
@@ -60,7 +60,7 @@ from handlers.common import (
     show_step,
     typed_command,
 )
-from handlers.context import services
+from handlers.context import services, union_today
 from storage import audit, officers
 from storage import blood as blood_storage
 from storage.models import BloodDonation, Officer, TelegramBinding
@@ -159,11 +159,6 @@ def parse_record(tokens: Sequence[str], *, today: date) -> RecordRequest:
 
 
 # --- showing -----------------------------------------------------------------------------
-
-
-def union_today(context: Context) -> date:
-    """Today in the union's zone."""
-    return datetime.now(services(context).zone).date()
 
 
 def component_name(component: str) -> str:

@@ -51,7 +51,6 @@ from handlers.blood import (
     report,
     split_arguments,
     store,
-    union_today,
 )
 from handlers.callbacks import BloodRecordStep
 from handlers.common import (
@@ -63,7 +62,7 @@ from handlers.common import (
     prompt,
     typed_command,
 )
-from handlers.context import services
+from handlers.context import services, union_today
 from handlers.flow import END, Draft, Flow, Pressed, Typed
 from storage import blood as blood_storage
 from storage import officers

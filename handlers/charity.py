@@ -68,7 +68,7 @@ from handlers.common import (
     reply,
     show_step,
 )
-from handlers.context import services
+from handlers.context import services, union_today
 from handlers.flow import END, Draft, Flow, Pressed, Typed
 from storage import audit, broadcasts, conversations, officers
 from storage import charity as storage
@@ -121,11 +121,6 @@ RECORDER: Access[Any] = Access(
 
 
 # --- words ------------------------------------------------------------------------------------
-
-
-def today_of(context: Context) -> date:
-    """Today in the union's zone."""
-    return utcnow().astimezone(services(context).zone).date()
 
 
 def cap_of(context: Context) -> int:
@@ -273,7 +268,7 @@ def card_text(context: Context, campaign: CharityCampaign, caller: Caller) -> st
     text = texts.CHARITY_CARD.format(
         name=campaign.name,
         year=campaign.year,
-        status=_status_mark(campaign, today_of(context)),
+        status=_status_mark(campaign, union_today(context)),
         audience=_audience_text(campaign.audience, campaign.audience_value),
         ends=_ends_text(campaign.ends_on),
         target=yuan(campaign.target),
@@ -333,7 +328,7 @@ def card_markup(campaign: CharityCampaign, caller: Caller, today: date) -> Inlin
 def _list_view(context: Context, caller: Caller) -> tuple[str, InlineKeyboardMarkup]:
     """Officers: the open campaigns of their audience with progress; organizers: every recent
     campaign and ➕ 新建募捐."""
-    today = today_of(context)
+    today = union_today(context)
     with services(context).database.session() as session:
         if caller.organizer:
             campaigns = storage.recent(session)
@@ -435,7 +430,7 @@ async def browse(update: Update, context: Context, data: CharityAction, caller: 
         await answer(update, texts.CHARITY_NOT_FOR_YOU, alert=True)
         return
     await answer(update)
-    markup = card_markup(campaign, caller, today_of(context))
+    markup = card_markup(campaign, caller, union_today(context))
     await edit_or_send(update, context, card_text(context, campaign, caller), markup)
 
 
@@ -553,14 +548,14 @@ def _preview_markup(flow: str) -> InlineKeyboardMarkup:
 
 async def _go(update: Update, context: Context, state: BuildState, draft: BuildDraft) -> BuildState:
     """Commit the step, then ask its question."""
-    question, markup = _build_question(state, draft, today_of(context))
+    question, markup = _build_question(state, draft, union_today(context))
     return await BUILD.advance(update, context, state, draft, question, markup)
 
 
 async def _begin_build(update: Update, context: Context) -> BuildState:
     draft = BuildDraft(BUILD.token())
     BUILD.begin(update, context, BuildState.NAME, draft)
-    question, markup = _build_question(BuildState.NAME, draft, today_of(context))
+    question, markup = _build_question(BuildState.NAME, draft, union_today(context))
     await answer(update)
     await prompt(update, context, question, markup)
     return BuildState.NAME
@@ -605,7 +600,7 @@ async def _name(update: Update, context: Context, turn: BuildText) -> BuildState
 
 async def _year_chosen(update: Update, context: Context, turn: BuildPress) -> BuildState | None:
     try:
-        year = rules.parse_year(turn.data.value, today_of(context))
+        year = rules.parse_year(turn.data.value, union_today(context))
     except CharityInputError:
         await answer(update, texts.STALE_BUTTON)
         return None
@@ -617,7 +612,7 @@ async def _year_typed(update: Update, context: Context, turn: BuildText) -> Buil
     if text is None:
         return None
     try:
-        year = rules.parse_year(text, today_of(context))
+        year = rules.parse_year(text, union_today(context))
     except CharityInputError as exc:
         await prompt(update, context, problem_text(context, exc.problem))
         return None
@@ -694,7 +689,7 @@ async def _end_typed(update: Update, context: Context, turn: BuildText) -> Build
     if text is None:
         return None
     try:
-        day = rules.parse_end(text, today_of(context))
+        day = rules.parse_end(text, union_today(context))
     except CharityInputError as exc:
         await prompt(update, context, problem_text(context, exc.problem))
         return None
@@ -728,7 +723,7 @@ async def _publish(update: Update, context: Context, turn: BuildPress) -> BuildS
     """发布: the campaign, its announcement to the audience and the audit entry, in one
     transaction; the sender sends the announcement after the commit."""
     found = services(context)
-    today = today_of(context)
+    today = union_today(context)
     campaign_id, total, late = 0, 0, False
     with BUILD.taking(update, context, BuildState.PREVIEW, turn.data.flow) as (session, draft):
         if draft is not None:
@@ -807,7 +802,7 @@ async def _publish(update: Update, context: Context, turn: BuildPress) -> BuildS
 
 async def _build_repeat(update: Update, context: Context, turn: BuildText) -> None:
     """Text where a button is wanted: the step's question again, with its buttons."""
-    question, markup = _build_question(turn.state, turn.draft, today_of(context))
+    question, markup = _build_question(turn.state, turn.draft, union_today(context))
     await prompt(update, context, texts.CHARITY_REPEAT_STEP + "\n" + question, markup)
 
 
@@ -920,7 +915,7 @@ async def start_pledge(
     assert caller.officer.id is not None
     with services(context).database.session() as session:
         campaign = storage.get(session, data.campaign_id)
-        refusal = _pledge_refusal(campaign, caller.officer, today_of(context))
+        refusal = _pledge_refusal(campaign, caller.officer, union_today(context))
         current = storage.pledge_of(session, data.campaign_id, caller.officer.id)
     if refusal is not None or campaign is None:
         await answer(update, refusal or texts.CHARITY_GONE, alert=True)
@@ -1043,7 +1038,7 @@ async def _confirm_pledge(update: Update, context: Context, turn: GivePress) -> 
                     caller.officer.id,
                     draft.amount,
                     expected=draft.previous,
-                    today=today_of(context),
+                    today=union_today(context),
                     now=utcnow(),
                     daily=draft.daily or None,
                     days=draft.days or None,
@@ -1275,7 +1270,7 @@ async def _with_day(
         campaign = storage.get(session, draft.campaign_id)
     year = campaign.year if campaign is not None else day.year
     try:
-        paid_on = rules.check_paid_on(day, today_of(context), year)
+        paid_on = rules.check_paid_on(day, union_today(context), year)
     except CharityInputError as exc:
         await prompt(update, context, texts.CHARITY_PROBLEMS[exc.problem.value] + "。")
         return None
@@ -1288,13 +1283,13 @@ async def _day_chosen(update: Update, context: Context, turn: RecordPress) -> Re
     if turn.data.value not in ago:
         await RECORD.expire(update)
         return None
-    day = today_of(context) - timedelta(days=turn.data.value - 1)
+    day = union_today(context) - timedelta(days=turn.data.value - 1)
     return await _with_day(update, context, turn.draft, day)
 
 
 async def _day_typed(update: Update, context: Context, turn: RecordText) -> RecordState | None:
     text = turn.message.text
-    day = parse_day(text, today_of(context), lean=Lean.PAST) if text else None
+    day = parse_day(text, union_today(context), lean=Lean.PAST) if text else None
     if day is None:
         await prompt(update, context, problem_text(context, Problem.BAD_DATE))
         return None
@@ -1475,7 +1470,7 @@ def _run_import(
             draft.campaign_id,
             data,
             suffix,
-            today=today_of(context),
+            today=union_today(context),
             actor=caller.actor,
             now=utcnow(),
             skip_invalid=skip_invalid,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from telegram.ext import Application, CallbackContext
 from bot.policy import Policy
 from storage.crypto import FieldCipher
 from storage.db import Database
+from storage.types import utcnow
 
 SERVICES_KEY = "nuanjing.services"
 
@@ -48,3 +50,8 @@ def services_of(application: Application[Any, Any, Any, Any, Any, Any]) -> Servi
     value = application.bot_data[SERVICES_KEY]
     assert isinstance(value, Services)
     return value
+
+
+def union_today(context: CallbackContext[Any, Any, Any, Any]) -> date:
+    """Today in the union's zone (NUANJING_TIMEZONE)."""
+    return utcnow().astimezone(services(context).zone).date()

@@ -65,7 +65,7 @@ from handlers.common import (
     show_step,
     typed_command,
 )
-from handlers.context import services
+from handlers.context import services, union_today
 from handlers.drives import (
     MAX_CAPACITY,
     MAX_PLACE,
@@ -195,10 +195,6 @@ def _cancel_row(flow: str) -> list[InlineKeyboardButton]:
     return [_button(texts.DRIVE_DISCARD_BUTTON, flow, "cancel")]
 
 
-def _today(context: Context) -> date:
-    return utcnow().astimezone(services(context).zone).date()
-
-
 def _day_markup(draft: DriveDraft, today: date, current: date | None) -> InlineKeyboardMarkup:
     flow = draft.flow
     days = [
@@ -316,7 +312,7 @@ def _question(
                 drive = drive_storage.get(session, draft.drive_id)
             current = _drive_day(drive, services(context).zone) if drive else None
         ask = texts.DRIVE_ASK_DAY_EDIT if draft.editing else texts.DRIVE_ASK_DAY
-        return ask, _day_markup(draft, _today(context), current)
+        return ask, _day_markup(draft, union_today(context), current)
     if state == State.TIME:
         day = _day_of(draft)
         shown = _date_text(day) if day else ""
@@ -421,7 +417,7 @@ def _check_capacity(context: Context, draft: DriveDraft, capacity: int) -> None:
 def _prefilled(tokens: list[str], context: Context) -> DriveDraft:
     """What a one-line `/drives new` written in part already says: its day, then its time."""
     draft = DriveDraft(FLOW.token())
-    today, zone = _today(context), services(context).zone
+    today, zone = union_today(context), services(context).zone
     try:
         day = _read_day(tokens[0], today) if tokens else None
     except InputError:
@@ -508,7 +504,7 @@ async def _day(update: Update, context: Context, draft: DriveDraft, day: date) -
 async def _day_pressed(update: Update, context: Context, turn: Press) -> State | int | None:
     """今天 / 明天 / 后天: the date the button was shown with, if it is still ahead."""
     try:
-        day = _read_day(turn.data.value, _today(context))
+        day = _read_day(turn.data.value, union_today(context))
     except InputError:
         await answer(update, texts.STALE_BUTTON)
         return None
@@ -631,7 +627,7 @@ def _typed(
 
 
 async def _day_typed(update: Update, context: Context, draft: DriveDraft, text: str) -> State | int:
-    return await _day(update, context, draft, _read_day(text, _today(context)))
+    return await _day(update, context, draft, _read_day(text, union_today(context)))
 
 
 async def _time_typed(

@@ -57,7 +57,7 @@ from handlers.common import (
     reply,
     show_step,
 )
-from handlers.context import services
+from handlers.context import services, union_today
 from handlers.flow import END, Draft, Flow, Pressed, Sealed, Typed
 from storage import audit, conversations, officers
 from storage import blood as blood_storage
@@ -112,10 +112,6 @@ CLAIM: Access[MutualAidClaimAction] = Access(
 def this_year(context: Context) -> int:
     """The year it is in the union's zone."""
     return utcnow().astimezone(services(context).zone).year
-
-
-def _today(context: Context) -> date:
-    return utcnow().astimezone(services(context).zone).date()
 
 
 def _scheme_name(policy: Policy, key: str) -> str:
@@ -821,7 +817,7 @@ async def _scheme_pressed(update: Update, context: Context, turn: Press) -> Stat
 async def _date_chosen(
     update: Update, context: Context, draft: AidDraft, day: date
 ) -> State | None:
-    problem = rules.claim_date_problem(day, _today(context), draft.year)
+    problem = rules.claim_date_problem(day, union_today(context), draft.year)
     if problem is not None:
         text = _problem_text(problem, year=draft.year)
         await answer(update)
@@ -838,7 +834,9 @@ async def _date_pressed(update: Update, context: Context, turn: Press) -> State 
     if days is None:
         await FLOW.expire(update)
         return None
-    return await _date_chosen(update, context, turn.draft, _today(context) - timedelta(days=days))
+    return await _date_chosen(
+        update, context, turn.draft, union_today(context) - timedelta(days=days)
+    )
 
 
 async def _date_typed(update: Update, context: Context, turn: Text) -> State | None:
@@ -846,7 +844,7 @@ async def _date_typed(update: Update, context: Context, turn: Text) -> State | N
     typed = await _text_of(update, context, turn)
     if typed is None:
         return None
-    day = parse_date(typed, _today(context), lean=Lean.PAST)
+    day = parse_date(typed, union_today(context), lean=Lean.PAST)
     if day is None:
         text = texts.MUTUAL_AID_BAD_DATE.format(typed=quote(clean(typed)))
         await prompt(update, context, text, _date_markup(turn.draft.flow))
