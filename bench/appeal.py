@@ -51,7 +51,7 @@ from bench.broadcast import (
     logged_errors,
     sandbox_limit,
 )
-from bench.updates import FIRST_USER_ID, bench_database, police_id_of, postgres_url
+from bench.updates import FIRST_USER_ID, bench_database, met_or_not, police_id_of, postgres_url
 from bot import texts
 from bot.sandbox import BotEvent, Sandbox, SandboxClient
 from handlers.appeals import MAX_UNITS
@@ -434,10 +434,6 @@ async def benchmark(
 # --- report -------------------------------------------------------------------------------
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def summary(result: Result, backend: str) -> dict[str, Any]:
     """The JSON line's figures."""
     return {
@@ -463,7 +459,7 @@ def report(result: Result, backend: str) -> None:
     print(
         f"  first       {result.first_message_s:.3f} s from 确认发送 to the first appeal "
         f"message; target <= {TARGET_FIRST_MESSAGE_S:.0f} s "
-        f"({_verdict(result.first_message_s <= TARGET_FIRST_MESSAGE_S)})"
+        f"({met_or_not(result.first_message_s <= TARGET_FIRST_MESSAGE_S)})"
     )
     print(
         f"  all         {result.all_reached_s:.2f} s to the last recipient "
@@ -476,7 +472,7 @@ def report(result: Result, backend: str) -> None:
     print(
         f"  tally       message {'exact' if result.tally_ok else 'WRONG'}, database "
         f"{result.database_coming} coming ({result.database_status}); target exact "
-        f"({_verdict(result.tally_exact)})"
+        f"({met_or_not(result.tally_exact)})"
     )
     print(json.dumps(summary(result, backend)), flush=True)
 

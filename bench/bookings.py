@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import logging
@@ -52,9 +51,13 @@ from bench.updates import (
     FIRST_USER_ID,
     READY,
     BotProcess,
+    ErrorCounter,
     Spread,
     bench_database,
+    load_average,
+    met_or_not,
     percentile,
+    positive,
     postgres_url,
     seed_officers,
 )
@@ -183,15 +186,8 @@ def confirm_data(start: datetime) -> str:
 # --- arguments ----------------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def _places(value: str) -> int:
-    number = _positive(value)
+    number = positive(value)
     if number > 1000:
         raise argparse.ArgumentTypeError(f"a slot has at most 1000 places, got {number}")
     return number
@@ -212,7 +208,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--officers",
-        type=_positive,
+        type=positive,
         default=1000,
         metavar="N",
         help="bound officers pressing at once (default: 1000)",
@@ -226,7 +222,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--runs",
-        type=_positive,
+        type=positive,
         default=3,
         metavar="N",
         help="rushes, each from P free places (default: 3)",
@@ -249,21 +245,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # --- the bot process ----------------------------------------------------------------------
 
 
-class _ErrorCounter(logging.Handler):
-    """Counts ERROR records, so that a failed update fails the benchmark."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        """Count one more."""
-        self.count += 1
-
-
 async def serve(api_base_url: str, database_url: str, places: int) -> int:
     """Poll as the bot with the benchmark's policy until stdin closes; non-zero on errors."""
-    errors = _ErrorCounter()
+    errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -578,16 +562,6 @@ def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON
     }
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
-def _load_average() -> str:
-    with contextlib.suppress(OSError):
-        return " ".join(f"{value:.2f}" for value in os.getloadavg())
-    return "unknown"
-
-
 def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started: float) -> JSON:
     """Print the readable summary, then the one JSON line; the figures."""
     figures = summary(args, runs, backend)
@@ -595,11 +569,12 @@ def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started:
     booked_met = all(run.booked == run.places for run in runs)
     print(
         f"  {args.officers} officers for {args.places} places, {len(runs)} runs: booked "
-        f"{figures['booked']} ({_verdict(booked_met)}: == {args.places} in every run), overbooked "
-        f"{figures['overbooked']} ({_verdict(figures['overbooked'] == 0)}), waitlisted "
+        f"{figures['booked']} ({met_or_not(booked_met)}: == {args.places} in every run), "
+        "overbooked "
+        f"{figures['overbooked']} ({met_or_not(figures['overbooked'] == 0)}), waitlisted "
         f"{figures['waitlisted']}; p95 press to answer {p95.text(3)} s, target < "
-        f"{TARGET_P95:.0f} s ({_verdict(p95.median < TARGET_P95)}); took "
-        f"{time.monotonic() - started:.0f} s, load average now {_load_average()}"
+        f"{TARGET_P95:.0f} s ({met_or_not(p95.median < TARGET_P95)}); took "
+        f"{time.monotonic() - started:.0f} s, load average now {load_average()}"
     )
     print(json.dumps(figures), flush=True)
     return figures
@@ -623,7 +598,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = "PostgreSQL" if database_url else "SQLite"
     print(
         f"NuanJing booking rush on {backend}, {os.cpu_count()} CPUs, load average "
-        f"{_load_average()}: {args.officers} bound officers press 预约 at one instant for "
+        f"{load_average()}: {args.officers} bound officers press 预约 at one instant for "
         f"{args.places} places, {args.runs} runs; {CLIENT_CONNECTIONS} client connections",
         flush=True,
     )

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -52,8 +51,12 @@ from bench.updates import (
     FIRST_USER_ID,
     READY,
     BotProcess,
+    ErrorCounter,
     Spread,
     bench_database,
+    load_average,
+    met_or_not,
+    positive,
     postgres_url,
     seed_officers,
 )
@@ -156,13 +159,6 @@ def expected_counts(users: Sequence[int]) -> dict[tuple[int, int], int]:
 # --- arguments ----------------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(
@@ -171,8 +167,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         epilog=f"targets: lost 0, duplicates 0, results_s < {TARGET_RESULTS_S:.0f} s; exit 1 "
         "if anything was lost or duplicated, the counts differ, or the run failed",
     )
-    parser.add_argument("--officers", type=_positive, default=5000, metavar="N")
-    parser.add_argument("--runs", type=_positive, default=3, metavar="N")
+    parser.add_argument("--officers", type=positive, default=5000, metavar="N")
+    parser.add_argument("--runs", type=positive, default=3, metavar="N")
     parser.add_argument(
         "--database-url",
         metavar="URL",
@@ -190,18 +186,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # --- the bot process ----------------------------------------------------------------------
 
 
-class _ErrorCounter(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
-
-
 async def serve(api_base_url: str, database_url: str) -> int:
     """Poll as the bot with the shipped policy until stdin closes; non-zero on errors."""
-    errors = _ErrorCounter()
+    errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -561,16 +548,6 @@ async def _runs(
 # --- reporting ----------------------------------------------------------------------------
 
 
-def _load_average() -> str:
-    with contextlib.suppress(OSError):
-        return " ".join(f"{value:.2f}" for value in os.getloadavg())
-    return "unknown"
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON:
     """The JSON line: the worst run's counts, the median results time and its range."""
     results = Spread.of([run.results_s for run in runs])
@@ -597,12 +574,12 @@ def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started:
     answering = Spread.of([run.answering_s for run in runs])
     print(
         f"  {args.officers} officers, {len(runs)} runs: lost {figures['lost']} "
-        f"({_verdict(figures['lost'] == 0)}), duplicates {figures['duplicates']} "
-        f"({_verdict(figures['duplicates'] == 0)}); results {results.text(3)} s, target < "
-        f"{TARGET_RESULTS_S:.0f} s ({_verdict(results.median < TARGET_RESULTS_S)}); answering "
+        f"({met_or_not(figures['lost'] == 0)}), duplicates {figures['duplicates']} "
+        f"({met_or_not(figures['duplicates'] == 0)}); results {results.text(3)} s, target < "
+        f"{TARGET_RESULTS_S:.0f} s ({met_or_not(results.median < TARGET_RESULTS_S)}); answering "
         f"{answering.text(1)} s, within a minute "
-        f"({_verdict(answering.median <= TARGET_ANSWERING_S)}); took "
-        f"{time.monotonic() - started:.0f} s, load average now {_load_average()}"
+        f"({met_or_not(answering.median <= TARGET_ANSWERING_S)}); took "
+        f"{time.monotonic() - started:.0f} s, load average now {load_average()}"
     )
     print(json.dumps(figures), flush=True)
     return figures
@@ -625,7 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_USAGE
     backend = "PostgreSQL" if database_url else "SQLite"
     print(
-        f"NuanJing survey on {backend}, {os.cpu_count()} CPUs, load average {_load_average()}: "
+        f"NuanJing survey on {backend}, {os.cpu_count()} CPUs, load average {load_average()}: "
         f"{args.officers} bound officers answer a {len(QUESTIONS)}-question survey, "
         f"{args.runs} runs",
         flush=True,

@@ -299,7 +299,7 @@ class Results:
 # --- arguments ----------------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
+def positive(value: str) -> int:
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
@@ -339,21 +339,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--updates",
-        type=_positive,
+        type=positive,
         default=1000,
         metavar="N",
         help="timed updates of each kind per bot in each run (default: 1000)",
     )
     parser.add_argument(
         "--officers",
-        type=_positive,
+        type=positive,
         default=200,
         metavar="N",
         help="bound officers sending them concurrently, each its share in turn (default: 200)",
     )
     parser.add_argument(
         "--runs",
-        type=_positive,
+        type=positive,
         default=5,
         metavar="N",
         help="timed runs of every kind through both bots (default: 5)",
@@ -523,7 +523,7 @@ def build_echo(settings: Settings) -> BotApplication:
     return application
 
 
-class _ErrorCounter(logging.Handler):
+class ErrorCounter(logging.Handler):
     """Counts ERROR records, so that a failed update fails the benchmark."""
 
     def __init__(self) -> None:
@@ -577,7 +577,7 @@ class _Commands:
 
 async def serve(kind: str, api_base_url: str, database_url: str) -> int:
     """Poll as the full bot or the echo bot until stdin closes; non-zero if errors were logged."""
-    errors = _ErrorCounter()
+    errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
@@ -1192,7 +1192,7 @@ def profile_lines(paths: Sequence[Path], updates: int, top: int = PROFILE_TOP) -
     return lines
 
 
-def _verdict(met: bool) -> str:
+def met_or_not(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
@@ -1222,7 +1222,7 @@ def header(args: argparse.Namespace, backend: str) -> None:
     load = Load.spread(args.updates, [FIRST_USER_ID + i for i in range(args.officers)])
     print(
         f"NuanJing update throughput and CPU on {backend}, {os.cpu_count()} CPUs, load average "
-        f"{_load_average()}"
+        f"{load_average()}"
     )
     print(
         f"  each run: {load.total} updates of each kind from {len(load.per_user)} officers "
@@ -1269,15 +1269,15 @@ def report(args: argparse.Namespace, results: Results, started: float) -> None:
     cpu_met = all(kind["cpu_ratio"] >= TARGET_CPU_RATIO for kind in figures["kinds"].values())
     print(
         f"  ratio      lowest median {figures['ratio']:.3f}, target >= {TARGET_RATIO} on every "
-        f"kind ({_verdict(ratio_met)})"
+        f"kind ({met_or_not(ratio_met)})"
     )
     print(
         f"  cpu ratio  lowest median {figures['cpu_ratio']:.3f}, target >= {TARGET_CPU_RATIO} "
-        f"on every kind ({_verdict(cpu_met)})"
+        f"on every kind ({met_or_not(cpu_met)})"
     )
     memory = results.memory
     verdict = (
-        "" if memory.current_mb is None else f" ({_verdict(memory.current_mb < TARGET_RSS_MB)})"
+        "" if memory.current_mb is None else f" ({met_or_not(memory.current_mb < TARGET_RSS_MB)})"
     )
     print(
         f"  memory     the bot after the load {_memory_text(memory)}, target < "
@@ -1294,13 +1294,13 @@ def report(args: argparse.Namespace, results: Results, started: float) -> None:
     if figures["burst_p95_s"] is not None:
         print(
             f"  burst p95  {figures['burst_p95_s']:.3f} s, target < {TARGET_BURST_P95:.0f} s "
-            f"({_verdict(figures['burst_p95_s'] < TARGET_BURST_P95)})"
+            f"({met_or_not(figures['burst_p95_s'] < TARGET_BURST_P95)})"
         )
     for kind, lines in results.profiles.items():
         print(f"  profile of the bot process under {kind} (cProfile, its event loop's thread)")
         for line in lines:
             print(line)
-    print(f"  took {time.monotonic() - started:.0f} s; load average now {_load_average()}")
+    print(f"  took {time.monotonic() - started:.0f} s; load average now {load_average()}")
     print(json.dumps(figures), flush=True)
 
 
@@ -1318,7 +1318,7 @@ def _quantiles(seconds: Sequence[float]) -> str:
     )
 
 
-def _load_average() -> str:
+def load_average() -> str:
     with contextlib.suppress(OSError):
         return " ".join(f"{value:.2f}" for value in os.getloadavg())
     return "unknown"
