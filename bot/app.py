@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
 from telegram import Bot, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
     Defaults,
+    Job,
     TypeHandler,
 )
 from telegram.request import HTTPXRequest
@@ -28,7 +30,6 @@ from bot.inbox import (
     JournalAwareRateLimiter,
     RawUpdatesRequest,
 )
-from bot.persistence import DatabasePersistence
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
@@ -49,6 +50,7 @@ from handlers import (
     drives,
     event_admin,
     events,
+    flow,
     greetings,
     menu,
     mutual_aid,
@@ -71,6 +73,9 @@ BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 SENDER_KEY = "nuanjing.sender"
 INBOX_KEY = "nuanjing.inbox"
+# Set (bot/cluster.py) when several instances share the database: the broadcast sender and the
+# scheduled jobs then start only in the instance that leads, not at start-up.
+SHARED_KEY = "nuanjing.shared"
 # Broadcast sends in flight at once: after a SIGKILL at most this many may go out twice.
 SENDER_IN_FLIGHT = 4
 
@@ -94,7 +99,6 @@ def build_application(
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_base_url)
         .defaults(Defaults(tzinfo=settings.zone))
-        .persistence(DatabasePersistence(database))
         .concurrent_updates(processor)
         .request(request)
         .get_updates_request(updates_request)
@@ -107,6 +111,8 @@ def build_application(
         .post_stop(_stop_sender)
         .build()
     )
+    # Every conversation reads its step from this database at each update (handlers/flow.py).
+    flow.serve(application.bot, database)
     sender = Sender(
         Bot(
             token or settings.token(),
@@ -212,7 +218,15 @@ async def _stop_sender(application: BotApplication) -> None:
 
 
 async def _post_init(application: BotApplication) -> None:
-    """Command menus, the broadcast sender, then the repeating jobs (bot/scheduler.py)."""
+    """The leader's work at start-up, unless several instances share the database (then the
+    instance that leads starts it: bot/cluster.py)."""
+    if not application.bot_data.get(SHARED_KEY):
+        await start_leading(application)
+
+
+async def start_leading(application: BotApplication) -> list[Job[Any]]:
+    """Command menus, the broadcast sender, then the repeating jobs (bot/scheduler.py); the
+    jobs installed."""
     await announce_commands(application)
     # Before the sender's first look: greetings of a day that is over must not go out.
     scheduler.expire_broadcasts(application)
@@ -220,7 +234,19 @@ async def _post_init(application: BotApplication) -> None:
     # Greetings, reminders and deadlines: each job's first run comes one interval after the
     # start (a short-lived bot, in tests or the demo, never runs them); the send ledger keeps a
     # restart from sending anything twice.
+    queue = application.job_queue
+    before = set(queue.jobs()) if queue is not None else set()
     scheduler.install(application)
+    return [job for job in queue.jobs() if job not in before] if queue is not None else []
+
+
+async def stop_leading(application: BotApplication, jobs: list[Job[Any]]) -> None:
+    """Stop what `start_leading` started: the jobs, then the sender (its sends in flight end)."""
+    for job in jobs:
+        # A job that ran its last time is gone already.
+        with contextlib.suppress(JobLookupError):
+            job.schedule_removal()
+    await sender_of(application).stop()
 
 
 async def announce_commands(application: BotApplication) -> None:
@@ -290,7 +316,10 @@ async def _running(application: BotApplication) -> AsyncIterator[Inbox]:
         await application.post_init(application)
     await application.start()
     inbox = inbox_of(application)
-    await inbox.recover()
+    if inbox.owner is None:
+        # One instance: whatever the last run left is its own. With several, the leader
+        # adopts what a stopped instance left (bot/cluster.py), never what a live one holds.
+        await inbox.recover()
     try:
         yield inbox
     finally:

@@ -7,9 +7,10 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -371,18 +372,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         database = _open_database(settings)
         _check_secret_key(database, cipher)
         from bot import runner
+        from bot.cluster import shared
         from bot.leader import held
 
+        if shared(database, settings.webhook_url is not None):
+            # Several instances may share PostgreSQL in webhook mode: each takes updates, the
+            # one that holds the lead runs the sender and the jobs (bot/cluster.py).
+            return _run(runner.run(settings, database, policy, token=token))
         # One poller and one sender per database: refuse (or with --standby wait) while another
         # `nuanjing run` holds the lease, and stop if it is ever lost (bot/leader.py).
-        with held(database, standby=args.standby):
-            try:
-                asyncio.run(runner.run(settings, database, policy, token=token))
-            except runner.RunFailed as exc:
-                # A restart goes on from the database, where every unhandled update waits.
-                print(f"nuanjing: {exc}", file=sys.stderr)
-                return EXIT_FAILED
-        return EXIT_OK
+        try:
+            with held(database, standby=args.standby):
+                return _run(runner.run(settings, database, policy, token=token))
+        except LeadershipRefused as exc:
+            raise LeadershipRefused(f"{exc} {_one_instance_why(database, settings)}") from None
     if args.command == "report" and not args.year.isdigit():
         print(f"nuanjing: not a year: {args.year!r}", file=sys.stderr)
         return EXIT_FAILED
@@ -407,6 +410,26 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "charity":
         return _charity_import(args, database, settings)
     return _role(args, database)
+
+
+def _run(running: Coroutine[Any, Any, None]) -> int:
+    """Run the bot; its one-sentence failure printed (a restart goes on from the database,
+    where every unhandled update waits)."""
+    from bot import runner
+
+    try:
+        asyncio.run(running)
+    except runner.RunFailed as exc:
+        print(f"nuanjing: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _one_instance_why(database: Database, settings: Settings) -> str:
+    """Why this database takes one `nuanjing run` at a time."""
+    if database.dialect != "postgresql":
+        return "(SQLite serves one instance; several need PostgreSQL and webhook mode.)"
+    return "(Polling serves one instance; several need webhook mode: NUANJING_WEBHOOK_URL.)"
 
 
 def _open_database(settings: Settings) -> Database:

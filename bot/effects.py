@@ -46,7 +46,6 @@ class Journal:
     task: asyncio.Task[Any] | None
     calls: list[Call] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-    redispatch: bool = False
     next_on_sent: str | None = None
     next_send_if_refused: bool = False
     # What a handler raised (PTB hands it to the error handler and goes on): the update's
@@ -101,20 +100,6 @@ def after_commit(callback: Callable[[], None]) -> None:
         callback()
     else:
         journal.after_commit.append(callback)
-
-
-def redispatch(start: Callable[[], None]) -> None:
-    """Hand the update being handled to the handlers again once this pass is over.
-
-    A conversation step that finds its flow gone ends its conversation and lets the update be
-    answered by whatever it was meant for; inside an update's handling that second pass is part
-    of the same transaction, otherwise `start` schedules it.
-    """
-    journal = current()
-    if journal is None:
-        start()
-    else:
-        journal.redispatch = True
 
 
 @contextmanager

@@ -215,6 +215,8 @@ class Listener:
             "pending_replies": figures.pending_replies,
             "outbox_backlog": figures.outbox_backlog,
             "leader": leader,
+            # Several instances on one database (bot/cluster.py): this one's name.
+            "instance": inbox.owner if inbox is not None else None,
             "last_update_handled_seconds_ago": None if last is None else _seconds(now, last),
             "updates_in_progress": inbox.in_progress if inbox is not None else None,
         }

@@ -73,6 +73,12 @@ STRIKE_DELAY = 0.2
 STORE_BUSY_PAUSE = 0.05
 # Tries at an update whose transaction the database refused (about a minute of waiting).
 HANDLE_ATTEMPTS = 40
+# Pauses while another instance has an officer's turn (several instances: bot/cluster.py).
+TURN_PAUSE_FIRST = 0.01
+TURN_PAUSE_CAP = 0.2
+# How long an update waits for another instance to make the replies of the officer's previous
+# one (so that answers arrive in order) before it goes ahead anyway.
+REPLY_ORDER_PATIENCE = 5.0
 # The update kinds asked for, by getUpdates and by setWebhook alike.
 ALLOWED_UPDATES: tuple[str, ...] = tuple(Update.ALL_TYPES)
 # How long a webhook POST waits for SQLite's write lock before Telegram is told to retry.
@@ -92,6 +98,24 @@ class HandlerFailed(Exception):
     def __init__(self, error: BaseException) -> None:
         super().__init__(type(error).__name__)
         self.error = error
+
+
+class _UserBusy(Exception):
+    """Another instance handles one of this officer's updates right now, or has still to make
+    the replies of their previous one: wait for the turn."""
+
+    def __init__(self, replies: bool = False) -> None:
+        super().__init__("replies" if replies else "handling")
+        self.replies = replies
+
+
+class _OlderFirst(Exception):
+    """The officer has older updates not yet handled (received by other instances): those go
+    first, so their steps keep their order whichever instance received them."""
+
+    def __init__(self, waiting: list[tuple[int, str]]) -> None:
+        super().__init__(f"{len(waiting)} older")
+        self.waiting = waiting
 
 
 class _BeforeHandlers(Exception):
@@ -356,6 +380,13 @@ class Inbox:
         self._active = 0
         self._none_active = asyncio.Event()
         self._none_active.set()
+        # Set when several instances share the database (bot/cluster.py): this instance's name.
+        # Updates it receives and handles are marked with it; an officer's updates are then
+        # taken in order across instances, one at a time (an advisory lock per officer).
+        self.owner: str | None = None
+        # With several instances, another waits for these rows to go before it answers the
+        # same officer again (see _take_turn): struck sooner.
+        self.strike_delay = STRIKE_DELAY
 
     # --- handling ---------------------------------------------------------------------------
 
@@ -364,11 +395,10 @@ class Inbox:
 
         The officer's later updates wait meanwhile (bot/processing.py). A transaction the
         database refused before any handler ran is tried again; so is one a handler's database
-        error rolled back (PTB keeps the conversation where it was when a step raises). A
-        handler's other error rolls everything back and the update counts as handled. A failure
-        after the handlers ran (the commit itself) leaves PTB's conversations ahead of the
-        database: the inbox then halts and the process must restart (`failed`), which picks
-        the update up again from the database.
+        error rolled back. A handler's other error rolls everything back and the update counts
+        as handled. A failure after the handlers ran (the commit itself) leaves it unknown
+        whether the update was kept: the inbox then halts and the process must restart
+        (`failed`), which goes on from what the database holds.
         """
         if not isinstance(update, Update) or self.halted or self.closing:
             cast(Any, coroutine).close()
@@ -386,11 +416,25 @@ class Inbox:
 
     async def _handle(self, update: Update, coroutine: Awaitable[Any]) -> None:
         attempt = 0
+        turn_pause = TURN_PAUSE_FIRST
+        replies_waited = 0.0
         while True:
             attempt += 1
+            pause: float | None = None  # set when the next try need not back off
+            earlier: list[tuple[int, str]] = []
             try:
-                await self._handle_once(update, coroutine)
+                in_order = replies_waited < REPLY_ORDER_PATIENCE
+                await self._handle_once(update, coroutine, replies_in_order=in_order)
                 return
+            except _UserBusy as busy:
+                # Not a failure: another instance is handling this officer's previous update.
+                attempt -= 1
+                pause, turn_pause = turn_pause, min(turn_pause * 2, TURN_PAUSE_CAP)
+                if busy.replies:
+                    replies_waited += pause
+            except _OlderFirst as older:
+                attempt -= 1
+                pause, earlier = 0.0, older.waiting
             except DatabaseBusy:
                 pass  # SQLite's write lock is taken (a worker thread): wait for it
             except HandlerFailed as failure:
@@ -406,15 +450,21 @@ class Inbox:
                 return
             finally:
                 cast(Any, coroutine).close()  # if it never started
+            for update_id, payload in earlier:
+                first = self._read_back(update_id, payload)
+                if first is not None:
+                    await self._handle(first, self.application.process_update(first))
             if self._stopping.is_set():
                 return  # shutting down: it waits in the inbox for the next start
             if attempt >= HANDLE_ATTEMPTS:
                 self._halt(f"update {update.update_id} could not be handled ({attempt} tries)")
                 return
-            await asyncio.sleep(min(0.02 * 2**attempt, 2.0))
+            await asyncio.sleep(min(0.02 * 2**attempt, 2.0) if pause is None else pause)
             coroutine = self.application.process_update(update)
 
-    async def _handle_once(self, update: Update, coroutine: Awaitable[Any]) -> None:
+    async def _handle_once(
+        self, update: Update, coroutine: Awaitable[Any], *, replies_in_order: bool = True
+    ) -> None:
         started = time.perf_counter()
         replies: list[Reply] = []
         async with self.database.gate:
@@ -428,10 +478,16 @@ class Inbox:
             struck: Struck = ([], [])
             try:
                 try:
-                    claimed = inbox_storage.claim(session, update.update_id, utcnow())
+                    if self.owner is not None:
+                        self._take_turn(session, update, replies_in_order)
+                    claimed = inbox_storage.claim(session, update.update_id, utcnow(), self.owner)
                 except SQLAlchemyError as exc:
                     raise _BeforeHandlers(type(exc).__name__) from exc
-                if claimed is False:
+                if claimed is False and self.owner is not None:
+                    # Another instance handled it (it came first in the officer's order
+                    # there): that one makes its replies, or the leader if it dies.
+                    replies = []
+                elif claimed is False:
                     # Handled before (a restart, or a commit whose answer was lost): never
                     # twice; whatever of its calls is still to make is made now.
                     replies = self._pending_of(session, update.update_id)
@@ -465,6 +521,34 @@ class Inbox:
             metrics.UPDATES_HANDLED.labels(metrics.update_kind(update)).inc()
         await self.deliver(replies)
 
+    def _take_turn(self, session: Any, update: Update, replies_in_order: bool) -> None:
+        """Several instances: this officer's turn, their older updates first, and the replies
+        of those handled elsewhere made before this one's (for REPLY_ORDER_PATIENCE at most)."""
+        user = update.effective_user
+        if user is None or self.owner is None:
+            return
+        if not inbox_storage.take_user_turn(session, user.id):
+            raise _UserBusy()
+        waiting = inbox_storage.older_waiting(session, user.id, update.update_id)
+        if waiting:
+            raise _OlderFirst(waiting)
+        if replies_in_order and inbox_storage.earlier_replies_elsewhere(
+            session, user.id, update.update_id, self.owner
+        ):
+            raise _UserBusy(replies=True)
+
+    def _read_back(self, update_id: int, payload: str) -> Update | None:
+        """An update as stored (sealed JSON), or None if it cannot be read back."""
+        try:
+            data = json.loads(self.cipher.decrypt(payload)) if payload else None
+            update = Update.de_json(data, self.application.bot) if data else None
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("update %s could not be read back (%s)", update_id, type(exc).__name__)
+            return None
+        if update is None:
+            log.warning("update %s could not be read back", update_id)
+        return update
+
     def _pending_of(self, session: Any, update_id: int) -> list[Reply]:
         return [
             Reply(row.id, unseal_call(self.cipher, row.payload, row.on_sent))
@@ -492,7 +576,7 @@ class Inbox:
         self.failed.set()
 
     async def _run_handlers(self, update: Update, coroutine: Awaitable[Any]) -> effects.Journal:
-        """The handlers' pass (and any second pass they ask for), their calls held back."""
+        """The handlers' pass, their calls held back."""
         journal, token = effects.open_journal()
         # Fires only if the handling lets the event loop run while the transaction is open,
         # which keeps every other writer waiting: worth knowing, never expected.
@@ -500,9 +584,6 @@ class Inbox:
         probe = asyncio.get_running_loop().call_soon(yielded.append, True)
         try:
             await coroutine
-            while journal.redispatch and journal.error is None:
-                journal.redispatch = False
-                await self.application.process_update(update)
         finally:
             effects.close_journal(token)
             probe.cancel()
@@ -555,7 +636,7 @@ class Inbox:
         self._made_ids[:0], self._sent[:0] = struck
 
     async def _strike_soon(self) -> None:
-        await asyncio.sleep(STRIKE_DELAY)
+        await asyncio.sleep(self.strike_delay)
         await self.strike_now()
 
     async def strike_now(self) -> None:
@@ -661,35 +742,57 @@ class Inbox:
         """Make the calls a crash left behind, then queue the updates not yet handled."""
         with self.database.session() as session:
             pending = [
-                (row.id, row.update_id, row.payload, row.on_sent)
-                for row in inbox_storage.pending_replies(session)
+                (row.id, row.payload, row.on_sent) for row in inbox_storage.pending_replies(session)
             ]
             waiting = [(row.update_id, row.payload) for row in inbox_storage.unhandled(session)]
             purged = inbox_storage.purge(session, utcnow() - KEEP_HANDLED)
         if purged:
             log.info("purged %d handled updates older than a week", purged)
+        if await self._take_up(pending, waiting, "left by the last run"):
+            await self.strike_now()
+        return len(waiting)
+
+    async def _take_up(
+        self,
+        pending: Sequence[tuple[int | None, str, str | None]],
+        waiting: Sequence[tuple[int, str]],
+        whose: str,
+    ) -> int:
+        """Make stored replies (each chat's in order), then queue stored updates; how many
+        replies."""
         replies = [
             Reply(reply_id, unseal_call(self.cipher, payload, on_sent))
-            for reply_id, _update_id, payload, on_sent in pending
+            for reply_id, payload, on_sent in pending
             if reply_id is not None
         ]
         if replies:
-            log.info("making %d replies left by the last run", len(replies))
+            log.info("making %d replies %s", len(replies), whose)
             # Each chat's in order, the chats side by side: one slow chat must not hold the rest.
             by_chat: dict[int | None, list[Reply]] = {}
             for reply in replies:
                 by_chat.setdefault(_chat_of(reply.call), []).append(reply)
             await asyncio.gather(*(self.deliver(group) for group in by_chat.values()))
-            await self.strike_now()
         for update_id, payload in waiting:
-            data = json.loads(self.cipher.decrypt(payload))
-            update = Update.de_json(data, self.application.bot)
-            if update is None:
-                log.warning("update %s could not be read back", update_id)
-                continue
-            await self.application.update_queue.put(update)
+            update = self._read_back(update_id, payload)
+            if update is not None:
+                await self.application.update_queue.put(update)
         if waiting:
-            log.info("handling %d updates left by the last run", len(waiting))
+            log.info("handling %d updates %s", len(waiting), whose)
+        return len(replies)
+
+    async def adopt(self, gone: set[str | None]) -> int:
+        """Several instances: take over the work of instances that are gone (their updates
+        not yet handled, the replies of their handled ones not yet made); how many updates.
+
+        Only the leader calls this (bot/cluster.py), and one UPDATE moves the rows, so no
+        reply is made by two instances (beyond one in flight when its instance died).
+        """
+        assert self.owner is not None
+        async with self.database.gate:
+            with self.database.session() as session:
+                waiting, rows = inbox_storage.adopt(session, gone, self.owner)
+                pending = [(row.id, row.payload, row.on_sent) for row in rows]
+        await self._take_up(pending, waiting, "of an instance that stopped")
         return len(waiting)
 
     def purge(self) -> int:
@@ -773,7 +876,7 @@ class Inbox:
             # A unit, not a plain session: if another connection holds SQLite's write lock,
             # DatabaseBusy comes at once instead of the event loop waiting for the lock.
             with self.database.unit() as session:
-                return inbox_storage.store(session, rows, utcnow())
+                return inbox_storage.store(session, rows, utcnow(), self.owner)
 
     def stop(self) -> None:
         """End `poll` at its next turn."""

@@ -60,6 +60,8 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 POLLER = "poller"
+# Each of several instances on one database holds a lease of its own (bot/cluster.py).
+INSTANCE_PREFIX = "instance:"
 TTL = timedelta(seconds=10)
 RENEW_EVERY = 3.0  # seconds between renewals (three chances within one TTL)
 RETRY_EVERY = 2.0  # seconds between a standby's attempts
@@ -178,12 +180,17 @@ class Leadership:
             log.warning("could not release the lease %r (%s)", self.name, type(exc).__name__)
             return
         if released:
-            metrics.LEADER_CHANGES.labels("released").inc()
+            self.count("released")
 
     def drop(self, holder: str) -> None:
         """Delete the lease of a holder known to be gone (`holder_gone`)."""
         with self.database.session() as session:
             leases.release(session, self.name, holder)
+
+    def count(self, change: str) -> None:
+        """Count a change of the lead in /metrics (an instance's own lease is not the lead)."""
+        if not self.name.startswith(INSTANCE_PREFIX):
+            metrics.LEADER_CHANGES.labels(change).inc()
 
     def seconds_left(self) -> float:
         """Seconds until this holder must have stopped unless it renews."""
@@ -194,7 +201,7 @@ class Leadership:
         if self.lost is None:
             self.lost = reason
             log.error("%s", reason)
-            metrics.LEADER_CHANGES.labels("lost").inc()
+            self.count("lost")
 
 
 @dataclass
@@ -225,7 +232,7 @@ class _Acquisition:
             log.warning("standby: cannot reach the database (%s); trying again", type(exc).__name__)
             return self.retry_every
         if taken:
-            metrics.LEADER_CHANGES.labels("took").inc()
+            lease.count("took")
             if self.told:
                 log.info("standby: took over the lease %r as %s", lease.name, lease.holder)
             elif self.seen is not None:
@@ -271,15 +278,18 @@ async def leadership(
     renew_every: float = RENEW_EVERY,
     retry_every: float = RETRY_EVERY,
     safety: float = SAFETY,
+    holder: str | None = None,
 ) -> AsyncIterator[Leadership]:
     """Hold the lease `name` for the body's duration; enter before the bot starts polling.
 
     Raises LeadershipRefused on entry if another process holds it (unless `standby`, which
     waits for it). Should the lease be lost while held, the task that entered is cancelled (so
     its polling stops, its cleanup running as for Ctrl-C) and LeadershipLost comes out of the
-    `async with`. `lease.lost` says why.
+    `async with`. `lease.lost` says why. `holder` names the holder (default: a new name).
     """
     lease = Leadership(database, name, ttl, timedelta(seconds=safety))
+    if holder is not None:
+        lease.holder = holder
     acquisition = _Acquisition(lease, standby, retry_every)
     while True:
         try:

@@ -28,6 +28,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.app import BotApplication, build_application, inbox_of, polling, receiving
+from bot.cluster import Cluster, shared
 from bot.http import Listener, ListenError, bind, drop_webhook_if_set, serving, set_webhook
 from bot.policy import Policy
 from bot.settings import Settings
@@ -50,35 +51,54 @@ class InboxFailed(RunFailed):
 
 
 async def run(settings: Settings, database: Database, policy: Policy, *, token: str) -> None:
-    """Run until asked to stop, then stop gracefully; a second signal is not needed."""
+    """Run until asked to stop, then stop gracefully; a second signal is not needed.
+
+    In webhook mode on PostgreSQL this is one of several instances (bot/cluster.py): it takes
+    updates at once and leads (the sender, the jobs) only while it holds the lead.
+    """
     application = build_application(settings, database, policy, token=token)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     inbox = inbox_of(application)
+    cluster = (
+        Cluster(application, database)
+        if shared(database, settings.webhook_url is not None)
+        else None
+    )
+    lost = cluster.failed if cluster is not None else asyncio.Event()
     sock = listening_socket(settings)
-    try:
-        async with (
-            asyncio.timeout(None) as deadline,
-            taking_updates(application, settings, sock, token=token) as listener,
-        ):
-            await _first(stop.wait(), inbox.failed.wait())
-            # From here on, STOP_GRACE seconds at most, the bot's own stop included.
-            deadline.reschedule(loop.time() + STOP_GRACE)
-            if listener is not None:
-                listener.accepting = False
-            inbox.close()
-            if inbox.in_progress:
-                log.info("stopping: finishing %d update(s) under way", inbox.in_progress)
-            await inbox.finished()
-    except TimeoutError:
-        log.warning(
-            "stopped after %.0f s with work unfinished: the next start takes it up", STOP_GRACE
-        )
+    async with contextlib.AsyncExitStack() as membership:
+        if cluster is not None:
+            # Before any update is taken: the rows it stores name an instance that lives.
+            await membership.enter_async_context(cluster.member())
+        try:
+            async with (
+                asyncio.timeout(None) as deadline,
+                taking_updates(application, settings, sock, token=token) as listener,
+                cluster.standing_by() if cluster is not None else contextlib.nullcontext(),
+            ):
+                await _first(stop.wait(), inbox.failed.wait(), lost.wait())
+                # From here on, STOP_GRACE seconds at most, the bot's own stop included.
+                deadline.reschedule(loop.time() + STOP_GRACE)
+                if listener is not None:
+                    listener.accepting = False
+                inbox.close()
+                if inbox.in_progress:
+                    log.info("stopping: finishing %d update(s) under way", inbox.in_progress)
+                await inbox.finished()
+        except TimeoutError:
+            log.warning(
+                "stopped after %.0f s with work unfinished: the next start takes it up",
+                STOP_GRACE,
+            )
     if inbox.failed.is_set():
         # The database holds every update not yet handled: a restart goes on from there.
         raise InboxFailed("the update inbox stopped (see the log); restart the bot")
+    if lost.is_set():
+        assert cluster is not None
+        raise RunFailed(f"{cluster.reason}; restart this instance")
     log.info("stopped")
 
 

@@ -57,7 +57,7 @@ from handlers.common import (
     show_step,
 )
 from handlers.context import services
-from handlers.flow import Draft, Flow, Pressed, Typed
+from handlers.flow import Draft, Flow, Pressed, StoredConversationHandler, Typed
 from storage import audit, bindings, broadcasts, conversations, officers, roles
 from storage.models import BindingMethod, BindingRequest, Gender, Officer, RequestStatus, Role
 
@@ -797,7 +797,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The binding conversation and the organizers' decision buttons."""
     text = filters.TEXT & ~filters.COMMAND & PRIVATE_MESSAGE
     other = ~filters.COMMAND & PRIVATE_MESSAGE
-    conversation = ConversationHandler(
+    conversation = StoredConversationHandler(
         entry_points=[CommandHandler("start", start, filters=PRIVATE_MESSAGE)],
         states={
             ASK_CONTACT: [
@@ -818,9 +818,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
             ],
         },
         fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
-        allow_reentry=True,
         name=NAME,
-        persistent=True,
     )
     approval = APPROVAL.handler(
         entry_points=[],

@@ -17,7 +17,6 @@ Reminders are bot/jobs/bookings.py; the staff's side is handlers/booking_staff.p
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -32,7 +31,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.policy import Policy, ServiceKind, ServicePolicy
@@ -54,6 +52,7 @@ from handlers.common import (
     reply,
 )
 from handlers.context import services
+from handlers.flow import StoredConversationHandler
 from storage import audit, officers
 from storage import bookings as booking_storage
 from storage.models import Booking, ServiceSlot, SignupState
@@ -640,19 +639,13 @@ async def alias_cancelled(update: Update, context: Context) -> object:
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """/book, its steps, the booking cards' buttons and the pseudonym conversation."""
-    # A card's buttons and the typed pseudonym share one conversation per user and chat (not
-    # per message) on purpose; PTB warns about that choice.
     typed = PRIVATE_MESSAGE & filters.TEXT & ~filters.COMMAND
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        cards = ConversationHandler(
-            entry_points=[CallbackQueryHandler(booking_pressed, pattern=BookingAction.pattern())],
-            states={ASK_ALIAS: [MessageHandler(typed, alias_received)]},
-            fallbacks=[CommandHandler("cancel", alias_cancelled, filters=PRIVATE_MESSAGE)],
-            name=NAME,
-            persistent=True,
-            allow_reentry=True,
-        )
+    cards = StoredConversationHandler(
+        entry_points=[CallbackQueryHandler(booking_pressed, pattern=BookingAction.pattern())],
+        states={ASK_ALIAS: [MessageHandler(typed, alias_received)]},
+        fallbacks=[CommandHandler("cancel", alias_cancelled, filters=PRIVATE_MESSAGE)],
+        name=NAME,
+    )
     return [
         CommandHandler("book", book_command, filters=PRIVATE_MESSAGE),
         CallbackQueryHandler(book_command_pressed, pattern=f"^{MenuChoice('book').pack()}$"),

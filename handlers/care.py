@@ -1,14 +1,15 @@
 """Care reports (慰问): an officer reports a life event, for themselves or a colleague.
 
 The report is a conversation whose every step commits its state and draft before the next prompt
-(so a restart resumes it). Submitting prices the case by the union's policy, links a duplicate to
-the first report of the same event, and tells the organizers privately.
+and whose step is read back from the database at every update (StoredConversationHandler), so a
+restart, or another instance of the bot, resumes it. Submitting prices the case by the union's
+policy, links a duplicate to the first report of the same event, and tells the organizers
+privately.
 """
 
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +24,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.rules.care import CaseKey, date_problem, first_duplicate, parse_date, price
@@ -42,12 +42,12 @@ from handlers.common import (
     answer,
     conversation_key,
     edit_or_send,
-    guarded,
     notify,
     prompt,
     reply,
 )
 from handlers.context import services
+from handlers.flow import StoredConversationHandler
 from storage import audit, care, conversations, officers, roles
 from storage.crypto import FieldCipher
 from storage.models import CareCase, CaseStatus, Officer
@@ -134,7 +134,6 @@ def _step(
     return wrap
 
 
-@guarded(NAME, EVENT)
 @_step(EVENT, EVENTS)
 async def event_chosen(
     update: Update, context: Context, step: CareStep, _caller: Caller
@@ -156,7 +155,6 @@ async def event_chosen(
     return state
 
 
-@guarded(NAME, WHO)
 @_step(WHO, ("self", "other"))
 async def who_chosen(update: Update, context: Context, step: CareStep, caller: Caller) -> str | int:
     """For oneself, or on behalf of a colleague."""
@@ -170,7 +168,6 @@ async def who_chosen(update: Update, context: Context, step: CareStep, caller: C
     return await _ask_details(update, context, {**draft, "officer_id": caller.officer.id})
 
 
-@guarded(NAME, COLLEAGUE)
 @access(refused=returning(END))
 async def colleague_entered(update: Update, context: Context, caller: Caller) -> str | int:
     """A colleague by police ID (anywhere) or by exact name within one's own unit."""
@@ -204,7 +201,6 @@ async def colleague_entered(update: Update, context: Context, caller: Caller) ->
     return state
 
 
-@guarded(NAME, PICK)
 @pressed(CareStep, accept=lambda step: step.step == PICK)
 async def colleague_picked(
     update: Update, context: Context, step: CareStep, caller: Caller
@@ -248,13 +244,11 @@ def _date_markup() -> InlineKeyboardMarkup:
     return _rows([_button(word, DATE, value) for value, word in DATE_WORDS.items()])
 
 
-@guarded(NAME, HOSPITAL)
 async def hospital_entered(update: Update, context: Context) -> str:
     """The hospital's name."""
     return await _short_text(update, context, HOSPITAL, WARD, texts.CARE_ASK_WARD)
 
 
-@guarded(NAME, WARD)
 async def ward_entered(update: Update, context: Context) -> str:
     """The ward and bed: a health detail, stored encrypted."""
     return await _short_text(
@@ -287,7 +281,6 @@ async def _short_text(
     return state
 
 
-@guarded(NAME, RELATION)
 @_step(RELATION, RELATIONS)
 async def relation_chosen(
     update: Update, context: Context, step: CareStep, _caller: Caller
@@ -299,7 +292,6 @@ async def relation_chosen(
     return state
 
 
-@guarded(NAME, DATE)
 async def date_entered(update: Update, context: Context) -> str:
     """The event date, typed: 2026-11-29, 11月29日, 昨天…"""
     message = update.effective_message
@@ -307,7 +299,6 @@ async def date_entered(update: Update, context: Context) -> str:
     return await _take_date(update, context, message.text)
 
 
-@guarded(NAME, DATE)
 @_step(DATE, tuple(DATE_WORDS))
 async def date_pressed(update: Update, context: Context, step: CareStep, _caller: Caller) -> str:
     """今天 or 昨天 pressed: the same as typing the word."""
@@ -341,7 +332,6 @@ def _today(context: Context) -> date:
     return datetime.now(services(context).zone).date()
 
 
-@guarded(NAME, NOTE)
 async def note_entered(update: Update, context: Context) -> str:
     """An optional short note (a health detail: encrypted, organizers only)."""
     message = update.effective_message
@@ -357,7 +347,6 @@ async def note_entered(update: Update, context: Context) -> str:
     return await _ask_confirm(update, context, {**FLOW.draft(update, context), "note": sealed})
 
 
-@guarded(NAME, NOTE)
 @_step(NOTE, ("skip",))
 async def note_skipped(update: Update, context: Context, _skip: CareStep, _caller: Caller) -> str:
     """No note."""
@@ -401,7 +390,6 @@ def _details(draft: dict[str, Any], cipher: FieldCipher) -> str:
     return "".join(f"\n{line}" for line in lines)
 
 
-@guarded(NAME, CONFIRM)
 @_step(CONFIRM, ("yes", "no"))
 async def confirmed(update: Update, context: Context, step: CareStep, caller: Caller) -> str | int:
     """Submit or discard; the case, duplicate check and audit commit together."""
@@ -492,7 +480,6 @@ def _file(session: Session, caller: Caller, draft: dict[str, Any], context: Cont
 def _use_buttons(state: str) -> Handler:
     """Typed text at a step that waits for a button: which button to press; the step stays."""
 
-    @guarded(NAME, state)
     async def use_buttons(update: Update, context: Context) -> str:
         await prompt(update, context, texts.CARE_USE_BUTTONS[state])
         return state
@@ -573,49 +560,43 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     def pressed(callback: Any) -> CallbackQueryHandler[Any, Any]:
         return CallbackQueryHandler(callback, pattern=CareStep.pattern())
 
-    # Buttons and typed answers share one conversation keyed per user and chat (not per
-    # message) on purpose; PTB warns about that choice.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        report = ConversationHandler(
-            entry_points=[
-                CommandHandler("report", start, filters=PRIVATE_MESSAGE),
-                CallbackQueryHandler(start, pattern=f"^{MenuChoice('report').pack()}$"),
+    report = StoredConversationHandler(
+        entry_points=[
+            CommandHandler("report", start, filters=PRIVATE_MESSAGE),
+            CallbackQueryHandler(start, pattern=f"^{MenuChoice('report').pack()}$"),
+        ],
+        states={
+            EVENT: [pressed(event_chosen), MessageHandler(other, _use_buttons(EVENT))],
+            WHO: [pressed(who_chosen), MessageHandler(other, _use_buttons(WHO))],
+            COLLEAGUE: [
+                MessageHandler(text, colleague_entered),
+                MessageHandler(other, text_expected),
             ],
-            states={
-                EVENT: [pressed(event_chosen), MessageHandler(other, _use_buttons(EVENT))],
-                WHO: [pressed(who_chosen), MessageHandler(other, _use_buttons(WHO))],
-                COLLEAGUE: [
-                    MessageHandler(text, colleague_entered),
-                    MessageHandler(other, text_expected),
-                ],
-                PICK: [pressed(colleague_picked), MessageHandler(other, _use_buttons(PICK))],
-                HOSPITAL: [
-                    MessageHandler(text, hospital_entered),
-                    MessageHandler(other, text_expected),
-                ],
-                WARD: [MessageHandler(text, ward_entered), MessageHandler(other, text_expected)],
-                RELATION: [
-                    pressed(relation_chosen),
-                    MessageHandler(other, _use_buttons(RELATION)),
-                ],
-                DATE: [
-                    MessageHandler(text, date_entered),
-                    pressed(date_pressed),
-                    MessageHandler(other, text_expected),
-                ],
-                NOTE: [
-                    MessageHandler(text, note_entered),
-                    pressed(note_skipped),
-                    MessageHandler(other, text_expected),
-                ],
-                CONFIRM: [pressed(confirmed), MessageHandler(other, _use_buttons(CONFIRM))],
-            },
-            fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
-            allow_reentry=True,
-            name=NAME,
-            persistent=True,
-        )
+            PICK: [pressed(colleague_picked), MessageHandler(other, _use_buttons(PICK))],
+            HOSPITAL: [
+                MessageHandler(text, hospital_entered),
+                MessageHandler(other, text_expected),
+            ],
+            WARD: [MessageHandler(text, ward_entered), MessageHandler(other, text_expected)],
+            RELATION: [
+                pressed(relation_chosen),
+                MessageHandler(other, _use_buttons(RELATION)),
+            ],
+            DATE: [
+                MessageHandler(text, date_entered),
+                pressed(date_pressed),
+                MessageHandler(other, text_expected),
+            ],
+            NOTE: [
+                MessageHandler(text, note_entered),
+                pressed(note_skipped),
+                MessageHandler(other, text_expected),
+            ],
+            CONFIRM: [pressed(confirmed), MessageHandler(other, _use_buttons(CONFIRM))],
+        },
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
+        name=NAME,
+    )
     return [
         report,
         CommandHandler("myreports", my_reports, filters=PRIVATE_MESSAGE),

@@ -2,10 +2,11 @@
 
 已探望 is one press. 已发放 (the amount, and a reason if it is not the policy's sum) and 不予受理
 (a reason) are short conversations whose every step commits its state and draft before its
-prompt, so a restart resumes them. The database, not PTB's memory, says where a flow stands:
-/start and /menu drop rows behind this ConversationHandler's back, so every step reads the row
-back first. The final step locks the case, re-checks the organizer's role and the step, moves the
-case and writes the audit entry in one transaction; the officer hears of it after the commit.
+prompt, so a restart resumes them. The database, not PTB's memory, says where a flow stands: the
+StoredConversationHandler reads the row at every update (any instance of the bot may get the
+next one), and every step reads its draft back first. The final step locks the case, re-checks
+the organizer's role and the step, moves the case and writes the audit entry in one transaction;
+the officer hears of it after the commit.
 
 A visit or payment on an officer's death case is the union's confirmation of that death
 (storage.deaths): in the same transaction the officer is marked deceased, nothing more is sent
@@ -22,7 +23,6 @@ import dataclasses
 import logging
 import secrets
 import unicodedata
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from enum import Enum
@@ -41,7 +41,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import texts
 from bot.care_export import export_bytes
@@ -72,6 +71,7 @@ from handlers.common import (
 from handlers.context import services
 from handlers.drives import when_text as drive_when
 from handlers.events.listing import when_text as event_when
+from handlers.flow import StoredConversationHandler
 from storage import audit, broadcasts, care, conversations, deaths, officers, roles
 from storage.bookings import Offer
 from storage.crypto import FieldCipher
@@ -734,7 +734,8 @@ async def _refresh_card(
 
 
 async def _flow_gone(update: Update, context: Context) -> int:
-    """/start or /menu dropped the flow behind PTB's back: treat the message as outside it."""
+    """A row whose draft no longer holds what its step needs (dropped): the message is outside
+    any flow."""
     await menu.hint(update, context)
     return END
 
@@ -903,23 +904,15 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(flow_pressed, pattern=CaseFlowButton.pattern()),
         MessageHandler(message, message_received),
     ]
-    # Keyed per user and chat, not per message, on purpose: the amount the organizer types must
-    # reach the flow the card's button started. PTB warns about that choice.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
-        conversation = ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(pay_pressed, pattern=rf"^{CaseAction.prefix}:pay(:|$)"),
-                CallbackQueryHandler(
-                    decline_pressed, pattern=rf"^{CaseAction.prefix}:decline(:|$)"
-                ),
-            ],
-            states={state: in_flow for state in STATES},
-            fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
-            allow_reentry=True,
-            name=NAME,
-            persistent=True,
-        )
+    conversation = StoredConversationHandler(
+        entry_points=[
+            CallbackQueryHandler(pay_pressed, pattern=rf"^{CaseAction.prefix}:pay(:|$)"),
+            CallbackQueryHandler(decline_pressed, pattern=rf"^{CaseAction.prefix}:decline(:|$)"),
+        ],
+        states={state: in_flow for state in STATES},
+        fallbacks=[CommandHandler("cancel", cancel, filters=PRIVATE_MESSAGE)],
+        name=NAME,
+    )
     return [
         conversation,
         CallbackQueryHandler(visit_pressed, pattern=CaseAction.pattern()),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +26,6 @@ from telegram.ext import (
     ApplicationHandlerStop,
     BaseHandler,
     ContextTypes,
-    ConversationHandler,
     filters,
 )
 
@@ -141,46 +140,6 @@ class Caller:
         return bool(self.roles & ORGANIZER_ROLES)
 
 
-Step = Callable[[Update, "Context"], Coroutine[Any, Any, object]]
-
-
-def guarded(name: str, state: str) -> Callable[[Step], Step]:
-    """Run a conversation step only while the database still holds the flow at this step.
-
-    /start, /menu, /cancel or another flow may have dropped the flow's row; PTB still remembers
-    the step. Then PTB's copy ends here and the update goes through the handlers again, as if no
-    flow were open, so it is answered by whatever it was really meant for.
-    """
-
-    def wrap(step: Step) -> Step:
-        @functools.wraps(step)
-        async def run(update: Update, context: Context) -> object:
-            with services(context).database.session() as session:
-                current = conversations.state_of(session, name, conversation_key(update))
-            if current != state:
-                redispatch(update, context)
-                return ConversationHandler.END
-            return await step(update, context)
-
-        return run
-
-    return wrap
-
-
-def redispatch(update: Update, context: Context) -> None:
-    """Let the handlers take this update again once the current pass is over.
-
-    For a flow that found itself dropped: its conversation ends, and the update is answered by
-    whatever it was meant for, in the same transaction as the first pass (bot/effects.py).
-    """
-    application = context.application
-
-    def start() -> None:
-        application.create_task(application.process_update(update))
-
-    effects.redispatch(start)
-
-
 @dataclass(frozen=True)
 class FlowStore:
     """Where one conversation keeps its step and draft: a row per user, committed per step."""
@@ -208,8 +167,8 @@ class FlowStore:
     ) -> tuple[str | None, dict[str, Any]]:
         """The step and draft the database holds for this user; (None, {}) if no flow is open.
 
-        PTB's periodic flush writes back a state it still remembers after /menu dropped the
-        flow; such a row has no valid draft (`valid` says so) and ends here.
+        A row whose draft does not hold what its step needs (an older format, a damaged row:
+        `valid` says so) is dropped and ends here.
         """
         key = conversation_key(update)
         with services(context).database.session() as session:

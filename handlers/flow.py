@@ -21,12 +21,18 @@ is over, and — as with any ConversationHandler whose state takes nothing — `
 returns None and the update goes on to the next handler of its group in the same pass. No
 update is ever handed back through process_update.
 
+The plain conversations (binding, the care report, the booking pseudonym, 已发放 / 不予受理 on
+a care case: string states, a FlowStore draft) are routed the same way by
+`StoredConversationHandler`. Several instances of the bot may share one database and any update
+may reach any of them, so no conversation keeps its state in memory.
+
 A preview is confirmed (or cancelled) by taking its row (`Flow.taking`): the delete is the
 transaction's first statement, so one press acts however often the button is pressed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import logging
@@ -47,6 +53,7 @@ from sqlmodel import Session
 from telegram import Bot, InlineKeyboardMarkup, Message, Update
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     BaseHandler,
     CallbackQueryHandler,
     ConversationHandler,
@@ -575,10 +582,7 @@ class Flow(Generic[S, D, B]):
         # Any other button of the flow at this step: checked like a step's, then expired.
         any_button = CallbackQueryHandler(pressed, pattern=self.button.pattern())
         return FlowHandler(
-            self,
-            entry_points=list(entry_points),
-            states={state: list(handlers) for state, handlers in states.items()},
-            fallbacks=[*fallbacks, any_button],
+            self, entry_points=entry_points, states=states, fallbacks=[*fallbacks, any_button]
         )
 
     async def _pressed(self, update: Update, context: Context, step: PressStep[S, D, B]) -> object:
@@ -617,17 +621,17 @@ class Flow(Generic[S, D, B]):
         return await step(update, context, Typed(caller, committed.state, committed.draft, message))
 
 
-# --- where the flows find their database -----------------------------------------------------
+# --- where the conversations find their database ---------------------------------------------
 
 _databases: dict[int, Database] = {}
 
 
 def serve(bot: Bot, database: Database) -> None:
-    """Let the flows of the application with this bot read their steps from `database`.
+    """Let the conversations of the application with this bot read their steps from `database`.
 
     `check_update` is given nothing but the update; the update's bot is the application's, and
-    the application's persistence (bot/persistence.py) names its database when PTB hands it the
-    bot.
+    the composition root (bot/app.py `build_application`) names its database once the
+    application is built.
     """
     key = id(bot)
     _databases[key] = database
@@ -637,49 +641,71 @@ def serve(bot: Bot, database: Database) -> None:
 def _database_of(update: Update) -> Database:
     database = _databases.get(id(update.get_bot()))
     if database is None:
-        raise RuntimeError("no database serves this bot's flows (see handlers.flow.serve)")
+        raise RuntimeError("no database serves this bot's conversations (see handlers.flow.serve)")
     return database
 
 
-# --- the ConversationHandler -----------------------------------------------------------------
+# --- the ConversationHandlers ----------------------------------------------------------------
 
+# (what the step is handed: the committed row, the state or None for an entry point; PTB's
+# conversation key; the chosen handler; that handler's own check result)
 Check = tuple[object, tuple[int | str, ...], BaseHandler[Update, Context, object], object]
 
 
-class FlowHandler(ConversationHandler[Context]):
-    """A ConversationHandler that takes its state from the committed row, not from memory.
+class _CommittedStepHandler(ConversationHandler[Context]):
+    """A ConversationHandler that takes its state from the committed row, never from memory.
 
-    Entry points come first (every flow may be restarted). Otherwise the update goes to the
-    handlers of the committed state, then the fallbacks; with no committed step, or none of them
-    taking it, check_update returns None and the next handler of the group gets the update.
-    PTB's own copy of the state is never read, so it is neither persisted nor restored.
+    Several instances of the bot may share one database, and any update may reach any of them:
+    the step an officer stands at is what conversation_state holds, read at every update that a
+    step could take. Entry points come first (every conversation may be restarted); otherwise
+    the update goes to the handlers of the committed state, then the fallbacks. With no
+    committed step, or none of them taking it, check_update returns None and the next handler of
+    the group gets the update in the same pass. PTB's own record of states is neither written
+    nor read, so there is nothing to persist, restore or flush.
+
+    Every step runs to its end before the next update of the officer is checked (no
+    `block=False`): the state it returns is the one it committed before its prompt.
     """
 
     def __init__(
         self,
-        flow: Flow[Any, Any, Any],
+        name: str,
         *,
-        entry_points: list[AnyHandler],
-        states: dict[object, list[AnyHandler]],
-        fallbacks: list[AnyHandler],
+        entry_points: Sequence[AnyHandler],
+        states: Mapping[Any, Sequence[AnyHandler]],
+        fallbacks: Sequence[AnyHandler],
     ) -> None:
         # Keyed per user and chat, not per message, on purpose: the typed text must reach the
-        # flow its buttons started. PTB warns about that choice.
+        # conversation its buttons started. PTB warns about that choice.
         with warnings.catch_warnings():
             warnings.filterwarnings(
                 "ignore", message="If 'per_message=False'", category=PTBUserWarning
             )
             super().__init__(
-                entry_points=entry_points,
-                states=states,
-                fallbacks=fallbacks,
+                entry_points=list(entry_points),
+                states={state: list(handlers) for state, handlers in states.items()},
+                fallbacks=list(fallbacks),
                 allow_reentry=True,
-                name=flow.name,
+                name=name,
                 persistent=False,
             )
-        self.flow = flow
-        self._steps = [handler for handlers in states.values() for handler in handlers]
-        self._steps += fallbacks
+        self.stored_as = name
+        self._steps = [handler for handlers in self.states.values() for handler in handlers]
+        self._steps += self.fallbacks
+        for handler in (*self.entry_points, *self._steps):
+            if handler.block is False:
+                raise ValueError(f"{name}: a step must not run with block=False")
+
+    def _committed(self, session: Session, key: str) -> tuple[object, object] | None:
+        """The committed state and what its step is handed with it; None if none is open."""
+        raise NotImplementedError
+
+    def _at(self, row: object) -> contextlib.AbstractContextManager[object]:
+        """While the step chosen for `row` runs."""
+        return contextlib.nullcontext()
+
+    def _ended(self, update: Update, context: Context) -> None:
+        """A step returned END."""
 
     def check_update(self, update: object) -> Check | None:
         """An entry point; else, with a committed step, that step's handler or a fallback."""
@@ -694,17 +720,19 @@ class FlowHandler(ConversationHandler[Context]):
         found = _first(self.entry_points, update)
         if found is not None:
             return None, key, found[0], found[1]
-        # Most updates are for nobody's flow: read the database only for one a step could take.
+        # Most updates are for nobody's conversation: read the database only for one a step
+        # could take.
         if _first(self._steps, update) is None:
             return None
         with _database_of(update).session() as session:
-            committed = self.flow.read(session, key_of(chat.id, user.id))
+            committed = self._committed(session, key_of(chat.id, user.id))
         if committed is None:
             return None
-        found = _first([*self.states.get(committed.state, []), *self.fallbacks], update)
+        state, row = committed
+        found = _first([*self.states.get(state, []), *self.fallbacks], update)
         if found is None:
             return None
-        return committed, key, found[0], found[1]
+        return row, key, found[0], found[1]
 
     async def handle_update(  # type: ignore[override]
         self,
@@ -713,14 +741,86 @@ class FlowHandler(ConversationHandler[Context]):
         check_result: Check,
         context: Context,
     ) -> object | None:
-        """Run the chosen handler with the row the check read at hand."""
-        if not isinstance(check_result[0], Committed):  # an entry point: no row was read
-            return await super().handle_update(update, application, check_result, context)
-        token = _current.set((self.flow.name, check_result[0]))
+        """Run the chosen step; PTB's ApplicationHandlerStop still stops the later groups."""
+        row, _key, handler, check = check_result
+        stop = False
+        with self._at(row):
+            try:
+                new_state = await handler.handle_update(update, application, check, context)
+            except ApplicationHandlerStop as raised:
+                new_state, stop = raised.state, True
+        if new_state == END:
+            self._ended(update, context)
+        if stop:
+            raise ApplicationHandlerStop
+        return None
+
+
+class FlowHandler(_CommittedStepHandler):
+    """The ConversationHandler of a typed flow (`Flow.handler`).
+
+    The row its check read (a Committed, state and draft) is at hand for the step
+    (`Flow.committed`). A step that ends the flow has taken or forgotten its row itself (a
+    preview is confirmed by taking it), so END drops nothing here.
+    """
+
+    def __init__(
+        self,
+        flow: Flow[Any, Any, Any],
+        *,
+        entry_points: Sequence[AnyHandler],
+        states: Mapping[Any, Sequence[AnyHandler]],
+        fallbacks: Sequence[AnyHandler],
+    ) -> None:
+        super().__init__(flow.name, entry_points=entry_points, states=states, fallbacks=fallbacks)
+        self.flow = flow
+
+    def _committed(self, session: Session, key: str) -> tuple[object, object] | None:
+        """The flow's step and draft, read as its types (a row that does not read is dropped)."""
+        committed = self.flow.read(session, key)
+        return None if committed is None else (committed.state, committed)
+
+    @contextmanager
+    def _at(self, row: object) -> Iterator[object]:
+        """The row the check read, for `Flow.committed` while the step runs."""
+        if not isinstance(row, Committed):  # an entry point: no row was read
+            yield None
+            return
+        token = _current.set((self.flow.name, row))
         try:
-            return await super().handle_update(update, application, check_result, context)
+            yield row
         finally:
             _current.reset(token)
+
+
+class StoredConversationHandler(_CommittedStepHandler):
+    """A plain ConversationHandler (string states, a FlowStore draft) whose state is the
+    committed row of conversation_state, read at every update (see _CommittedStepHandler).
+
+    Each step commits the state it returns (`FlowStore.save`) before its prompt goes out. A step
+    that returns END has the row dropped right there, in the update's own transaction: never
+    later, so nothing can drop a row another instance wrote meanwhile.
+    """
+
+    def __init__(
+        self,
+        *,
+        entry_points: Sequence[AnyHandler],
+        states: Mapping[str, Sequence[AnyHandler]],
+        fallbacks: Sequence[AnyHandler] = (),
+        name: str,
+    ) -> None:
+        super().__init__(name, entry_points=entry_points, states=states, fallbacks=fallbacks)
+
+    def _committed(self, session: Session, key: str) -> tuple[object, object] | None:
+        """The committed state, as stored."""
+        state = conversations.state_of(session, self.stored_as, key)
+        return None if state is None else (state, state)
+
+    def _ended(self, update: Update, context: Context) -> None:
+        """The conversation is over: its row goes with the update's transaction."""
+        with services(context).database.session() as session:
+            conversations.delete(session, self.stored_as, conversation_key(update))
 
 
 def _first(

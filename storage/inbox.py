@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
@@ -24,15 +24,24 @@ class Incoming:
     payload: str
 
 
-def store(session: Session, updates: Sequence[Incoming], now: datetime) -> set[int]:
+def store(
+    session: Session, updates: Sequence[Incoming], now: datetime, owner: str | None = None
+) -> set[int]:
     """Store updates not yet in the inbox; returns the ids that were new.
 
     An update Telegram sends again (it was fetched but not yet acknowledged) is stored once.
+    `owner` is the instance that received them, when several share the database.
     """
     if not updates:
         return set()
     rows = [
-        {"update_id": u.update_id, "user_id": u.user_id, "payload": u.payload, "received_at": now}
+        {
+            "update_id": u.update_id,
+            "user_id": u.user_id,
+            "payload": u.payload,
+            "received_at": now,
+            "owner": owner,
+        }
         for u in updates
     ]
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -70,21 +79,31 @@ _TAKE = (
     .values(handled_at=bindparam("taken_at"))
     .returning(_inbox.c.update_id)
 )
+_TAKE_OWNED = (
+    update(_inbox)
+    .where(_inbox.c.update_id == bindparam("taken_id"), _inbox.c.handled_at.is_(None))
+    .values(handled_at=bindparam("taken_at"), owner=bindparam("taken_by"))
+    .returning(_inbox.c.update_id)
+)
 _HANDLED_AT = select(_inbox.c.handled_at).where(_inbox.c.update_id == bindparam("update_id"))
 _ADD_REPLY = insert(_pending).returning(_pending.c.id, sort_by_parameter_order=True)
 _FORGET = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))
 
 
-def claim(session: Session, update_id: int, now: datetime) -> bool | None:
+def claim(session: Session, update_id: int, now: datetime, owner: str | None = None) -> bool | None:
     """Take an update for handling: True if it waited, False if already handled, None if absent.
 
     The update is marked handled at once, in the transaction that will hold its changes: a
     rollback takes the mark back with them. The row lock the UPDATE takes (PostgreSQL; the
     transaction already holds SQLite's write lock) keeps a second process from handling it at
-    the same time.
+    the same time. `owner` (several instances) becomes the instance that makes its replies.
     """
     connection = session.connection()
-    taken = connection.execute(_TAKE, {"taken_id": update_id, "taken_at": now}).first()
+    if owner is None:
+        taken = connection.execute(_TAKE, {"taken_id": update_id, "taken_at": now}).first()
+    else:
+        parameters = {"taken_id": update_id, "taken_at": now, "taken_by": owner}
+        taken = connection.execute(_TAKE_OWNED, parameters).first()
     if taken is not None:
         return True
     handled = connection.execute(_HANDLED_AT, {"update_id": update_id}).first()
@@ -166,3 +185,127 @@ def erase_since(session: Session, user_id: int, first: int, last: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- several instances on one PostgreSQL database (bot/cluster.py) ---------------------------
+
+# Advisory lock keys of officers' turns: bit 62 keeps them apart from any other advisory lock
+# (Telegram's user ids stay below 2**53).
+_USER_LOCK_SPACE = 1 << 62
+_TRY_USER_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
+_OLDER_WAITING = (
+    select(_inbox.c.update_id, _inbox.c.payload)
+    .where(
+        _inbox.c.user_id == bindparam("user_id"),
+        _inbox.c.update_id < bindparam("update_id"),
+        _inbox.c.handled_at.is_(None),
+    )
+    .order_by(_inbox.c.update_id)
+)
+
+
+def take_user_turn(session: Session, user_id: int) -> bool:
+    """Take this officer's turn for the rest of the transaction; False if another instance
+    handles one of their updates right now.
+
+    PostgreSQL only (a transaction-scoped advisory lock, released by the commit or rollback);
+    SQLite's single writer already makes every turn exclusive.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = _USER_LOCK_SPACE | user_id
+    return bool(session.connection().execute(_TRY_USER_LOCK, {"key": key}).scalar())
+
+
+def older_waiting(session: Session, user_id: int, update_id: int) -> list[tuple[int, str]]:
+    """The officer's updates stored before this one and not yet handled: (id, sealed JSON),
+    oldest first."""
+    rows = session.connection().execute(
+        _OLDER_WAITING, {"user_id": user_id, "update_id": update_id}
+    )
+    return [(int(row[0]), str(row[1])) for row in rows]
+
+
+_EARLIER_REPLIES_ELSEWHERE = (
+    select(_pending.c.id)
+    .join(_inbox, _inbox.c.update_id == _pending.c.update_id)
+    .where(
+        _inbox.c.user_id == bindparam("user_id"),
+        _inbox.c.update_id < bindparam("update_id"),
+        _inbox.c.owner != bindparam("owner"),
+    )
+    .limit(1)
+)
+
+
+def earlier_replies_elsewhere(session: Session, user_id: int, update_id: int, owner: str) -> bool:
+    """True if replies to an earlier update of this officer, handled by another instance, are
+    still to be made (the next answer should not overtake them)."""
+    parameters = {"user_id": user_id, "update_id": update_id, "owner": owner}
+    return session.connection().execute(_EARLIER_REPLIES_ELSEWHERE, parameters).first() is not None
+
+
+def owners_with_work(session: Session) -> set[str | None]:
+    """Instances (None: no instance, a single-instance run's rows) that hold updates not yet
+    handled or replies not yet made."""
+    waiting = select(_inbox.c.owner).where(_inbox.c.handled_at.is_(None)).distinct()
+    replying = (
+        select(_inbox.c.owner)
+        .where(_inbox.c.update_id.in_(select(_pending.c.update_id)))
+        .distinct()
+    )
+    owners: set[str | None] = {row[0] for row in session.connection().execute(waiting)}
+    owners |= {row[0] for row in session.connection().execute(replying)}
+    return owners
+
+
+def _of_owners(owners: set[str | None]) -> object:
+    named = [owner for owner in owners if owner is not None]
+    conditions = [_inbox.c.owner.in_(named)] if named else []
+    if None in owners:
+        conditions.append(_inbox.c.owner.is_(None))
+    return or_(*conditions)
+
+
+def adopt(
+    session: Session, owners: set[str | None], adopter: str
+) -> tuple[list[tuple[int, str]], list[PendingReply]]:
+    """Take over the work of instances that are gone: their updates not yet handled (id and
+    sealed JSON, oldest first) and the replies of their handled updates not yet made (in order).
+
+    One UPDATE moves the rows to `adopter`; an instance adopting at the same moment waits for
+    it and then finds nothing left to take.
+    """
+    if not owners:
+        return [], []
+    which = _of_owners(owners)
+    moved = session.connection().execute(
+        update(_inbox)
+        .where(
+            which,  # type: ignore[arg-type]
+            or_(
+                _inbox.c.handled_at.is_(None),
+                _inbox.c.update_id.in_(select(_pending.c.update_id)),
+            ),
+        )
+        .values(owner=adopter)
+        .returning(_inbox.c.update_id, _inbox.c.handled_at, _inbox.c.payload)
+    )
+    waiting: list[tuple[int, str]] = []
+    handled: list[int] = []
+    for update_id, handled_at, payload in moved:
+        if handled_at is None:
+            waiting.append((int(update_id), str(payload)))
+        else:
+            handled.append(int(update_id))
+    waiting.sort()
+    replies: list[PendingReply] = []
+    if handled:
+        replies = list(
+            session.exec(
+                model_select(PendingReply)
+                .where(col(PendingReply.update_id).in_(handled))
+                .order_by(col(PendingReply.id))
+            ).all()
+        )
+    return waiting, replies

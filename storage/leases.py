@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, delete, or_, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -87,3 +87,13 @@ def release(session: Session, name: str, holder: str) -> bool:
 def current(session: Session, name: str) -> Lease | None:
     """The lease row as it stands (possibly expired), or None if nobody holds it."""
     return session.get(Lease, name, populate_existing=True)
+
+
+def live_holders(session: Session, prefix: str, now: datetime) -> set[str]:
+    """Holders of the leases whose name starts with `prefix` and that have not run out."""
+    rows = session.execute(
+        select(col(Lease.holder)).where(
+            col(Lease.name).startswith(prefix, autoescape=True), col(Lease.expires_at) >= now
+        )
+    )
+    return {str(row[0]) for row in rows}

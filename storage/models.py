@@ -656,6 +656,7 @@ class InboxUpdate(SQLModel, table=True):
     """
 
     __tablename__ = "update_inbox"
+    __table_args__ = (Index("ix_update_inbox_user_update", "user_id", "update_id"),)
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     user_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
@@ -665,6 +666,9 @@ class InboxUpdate(SQLModel, table=True):
     handled_at: datetime | None = Field(
         default=None, sa_column=_timestamp(nullable=True, index=True)
     )
+    # With several instances (bot/cluster.py): the instance that received the update, then the
+    # one that handled it and makes its replies; another adopts them if that one dies.
+    owner: str | None = Field(default=None, sa_column=Column(String(160), nullable=True))
 
 
 class PendingReply(SQLModel, table=True):
@@ -690,7 +694,8 @@ class Lease(SQLModel, table=True):
 
     __tablename__ = "lease"
 
-    name: str = Field(primary_key=True, max_length=32)
+    # "poller" (the leader), or "instance:<holder>" for each running instance.
+    name: str = Field(primary_key=True, max_length=160)
     holder: str = Field(max_length=128)
     acquired_at: datetime = Field(default_factory=utcnow, sa_column=_timestamp())
     expires_at: datetime = Field(sa_column=_timestamp())
