@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -94,9 +94,23 @@ class _Unit:
     database: Database
     connection: Connection
     task: asyncio.Task[Any] | None
+    # What storage functions read once per transaction (see `unit_scratch`).
+    scratch: dict[Any, Any] = field(default_factory=dict)
 
     def owned_here(self) -> bool:
         return self.task is not None and _running_task() is self.task
+
+
+def unit_scratch(session: Session) -> dict[Any, Any] | None:
+    """A dict that lives as long as the unit `session` belongs to (None outside a unit).
+
+    For rows an update's handlers read many times (its conversation steps): read once, kept
+    in step by the same module's writes, and emptied when a block of the unit rolls back.
+    """
+    unit = _current_unit.get()
+    if unit is None or session.bind is not unit.connection or not unit.owned_here():
+        return None
+    return unit.scratch
 
 
 _current_unit: ContextVar[_Unit | None] = ContextVar("nuanjing_unit", default=None)
@@ -164,6 +178,7 @@ class Database:
                     nested.commit()
                 except BaseException:
                     nested.rollback()
+                    unit.scratch.clear()  # it may hold what was just rolled back
                     raise
             return
         with Session(self.engine, expire_on_commit=False) as session:
