@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -96,9 +98,99 @@ class _Unit:
     task: asyncio.Task[Any] | None
     # What storage functions read once per transaction (see `unit_scratch`).
     scratch: dict[Any, Any] = field(default_factory=dict)
+    # The session blocks open in the unit, innermost last (see `Database.session`).
+    blocks: list[_Block] = field(default_factory=list)
+    numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def owned_here(self) -> bool:
         return self.task is not None and _running_task() is self.task
+
+
+@dataclass
+class _Block:
+    """A `Database.session()` block inside a unit. Its savepoint is made just before its first
+    write: most blocks only read, and a savepoint through the ORM costs more than the read."""
+
+    name: str
+    made: bool = False
+
+
+# Statements that change nothing: no savepoint needed before them.
+_READS = ("SELECT", "PRAGMA")
+# Statements that end savepoints. (A savepoint a block begins itself, `begin_nested`, counts
+# as a write: the block's own must come before it, or rolling that one back would drop ours.)
+_SAVEPOINTS = ("RELEASE", "ROLLBACK")
+
+
+def _savepoint_before_write(
+    connection: Connection,
+    cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    executemany: bool,
+) -> None:
+    """Before a unit's block first writes, make its savepoint (and those of the blocks around
+    it that have none yet, outermost first)."""
+    unit = _current_unit.get()
+    if unit is None or connection is not unit.connection or not unit.blocks:
+        return
+    if unit.blocks[-1].made or statement.lstrip()[:9].upper().startswith(_READS + _SAVEPOINTS):
+        return
+    for block in unit.blocks:
+        if not block.made:
+            cursor.execute(f"SAVEPOINT {block.name}")
+            block.made = True
+
+
+def _block_of(unit: _Unit) -> Iterator[Session]:
+    """A session block of the unit: its writes are undone if the block raises, the rest of the
+    unit's are not (a savepoint, made before its first write: `_savepoint_before_write`)."""
+    block = _Block(f"nj_block_{next(unit.numbers)}")
+    unit.blocks.append(block)
+    # The session never commits the unit's transaction; its rollback() goes back to the block's
+    # savepoint; a failed flush rolls the whole unit back (no handler goes on after a database
+    # error: the update then fails as a whole).
+    nested = _BlockSession(
+        bind=unit.connection, join_transaction_mode="rollback_only", expire_on_commit=False
+    )
+    nested.undo = lambda: _undo(unit, block)
+    try:
+        yield nested
+        nested.flush()
+    except BaseException:
+        unit.blocks.pop()
+        nested.close()
+        unit.scratch.clear()  # it may hold what is rolled back now
+        if block.made:
+            # A failed flush may have ended the transaction already: the unit fails anyway.
+            with contextlib.suppress(Exception):
+                unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
+                unit.connection.exec_driver_sql(f"RELEASE SAVEPOINT {block.name}")
+        raise
+    unit.blocks.pop()
+    nested.close()
+    if block.made:
+        unit.connection.exec_driver_sql(f"RELEASE SAVEPOINT {block.name}")
+
+
+class _BlockSession(Session):
+    """The session of a unit's block: `rollback()` undoes the block's writes only, the rest of
+    the unit's stay (what a savepoint session did)."""
+
+    undo: Callable[[], None]
+
+    def rollback(self) -> None:
+        """Back to the block's savepoint; what the session held is let go."""
+        self.undo()
+        self.expunge_all()
+
+
+def _undo(unit: _Unit, block: _Block) -> None:
+    unit.scratch.clear()
+    if block.made:
+        # The savepoint stays: the block may go on writing.
+        unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
 
 
 def unit_scratch(session: Session) -> dict[Any, Any] | None:
@@ -140,6 +232,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, echo=echo, pool_pre_ping=True)
+        event.listen(self.engine, "before_cursor_execute", _savepoint_before_write)
         self._gate: asyncio.Lock | None = None
 
     @property
@@ -168,18 +261,7 @@ class Database:
         """
         unit = _current_unit.get()
         if unit is not None and unit.database is self and unit.owned_here():
-            with Session(
-                bind=unit.connection,
-                join_transaction_mode="create_savepoint",
-                expire_on_commit=False,
-            ) as nested:
-                try:
-                    yield nested
-                    nested.commit()
-                except BaseException:
-                    nested.rollback()
-                    unit.scratch.clear()  # it may hold what was just rolled back
-                    raise
+            yield from _block_of(unit)
             return
         with Session(self.engine, expire_on_commit=False) as session:
             try:

@@ -1,0 +1,123 @@
+"""An update's unit of work and its session blocks (storage/db.py), on SQLite and PostgreSQL.
+
+A block's savepoint is made only before its first write; what a block undoes (by raising or by
+`session.rollback()`) is its own writes, never the unit's others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from storage.db import Database
+from storage.models import Lease
+from storage.types import utcnow
+
+
+class Refused(Exception):
+    """A handler's own reason to leave a block."""
+
+
+def _add(session: Session, name: str) -> None:
+    session.add(Lease(name=name, holder="h", expires_at=utcnow() + timedelta(seconds=5)))
+    session.flush()
+
+
+def _names(database: Database) -> list[str]:
+    with database.session() as session:
+        return sorted(session.exec(select(Lease.name)).all())
+
+
+def _raising_block(database: Database) -> None:
+    with pytest.raises(Refused), database.session() as session:
+        _add(session, "undone")
+        raise Refused
+
+
+def _read_only_raising(database: Database) -> None:
+    with pytest.raises(Refused), database.session() as session:
+        session.exec(select(Lease)).all()
+        raise Refused
+
+
+def _rolled_back_then_written(database: Database) -> None:
+    with database.session() as session:
+        _add(session, "undone")
+        session.rollback()
+        _add(session, "after-rollback")
+
+
+def _inner_raises(database: Database) -> None:
+    with database.session() as outer:
+        _add(outer, "outer")
+        with pytest.raises(Refused), database.session() as inner:
+            _add(inner, "undone")
+            raise Refused
+
+
+def _outer_raises_after_inner(database: Database) -> None:
+    with pytest.raises(Refused), database.session():
+        with database.session() as inner:  # the outer block's first write comes from here
+            _add(inner, "undone-inner")
+        raise Refused
+
+
+def _nested_savepoint_rolled_back(database: Database) -> None:
+    with database.session() as session:
+        _add(session, "kept-before")
+        savepoint = session.begin_nested()
+        _add(session, "undone")
+        savepoint.rollback()
+        _add(session, "kept-after")
+
+
+CASES: list[tuple[str, Callable[[Database], None], list[str]]] = [
+    ("a block that raises", _raising_block, ["first"]),
+    ("a read-only block that raises", _read_only_raising, ["first"]),
+    ("rollback() then writing on", _rolled_back_then_written, ["after-rollback", "first"]),
+    ("an inner block that raises", _inner_raises, ["first", "outer"]),
+    ("an outer block that raises after its inner", _outer_raises_after_inner, ["first"]),
+    (
+        "begin_nested rolled back",
+        _nested_savepoint_rolled_back,
+        ["first", "kept-after", "kept-before"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "play", "kept"), CASES, ids=[case for case, _, _ in CASES])
+async def test_a_block_undoes_only_its_own_writes(
+    database: Database, case: str, play: Callable[[Database], None], kept: list[str]
+) -> None:
+    with database.unit() as unit:
+        _add(unit, "first")  # the unit's own write, before any block
+        play(database)
+        assert sorted(unit.exec(select(Lease.name)).all()) == kept, case
+    assert _names(database) == kept, f"{case}: committed"
+
+
+async def test_a_unit_that_raises_keeps_nothing(database: Database) -> None:
+    with pytest.raises(Refused), database.unit() as unit:
+        _add(unit, "first")
+        with database.session() as session:
+            _add(session, "second")
+        raise Refused
+    assert _names(database) == []
+
+
+async def test_a_savepoint_is_made_only_before_a_blocks_first_write(database: Database) -> None:
+    from storage import db
+
+    def made() -> bool:
+        unit = db._current_unit.get()
+        assert unit is not None
+        return unit.blocks[-1].made
+
+    with database.unit(), database.session() as session:
+        session.exec(select(Lease)).all()
+        assert not made(), "a read needs no savepoint"
+        _add(session, "written")
+        assert made()
