@@ -27,59 +27,79 @@ import math
 import os
 import random
 import re
-import signal
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):
     # Run as a script: Python put bench/ on sys.path, but the packages live in the repo root.
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func
-from sqlmodel import col, select
-
 from bench.broadcast import bot_environment
-from bench.updates import bench_database, postgres_url
+from bench.harness import (
+    DEADLINE_SECONDS,
+    EYES_TICK,
+    JSON,
+    ORGANIZER_BACKGROUND,
+    PROGRESS_EVERY,
+    SETTLE_POLL,
+    SHOWN,
+    ZONE,
+    BenchmarkError,
+    BotProcess,
+    CutOff,
+    DatabaseView,
+    OfficerActor,
+    OrganizerActor,
+    Plan,
+    Roster,
+    Stage,
+    announcement_lost,
+    arrivals,
+    arrived_since,
+    cards_of,
+    case_findings,
+    clock,
+    copies_meant,
+    is_error,
+    is_notice,
+    last_lines,
+    lead,
+    message,
+    plan_officers,
+    read_database,
+    register_users,
+    seed_database,
+    short,
+    shown,
+    spawn_bot,
+    text_of,
+    wrong_answer,
+)
+from bench.updates import bench_database, met_or_not, positive, postgres_url
 from bot import texts
 from bot.sandbox import Sandbox, SandboxClient
 from bot.sandbox.server import IN_PROGRESS
 from storage import leases
-from storage import officers as officer_storage
-from storage import roles as role_storage
 from storage.crypto import FieldCipher
 from storage.db import Database
-from storage.models import (
-    AppealReply,
-    BindingMethod,
-    BloodAppeal,
-    Broadcast,
-    BroadcastKind,
-    CareCase,
-    Delivery,
-    DeliveryState,
-    InboxUpdate,
-    Officer,
-    PendingReply,
-    Role,
-)
 from storage.types import utcnow
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "730001:bench-chaos-bot"
-ZONE = ZoneInfo("Asia/Shanghai")
-ORGANIZER_USER_ID = 840_000_000
-ORGANIZER_POLICE_ID = "400001"
-FIRST_USER_ID = 840_000_001
-FIRST_POLICE_ID = 500_001
-UNIT = "天元分局"
+ROSTER = Roster(
+    token=TOKEN,
+    first_user_id=840_000_001,
+    first_police_id=500_001,
+    unit="天元分局",
+    organizer_user_id=840_000_000,
+    organizer_police_id="400001",
+    organizer_name="赵干事",
+)
 
 # Faults, set on the sandbox once everything is seeded (see --help).
 ERROR_RATE = 0.10
@@ -93,7 +113,6 @@ MAX_DONORS = 100  # /appeal asks for 1–100 donors
 
 # Pacing: officers start within --spread seconds and think between steps like people do.
 SPREAD_SECONDS = 60.0
-THINK_SECONDS = (0.3, 1.5)
 ANNOUNCE_AT = (0.15, 0.35)  # shares of --spread
 APPEAL_AT = (0.45, 0.65)
 # Kills: most after the process has polled for a random while, some during its start-up
@@ -102,248 +121,53 @@ UPTIME_SECONDS = (1.0, 8.0)
 STARTUP_KILL_SHARE = 0.25
 STARTUP_KILL_SECONDS = (0.3, 2.5)
 
-NOTICE = "【工会通知】本周六上午九点在分局礼堂召开会员大会，请准时参加。"
 HOSPITAL, ADDRESS, CONTACT = "市中心医院", "长沙路1号", "张医生 13800000000"
 
-EYES_TICK = 0.1  # how often the officers look at their chats
-PROGRESS_EVERY = 5.0
-SETTLE_POLL = 0.5
 POLL_CHECK = 0.1
 START_SECONDS = 60.0  # a start must poll within this, lease wait included
 # Starts in a row that end before polling (not refusals): the tree cannot run, give up.
 MAX_FAILED_STARTS = 30
-STOP_SECONDS = 20.0
-CLIENT_CONNECTIONS = 8
-DEADLINE_SECONDS = 1800.0
-SHOWN = 12  # problems listed by kind
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-JSON = dict[str, Any]
-Wanted = Callable[[JSON], bool]
-
 TARGETS = {"lost": 0, "misfiled": 0, "duplicates_max": 2, "unanswered": 0}
-
-
-class BenchmarkError(Exception):
-    """The run could not be carried out (the bot never started, the harness failed)."""
-
-
-class StopActing(Exception):
-    """An officer cannot go on (the button to press is not there)."""
-
-
-def clock() -> float:
-    """Seconds on the sandbox's clock (it logs calls with time.monotonic)."""
-    return time.monotonic()
-
-
-# --- what the bot shows ---------------------------------------------------------------------
-
-
-def text_of(event: JSON) -> str:
-    """The text of the message as the event left it."""
-    message = event.get("message") or {}
-    return str(message.get("text") or message.get("caption") or "")
-
-
-def buttons_of(event: JSON) -> list[str]:
-    """The inline buttons of the message as the event left it."""
-    markup = (event.get("message") or {}).get("reply_markup") or {}
-    return [str(b.get("text", "")) for row in markup.get("inline_keyboard", []) for b in row]
-
-
-def lead(template: str) -> str:
-    """The fixed start of a text template, up to its first placeholder."""
-    return template.split("{", 1)[0]
-
-
-def message(*fragments: str, buttons: Sequence[str] = ()) -> Wanted:
-    """A new message holding every fragment and button."""
-
-    def wanted(event: JSON) -> bool:
-        if event.get("kind") != "message":
-            return False
-        text, shown = text_of(event), buttons_of(event)
-        return all(f in text for f in fragments) and all(b in shown for b in buttons)
-
-    return wanted
-
-
-def shown(message_id: int, *fragments: str, buttons: Sequence[str] = ()) -> Wanted:
-    """The pressed message edited to hold the fragments (or, if it could not be, a new one)."""
-    sent = message(*fragments, buttons=buttons)
-
-    def wanted(event: JSON) -> bool:
-        if event.get("kind") == "edit" and int(event.get("message_id", 0)) == message_id:
-            text, present = text_of(event), buttons_of(event)
-            return all(f in text for f in fragments) and all(b in present for b in buttons)
-        return sent(event)
-
-    return wanted
 
 
 # --- the plan -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Plan:
-    """One officer: who they are and what they will do."""
-
-    index: int
-    user_id: int
-    police_id: str
-    name: str
-    blocked: bool
-    donor: bool
-    starts_after: float
-    hospital: str
-    ward: str
-    admitted: date
-    seed: int
-
-    @property
-    def acts(self) -> bool:
-        """Officers who blocked the bot do nothing (writing to it would unblock them)."""
-        return not self.blocked
-
-
 def make_plans(officers: int, spread: float, seed: int) -> list[Plan]:
-    """The officers of a run: a few blocked, some O-negative donors, start times spread out."""
+    """The officers of a run: a few blocked, some O-negative donors, start times spread out.
+
+    Officers who blocked the bot do nothing (writing to it would unblock them).
+    """
     rng = random.Random(seed)
     indices = list(range(officers))
     blocked = set(rng.sample(indices, round(officers * BLOCKED_SHARE)))
     active = [i for i in indices if i not in blocked]
     wanted = min(MAX_DONORS, max(1, round(officers * DONOR_SHARE)), len(active))
     donors = set(rng.sample(active, wanted))
-    today = datetime.now(ZONE).date()
-    plans = []
-    for index in indices:
-        number = index + 1
-        police_id = str(FIRST_POLICE_ID + index)
-        plans.append(
-            Plan(
-                index=index,
-                user_id=FIRST_USER_ID + index,
-                police_id=police_id,
-                name=f"警员{police_id}",
-                blocked=index in blocked,
-                donor=index in donors,
-                starts_after=rng.uniform(0.0, spread),
-                hospital=f"第{number}人民医院",
-                ward=f"心内科{number}病区{number % 40 + 1}床",
-                admitted=today - timedelta(days=1 + index % 300),
-                seed=rng.randrange(1 << 30),
-            )
-        )
-    return plans
-
-
-def seed_database(database: Database, plans: Sequence[Plan]) -> None:
-    """The roster: every officer bound to their simulated account, and one organizer."""
-    with database.session() as session:
-        for plan in plans:
-            officer = officer_storage.create(
-                session,
-                Officer(
-                    police_id=plan.police_id,
-                    name=plan.name,
-                    unit=UNIT,
-                    phone=f"+86139{int(plan.police_id):08d}",
-                    birthday=date(1975 + plan.index % 25, 1 + plan.index % 12, 1 + plan.index % 28),
-                    blood_group="O" if plan.donor else "AB"[plan.index % 2],
-                    rh_negative=plan.donor,
-                    # No birthday or festival greeting may land in the middle of a dialog.
-                    greetings_opt_out=True,
-                ),
-            )
-            officer_storage.bind(
-                session,
-                officer,
-                telegram_user_id=plan.user_id,
-                chat_id=plan.user_id,
-                method=BindingMethod.IMPORT,
-            )
-        organizer = officer_storage.create(
-            session,
-            Officer(
-                police_id=ORGANIZER_POLICE_ID,
-                name="赵干事",
-                unit="市局机关",
-                phone="+8613900400001",
-                birthday=date(1980, 6, 1),
-                blood_group="AB",
-                greetings_opt_out=True,
-            ),
-        )
-        officer_storage.bind(
-            session,
-            organizer,
-            telegram_user_id=ORGANIZER_USER_ID,
-            chat_id=ORGANIZER_USER_ID,
-            method=BindingMethod.IMPORT,
-        )
-        assert organizer.id is not None
-        role_storage.grant(session, organizer.id, Role.ORGANIZER, granted_by="bench")
-    # The bot processes open their own connections.
-    database.dispose()
+    return plan_officers(ROSTER, officers, spread, rng, active, blocked, donors)
 
 
 # --- the bot processes ----------------------------------------------------------------------
 
 
-class BotRun:
+class BotRun(BotProcess):
     """One ``python -m bot run``, its output appended to the shared log."""
 
-    def __init__(self, number: int, process: asyncio.subprocess.Process, started: float) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, number: int) -> None:
+        super().__init__(process)
         self.number = number
-        self.process = process
-        self.started = started
         self.polling_at: float | None = None
         self.polling = asyncio.Event()
         self.first_call = 0  # the sandbox's call log from here on is this process's
         self.calls_seen = 0  # the sandbox's call log up to here was looked at
-        self.killed = False
 
     @classmethod
-    async def start(cls, number: int, env: dict[str, str], folder: Path, log: Path) -> BotRun:
+    async def launch(cls, number: int, env: dict[str, str], folder: Path, log: Path) -> BotRun:
         """Start it in ``folder`` (so no stray .env is read)."""
-        with log.open("ab") as output:
-            output.write(f"=== bench/chaos: bot process #{number} starting ===\n".encode())
-            output.flush()
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                "run",
-                env=env,
-                cwd=folder,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=output,
-                stderr=asyncio.subprocess.STDOUT,
-            )
-        return cls(number, process, clock())
-
-    @property
-    def returncode(self) -> int | None:
-        """The exit code, or None while it runs."""
-        return self.process.returncode
-
-    async def kill(self) -> None:
-        """SIGKILL: nothing is cleaned up, as when the host dies."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.killed = True
-        await self.process.wait()
-
-    async def stop(self) -> int:
-        """SIGTERM, which `nuanjing run` answers by stopping cleanly; the exit code."""
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.process.wait(), STOP_SECONDS)
-        except TimeoutError:
-            await self.kill()
-            return -signal.SIGKILL
+        banner = f"bench/chaos: bot process #{number} starting"
+        return cls(await spawn_bot(env, folder, log, banner), number)
 
 
 @dataclass
@@ -359,212 +183,21 @@ class Kill:
     refusals: int = 0
 
 
-# --- what the officers see ------------------------------------------------------------------
-
-
-@dataclass
-class _Waiter:
-    chat_id: int
-    since: int
-    wanted: Wanted
-    future: asyncio.Future[tuple[int, JSON]]
-
-
-class Eyes:
-    """The officers' view of their chats: the sandbox's record, looked at every EYES_TICK.
-
-    One look serves every waiting officer (the sandbox runs in this process), instead of one
-    long poll per officer that every reply of any chat would wake.
-    """
-
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
-        self._waiters: list[_Waiter] = []
-
-    def events(self, chat_id: int) -> list[JSON]:
-        """Everything the bot did in the chat so far."""
-        return self.sandbox.events(TOKEN, chat_id)
-
-    def count(self, chat_id: int) -> int:
-        """How many events the chat has."""
-        return len(self.events(chat_id))
-
-    @property
-    def waiting(self) -> int:
-        """Officers (tasks) waiting for something to appear."""
-        return sum(not waiter.future.done() for waiter in self._waiters)
-
-    async def wait(self, chat_id: int, since: int, wanted: Wanted) -> tuple[int, JSON]:
-        """The first event from index ``since`` on that is wanted; waits as long as it takes."""
-        future: asyncio.Future[tuple[int, JSON]] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(chat_id, since, wanted, future)
-        self._waiters.append(waiter)
-        try:
-            self._look_at(waiter, self.events(chat_id))
-            return await future
-        finally:
-            self._waiters.remove(waiter)
-
-    def look(self) -> None:
-        """Resolve every waiter whose event has arrived."""
-        seen: dict[int, list[JSON]] = {}
-        for waiter in list(self._waiters):
-            if waiter.future.done():
-                continue
-            if waiter.chat_id not in seen:
-                seen[waiter.chat_id] = self.events(waiter.chat_id)
-            self._look_at(waiter, seen[waiter.chat_id])
-
-    @staticmethod
-    def _look_at(waiter: _Waiter, events: list[JSON]) -> None:
-        if waiter.future.done():
-            return
-        for index in range(waiter.since, len(events)):
-            if waiter.wanted(events[index]):
-                waiter.future.set_result((index, events[index]))
-                return
-        waiter.since = len(events)
-
-    async def run(self) -> None:
-        """Look until cancelled."""
-        while True:
-            await asyncio.sleep(EYES_TICK)
-            self.look()
-
-
 # --- the people -----------------------------------------------------------------------------
 
 
-@dataclass
-class Input:
-    """Something a person sent or pressed, and when the answer they waited for came."""
-
-    step: str
-    what: str
-    sent_at: float
-    query_id: str | None = None
-    answered_at: float | None = None
-
-
-class Person:
-    """Someone talking to the bot through the sandbox, keeping track of what they did."""
-
-    def __init__(self, world: World, user_id: int, name: str, seed: int) -> None:
-        self.world = world
-        self.user_id = user_id
-        self.name = name
-        self.rng = random.Random(seed)
-        self.inputs: list[Input] = []
-        self.notes: list[str] = []
-
-    @property
-    def user(self) -> JSON:
-        """The Telegram user the sandbox sends as."""
-        return {"id": self.user_id, "first_name": self.name, "language_code": "zh-hans"}
-
-    def input(self, step: str) -> Input | None:
-        """The input of this step, if it was made."""
-        return next((made for made in self.inputs if made.step == step), None)
-
-    async def think(self) -> None:
-        """A person reads, then types or presses."""
-        await asyncio.sleep(self.rng.uniform(*THINK_SECONDS))
-
-    async def say(self, step: str, text: str, wanted: Wanted) -> JSON:
-        """Send a text and wait for the bot's answer to it."""
-        world = self.world
-        since = world.eyes.count(self.user_id)
-        async with world.connections:
-            await world.client.send_text(self.user, text)
-        made = Input(step, text, clock())
-        self.inputs.append(made)
-        world.last_input_at = made.sent_at
-        return await self._answer(made, since, wanted)
-
-    async def press(self, step: str, message_id: int, button: str, wanted: Wanted) -> JSON:
-        """Press a button on one message and wait for the bot's answer to it."""
-        world = self.world
-        since = world.eyes.count(self.user_id)
-        try:
-            async with world.connections:
-                query_id = await world.client.press(self.user, button, message_id=message_id)
-        except AssertionError as exc:  # the sandbox's 404: no such button on that message
-            self.notes.append(f"{step}: cannot press {button!r}: {str(exc)[:160]}")
-            raise StopActing from None
-        made = Input(step, f"[{button}]", clock(), query_id=query_id)
-        self.inputs.append(made)
-        world.last_input_at = made.sent_at
-        return await self._answer(made, since, wanted)
-
-    async def _answer(self, made: Input, since: int, wanted: Wanted) -> JSON:
-        _index, event = await self.world.eyes.wait(self.user_id, since, wanted)
-        made.answered_at = clock()
-        return event
-
-
-class OfficerActor(Person):
+class ChaosOfficer(OfficerActor):
     """An officer: a care report for themselves; an O-negative one also answers the appeal."""
 
-    def __init__(self, world: World, plan: Plan) -> None:
-        super().__init__(world, plan.user_id, plan.name, plan.seed)
-        self.plan = plan
+    def __init__(self, world: Stage, plan: Plan) -> None:
+        super().__init__(world, plan)
         self.appeal_seen = False
-
-    async def report(self) -> None:
-        """/report → 住院 → 为本人 → hospital → ward → date → 跳过 → ✅ 提交."""
-        plan = self.plan
-        await self.world.after_start(plan.starts_after)
-        event_name = texts.CARE_EVENTS["hospitalization"]
-        event = await self.say(
-            "report", "/report", message(texts.CARE_ASK_EVENT, buttons=[event_name])
-        )
-        menu = int(event["message_id"])
-        await self.think()
-        asked = texts.CARE_ASK_WHO.format(event=event_name)
-        event = await self.press(
-            "event", menu, event_name, shown(menu, asked, buttons=[texts.CARE_FOR_SELF])
-        )
-        await self.think()
-        await self.press(
-            "who", int(event["message_id"]), texts.CARE_FOR_SELF, message(texts.CARE_ASK_HOSPITAL)
-        )
-        await self.think()
-        await self.say("hospital", plan.hospital, message(texts.CARE_ASK_WARD))
-        await self.think()
-        await self.say("ward", plan.ward, message(texts.CARE_ASK_DATE["hospitalization"]))
-        await self.think()
-        event = await self.say(
-            "date",
-            plan.admitted.isoformat(),
-            message(texts.CARE_ASK_NOTE, buttons=[texts.CARE_SKIP]),
-        )
-        await self.think()
-        event = await self.press(
-            "note",
-            int(event["message_id"]),
-            texts.CARE_SKIP,
-            message(lead(texts.CARE_SUMMARY), buttons=[texts.CARE_SUBMIT]),
-        )
-        summary = text_of(event)
-        for line in (
-            texts.CARE_LINE_HOSPITAL.format(hospital=plan.hospital),
-            texts.CARE_LINE_WARD.format(ward=plan.ward),
-            f"{plan.admitted.isoformat()}",
-        ):
-            if line not in summary:
-                self.notes.append(f"the summary lacks {line!r}: {summary!r}")
-        await self.think()
-        summary_id = int(event["message_id"])
-        await self.press(
-            "submit", summary_id, texts.CARE_SUBMIT, shown(summary_id, lead(texts.CARE_SUBMITTED))
-        )
 
     async def answer_appeal(self) -> None:
         """Wait for the appeal, press 我能去, and expect the address."""
+        appeal = message(lead(texts.APPEAL_TEXT), HOSPITAL, buttons=[texts.APPEAL_COMING_BUTTON])
         _index, event = await self.world.eyes.wait(
-            self.user_id,
-            0,
-            message(lead(texts.APPEAL_TEXT), HOSPITAL, buttons=[texts.APPEAL_COMING_BUTTON]),
+            self.user_id, 0, lambda events, index: appeal(events[index])
         )
         self.appeal_seen = True
         await self.think()
@@ -577,52 +210,26 @@ class OfficerActor(Person):
         )
 
 
-class Organizer(Person):
+class Organizer(OrganizerActor):
     """The union's organizer: an announcement to everyone, then an urgent appeal."""
 
-    def __init__(self, world: World, seed: int, announce_at: float, appeal_at: float) -> None:
-        super().__init__(world, ORGANIZER_USER_ID, "赵干事", seed)
+    def __init__(
+        self, world: Stage, seed: int, announce_at: float, appeal_at: float, donors: int
+    ) -> None:
+        super().__init__(world, seed)
         self.announce_at = announce_at
         self.appeal_at = appeal_at
-        self.announce_preview = ""
+        self.donors = donors
         self.appeal_preview = ""
 
-    async def organize(self) -> None:
+    async def act(self) -> None:
         """/announce to everyone at one moment, /appeal at a later one."""
         world = self.world
         await world.after_start(self.announce_at)
-        event = await self.say(
-            "announce",
-            "/announce",
-            message(texts.ANNOUNCE_ASK_AUDIENCE, buttons=[texts.ANNOUNCE_EVERYONE_BUTTON]),
-        )
-        await self.think()
-        menu = int(event["message_id"])
-        await self.press(
-            "audience",
-            menu,
-            texts.ANNOUNCE_EVERYONE_BUTTON,
-            shown(menu, lead(texts.ANNOUNCE_ASK_TEXT)),
-        )
-        await self.think()
-        event = await self.say(
-            "notice",
-            NOTICE,
-            message(lead(texts.ANNOUNCE_PREVIEW), buttons=[texts.ANNOUNCE_CONFIRM_BUTTON]),
-        )
-        self.announce_preview = text_of(event)
-        await self.think()
-        preview = int(event["message_id"])
-        await self.press(
-            "announce-confirm",
-            preview,
-            texts.ANNOUNCE_CONFIRM_BUTTON,
-            shown(preview, lead(texts.ANNOUNCE_CONFIRMED)),
-        )
+        await self.announce()
         await world.after_start(self.appeal_at)
         tomorrow = (datetime.now(ZONE).date() + timedelta(days=1)).isoformat()
-        donors = len(world.donors)
-        command = f"/appeal O- 血小板 {donors} {tomorrow} 08:00 {HOSPITAL}|{ADDRESS}|{CONTACT}"
+        command = f"/appeal O- 血小板 {self.donors} {tomorrow} 08:00 {HOSPITAL}|{ADDRESS}|{CONTACT}"
         event = await self.say(
             "appeal",
             command,
@@ -642,63 +249,6 @@ class Organizer(Person):
 # --- the run --------------------------------------------------------------------------------
 
 
-@dataclass
-class Outstanding:
-    """What is still on its way somewhere."""
-
-    sandbox_updates: int
-    sandbox_in_flight: int
-    unhandled: int
-    pending_replies: int
-    waiting_deliveries: int
-
-    @property
-    def none(self) -> bool:
-        """Nothing at all."""
-        return not (
-            self.sandbox_updates
-            or self.sandbox_in_flight
-            or self.unhandled
-            or self.pending_replies
-            or self.waiting_deliveries
-        )
-
-
-def database_outstanding(database: Database) -> tuple[int, int, int]:
-    """Unhandled updates, pending replies and deliveries not yet settled."""
-    with database.session() as session:
-        unhandled = session.exec(
-            select(func.count())
-            .select_from(InboxUpdate)
-            .where(col(InboxUpdate.handled_at).is_(None))
-        ).one()
-        replies = session.exec(select(func.count()).select_from(PendingReply)).one()
-        deliveries = session.exec(
-            select(func.count())
-            .select_from(Delivery)
-            .where(col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.SENDING]))
-        ).one()
-    return int(unhandled), int(replies), int(deliveries)
-
-
-def announcement_sent(database: Database) -> tuple[int, int]:
-    """Deliveries of the announcement sent so far, and its total (0, 0 before it exists)."""
-    with database.session() as session:
-        found = session.exec(
-            select(Broadcast.id, Broadcast.total).where(
-                Broadcast.kind == BroadcastKind.ANNOUNCEMENT
-            )
-        ).first()
-        if found is None:
-            return 0, 0
-        sent = session.exec(
-            select(func.count())
-            .select_from(Delivery)
-            .where(Delivery.broadcast_id == found[0], Delivery.state == DeliveryState.SENT)
-        ).one()
-    return int(sent), int(found[1])
-
-
 def lease_seconds_left(database: Database) -> float:
     """Seconds until the poller lease runs out (0 if free or expired)."""
     with database.session() as session:
@@ -711,8 +261,11 @@ def lease_seconds_left(database: Database) -> float:
     return max(0.0, (expires - utcnow()).total_seconds())
 
 
-class World:
+class World(Stage):
     """The sandbox, the database, the bot processes and everyone acting."""
+
+    officers: list[ChaosOfficer]
+    organizer: Organizer
 
     def __init__(
         self,
@@ -725,30 +278,24 @@ class World:
         log: Path,
         plans: Sequence[Plan],
     ) -> None:
+        super().__init__(ROSTER, database, sandbox, client, clock())
+        self.wall_started = time.time()  # the same moment, as the bot's log writes times
         self.args = args
-        self.database = database
-        self.sandbox = sandbox
-        self.client = client
         self.env = env
         self.folder = folder
         self.log = log
         self.plans = list(plans)
-        self.rng = random.Random(args.seed * 7919 + 17)
-        self.connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
-        self.eyes = Eyes(sandbox)
-        self.officers = [OfficerActor(self, plan) for plan in plans if plan.acts]
+        rng = random.Random(args.seed * 7919 + 17)
+        self.officers = [ChaosOfficer(self, plan) for plan in plans if plan.acts]
         self.donors = [officer for officer in self.officers if officer.plan.donor]
         spread = args.spread
         self.organizer = Organizer(
             self,
-            self.rng.randrange(1 << 30),
-            self.rng.uniform(*ANNOUNCE_AT) * spread,
-            self.rng.uniform(*APPEAL_AT) * spread,
+            rng.randrange(1 << 30),
+            rng.uniform(*ANNOUNCE_AT) * spread,
+            rng.uniform(*APPEAL_AT) * spread,
+            len(self.donors),
         )
-        self.started = clock()
-        self.wall_started = time.time()  # the same moment, as the bot's log writes times
-        self.activity_started: float | None = None
-        self._activity = asyncio.Event()
         self.bot: BotRun | None = None
         self.runs: list[BotRun] = []
         self.kills: list[Kill] = []
@@ -757,34 +304,13 @@ class World:
         self.exits: list[tuple[float, str]] = []  # processes that ended on their own
         self.failed_starts = 0  # in a row, reset by a process that polls
         self.killer_done = False
-        self.last_input_at = 0.0
-        self.tasks: list[asyncio.Task[None]] = []
-        self.harness_errors: list[str] = []
         self._calls_seen = 0  # sandbox call log: every call before this one is answered
-
-    # --- time ---------------------------------------------------------------------------
-
-    def elapsed(self) -> float:
-        """Seconds since the run began."""
-        return clock() - self.started
-
-    def say(self, line: str) -> None:
-        """A progress line on stderr."""
-        print(f"[{self.elapsed():6.1f} s] {line}", file=sys.stderr, flush=True)
-
-    async def after_start(self, seconds: float) -> None:
-        """Wait until ``seconds`` after the first process began to poll."""
-        await self._activity.wait()
-        assert self.activity_started is not None
-        delay = self.activity_started + seconds - clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
 
     # --- the bot ------------------------------------------------------------------------
 
     async def launch(self) -> BotRun:
         """Start a process; the watcher notes when it polls."""
-        run = await BotRun.start(len(self.runs) + 1, self.env, self.folder, self.log)
+        run = await BotRun.launch(len(self.runs) + 1, self.env, self.folder, self.log)
         run.first_call = run.calls_seen = len(self.sandbox.calls(TOKEN))
         self.runs.append(run)
         self.bot = run
@@ -815,7 +341,7 @@ class World:
     async def until_polling(self, run: BotRun) -> bool:
         """True once the process polls; False if it exited first."""
         polling = asyncio.ensure_future(run.polling.wait())
-        exited = asyncio.ensure_future(run.process.wait())
+        exited = asyncio.ensure_future(run.wait())
         try:
             done, _pending = await asyncio.wait(
                 {polling, exited}, timeout=START_SECONDS, return_when=asyncio.FIRST_COMPLETED
@@ -833,7 +359,7 @@ class World:
     async def lives_until(self, run: BotRun, moment: float) -> bool:
         """Wait until ``moment``; False if the process exited before."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(run.process.wait()), max(0.0, moment - clock()))
+            await asyncio.wait_for(asyncio.shield(run.wait()), max(0.0, moment - clock()))
         return run.returncode is None
 
     def _on_polling(self, run: BotRun) -> None:
@@ -841,8 +367,7 @@ class World:
         self.failed_starts = 0
         since_start = run.polling_at - run.started
         if self.activity_started is None:
-            self.activity_started = run.polling_at
-            self._activity.set()
+            self.begin(run.polling_at)
             self.say(f"bot #{run.number} polling after {since_start:.1f} s; officers go")
             return
         kill = self.kills[-1] if self.kills else None
@@ -888,9 +413,7 @@ class World:
         assert run is not None
         polling = run.polling_at is not None
         polled_for = clock() - run.polling_at if run.polling_at is not None else 0.0
-        awaiting = sum(
-            1 for person in self.people() for made in person.inputs if made.answered_at is None
-        )
+        awaiting = sum(1 for made in self.inputs() if made.answered_at is None)
         await run.kill()
         number = len(self.kills) + 1
         where = f"polling for {polled_for:.1f} s" if polling else "during start-up"
@@ -906,7 +429,7 @@ class World:
         """Kill at seeded random moments and start again at once, --kills times; then keep
         the last process running (restarting it should it end) until cancelled."""
         rng = random.Random(self.args.seed * 104729 + 3)
-        await self._activity.wait()
+        await self.began()
         while len(self.kills) < self.args.kills:
             run = self.bot
             assert run is not None
@@ -929,7 +452,7 @@ class World:
             run = self.bot
             assert run is not None
             if await self.until_polling(run):
-                await run.process.wait()
+                await run.wait()
                 if run.killed:
                     continue
             await self._on_exit(run)
@@ -937,40 +460,21 @@ class World:
 
     # --- the officers ------------------------------------------------------------------
 
-    def people(self) -> list[Person]:
-        """Everyone who acts."""
-        return [*self.officers, self.organizer]
-
     def spawn(self) -> None:
-        """Start every person's tasks."""
-        for officer in self.officers:
-            self.tasks.append(asyncio.create_task(self._guard(officer, officer.report())))
-            if officer.plan.donor:
-                self.tasks.append(
-                    asyncio.create_task(self._guard(officer, officer.answer_appeal()))
-                )
-        self.tasks.append(
-            asyncio.create_task(self._guard(self.organizer, self.organizer.organize()))
-        )
-
-    async def _guard(self, person: Person, work: Awaitable[None]) -> None:
-        try:
-            await work
-        except StopActing:
-            pass
-        except Exception as exc:
-            self.harness_errors.append(f"{person.name}: {type(exc).__name__}: {exc}")
+        """Start every person's tasks: the reports, the organizer, the donors' answers."""
+        super().spawn()
+        for donor in self.donors:
+            self.tasks.append(asyncio.create_task(self.guard(donor, donor.answer_appeal())))
 
     # --- settling -----------------------------------------------------------------------
 
-    def sandbox_outstanding(self) -> tuple[int, int]:
-        """Updates the sandbox holds, and the current process's calls not yet answered.
+    def sends_in_flight(self) -> int:
+        """The current process's calls the sandbox has not answered yet.
 
         Calls of killed processes are left out: a request cut off while the sandbox read it
         stays "in progress" in its log for ever, and nothing a dead process asked can still
         reach an officer (a held send is answered 504 without being delivered).
         """
-        updates = int(self.sandbox.stats(TOKEN)["pending_updates"])
         calls = self.sandbox.calls(TOKEN)
         in_flight = 0
         first_open: int | None = None
@@ -983,15 +487,7 @@ class World:
                 if call.method != "getUpdates":
                     in_flight += 1
         self._calls_seen = len(calls) if first_open is None else first_open
-        return updates, in_flight
-
-    async def outstanding(self) -> Outstanding:
-        """What is still on its way, in the sandbox and in the database."""
-        updates, in_flight = self.sandbox_outstanding()
-        unhandled, replies, deliveries = await asyncio.to_thread(
-            database_outstanding, self.database
-        )
-        return Outstanding(updates, in_flight, unhandled, replies, deliveries)
+        return in_flight
 
     async def settle(self, deadline: float, killer: asyncio.Task[None]) -> bool:
         """Wait until the last process has drained everything and nobody can go on.
@@ -1012,8 +508,7 @@ class World:
             if run.returncode is not None:
                 quiet_since = None
                 continue
-            live = sum(not task.done() for task in self.tasks)
-            if live and live != self.eyes.waiting:
+            if not self.everyone_waits():
                 quiet_since = None
                 continue
             if not (await self.outstanding()).none:
@@ -1036,127 +531,19 @@ class World:
             state = "down"
             if run is not None and run.returncode is None:
                 state = "polling" if run.polling_at is not None else "starting"
-            inputs = [made for person in self.people() for made in person.inputs]
+            inputs = self.inputs()
             answered = sum(made.answered_at is not None for made in inputs)
-            started = sum(1 for officer in self.officers if officer.inputs)
-            done = sum(1 for officer in self.officers if officer.input("submit"))
-            sent, total = await asyncio.to_thread(announcement_sent, self.database)
+            sent, total = await self.announcement_progress()
             announced = f"announcement {sent}/{total} sent" if total else "no announcement yet"
             number = run.number if run is not None else 0
             self.say(
                 f"bot #{number} {state} | kills {len(self.kills)}/{self.args.kills} | "
-                f"officers {started}/{len(self.officers)} started, {done} submitted, "
-                f"{self.eyes.waiting} waiting | inputs {len(inputs)} sent, {answered} answered"
+                f"{self.officers_line()} | inputs {len(inputs)} sent, {answered} answered"
                 f" | {announced}"
             )
 
 
-class CutOff(logging.Filter):
-    """Counts, and keeps off stderr, the sandbox's tracebacks for requests a SIGKILL cut off.
-
-    aiohttp logs "Error handling request" with ConnectionResetError when the bot dies while
-    the sandbox reads a request's body; anything else still goes through.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """False (dropped, counted) for a connection lost mid-request."""
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, ConnectionError):
-            self.count += 1
-            return False
-        return True
-
-
-def last_lines(log: Path, count: int) -> list[str]:
-    """The last lines of the bot's log."""
-    if not log.exists():
-        return []
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [line.strip() for line in lines[-count:]]
-
-
 # --- the verdict ----------------------------------------------------------------------------
-
-
-@dataclass
-class CaseRow:
-    """A care case as the database holds it, the ward opened."""
-
-    id: int
-    officer_id: int
-    reporter_id: int
-    event: str
-    event_date: date
-    hospital: str
-    ward: str
-
-
-@dataclass
-class DatabaseView:
-    """What the database holds at the end."""
-
-    officer_ids: dict[str, int]
-    cases: list[CaseRow]
-    appeal_replies: dict[int, str]
-    appeals: int
-    announcement: int | None
-    deliveries: dict[int, Counter[str]]  # broadcast id: states
-    broadcast_kinds: dict[int, str]
-    delivery_state: dict[tuple[int, int], str]  # (broadcast id, officer id): state
-    unhandled: int
-    pending_replies: int
-
-
-def read_database(database: Database, cipher: FieldCipher) -> DatabaseView:
-    """Everything the verdict needs, in one session."""
-    with database.session() as session:
-        officer_ids = {
-            str(police_id): int(officer_id)
-            for officer_id, police_id in session.exec(select(Officer.id, Officer.police_id)).all()
-            if officer_id is not None
-        }
-        cases = [
-            CaseRow(
-                int(case.id or 0),
-                case.officer_id,
-                case.reporter_id,
-                case.event,
-                case.event_date,
-                case.hospital,
-                cipher.decrypt(case.ward_cipher),
-            )
-            for case in session.exec(select(CareCase).order_by(col(CareCase.id))).all()
-        ]
-        replies = {
-            reply.officer_id: reply.answer for reply in session.exec(select(AppealReply)).all()
-        }
-        appeals = len(session.exec(select(BloodAppeal.id)).all())
-        kinds = {int(b.id or 0): str(b.kind) for b in session.exec(select(Broadcast)).all()}
-        announcement = next(
-            (bid for bid, kind in kinds.items() if kind == BroadcastKind.ANNOUNCEMENT), None
-        )
-        deliveries: dict[int, Counter[str]] = {}
-        states: dict[tuple[int, int], str] = {}
-        for row in session.exec(select(Delivery)).all():
-            deliveries.setdefault(row.broadcast_id, Counter())[str(row.state)] += 1
-            states[(row.broadcast_id, row.officer_id)] = str(row.state)
-        unhandled, pending, _waiting = database_outstanding(database)
-    return DatabaseView(
-        officer_ids,
-        cases,
-        replies,
-        appeals,
-        announcement,
-        deliveries,
-        kinds,
-        states,
-        unhandled,
-        pending,
-    )
 
 
 @dataclass
@@ -1193,37 +580,11 @@ ORGANIZER_MESSAGES = (
     lead(texts.ANNOUNCE_PREVIEW),
     lead(texts.ANNOUNCE_ASK_TEXT),
     lead(texts.ANNOUNCE_CONFIRMED),
-    lead(texts.BROADCAST_STARTING),
-    lead(texts.BROADCAST_PROGRESS),
-    lead(texts.BROADCAST_PROGRESS_UNCERTAIN),
-    lead(texts.BROADCAST_SUMMARY),
-    lead(texts.BROADCAST_SUMMARY_UNCERTAIN),
-    lead(texts.BROADCAST_CANCELLED_SUMMARY),
-    texts.UNREACHED_HEADER,
-    texts.BROADCAST_UNCERTAIN_HEADER,
-    lead(texts.CASE_CARD),
     lead(texts.APPEAL_PREVIEW),
     lead(texts.APPEAL_TALLY),
     texts.APPEAL_CONFIRMED,
+    *ORGANIZER_BACKGROUND,
 )
-# Answers to a press that mean it landed somewhere else than meant.
-WRONG_ANSWERS = (texts.STALE_BUTTON, texts.NOT_ALLOWED, texts.APPEAL_NOT_ASKED)
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = text.replace("\n", "⏎")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _copies(history: list[JSON], expected: Counter[str]) -> list[tuple[int, str, list[float]]]:
-    """Each message text received, its copies (beyond the copies meant, plus one) and times."""
-    times: dict[str, list[float]] = {}
-    for event in history:
-        if event.get("kind") == "message":
-            times.setdefault(text_of(event), []).append(float(event.get("time", 0.0)))
-    return [
-        (len(arrived) - expected.get(text, 1) + 1, text, arrived) for text, arrived in times.items()
-    ]
 
 
 async def judge(world: World, view: DatabaseView) -> Verdict:
@@ -1242,7 +603,7 @@ async def judge(world: World, view: DatabaseView) -> Verdict:
                 verdict.lost.append(
                     f"{person.name}: press {made.what} ({made.step}) never answered"
                 )
-            elif any(wrong in str(answer.get("text") or "") for wrong in WRONG_ANSWERS):
+            elif wrong_answer(answer):
                 verdict.misfiled.append(
                     f"{person.name}: press {made.what} ({made.step}) answered "
                     f"{answer.get('text')!r}"
@@ -1260,67 +621,29 @@ async def judge(world: World, view: DatabaseView) -> Verdict:
                     and call.time >= made.sent_at
                     and call.method.startswith("send")
                 ]
-                came = [
-                    f"{_short(text_of(event), 24)!r} ({event.get('kind')})"
-                    for event in histories[person.user_id]
-                    if float(event.get("time", 0.0)) >= made.sent_at
-                ]
                 verdict.unanswered.append(
-                    f"{person.name}: {made.step} {_short(made.what, 30)!r} sent at "
+                    f"{person.name}: {made.step} {short(made.what, 30)!r} sent at "
                     f"{made.sent_at - world.started:.1f} s, no answer; sends to the chat since: "
                     + (", ".join(sends) or "none")
                     + "; arrived since: "
-                    + (", ".join(came) or "nothing")
+                    + arrived_since(histories[person.user_id], made.sent_at)
                 )
         verdict.notes.extend(f"{person.name}: {note}" for note in person.notes)
 
     # Care cases against what each officer typed.
-    by_officer: dict[int, list[CaseRow]] = {}
-    for case in view.cases:
-        by_officer.setdefault(case.officer_id, []).append(case)
-    officers_by_id = {
-        view.officer_ids[officer.plan.police_id]: officer for officer in world.officers
-    }
-    for officer in world.officers:
-        plan = officer.plan
-        officer_id = view.officer_ids[plan.police_id]
-        cases = by_officer.get(officer_id, [])
-        submitted = officer.input("submit") is not None
-        if submitted and not cases:
-            verdict.lost.append(f"{plan.name}: pressed ✅ 提交, no case in the database")
-        if not submitted and cases:
-            verdict.misfiled.append(
-                f"{plan.name}: never pressed ✅ 提交, yet case #{cases[0].id} was filed"
-            )
-        for extra in cases[1:]:
-            verdict.misfiled.append(f"{plan.name}: a second case #{extra.id} for one report")
-        for case in cases[:1]:
-            wrong = [
-                f"{name} {got!r} instead of {meant!r}"
-                for name, got, meant in (
-                    ("event", case.event, "hospitalization"),
-                    ("hospital", case.hospital, plan.hospital),
-                    ("ward", case.ward, plan.ward),
-                    ("date", case.event_date, plan.admitted),
-                    ("reporter", case.reporter_id, officer_id),
-                )
-                if got != meant
-            ]
-            if wrong:
-                verdict.misfiled.append(f"{plan.name}: case #{case.id} has " + ", ".join(wrong))
-    for officer_id, cases in by_officer.items():
-        if officer_id not in officers_by_id:
-            verdict.misfiled.append(f"officer #{officer_id}: {len(cases)} case(s) nobody filed")
+    for finding in case_findings(view, world.officers):
+        name = f"{finding.officer.name}: " if finding.officer else ""
+        if finding.kind == "lost":
+            verdict.lost.append(f"{name}{finding.what}, no case in the database")
+        else:
+            verdict.misfiled.append(name + finding.what)
 
     # The organizer hears of every case, once.
     organizer = world.organizer
-    cards = Counter(
-        match.group(1)
-        for event in histories[organizer.user_id]
-        if event.get("kind") == "message"
-        for match in [re.match(r"🔔 慰问申报 #(\d+)", text_of(event))]
-        if match
-    )
+    officers_by_id = {
+        view.officer_ids[officer.plan.police_id]: officer for officer in world.officers
+    }
+    cards = cards_of(histories[organizer.user_id])
     for case in view.cases:
         if cards.get(str(case.id), 0) == 0:
             reporter = officers_by_id.get(case.officer_id)
@@ -1332,24 +655,8 @@ async def judge(world: World, view: DatabaseView) -> Verdict:
             )
 
     # The announcement reaches everyone who has not blocked the bot.
-    confirmed = organizer.input("announce-confirm") is not None
-    if confirmed and view.announcement is None:
-        verdict.lost.append(f"{organizer.name}: confirmed the announcement, nothing was queued")
-    if view.announcement is not None:
-        for person in world.people():
-            got = sum(
-                1
-                for event in histories[person.user_id]
-                if event.get("kind") == "message" and text_of(event) == NOTICE
-            )
-            meant = 2 if person is organizer else 1  # the organizer's preview shows it too
-            if got < meant:
-                state = view.delivery_state.get(
-                    (view.announcement, view.officer_ids.get(_police_id(person), -1)), "?"
-                )
-                verdict.lost.append(
-                    f"{person.name}: never received the announcement (delivery {state})"
-                )
+    members = [(person.name, person.police_id, person.user_id) for person in world.people()]
+    verdict.lost.extend(announcement_lost(view, organizer, histories, members))
     # The appeal reaches every donor, and 我能去 is recorded.
     appealed = organizer.input("appeal-confirm") is not None
     if appealed and view.appeals == 0:
@@ -1376,30 +683,25 @@ async def judge(world: World, view: DatabaseView) -> Verdict:
         for event in history:
             text = text_of(event)
             kind = event.get("kind")
-            if text == NOTICE:
+            if is_notice(text):
                 continue
             if kind == "message" and not any(text.startswith(a) for a in allowed):
-                verdict.misfiled.append(f"{person.name}: unexpected message {_short(text)!r}")
+                verdict.misfiled.append(f"{person.name}: unexpected message {short(text)!r}")
             elif (
                 kind == "edit"
                 and not is_organizer
                 and not any(text.startswith(a) for a in OFFICER_EDITS)
             ):
-                verdict.misfiled.append(f"{person.name}: unexpected edit {_short(text)!r}")
-        expected: Counter[str] = Counter({NOTICE: 2} if is_organizer else {})
-        for copies, text, arrived in _copies(history, expected):
+                verdict.misfiled.append(f"{person.name}: unexpected edit {short(text)!r}")
+        for text, arrived in arrivals(history).items():
+            # Copies beyond those meant, plus one: 1 is a message that came as often as meant.
+            copies = len(arrived) - copies_meant(is_organizer, text) + 1
             verdict.duplicates_max = max(verdict.duplicates_max, copies)
             if copies > 1:
                 moments = [moment - world.started for moment in arrived]
                 verdict.duplicates.append((copies, person.name, text, moments))
     verdict.duplicates.sort(key=lambda item: -item[0])
     return verdict
-
-
-def _police_id(person: Person) -> str:
-    if isinstance(person, OfficerActor):
-        return person.plan.police_id
-    return ORGANIZER_POLICE_ID
 
 
 # --- the benchmark --------------------------------------------------------------------------
@@ -1457,7 +759,7 @@ def read_log(log: Path, wall_started: float) -> LogFacts:
     if not log.exists():
         return facts
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
-        if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback"):
+        if is_error(line):
             facts.errors.append(line.strip())
         if match := RECOVERY_RE.search(line):
             facts.recovered_replies += int(match.group(1))
@@ -1473,7 +775,7 @@ def read_log(log: Path, wall_started: float) -> LogFacts:
 async def chaos(args: argparse.Namespace, database: Database, backend: str) -> Outcome:
     """Seed, run the officers and the killer against the bot, settle, judge."""
     plans = make_plans(args.officers, args.spread, args.seed)
-    seed_database(database, plans)
+    seed_database(database, ROSTER, plans)
     cut_off = CutOff()
     logging.getLogger("aiohttp.server").addFilter(cut_off)
     key = FieldCipher.generate_key()
@@ -1484,13 +786,7 @@ async def chaos(args: argparse.Namespace, database: Database, backend: str) -> O
             Sandbox(seed=args.seed) as sandbox,
             SandboxClient(sandbox.base_url, TOKEN) as client,
         ):
-            for plan in plans:
-                await client.ensure_user(
-                    {"id": plan.user_id, "first_name": plan.name, "language_code": "zh-hans"}
-                )
-            await client.ensure_user(
-                {"id": ORGANIZER_USER_ID, "first_name": "赵干事", "language_code": "zh-hans"}
-            )
+            await register_users(client, ROSTER, plans)
             faults = sandbox.configure(
                 error_rate=args.error_rate,
                 timeout_rate=args.timeout_rate,
@@ -1559,10 +855,6 @@ async def chaos(args: argparse.Namespace, database: Database, backend: str) -> O
     )
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def figures(outcome: Outcome) -> JSON:
     """The JSON line's figures."""
     verdict = outcome.verdict
@@ -1623,8 +915,8 @@ def report(outcome: Outcome) -> None:
         kind = f"{view.broadcast_kinds.get(broadcast_id, '?')} #{broadcast_id}"
         shown_states = ", ".join(f"{count} {state}" for state, count in states.most_common())
         print(f"  {kind:<11} deliveries: {shown_states}")
-    print(f"  preview     {_short(world.organizer.announce_preview, 70)!r}")
-    print(f"  appeal      {_short(world.organizer.appeal_preview.split(chr(10))[-1], 70)!r}")
+    print(f"  preview     {short(world.organizer.announce_preview, 70)!r}")
+    print(f"  appeal      {short(world.organizer.appeal_preview.split(chr(10))[-1], 70)!r}")
     print(
         f"  database    {len(view.cases)} cases, {len(view.appeal_replies)} appeal answers; "
         f"left: {view.unhandled} unhandled updates, {view.pending_replies} pending replies"
@@ -1635,11 +927,11 @@ def report(outcome: Outcome) -> None:
         f"{outcome.final_exit} on SIGTERM; {len(outcome.log.errors)} ERROR lines in the bot's log"
     )
     for line in outcome.log.errors[:5]:
-        print(f"    log: {_short(line, 150)}")
+        print(f"    log: {short(line, 150)}")
     given_up = ", ".join(f"{count} {name}" for name, count in outcome.log.given_up.items())
     print(f"  given up    (the bot's log) {given_up or 'nothing'}")
     for line in outcome.log.given_up_lines[:SHOWN]:
-        print(f"    log: {_short(line, 150)}")
+        print(f"    log: {short(line, 150)}")
     for name, problems in (
         ("lost", verdict.lost),
         ("misfiled", verdict.misfiled),
@@ -1647,7 +939,7 @@ def report(outcome: Outcome) -> None:
     ):
         target = TARGETS[name]
         print(
-            f"  {name:<11} {len(problems)}; target {target} ({_verdict(len(problems) <= target)})"
+            f"  {name:<11} {len(problems)}; target {target} ({met_or_not(len(problems) <= target)})"
         )
         for problem in problems[:SHOWN]:
             print(f"    {problem}")
@@ -1656,7 +948,7 @@ def report(outcome: Outcome) -> None:
     histogram = Counter(copies for copies, _who, _text, _moments in verdict.duplicates)
     print(
         f"  duplicates_max {verdict.duplicates_max}; target <= {TARGETS['duplicates_max']} "
-        f"({_verdict(verdict.duplicates_max <= TARGETS['duplicates_max'])}); "
+        f"({met_or_not(verdict.duplicates_max <= TARGETS['duplicates_max'])}); "
         f"{len(verdict.duplicates)} messages came more than once "
         f"({', '.join(f'{n}× {c}' for c, n in sorted(histogram.items())) or 'none'})"
     )
@@ -1668,7 +960,7 @@ def report(outcome: Outcome) -> None:
             if moments[0] - 1.0 <= at - world.started <= moments[-1]
         ]
         print(
-            f"    {who}: {copies} copies of {_short(text, 40)!r} at "
+            f"    {who}: {copies} copies of {short(text, 40)!r} at "
             f"{', '.join(f'{m:.1f}' for m in moments)} s"
             + (f" ({', '.join(kills)})" if kills else "")
         )
@@ -1687,13 +979,6 @@ def report(outcome: Outcome) -> None:
 
 
 # --- arguments ------------------------------------------------------------------------------
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
-    return number
 
 
 def _non_negative(value: str) -> int:
@@ -1784,7 +1069,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--officers",
-        type=_positive,
+        type=positive,
         default=300,
         metavar="N",
         help="officers seeded, bound (default: 300)",
