@@ -12,9 +12,21 @@ SIGNED rows) and who waits (the waitlist); overbooked is booked beyond P. Every 
 exactly one answer, a plain one (booked or waitlisted, never refused). Between runs the slot's
 bookings are deleted, so each run starts from P free places.
 
+The floor, in the same run: a bare python-telegram-bot echo bot (bench/updates.py's, with the
+bot's concurrency and connection pool, in a child process of its own under another token of the
+same sandbox) gets the same rush from the same officers: each sends it ``/book`` (answered with
+a copy), then all press a ``BookStep("ok", …)`` button on that message at one instant, and the
+echo answers each press and edits the message to the button's data: the same two Bot API calls
+the bot makes for a booking (answerCallbackQuery, editMessageText). The echo's data names
+another day in each run, so that its edit always changes the message. Bot and echo alternate
+which rushes first; ``--no-echo`` leaves the echo out.
+
 The sandbox and the simulated officers share this process; the last line of stdout is one JSON
 object: officers, places, booked, overbooked, p95_reply_s (the median over the runs of each
-run's 95th percentile), then waitlisted, runs, p95_min_s, p95_max_s and database.
+run's 95th percentile), then echo_p95_reply_s (the echo's, likewise; null with --no-echo),
+echo_p95_min_s, echo_p95_max_s, waitlisted, runs, p95_min_s, p95_max_s, cpu_ms_per_press and
+echo_cpu_ms_per_press (each process's CPU over a rush per press, median over the runs),
+sql_per_press (SQL statements the bot sent per press, commits included) and database.
 
 Run from the repository root: ``python bench/bookings.py`` or ``python -m bench.bookings``.
 """
@@ -27,12 +39,13 @@ import gc
 import json
 import logging
 import os
+import statistics
 import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,24 +56,30 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pydantic import SecretStr
-from sqlalchemy import delete, func
+from sqlalchemy import delete, event, func
+from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bench.updates import (
-    CPU,
+    ECHO,
     FIRST_USER_ID,
     READY,
+    TOKENS,
     BotProcess,
     ErrorCounter,
     Spread,
+    _Commands,
     bench_database,
     load_average,
     met_or_not,
     percentile,
     positive,
     postgres_url,
+    profile_lines,
     seed_officers,
 )
+from bench.updates import BenchmarkError as ProcessError
+from bench.updates import bot_process as echo_process
 from bot.app import build_application, polling
 from bot.policy import (
     WEEKDAY_KEYS,
@@ -78,9 +97,10 @@ from storage.models import Booking, ServiceSlot, SignupState
 
 if TYPE_CHECKING:
     # Imported where used: the bot process must not carry the sandbox's aiohttp.
-    from bot.sandbox import ApiCall, SandboxClient
+    from bot.sandbox import ApiCall, BotEvent, SandboxClient
 
 TOKEN = "730001:bench-bookings-bot"
+BOT = "bot"
 ZONE = "Asia/Shanghai"
 SERVICE_KEY = "bench-room"
 SLOT_TIME = "09:00"
@@ -93,6 +113,7 @@ CLIENT_CONNECTIONS = 4
 POLL_TIMEOUT = 1
 GET_UPDATES = "getUpdates"
 ANSWER, EDIT = "answerCallbackQuery", "editMessageText"
+BOOK = "/book"
 # A bot that makes no Bot API call for this long while answers are missing has stalled.
 STALL_SECONDS = 10.0
 # The deadline only bounds a bot that trickles: slower than this many answers a second fails.
@@ -101,6 +122,9 @@ GRACE_SECONDS = 30.0
 LONGEST_WAIT = 60.0
 # How long to keep listening after the last answer, to catch a bot that answers twice.
 QUIET_SECONDS = 0.5
+# The bot process's answer to this command line: JSON of the SQL statements it has sent so far
+# by their first word (BEGIN, SELECT, SAVEPOINT…) and its commits (COMMIT).
+STATEMENTS = "statements"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 JSON = dict[str, Any]
@@ -111,18 +135,58 @@ class BenchmarkError(Exception):
 
 
 @dataclass(frozen=True)
+class Rush:
+    """One bot's side of one rush: each answered press's time to its answer, and the cost."""
+
+    presses: int
+    from_press: list[float]
+    posting_seconds: float  # from the release to the last press posted
+    seconds: float  # from the release to the last answer
+    cpu_seconds: float  # the bot process's, from just before the release to the quiet after
+    harness_cpu_seconds: float  # this process's (the sandbox and the officers) meanwhile
+    calls: Counter[str]  # the Bot API calls it made meanwhile, by method (no getUpdates)
+    statements: Counter[str] = field(default_factory=Counter)  # its SQL (the bot only)
+
+    @property
+    def p95(self) -> float:
+        """The 95th percentile of a press's time to its answer."""
+        return percentile(self.from_press, 0.95)
+
+    @property
+    def cpu_ms(self) -> float:
+        """The process's CPU milliseconds per press."""
+        return 1000 * self.cpu_seconds / self.presses
+
+    @property
+    def sql_per_press(self) -> float:
+        """SQL statements (commits included) per press."""
+        return sum(self.statements.values()) / self.presses
+
+    def line(self) -> str:
+        """p50, p95, max; how long it all took; CPU and calls per press."""
+        calls = ", ".join(
+            f"{method} {count / self.presses:.2f}" for method, count in sorted(self.calls.items())
+        )
+        return (
+            f"press to answer p50 {percentile(self.from_press, 0.5):.3f} s, p95 {self.p95:.3f} s, "
+            f"max {max(self.from_press):.3f} s; all answered {self.seconds:.2f} s after the "
+            f"release (presses posted within {self.posting_seconds:.2f} s); CPU "
+            f"{self.cpu_seconds:.2f} s ({self.cpu_ms:.1f} ms a press; sandbox+officers "
+            f"{self.harness_cpu_seconds:.2f} s); Bot API calls a press: {calls}"
+        )
+
+
+@dataclass(frozen=True)
 class Run:
-    """What one rush did."""
+    """What one rush did: the bot's bookings and timings, and the echo's timings."""
 
     officers: int
     places: int
     booked: int
     waitlisted: int
     missing: int  # officers with no answer to their press
-    from_press: list[float]
-    posting_seconds: float  # from the release to the last press posted
-    seconds: float  # from the release to the last answer
-    bot_cpu_seconds: float
+    bot: Rush
+    echo: Rush | None
 
     @property
     def overbooked(self) -> int:
@@ -131,8 +195,8 @@ class Run:
 
     @property
     def p95(self) -> float:
-        """The 95th percentile of a press's time to its answer."""
-        return percentile(self.from_press, 0.95)
+        """The 95th percentile of a press's time to the bot's answer."""
+        return self.bot.p95
 
 
 # --- the policy ---------------------------------------------------------------------------
@@ -183,6 +247,15 @@ def confirm_data(start: datetime) -> str:
     ).pack()
 
 
+def echo_data(start: datetime, run: int) -> str:
+    """What the echo's officers press in this run: a confirm button of the slot `run` days on.
+
+    The same shape as the bot's; another day each run, so that the echo's edit (to the data)
+    always changes the message, as a first booking changes the bot's.
+    """
+    return confirm_data(start + timedelta(days=run))
+
+
 # --- arguments ----------------------------------------------------------------------------
 
 
@@ -199,12 +272,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m bench.bookings",
         description="N bound officers press 预约 (the confirm button of one slot) at one instant "
         "for P places, through the real NuanJing bot (a child process) and the local Bot API "
-        "sandbox. Prints per run how many were booked, overbooked and waitlisted and the time "
-        "from each press to the bot's answer (p50, p95, max); then the median [min-max] of the "
-        "p95 over the runs. The last line is JSON: officers, places, booked, overbooked, "
-        f"p95_reply_s, waitlisted, runs, p95_min_s, p95_max_s, database. Targets: booked == "
-        f"places, overbooked == 0, p95 < {TARGET_P95:.0f} s. Exits non-zero if any run "
-        "overbooked, or any officer's press went unanswered, was answered twice or refused.",
+        "sandbox; in each run the same officers rush a bare python-telegram-bot echo bot too "
+        "(bench/updates.py's, the bot's concurrency and pool; it answers each press and edits "
+        "the message: the bot's two Bot API calls), alternating which goes first. Prints per "
+        "run how many were booked, overbooked and waitlisted and, for each bot, the time from "
+        "each press to its answer (p50, p95, max), CPU per press and the Bot API calls per "
+        "press; then the median [min-max] of the p95 over the runs. The last line is JSON: "
+        "officers, places, booked, overbooked, p95_reply_s, echo_p95_reply_s, echo_p95_min_s, "
+        "echo_p95_max_s, waitlisted, runs, p95_min_s, p95_max_s, cpu_ms_per_press, "
+        "echo_cpu_ms_per_press, sql_per_press, database. Targets: booked == places, "
+        f"overbooked == 0, p95 < {TARGET_P95:.0f} s. Exits non-zero if any run overbooked, or "
+        "any officer's press went unanswered, was answered twice or refused.",
     )
     parser.add_argument(
         "--officers",
@@ -228,6 +306,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="rushes, each from P free places (default: 3)",
     )
     parser.add_argument(
+        "--no-echo",
+        dest="echo",
+        action="store_false",
+        help="leave the echo bot's rushes out (its keys are null in the JSON line)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="run cProfile in the bot process during its rushes, write the stats to DIR "
+        "(bot-runN.prof) and print the top functions of bot/, handlers/, storage/ and the "
+        "libraries by cumulative time per press; the profiler slows the bot, so the timings of "
+        "such a run are not comparable",
+    )
+    parser.add_argument(
         "--database-url",
         metavar="URL",
         help="a PostgreSQL URL (the benchmark works in a scratch schema of its own, dropped "
@@ -245,10 +338,32 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 # --- the bot process ----------------------------------------------------------------------
 
 
+class StatementCounter:
+    """Counts the SQL statements this process sends, by their first word, and its commits."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def install(self) -> None:
+        """Listen on every engine of the process (the bot makes its own)."""
+        event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Engine, "commit", self._commit)
+
+    def _statement(self, *args: Any) -> None:
+        # (connection, cursor, statement, parameters, context, executemany)
+        words = str(args[2]).split(None, 1)
+        self.counts[words[0].upper() if words else "?"] += 1
+
+    def _commit(self, *args: Any) -> None:
+        self.counts["COMMIT"] += 1
+
+
 async def serve(api_base_url: str, database_url: str, places: int) -> int:
     """Poll as the bot with the benchmark's policy until stdin closes; non-zero on errors."""
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
+    statements = StatementCounter()
+    statements.install()
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         TELEGRAM_BOT_TOKEN=SecretStr(TOKEN),
@@ -266,13 +381,17 @@ async def serve(api_base_url: str, database_url: str, places: int) -> int:
         pipe, _ = await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(commands), sys.stdin
         )
+        # CPU time, memory and the profiler as bench/updates.py's bot process answers them.
+        answers = _Commands()
         try:
             async with polling(application, poll_timeout=POLL_TIMEOUT):
                 print(READY, flush=True)
                 while line := await commands.readline():
                     word = line.decode().strip()
-                    answer = str(time.process_time()) if word == CPU else f"unknown {word!r}"
-                    print(answer, flush=True)
+                    if word == STATEMENTS:
+                        print(json.dumps(statements.counts), flush=True)
+                    else:
+                        print(answers.answer(word), flush=True)
         finally:
             pipe.close()
     finally:
@@ -283,10 +402,18 @@ async def serve(api_base_url: str, database_url: str, places: int) -> int:
     return EXIT_OK
 
 
+class BookingBot(BotProcess):
+    """The bot process, which also counts its SQL statements."""
+
+    async def statements(self) -> Counter[str]:
+        """The SQL statements the bot has sent so far, by their first word."""
+        return Counter(json.loads(await self._ask(STATEMENTS)))
+
+
 @asynccontextmanager
 async def bot_process(
     api_base_url: str, database_url: str, places: int
-) -> AsyncIterator[BotProcess]:
+) -> AsyncIterator[BookingBot]:
     """Start the bot in a child process, polling the sandbox, and stop it after."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -301,7 +428,7 @@ async def bot_process(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    handle = BotProcess("bot", process)
+    handle = BookingBot(BOT, process)
     try:
         await handle.wait_ready()
         yield handle
@@ -338,6 +465,17 @@ def reset(database: Database) -> None:
 # --- driving the officers -------------------------------------------------------------------
 
 
+@dataclass
+class Side:
+    """One bot under test: its process, its officers' client, and the message each presses on."""
+
+    name: str
+    process: BotProcess
+    client: SandboxClient
+    calls: Callable[[], list[ApiCall]]
+    messages: dict[int, int] = field(default_factory=dict)
+
+
 def _made(calls: Sequence[ApiCall]) -> int:
     return sum(1 for call in calls if call.method != GET_UPDATES)
 
@@ -367,39 +505,48 @@ async def _answer_of(client: SandboxClient, query: str, until: float) -> JSON:
             raise AssertionError(f"press {query} was not answered")
 
 
-async def open_book(client: SandboxClient, users: Sequence[int]) -> dict[int, int]:
-    """Each officer sends /book (untimed); the id of the bot's answer, pressed on later."""
+def services_shown(event: BotEvent) -> bool:
+    """The bot's answer to /book: the services, as buttons."""
+    return event.kind == "message" and bool(event.buttons)
+
+
+def echoed(event: BotEvent) -> bool:
+    """The echo's answer to /book: a copy of it."""
+    return event.kind == "message" and event.text == BOOK
+
+
+async def open_book(
+    client: SandboxClient, users: Sequence[int], right: Callable[[BotEvent], bool]
+) -> dict[int, int]:
+    """Each officer sends /book (untimed); the id of the answer, pressed on later."""
     connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
 
     async def officer(user_id: int) -> None:
         async with connections:
-            await client.send_text(user_id, "/book")
+            await client.send_text(user_id, BOOK)
 
     await asyncio.gather(*(officer(user_id) for user_id in users))
     timeout = GRACE_SECONDS + len(users) / SLOWEST_PER_SECOND
     messages: dict[int, int] = {}
     for user_id in users:
-        [event] = await client.replies(user_id, count=1, timeout=timeout)
-        if event.kind != "message" or not event.buttons:
-            raise BenchmarkError(f"officer {user_id} got {event} for /book, not the services")
-        messages[user_id] = event.message_id
+        [answer] = await client.replies(user_id, count=1, timeout=timeout)
+        if not right(answer):
+            raise BenchmarkError(f"officer {user_id} got {answer} for {BOOK}")
+        messages[user_id] = answer.message_id
     return messages
 
 
 async def rush(
-    client: SandboxClient,
-    calls: Callable[[], list[ApiCall]],
-    bot: BotProcess,
-    messages: dict[int, int],
-    data: str,
+    side: Side, data: str
 ) -> tuple[list[ApiCall], dict[int, float], dict[str, JSON], dict[str, int], float, float]:
     """Every officer presses `data` on their message at one instant; wait for every answer.
 
     The calls the bot made meanwhile, when each officer pressed, the answers by query, the
     query of each officer, the release's moment and the bot's CPU seconds over the rush.
     """
+    client, messages = side.client, side.messages
     users = list(messages)
-    first_call = len(calls())
+    first_call = len(side.calls())
     gc.collect()
     barrier = asyncio.Barrier(len(users) + 1)
     connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
@@ -415,11 +562,11 @@ async def rush(
     until = loop.time() + GRACE_SECONDS + len(users) / SLOWEST_PER_SECOND
     answers: dict[str, JSON] = {}
     queries: dict[str, int] = {}
-    bot_cpu = await bot.cpu_seconds()
+    cpu = await side.process.cpu_seconds()
     try:
         async with asyncio.TaskGroup() as group:
             presses = {user_id: group.create_task(officer(user_id)) for user_id in users}
-            watchdog = group.create_task(_watch(lambda: calls()[first_call:]))
+            watchdog = group.create_task(_watch(lambda: side.calls()[first_call:]))
             await barrier.wait()
             released = time.monotonic()
             try:
@@ -432,15 +579,15 @@ async def rush(
                 watchdog.cancel()
     except* AssertionError as failed:
         reason = str(failed.exceptions[0]).splitlines()[0]
-        made = _made(calls()[first_call:])
+        made = _made(side.calls()[first_call:])
         raise BenchmarkError(
-            f"the rush failed after {len(answers)} of {len(users)} answers ({made} Bot API "
-            f"calls): {reason}"
+            f"the {side.name}'s rush failed after {len(answers)} of {len(users)} answers ({made} "
+            f"Bot API calls): {reason}"
         ) from None
     # A bot that answers twice would have its extra answers arrive now.
     await asyncio.sleep(QUIET_SECONDS)
-    bot_cpu = await bot.cpu_seconds() - bot_cpu
-    return calls()[first_call:], pressed_at, answers, queries, released, bot_cpu
+    cpu = await side.process.cpu_seconds() - cpu
+    return side.calls()[first_call:], pressed_at, answers, queries, released, cpu
 
 
 def check(
@@ -448,9 +595,12 @@ def check(
     users: Sequence[int],
     answers: dict[str, JSON],
     queries: dict[str, int],
+    *,
+    echo: bool = False,
 ) -> tuple[dict[int, float], int]:
     """Each officer's answer's arrival (the first, if more) and how many got none; raises
-    BenchmarkError if an officer was answered twice, refused, or a call was refused."""
+    BenchmarkError if an officer was answered twice, refused, or a call was refused; the echo
+    must have made exactly one answer and one edit per press."""
     answered: dict[int, list[float]] = {}
     for call in made:
         if call.method == ANSWER and call.chat_id is not None:
@@ -470,11 +620,17 @@ def check(
         for call in made
         if call.method != GET_UPDATES
         and call.status != 200
-        # Booked again as in the last run: the card is the same, the edit not modified.
-        and not (call.method == EDIT and call.status == 400)
+        # Booked again as in the last run: the card is the same, the edit not modified. The
+        # echo's edits always change the message (echo_data).
+        and not (call.method == EDIT and call.status == 400 and not echo)
     )
     if refused:
         problems.append(f"calls refused by the sandbox: {dict(refused)}")
+    if echo:
+        calls = Counter(call.method for call in made if call.method != GET_UPDATES)
+        wanted = Counter({ANSWER: len(users), EDIT: len(users)})
+        if calls != wanted:
+            problems.append(f"the echo made the calls {dict(calls)}, not {dict(wanted)}")
     if problems:
         shown = "\n  ".join(problems[:10])
         raise BenchmarkError(f"{len(problems)} problem(s) with the answers, e.g.:\n  {shown}")
@@ -482,87 +638,163 @@ def check(
     return first, sum(1 for user in users if user not in first)
 
 
+async def timed_rush(side: Side, data: str, *, profile_to: Path | None = None) -> tuple[Rush, int]:
+    """One side's rush, checked; its timings and costs, and how many presses went unanswered."""
+    bot = side.process if isinstance(side.process, BookingBot) else None
+    statements = await bot.statements() if bot is not None else Counter[str]()
+    if profile_to is not None:
+        await side.process.profile(None)
+    harness = time.process_time()
+    made, pressed_at, answers, queries, released, cpu = await rush(side, data)
+    harness = time.process_time() - harness
+    if profile_to is not None:
+        await side.process.profile(profile_to)
+    if bot is not None:
+        statements = await bot.statements() - statements
+    users = list(side.messages)
+    answered_at, missing = check(made, users, answers, queries, echo=bot is None)
+    last = max(answered_at.values(), default=released)
+    timing = Rush(
+        presses=len(users),
+        from_press=[answered_at[user] - pressed_at[user] for user in answered_at],
+        posting_seconds=max(pressed_at.values()) - released,
+        seconds=last - released,
+        cpu_seconds=cpu,
+        harness_cpu_seconds=harness,
+        calls=Counter(call.method for call in made if call.method != GET_UPDATES),
+        statements=statements,
+    )
+    return timing, missing
+
+
 async def benchmark(
     args: argparse.Namespace, database_url: str | None, progress: Callable[[str], None]
-) -> list[Run]:
-    """Seed, start the bot, open /book for everyone, then the rushes."""
+) -> tuple[list[Run], list[str]]:
+    """Seed, start the bots, open /book for everyone, then the rushes; the runs, and the
+    profile's lines with --profile."""
     from bot.sandbox import Sandbox, SandboxClient
 
     users = [FIRST_USER_ID + index for index in range(args.officers)]
     runs: list[Run] = []
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with bench_database(database_url) as database:
         seed_officers(database, users)
         # The sandbox's flood limits stay off (its default): this measures the bot, not 429s.
-        async with (
-            Sandbox() as sandbox,
-            SandboxClient(sandbox.base_url, TOKEN) as client,
-            bot_process(sandbox.api_base_url, database.url, args.places) as bot,
-        ):
-
-            def calls() -> list[ApiCall]:
-                return sandbox.calls(TOKEN)
-
+        async with AsyncExitStack() as stack:
+            sandbox = await stack.enter_async_context(Sandbox())
+            client = await stack.enter_async_context(SandboxClient(sandbox.base_url, TOKEN))
+            process = await stack.enter_async_context(
+                bot_process(sandbox.api_base_url, database.url, args.places)
+            )
+            bot = Side(BOT, process, client, lambda: sandbox.calls(TOKEN))
+            echo: Side | None = None
+            if args.echo:
+                echo_client = await stack.enter_async_context(
+                    SandboxClient(sandbox.base_url, TOKENS[ECHO])
+                )
+                echo = Side(
+                    ECHO,
+                    await stack.enter_async_context(echo_process(ECHO, sandbox, database.url)),
+                    echo_client,
+                    lambda: sandbox.calls(TOKENS[ECHO]),
+                )
             started = time.monotonic()
-            messages = await open_book(client, users)
+            bot.messages = await open_book(client, users, services_shown)
+            if echo is not None:
+                echo.messages = await open_book(echo.client, users, echoed)
             progress(
                 f"  {len(users)} officers sent /book in {time.monotonic() - started:.1f} s "
                 "(untimed: the message each presses on)"
             )
             for number in range(1, args.runs + 1):
-                reset(database)
                 start = slot_start(datetime.now(ZoneInfo(ZONE)))
-                made, pressed_at, answers, queries, released, bot_cpu = await rush(
-                    client, calls, bot, messages, confirm_data(start)
+                echo_rush: Rush | None = None
+                # Alternate which goes first, so that a drift of the machine hits both.
+                if echo is not None and number % 2 == 0:
+                    echo_rush, _ = await timed_rush(echo, echo_data(start, number))
+                reset(database)
+                profile_to = (
+                    args.profile / f"bot-run{number}.prof" if args.profile is not None else None
                 )
-                answered_at, missing = check(made, users, answers, queries)
+                bot_rush, missing = await timed_rush(
+                    bot, confirm_data(start), profile_to=profile_to
+                )
                 booked, waitlisted = counts(database)
-                last = max(answered_at.values(), default=released)
+                if echo is not None and number % 2 == 1:
+                    echo_rush, _ = await timed_rush(echo, echo_data(start, number))
                 run = Run(
                     officers=len(users),
                     places=args.places,
                     booked=booked,
                     waitlisted=waitlisted,
                     missing=missing,
-                    from_press=[answered_at[user] - pressed_at[user] for user in answered_at],
-                    posting_seconds=max(pressed_at.values()) - released,
-                    seconds=last - released,
-                    bot_cpu_seconds=bot_cpu,
+                    bot=bot_rush,
+                    echo=echo_rush,
                 )
                 runs.append(run)
                 progress(
                     f"  run {number}: booked {run.booked}, overbooked {run.overbooked}, "
-                    f"waitlisted {run.waitlisted}, unanswered {run.missing}; press to answer "
-                    f"p50 {percentile(run.from_press, 0.5):.3f} s, p95 {run.p95:.3f} s, max "
-                    f"{max(run.from_press):.3f} s; all answered {run.seconds:.2f} s after the "
-                    f"release (presses posted within {run.posting_seconds:.2f} s), bot CPU "
-                    f"{run.bot_cpu_seconds:.2f} s ({1000 * run.bot_cpu_seconds / len(users):.1f} "
-                    "ms a press)"
+                    f"waitlisted {run.waitlisted}, unanswered {run.missing}; "
+                    f"{bot_rush.line()}; SQL statements a press "
+                    f"{bot_rush.sql_per_press:.1f} ({_statements_text(bot_rush)})"
                 )
-    return runs
+                if echo_rush is not None:
+                    progress(f"  run {number} echo: {echo_rush.line()}")
+    lines: list[str] = []
+    if args.profile is not None:
+        paths = sorted(args.profile.glob("bot-run*.prof"))
+        lines = profile_lines(paths, len(paths) * len(users))
+    return runs, lines
+
+
+def _statements_text(rush: Rush) -> str:
+    """``SELECT 9.0, SAVEPOINT 4.0, …`` per press, most first."""
+    return ", ".join(
+        f"{word} {count / rush.presses:.1f}" for word, count in rush.statements.most_common()
+    )
 
 
 # --- reporting ----------------------------------------------------------------------------
 
 
+def _median(values: Sequence[float], digits: int) -> float | None:
+    return round(statistics.median(values), digits) if values else None
+
+
 def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON:
-    """The JSON line: the worst run's counts, the median p95 and its range."""
+    """The JSON line: the worst run's counts, the median p95 and its range, the echo's."""
     worst = max(runs, key=lambda run: (run.overbooked, abs(run.booked - run.places)))
     p95 = Spread.of([run.p95 for run in runs])
+    echoes = [run.echo for run in runs if run.echo is not None]
+    echo = Spread.of([rush.p95 for rush in echoes]) if echoes else None
     return {
         "officers": args.officers,
         "places": args.places,
         "booked": worst.booked,
         "overbooked": max(run.overbooked for run in runs),
         "p95_reply_s": round(p95.median, 3),
+        "echo_p95_reply_s": round(echo.median, 3) if echo else None,
+        "echo_p95_min_s": round(echo.low, 3) if echo else None,
+        "echo_p95_max_s": round(echo.high, 3) if echo else None,
         "waitlisted": worst.waitlisted,
         "runs": len(runs),
         "p95_min_s": round(p95.low, 3),
         "p95_max_s": round(p95.high, 3),
+        "cpu_ms_per_press": _median([run.bot.cpu_ms for run in runs], 2),
+        "echo_cpu_ms_per_press": _median([rush.cpu_ms for rush in echoes], 2),
+        "sql_per_press": _median([run.bot.sql_per_press for run in runs], 1),
         "database": backend,
     }
 
 
-def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started: float) -> JSON:
+def report(
+    args: argparse.Namespace,
+    runs: Sequence[Run],
+    profile: Sequence[str],
+    backend: str,
+    started: float,
+) -> JSON:
     """Print the readable summary, then the one JSON line; the figures."""
     figures = summary(args, runs, backend)
     p95 = Spread.of([run.p95 for run in runs])
@@ -573,9 +805,23 @@ def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started:
         "overbooked "
         f"{figures['overbooked']} ({met_or_not(figures['overbooked'] == 0)}), waitlisted "
         f"{figures['waitlisted']}; p95 press to answer {p95.text(3)} s, target < "
-        f"{TARGET_P95:.0f} s ({met_or_not(p95.median < TARGET_P95)}); took "
-        f"{time.monotonic() - started:.0f} s, load average now {load_average()}"
+        f"{TARGET_P95:.0f} s ({met_or_not(p95.median < TARGET_P95)}); CPU "
+        f"{figures['cpu_ms_per_press']} ms a press, {figures['sql_per_press']} SQL statements "
+        "a press"
     )
+    echoes = [run.echo for run in runs if run.echo is not None]
+    if echoes:
+        echo = Spread.of([rush.p95 for rush in echoes])
+        print(
+            f"  echo (bare PTB, the same presses, answer + edit): p95 press to answer "
+            f"{echo.text(3)} s, CPU {figures['echo_cpu_ms_per_press']} ms a press; the bot's "
+            f"p95 is {p95.median / echo.median:.1f} times the echo's"
+        )
+    if profile:
+        print("  profile of the bot process over its rushes (cProfile), per press")
+        for line in profile:
+            print(line)
+    print(f"  took {time.monotonic() - started:.0f} s, load average now {load_average()}")
     print(json.dumps(figures), flush=True)
     return figures
 
@@ -599,16 +845,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"NuanJing booking rush on {backend}, {os.cpu_count()} CPUs, load average "
         f"{load_average()}: {args.officers} bound officers press 预约 at one instant for "
-        f"{args.places} places, {args.runs} runs; {CLIENT_CONNECTIONS} client connections",
+        f"{args.places} places, {args.runs} runs"
+        f"{', each also through the echo bot' if args.echo else ''}; {CLIENT_CONNECTIONS} "
+        "client connections",
         flush=True,
     )
     started = time.monotonic()
     try:
-        runs = asyncio.run(benchmark(args, database_url, lambda line: print(line, flush=True)))
-    except BenchmarkError as exc:
+        runs, profile = asyncio.run(
+            benchmark(args, database_url, lambda line: print(line, flush=True))
+        )
+    except (BenchmarkError, ProcessError) as exc:
         print(f"bench: FAILED: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    figures = report(args, runs, backend, started)
+    figures = report(args, runs, profile, backend, started)
     unanswered = sum(run.missing for run in runs)
     if figures["overbooked"] or unanswered:
         print(

@@ -14,9 +14,24 @@ officer, or answer rows beyond five per submission), and whether the counts per 
 what the officers chose. Then the organizer presses 📊 结果 and the time to the bot's results
 message is ``results_s``.
 
+The floor, in the same run: a bare python-telegram-bot echo bot (bench/updates.py's, with the
+bot's concurrency and connection pool, in a child process of its own under another token of the
+same sandbox) gets the same updates from the same officers: each sends it ``/surveys`` once
+(answered with a copy), then in each run all press the same 📝 开始填写 on that message at once,
+wait for the echo's answer to it (as they wait for the first question) and send the same nine
+updates after it (presses with data of the same shape, the two texts). The echo answers a press
+with answerCallbackQuery and an edit of the message to the data, a text with one message; the
+bot's calls for the same updates are eight answers, seven edits and two messages (its second
+提交 is only answered; the echo's edit for it is refused as not modified, one call more). From
+the release to the echo's last Bot API call of the run is ``echo_answering_s``. Bot and echo
+alternate which goes first; ``--no-echo`` leaves the echo out.
+
 The sandbox and the simulated officers share this process; the last line of stdout is one JSON
 object: officers, answers, lost, duplicates, results_s (the median over the runs), then
-answering_s, runs, results_min_s, results_max_s, counts_exact and database.
+answering_s, echo_answering_s (median; null with --no-echo), echo_answering_min_s,
+echo_answering_max_s, updates_per_officer, runs, results_min_s, results_max_s, cpu_ms_per_update
+and echo_cpu_ms_per_update (each process's CPU over the answering per update, median over the
+runs), counts_exact and database.
 
 Run from the repository root: ``python bench/survey.py`` or ``python -m bench.survey``.
 """
@@ -28,12 +43,14 @@ import asyncio
 import json
 import logging
 import os
+import secrets
+import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,8 +65,11 @@ from sqlmodel import col, select
 
 from bench.updates import (
     CPU,
+    ECHO,
     FIRST_USER_ID,
+    GET_UPDATES,
     READY,
+    TOKENS,
     BotProcess,
     ErrorCounter,
     Spread,
@@ -61,6 +81,7 @@ from bench.updates import (
     seed_officers,
 )
 from bench.updates import BenchmarkError as ProcessError
+from bench.updates import bot_process as echo_process
 from bot.app import build_application, polling
 from bot.policy import load_policy
 from bot.rules.surveys import Question, QuestionKind
@@ -82,7 +103,7 @@ from storage.models import (
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.sandbox import SandboxClient
+    from bot.sandbox import ApiCall, SandboxClient
 
 TOKEN = "750001:bench-survey-bot"
 ORGANIZER_ID = FIRST_USER_ID - 1
@@ -100,6 +121,10 @@ QUESTIONS = (
 # A bot that stores nothing new for this long while answers are missing has stalled.
 STALL_SECONDS = 60.0
 SLOWEST_PER_SECOND = 5.0
+# An echo that makes no Bot API call for this long while calls are missing has stalled.
+ECHO_STALL_SECONDS = 10.0
+PRESS, TEXT = "press", "text"
+ANSWER, EDIT, SEND = "answerCallbackQuery", "editMessageText", "sendMessage"
 POLL_SECONDS = 1.0
 ANSWER_WAIT = 30.0
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -109,6 +134,22 @@ JSON = dict[str, Any]
 
 class BenchmarkError(Exception):
     """The run did not measure what it claims to."""
+
+
+@dataclass(frozen=True)
+class Answering:
+    """The echo's side of one run: how long all of its answers took, and its CPU."""
+
+    updates: int
+    seconds: float  # from the release to its last Bot API call of the run
+    cpu_seconds: float
+    harness_cpu_seconds: float  # this process's (the sandbox and the officers) meanwhile
+    calls: Counter[str]  # by method (no getUpdates)
+
+    @property
+    def cpu_ms(self) -> float:
+        """The echo process's CPU milliseconds per update."""
+        return 1000 * self.cpu_seconds / self.updates
 
 
 @dataclass(frozen=True)
@@ -123,6 +164,9 @@ class Run:
     results_s: float
     counts_exact: bool
     double_press_ok: bool
+    cpu_seconds: float  # the bot process's over the answering
+    harness_cpu_seconds: float  # this process's (the sandbox and the officers) meanwhile
+    echo: Answering | None = None
 
     @property
     def lost(self) -> int:
@@ -142,6 +186,27 @@ def choices_of(user_id: int) -> tuple[int, tuple[int, int], int, int, str]:
     other = (area + 1 + (user_id // 4) % 3) % 4  # never the same as `area`
     first, second = sorted((area, other))
     return area, (first, second), user_id % 2, user_id % 101, f"建议{user_id % 7}"
+
+
+def steps(user_id: int, flow: str) -> list[tuple[str, str]]:
+    """What this officer sends after the first question, in order: (PRESS, data) or (TEXT,
+    text); the two 提交 last."""
+    area, activities, first_home, budget, advice = choices_of(user_id)
+    submit = SurveyFill(flow, "submit", len(QUESTIONS) + 1).pack()
+    return [
+        (PRESS, SurveyFill(flow, "pick", 1, area + 1).pack()),
+        *((PRESS, SurveyFill(flow, "toggle", 2, activity + 1).pack()) for activity in activities),
+        (PRESS, SurveyFill(flow, "next", 2).pack()),
+        (PRESS, SurveyFill(flow, "pick", 3, first_home + 1).pack()),
+        (TEXT, str(budget)),
+        (TEXT, advice),
+        (PRESS, submit),
+        (PRESS, submit),
+    ]
+
+
+# Updates per officer in a run: 📝 开始填写, then the steps.
+UPDATES_PER_OFFICER = 1 + len(steps(FIRST_USER_ID, "0"))
 
 
 def expected_counts(users: Sequence[int]) -> dict[tuple[int, int], int]:
@@ -169,6 +234,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--officers", type=positive, default=5000, metavar="N")
     parser.add_argument("--runs", type=positive, default=3, metavar="N")
+    parser.add_argument(
+        "--no-echo",
+        dest="echo",
+        action="store_false",
+        help="leave the echo bot's runs out (its keys are null in the JSON line)",
+    )
     parser.add_argument(
         "--database-url",
         metavar="URL",
@@ -395,18 +466,8 @@ async def answer_all(
     submits: list[tuple[int, str, str]] = []
 
     async def rest(user_id: int, flow: str) -> None:
-        area, activities, first_home, budget, advice = choices_of(user_id)
-        await press(user_id, SurveyFill(flow, "pick", 1, area + 1).pack())
-        for activity in activities:
-            await press(user_id, SurveyFill(flow, "toggle", 2, activity + 1).pack())
-        await press(user_id, SurveyFill(flow, "next", 2).pack())
-        await press(user_id, SurveyFill(flow, "pick", 3, first_home + 1).pack())
-        await say(user_id, str(budget))
-        await say(user_id, advice)
-        submit = SurveyFill(flow, "submit", len(QUESTIONS) + 1).pack()
-        first = await press(user_id, submit)
-        second = await press(user_id, submit)
-        submits.append((user_id, first, second))
+        queries = await send_steps(press, say, user_id, flow)
+        submits.append((user_id, queries[-2], queries[-1]))
 
     # The deadline only bounds a bot that trickles: slower than SLOWEST_PER_SECOND starts.
     until = time.monotonic() + STALL_SECONDS + len(users) / SLOWEST_PER_SECOND
@@ -429,6 +490,92 @@ async def answer_all(
             break  # what is missing is lost
         await asyncio.sleep(POLL_SECONDS)
     return time.monotonic() - started, submits
+
+
+async def send_steps(
+    press: Callable[[int, str], Awaitable[str]],
+    say: Callable[[int, str], Awaitable[None]],
+    user_id: int,
+    flow: str,
+) -> list[str]:
+    """Send this officer's steps one after another; the query ids of the presses."""
+    queries = []
+    for kind, value in steps(user_id, flow):
+        if kind == PRESS:
+            queries.append(await press(user_id, value))
+        else:
+            await say(user_id, value)
+    return queries
+
+
+def echo_calls(officers: int) -> Counter[str]:
+    """The echo's Bot API calls for a run: per officer an answer and an edit for each press,
+    a message for each text."""
+    presses = 1 + sum(1 for kind, _ in steps(FIRST_USER_ID, "0") if kind == PRESS)
+    texts = UPDATES_PER_OFFICER - presses
+    return Counter({ANSWER: officers * presses, EDIT: officers * presses, SEND: officers * texts})
+
+
+async def echo_answer_all(
+    client: SandboxClient,
+    messages: dict[int, int],
+    survey_id: int,
+    calls: Callable[[], list[ApiCall]],
+) -> tuple[float, Counter[str]]:
+    """The same updates through the echo: every officer presses 📝 开始填写 at once, waits for
+    its answer and sends the steps; seconds from the release to the echo's last call, and the
+    echo's calls by method. Raises BenchmarkError if the echo stalls or calls otherwise."""
+    users = list(messages)
+    connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
+    fill = SurveyAction("fill", survey_id).pack()
+
+    async def press(user_id: int, data: str) -> str:
+        async with connections:
+            return await client.press_data(user_id, messages[user_id], data)
+
+    async def say(user_id: int, text: str) -> None:
+        async with connections:
+            await client.send_text(user_id, text)
+
+    for user_id in users:
+        await client.quiet(user_id, 0)
+    first_call = len(calls())
+    started = time.monotonic()
+    await asyncio.gather(*(press(user_id, fill) for user_id in users))
+    until = time.monotonic() + STALL_SECONDS + len(users) / SLOWEST_PER_SECOND
+    tasks = []
+    for user_id in users:
+        # The echo's answer to 📝 开始填写 (an edit), as the bot's first question is waited for;
+        # a flow token of the bot's shape, which the echo never reads.
+        await client.replies(user_id, count=1, timeout=max(0.0, until - time.monotonic()))
+        tasks.append(asyncio.create_task(send_steps(press, say, user_id, secrets.token_hex(4))))
+    await asyncio.gather(*tasks)
+    wanted = echo_calls(len(users))
+    made, changed = -1, time.monotonic()
+    while True:
+        now = sum(1 for call in calls()[first_call:] if call.method != GET_UPDATES)
+        if now >= wanted.total():
+            break
+        if now != made:
+            made, changed = now, time.monotonic()
+        elif time.monotonic() - changed > ECHO_STALL_SECONDS:
+            raise BenchmarkError(
+                f"the echo made {now} of {wanted.total()} Bot API calls and then none for "
+                f"{ECHO_STALL_SECONDS:.0f} s"
+            )
+        await asyncio.sleep(0.1)
+    # An echo that answers twice would have its extra calls arrive now.
+    await asyncio.sleep(0.5)
+    made_calls = [call for call in calls()[first_call:] if call.method != GET_UPDATES]
+    by_method = Counter(call.method for call in made_calls)
+    # Only the second 提交's edit may be refused (not modified), one an officer.
+    refused = Counter(f"{call.method} {call.status}" for call in made_calls if call.status != 200)
+    if by_method != wanted or refused - Counter({f"{EDIT} 400": len(users)}):
+        raise BenchmarkError(
+            f"the echo made the calls {dict(by_method)} (refused {dict(refused)}), wanted "
+            f"{dict(wanted)}"
+        )
+    return max(call.time for call in made_calls) - started, by_method
 
 
 async def double_presses_ok(client: SandboxClient, submits: Sequence[tuple[int, str, str]]) -> bool:
@@ -455,10 +602,20 @@ async def results_time(client: SandboxClient, message_id: int, survey_id: int) -
     return took
 
 
+@dataclass
+class EchoSide:
+    """The echo bot under test: its process, its officers' client and messages, its calls."""
+
+    process: BotProcess
+    client: SandboxClient
+    calls: Callable[[], list[ApiCall]]
+    messages: dict[int, int] = field(default_factory=dict)
+
+
 async def benchmark(
     args: argparse.Namespace, database_url: str | None, progress: Callable[[str], None]
 ) -> list[Run]:
-    """Seed, start the bot, open the chats, then the runs."""
+    """Seed, start the bots, open the chats, then the runs."""
     from bot.sandbox import Sandbox, SandboxClient
 
     users = [FIRST_USER_ID + index for index in range(args.officers)]
@@ -467,18 +624,26 @@ async def benchmark(
         seed_officers(database, users)
         seed_organizer(database)
         database.dispose()
-        async with (
-            Sandbox() as sandbox,
-            SandboxClient(sandbox.base_url, TOKEN) as client,
-            bot_process(sandbox.api_base_url, database.url) as bot,
-        ):
+        async with AsyncExitStack() as stack:
+            sandbox = await stack.enter_async_context(Sandbox())
+            client = await stack.enter_async_context(SandboxClient(sandbox.base_url, TOKEN))
+            bot = await stack.enter_async_context(bot_process(sandbox.api_base_url, database.url))
+            echo: EchoSide | None = None
+            if args.echo:
+                echo = EchoSide(
+                    await stack.enter_async_context(echo_process(ECHO, sandbox, database.url)),
+                    await stack.enter_async_context(SandboxClient(sandbox.base_url, TOKENS[ECHO])),
+                    lambda: sandbox.calls(TOKENS[ECHO]),
+                )
             started = time.monotonic()
             await client.ensure_user({"id": ORGANIZER_ID, "first_name": "基准干事"})
             messages = await open_chats(client, users)
             organizer = (await open_chats(client, [ORGANIZER_ID]))[ORGANIZER_ID]
+            if echo is not None:
+                echo.messages = await open_chats(echo.client, users)
             progress(
                 f"  {len(users)} officers sent /surveys in {time.monotonic() - started:.1f} s "
-                "(untimed)"
+                f"(untimed{', to the echo too' if echo is not None else ''})"
             )
             try:
                 await _runs(
@@ -486,6 +651,7 @@ async def benchmark(
                     database,
                     client,
                     bot,
+                    echo,
                     messages,
                     organizer,
                     users,
@@ -500,11 +666,21 @@ async def benchmark(
     return runs
 
 
+async def echo_run(echo: EchoSide, survey_id: int) -> Answering:
+    """The run's updates through the echo; its time and CPU."""
+    cpu, harness = await echo.process.cpu_seconds(), time.process_time()
+    seconds, calls = await echo_answer_all(echo.client, echo.messages, survey_id, echo.calls)
+    cpu = await echo.process.cpu_seconds() - cpu
+    harness = time.process_time() - harness
+    return Answering(len(echo.messages) * UPDATES_PER_OFFICER, seconds, cpu, harness, calls)
+
+
 async def _runs(
     args: argparse.Namespace,
     database: Database,
     client: SandboxClient,
     bot: BotProcess,
+    echo: EchoSide | None,
     messages: dict[int, int],
     organizer: int,
     users: Sequence[int],
@@ -512,17 +688,24 @@ async def _runs(
     progress: Callable[[str], None],
     activity: Callable[[], int],
 ) -> None:
-    """The runs, one new survey each."""
+    """The runs, one new survey each; the echo's too, alternating which goes first."""
+    updates = len(users) * UPDATES_PER_OFFICER
     for number in range(1, args.runs + 1):
         survey_id = new_survey(database, number)
-        cpu = await bot.cpu_seconds()
+        echoed: Answering | None = None
+        if echo is not None and number % 2 == 0:
+            echoed = await echo_run(echo, survey_id)
+        cpu, harness = await bot.cpu_seconds(), time.process_time()
         answering_s, submits = await answer_all(
             client, messages, survey_id, _counter(database, survey_id), activity
         )
         cpu = await bot.cpu_seconds() - cpu
+        harness = time.process_time() - harness
         double_ok = await double_presses_ok(client, submits)
         respondents, responses, rows, counts = await asyncio.to_thread(stored, database, survey_id)
         results_s = await results_time(client, organizer, survey_id)
+        if echo is not None and number % 2 == 1:
+            echoed = await echo_run(echo, survey_id)
         run = Run(
             officers=len(users),
             stored=respondents,
@@ -532,26 +715,45 @@ async def _runs(
             results_s=results_s,
             counts_exact=counts == expected_counts(users),
             double_press_ok=double_ok,
+            cpu_seconds=cpu,
+            harness_cpu_seconds=harness,
+            echo=echoed,
         )
         runs.append(run)
-        updates = len(users) * 10
         progress(
             f"  run {number}: answers stored {run.stored}, lost {run.lost}, duplicated "
             f"{run.duplicates}, counts {'exact' if run.counts_exact else 'WRONG'}, double "
             f"提交 {'stored once' if double_ok else 'WRONG'}; answering "
             f"{answering_s:.1f} s "
             f"({updates} updates, {updates / answering_s:.0f}/s, bot CPU {cpu:.1f} s = "
-            f"{1000 * cpu / updates:.1f} ms an update); results {results_s:.3f} s"
+            f"{1000 * cpu / updates:.1f} ms an update, sandbox+officers {harness:.1f} s); results "
+            f"{results_s:.3f} s"
         )
+        if echoed is not None:
+            calls = ", ".join(f"{method} {count}" for method, count in sorted(echoed.calls.items()))
+            progress(
+                f"  run {number} echo: answered in {echoed.seconds:.1f} s ({updates} updates, "
+                f"{updates / echoed.seconds:.0f}/s, echo CPU {echoed.cpu_seconds:.1f} s = "
+                f"{echoed.cpu_ms:.1f} ms an update, sandbox+officers "
+                f"{echoed.harness_cpu_seconds:.1f} s; calls {calls})"
+            )
 
 
 # --- reporting ----------------------------------------------------------------------------
 
 
+def _median(values: Sequence[float], digits: int) -> float | None:
+    return round(statistics.median(values), digits) if values else None
+
+
 def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON:
-    """The JSON line: the worst run's counts, the median results time and its range."""
+    """The JSON line: the worst run's counts, the median results time and its range, the
+    echo's answering time."""
     results = Spread.of([run.results_s for run in runs])
     answering = Spread.of([run.answering_s for run in runs])
+    echoes = [run.echo for run in runs if run.echo is not None]
+    echo = Spread.of([answering.seconds for answering in echoes]) if echoes else None
+    updates = args.officers * UPDATES_PER_OFFICER
     return {
         "officers": args.officers,
         "answers": min(run.stored for run in runs),
@@ -559,9 +761,15 @@ def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON
         "duplicates": max(run.duplicates for run in runs),
         "results_s": round(results.median, 3),
         "answering_s": round(answering.median, 1),
+        "echo_answering_s": round(echo.median, 1) if echo else None,
+        "echo_answering_min_s": round(echo.low, 1) if echo else None,
+        "echo_answering_max_s": round(echo.high, 1) if echo else None,
+        "updates_per_officer": UPDATES_PER_OFFICER,
         "runs": len(runs),
         "results_min_s": round(results.low, 3),
         "results_max_s": round(results.high, 3),
+        "cpu_ms_per_update": _median([1000 * run.cpu_seconds / updates for run in runs], 2),
+        "echo_cpu_ms_per_update": _median([answering.cpu_ms for answering in echoes], 2),
         "counts_exact": all(run.counts_exact and run.double_press_ok for run in runs),
         "database": backend,
     }
@@ -578,9 +786,19 @@ def report(args: argparse.Namespace, runs: Sequence[Run], backend: str, started:
         f"({met_or_not(figures['duplicates'] == 0)}); results {results.text(3)} s, target < "
         f"{TARGET_RESULTS_S:.0f} s ({met_or_not(results.median < TARGET_RESULTS_S)}); answering "
         f"{answering.text(1)} s, within a minute "
-        f"({met_or_not(answering.median <= TARGET_ANSWERING_S)}); took "
-        f"{time.monotonic() - started:.0f} s, load average now {load_average()}"
+        f"({met_or_not(answering.median <= TARGET_ANSWERING_S)})"
     )
+    echoes = [run.echo for run in runs if run.echo is not None]
+    if echoes:
+        echo = Spread.of([answering.seconds for answering in echoes])
+        print(
+            f"  echo (bare PTB, the same {UPDATES_PER_OFFICER} updates an officer): answered in "
+            f"{echo.text(1)} s, within a minute ({met_or_not(echo.median <= TARGET_ANSWERING_S)})"
+            f", CPU {figures['echo_cpu_ms_per_update']} ms an update against the bot's "
+            f"{figures['cpu_ms_per_update']}; the bot took {answering.median / echo.median:.1f} "
+            "times as long"
+        )
+    print(f"  took {time.monotonic() - started:.0f} s, load average now {load_average()}")
     print(json.dumps(figures), flush=True)
     return figures
 
@@ -604,7 +822,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"NuanJing survey on {backend}, {os.cpu_count()} CPUs, load average {load_average()}: "
         f"{args.officers} bound officers answer a {len(QUESTIONS)}-question survey, "
-        f"{args.runs} runs",
+        f"{args.runs} runs{', each also through the echo bot' if args.echo else ''}",
         flush=True,
     )
     started = time.monotonic()
