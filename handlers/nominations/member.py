@@ -1305,27 +1305,22 @@ async def wall_pressed(update: Update, context: Context, data: HonourWall, calle
 
 def profile_lines(session: Session, officer_id: int, policy: Policy) -> str:
     """/me: the officer's own retreats and honours ("" if none)."""
-    retreats = store.retreats_of(session, officer_id)
-    honours = store.honours_of(session, officer_id)
+    retreats = store.retreat_periods(session, officer_id)
+    honours = store.honour_titles(session, officer_id)
     text = ""
     if retreats:
         items = "、".join(
             texts.PROFILE_RETREAT_ITEM.format(
-                year=batch.starts_on.year,
-                place=batch.place,
-                first=_day(batch.starts_on),
-                last=_day(batch.ends_on),
+                year=first.year, place=place, first=_day(first), last=_day(last)
             )
-            for _, batch in retreats
+            for first, last, place in retreats
         )
         text += texts.PROFILE_RETREATS.format(items=items)
     if honours:
         names = {title.key: title.name for title in policy.nominations.honours}
         items = "、".join(
-            texts.PROFILE_HONOUR_ITEM.format(
-                year=award.year, title=names.get(award.title, award.title)
-            )
-            for award in honours
+            texts.PROFILE_HONOUR_ITEM.format(year=year, title=names.get(key, key))
+            for year, key in honours
         )
         text += texts.PROFILE_HONOURS.format(items=items)
     return text
