@@ -310,7 +310,8 @@ def sign_up(
         locked(session, Officer, officer_id)
         others = _other_starts(session, table, parent, parent_id, officer_id, terms, now)
         within = rules.within_limits(terms.limits, terms.starts_at, others, now)
-    fits = within and rules.has_place(terms.places, tally(session, table, parent_id), group)
+    counts = tally(session, table, parent_id) if within else None
+    fits = counts is not None and rules.has_place(terms.places, counts, group)
     outcome = rules.decide_join(
         None, fits=fits, waitlist=terms.places.waitlist, within_limits=within
     )
@@ -337,7 +338,9 @@ def sign_up(
     session.add(row)
     session.flush()
     if state == SignupState.WAITLISTED:
-        return Joined(outcome, parent, waitlist_position(session, table, row), row)
+        # Under the parent's lock the new row is the last in line.
+        assert counts is not None
+        return Joined(outcome, parent, counts.waitlisted + 1, row)
     return Joined(outcome, parent, entry=row)
 
 

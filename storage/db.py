@@ -193,6 +193,11 @@ def _undo(unit: _Unit, block: _Block) -> None:
         unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
 
 
+def in_unit(session: Session) -> bool:
+    """True if `session` is part of the current task's unit (an update being handled)."""
+    return unit_scratch(session) is not None
+
+
 def unit_scratch(session: Session) -> dict[Any, Any] | None:
     """A dict that lives as long as the unit `session` belongs to (None outside a unit).
 

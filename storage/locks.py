@@ -7,20 +7,24 @@ from typing import Any, TypeVar
 from sqlalchemy import update
 from sqlmodel import Session, SQLModel
 
+from storage.db import in_unit
+
 Row = TypeVar("Row", bound=SQLModel)
 
 
 def locked(session: Session, model: type[Row], row_id: int) -> Row | None:
     """The row, read fresh and locked until the transaction ends.
 
-    SQLite ignores FOR UPDATE; a no-op write takes its database lock first, so two presses at
-    once are serialised there as PostgreSQL serialises them on the row lock.
+    PostgreSQL locks the row (SELECT … FOR UPDATE). SQLite ignores FOR UPDATE: an update's unit
+    holds its write lock from the start (BEGIN IMMEDIATE), and elsewhere a no-op write takes it
+    first, so two presses at once are serialised there as PostgreSQL serialises them.
     """
-    key: Any = model.id  # type: ignore[attr-defined]
-    session.execute(
-        update(model)
-        .where(key == row_id)
-        .values({key: key})
-        .execution_options(synchronize_session=False)
-    )
+    if session.get_bind().dialect.name == "sqlite" and not in_unit(session):
+        key: Any = model.id  # type: ignore[attr-defined]
+        session.execute(
+            update(model)
+            .where(key == row_id)
+            .values({key: key})
+            .execution_options(synchronize_session=False)
+        )
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
