@@ -48,7 +48,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -437,6 +437,26 @@ async def first_question(client: SandboxClient, user_id: int, until: float) -> s
     raise BenchmarkError(f"officer {user_id} never saw the first question")
 
 
+def _officers_hands(
+    client: SandboxClient, messages: dict[int, int]
+) -> tuple[
+    Callable[[int, str], Coroutine[Any, Any, str]], Callable[[int, str], Coroutine[Any, Any, None]]
+]:
+    """How the officers press a button on their survey message and type, CLIENT_CONNECTIONS at
+    a time."""
+    connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
+
+    async def press(user_id: int, data: str) -> str:
+        async with connections:
+            return await client.press_data(user_id, messages[user_id], data)
+
+    async def say(user_id: int, text: str) -> None:
+        async with connections:
+            await client.send_text(user_id, text)
+
+    return press, say
+
+
 async def answer_all(
     client: SandboxClient,
     messages: dict[int, int],
@@ -447,16 +467,8 @@ async def answer_all(
     """Every officer answers at once; seconds from the release to the last answer stored, and
     each officer's two 提交 presses (user, first, second)."""
     users = list(messages)
-    connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
+    press, say = _officers_hands(client, messages)
     fill = SurveyAction("fill", survey_id).pack()
-
-    async def press(user_id: int, data: str) -> str:
-        async with connections:
-            return await client.press_data(user_id, messages[user_id], data)
-
-    async def say(user_id: int, text: str) -> None:
-        async with connections:
-            await client.send_text(user_id, text)
 
     # What the last run left in the chats is read first: the first question is looked for after.
     for user_id in users:
@@ -526,16 +538,8 @@ async def echo_answer_all(
     its answer and sends the steps; seconds from the release to the echo's last call, and the
     echo's calls by method. Raises BenchmarkError if the echo stalls or calls otherwise."""
     users = list(messages)
-    connections = asyncio.Semaphore(CLIENT_CONNECTIONS)
+    press, say = _officers_hands(client, messages)
     fill = SurveyAction("fill", survey_id).pack()
-
-    async def press(user_id: int, data: str) -> str:
-        async with connections:
-            return await client.press_data(user_id, messages[user_id], data)
-
-    async def say(user_id: int, text: str) -> None:
-        async with connections:
-            await client.send_text(user_id, text)
 
     for user_id in users:
         await client.quiet(user_id, 0)
