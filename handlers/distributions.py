@@ -752,7 +752,7 @@ def _queue_notice(
         text = texts.DIST_UNIT_NOTICE_SHORT.format(item=distribution.item)
     if not recipients:
         return 0
-    return broadcasts.create(
+    notice = broadcasts.create(
         session,
         kind=BroadcastKind.ANNOUNCEMENT,
         priority=Priority.NORMAL,
@@ -760,7 +760,10 @@ def _queue_notice(
         recipients=recipients,
         created_by=actor,
         buttons=notice_markup(distribution).to_json(),
-    ).total
+    )
+    assert distribution.id is not None and notice.id is not None
+    storage.set_notice(session, distribution.id, notice.id)
+    return notice.total
 
 
 async def _build_repeat(update: Update, context: Context, turn: BuildText) -> None:
@@ -1468,7 +1471,7 @@ async def _close(
     with found.database.session() as session:
         closed = storage.close(session, distribution.id, utcnow())
         if closed is not None:
-            storage.stop_reminder(session, distribution.id)
+            storage.stop_messages(session, distribution.id)
             audit.record(
                 session,
                 actor=caller.actor,

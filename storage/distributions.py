@@ -331,18 +331,32 @@ def close(session: Session, distribution_id: int, now: datetime) -> Distribution
     return distribution
 
 
-def stop_reminder(session: Session, distribution_id: int) -> int:
-    """Stop the distribution's reminder where it has not gone out yet (found in the send
-    ledger); how many broadcasts were stopped. Its notice is not linked and goes on."""
-    ids = session.exec(
-        select(SendLedger.broadcast_id)
-        .where(
-            SendLedger.occasion == f"distribution:{distribution_id}",
-            col(SendLedger.broadcast_id).is_not(None),
-        )
-        .distinct()
-    ).all()
+def stop_messages(session: Session, distribution_id: int) -> int:
+    """Stop what the distribution still has to send: its notice and its reminder (found in
+    the send ledger), where they have not gone out yet; how many broadcasts were stopped."""
+    ids = set(
+        session.exec(
+            select(SendLedger.broadcast_id)
+            .where(
+                SendLedger.occasion == f"distribution:{distribution_id}",
+                col(SendLedger.broadcast_id).is_not(None),
+            )
+            .distinct()
+        ).all()
+    )
+    distribution = session.get(Distribution, distribution_id)
+    if distribution is not None and distribution.notice_id is not None:
+        ids.add(distribution.notice_id)
     return sum(1 for broadcast_id in ids if broadcasts.cancel(session, int(broadcast_id or 0)))
+
+
+def set_notice(session: Session, distribution_id: int, broadcast_id: int) -> None:
+    """Link the distribution to the broadcast of its notice."""
+    distribution = session.get(Distribution, distribution_id)
+    if distribution is not None:
+        distribution.notice_id = broadcast_id
+        session.add(distribution)
+        session.flush()
 
 
 # --- where it stands --------------------------------------------------------------------------

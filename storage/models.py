@@ -1342,6 +1342,11 @@ class Distribution(SQLModel, table=True):
     # The one reminder: set by whoever sends it first (an organizer's press or the job).
     reminded_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
     closed_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    # The notice that published it: what of it is not yet sent stops when it is closed.
+    notice_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("broadcast.id", ondelete="SET NULL"), nullable=True),
+    )
 
 
 class DistributionUnit(SQLModel, table=True):

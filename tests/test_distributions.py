@@ -403,7 +403,7 @@ async def test_a_forged_superscript_digit_is_a_stale_button_not_a_crash(bot: Bot
     )
 
 
-async def test_closing_stops_a_reminder_still_waiting(bot: BotHarness) -> None:
+async def test_closing_stops_the_notice_and_the_reminder_still_waiting(bot: BotHarness) -> None:
     await _seed(bot)
     # Quiet hours: what the distribution sends waits for the morning.
     evening = datetime.now(SHANGHAI).replace(hour=22, minute=0, second=0, microsecond=0)
@@ -433,6 +433,7 @@ async def test_closing_stops_a_reminder_still_waiting(bot: BotHarness) -> None:
         return len(found)
 
     assert waiting("reminder") == 2
+    assert waiting("announcement") == 2  # the notice to the bound women, waiting as well
     await bot.dialog.play(
         [
             (ZHAO, Press("⏹ 结束发放"), [edits("确定结束「中秋消费券」的发放吗")]),
@@ -440,3 +441,4 @@ async def test_closing_stops_a_reminder_still_waiting(bot: BotHarness) -> None:
         ]
     )
     assert waiting("reminder") == 0
+    assert waiting("announcement") == 0
