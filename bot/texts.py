@@ -1457,6 +1457,9 @@ BLOOD_WARN_HEAD = "\n\n⚠️ 不符合献血间隔："
 BLOOD_WARN_BEFORE = "\n· 距上次献{component}（{date}）仅 {gap} 天，规定间隔 {required} 天"
 BLOOD_WARN_AFTER = "\n· 距之后献{component}（{date}）仅 {gap} 天，规定间隔 {required} 天"
 BLOOD_WARN_SAME_DAY = "\n· 同一天（{date}）已登记献{component}，规定间隔 {required} 天"
+BLOOD_WARN_PLATELET_CAP = (
+    "\n\n⚠️ 超过血小板捐献年度上限：\n· 这将是{year}年第 {count} 次血小板捐献，每年最多 {cap} 次"
+)
 BLOOD_WARN_CHECK = "\n请先核对日期和成分有没有写错。"
 BLOOD_WARN_DAY = "{month}月{day}日"
 BLOOD_WARN_DAY_YEAR = "{year}年{month}月{day}日"

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -45,6 +46,7 @@ from bot.rules.blood import (
     Eligibility,
     anniversary,
     eligibility,
+    platelets_over_cap,
     too_close,
 )
 from bot.rules.care import parse_date
@@ -349,16 +351,36 @@ def recordable(session: Session, police_id: str) -> Officer:
     return officer
 
 
+@dataclass(frozen=True)
+class RecordWarnings:
+    """What a donation about to be recorded breaks, warned of before 仍然登记: the intervals
+    to the officer's other donations, the yearly cap of platelet donations."""
+
+    conflicts: tuple[Conflict, ...] = ()
+    platelets_in_year: int | None = None  # with this one, when over the cap
+    year: int = 0
+    cap: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.conflicts) or self.platelets_in_year is not None
+
+
 def conflicts_of(
     session: Session, officer_id: int, request: RecordRequest, policy: BloodPolicy
-) -> tuple[Conflict, ...]:
-    """The officer's recorded donations the requested one lies too close to (either side)."""
+) -> RecordWarnings:
+    """The officer's recorded donations the requested one lies too close to (either side), and
+    whether it passes the year's platelet cap."""
     history = [
         Donation(d.donated_on, Component(d.component), d.amount)
         for d in blood_storage.history(session, officer_id)
     ]
     new = Donation(request.donated_on, request.component, request.amount)
-    return too_close(new, history, policy)
+    return RecordWarnings(
+        too_close(new, history, policy),
+        platelets_over_cap(new, history, policy),
+        new.on.year,
+        policy.max_platelet_donations_per_year,
+    )
 
 
 def _day_text(day: date, today: date) -> str:
@@ -368,12 +390,13 @@ def _day_text(day: date, today: date) -> str:
     return texts.BLOOD_WARN_DAY_YEAR.format(year=day.year, month=day.month, day=day.day)
 
 
-def conflict_text(conflicts: Sequence[Conflict], today: date) -> str:
-    """The warning lines of a preview: which donation, how many days apart, how many needed."""
-    if not conflicts:
+def conflict_text(warnings: RecordWarnings, today: date) -> str:
+    """The warning lines of a preview: which donation, how many days apart, how many needed;
+    the platelet donations of the year beyond its cap."""
+    if not warnings:
         return ""
-    lines = [texts.BLOOD_WARN_HEAD]
-    for conflict in conflicts:
+    lines = [texts.BLOOD_WARN_HEAD] if warnings.conflicts else []
+    for conflict in warnings.conflicts:
         other = conflict.other
         if conflict.gap == 0:
             template = texts.BLOOD_WARN_SAME_DAY
@@ -387,6 +410,12 @@ def conflict_text(conflicts: Sequence[Conflict], today: date) -> str:
                 date=_day_text(other.on, today),
                 gap=conflict.gap,
                 required=conflict.required,
+            )
+        )
+    if warnings.platelets_in_year is not None:
+        lines.append(
+            texts.BLOOD_WARN_PLATELET_CAP.format(
+                year=warnings.year, count=warnings.platelets_in_year, cap=warnings.cap
             )
         )
     lines.append(texts.BLOOD_WARN_CHECK)

@@ -361,6 +361,37 @@ async def test_one_line_inside_the_interval_asks_for_a_second_confirmation(
     ]
 
 
+async def test_a_platelet_donation_past_the_yearly_cap_asks_for_a_second_confirmation(
+    bot: BotHarness,
+) -> None:
+    await _seed(bot)
+    # Last year: 24 platelet donations two weeks apart (the cap), the last on 19 November.
+    year = TODAY.year - 1
+    for week in range(24):
+        _give(bot.database, "100001", date(year, 1, 1) + timedelta(days=14 * week), "platelets", 1)
+    # A 25th at the end of that year breaks no interval, only the cap.
+    late = date(year, 12, 31)
+    await bot.dialog.play(
+        [
+            (
+                ZHAO,
+                f"/blood record 100001 血小板 1 {late.isoformat()}",
+                [
+                    says(
+                        "请核对献血登记",
+                        "超过血小板捐献年度上限",
+                        f"这将是{year}年第 25 次血小板捐献，每年最多 24 次",
+                        buttons=[FORCE, CANCEL],
+                        absent=["不符合献血间隔", RECORD],
+                    )
+                ],
+            ),
+            (ZHAO, Press(FORCE), [edits("✅ 已登记：王建国（100001）", "血小板 1 个治疗量")]),
+        ]
+    )
+    assert _donations(bot.database)[-1] == ("100001", late, "platelets", 1)
+
+
 async def test_dialog_whole_blood_after_175_days_warns_and_cancel_records_nothing(
     bot: BotHarness,
 ) -> None:

@@ -19,6 +19,7 @@ from bot.rules.blood import (
     interval_days,
     next_eligible,
     platelet_donations_in,
+    platelets_over_cap,
     too_close,
 )
 
@@ -463,3 +464,26 @@ def test_too_close_follows_the_policy() -> None:
     assert too_close(gave(NEW_ON, WHOLE), [before(200, WHOLE)], strict) == (
         Conflict(before(200, WHOLE), 200, 365, False),
     )
+
+
+@pytest.mark.parametrize(
+    ("component", "earlier", "cap", "expected"),
+    [
+        (Component.PLATELETS, 24, 24, 25),  # the 25th of the year
+        (Component.PLATELETS, 23, 24, None),  # the 24th: within
+        (Component.PLATELETS, 2, 2, 3),
+        (Component.WHOLE_BLOOD, 30, 24, None),  # the cap counts platelets only
+    ],
+)
+def test_platelets_over_the_yearly_cap(
+    component: Component, earlier: int, cap: int, expected: int | None
+) -> None:
+    policy = BloodPolicy(max_platelet_donations_per_year=cap)
+    history = [
+        Donation(date(2026, 1, 1) + timedelta(days=7 * week), Component.PLATELETS, 1)
+        for week in range(earlier)
+    ]
+    # The year before never counts; the same donation recorded again is not a second one.
+    history.append(Donation(date(2025, 12, 30), Component.PLATELETS, 1))
+    new = Donation(date(2026, 12, 30), component, 1)
+    assert platelets_over_cap(new, [*history, new], policy) == expected

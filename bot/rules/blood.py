@@ -239,6 +239,18 @@ def too_close(
     return tuple(sorted(nearest.values(), key=lambda c: (c.other.on, c.later)))
 
 
+def platelets_over_cap(
+    new: Donation, history: Sequence[Donation], policy: BloodPolicy
+) -> int | None:
+    """How many platelet donations the new one's calendar year would hold with it, when that
+    passes the yearly cap; None while within it (or for another component)."""
+    if _as_interval_kind(new.component) != Component.PLATELETS:
+        return None
+    others = [d for d in history if not (d.on == new.on and d.component == new.component)]
+    count = platelet_donations_in(others, new.on.year) + 1
+    return count if count > policy.max_platelet_donations_per_year else None
+
+
 _REASON_ORDER = {reason: index for index, reason in enumerate(Reason)}
 
 
