@@ -34,7 +34,7 @@ from bot.rules import capacity as rules
 from bot.rules.capacity import Outcome, Tally, Terms
 from storage import ledger
 from storage.broadcasts import Recipient
-from storage.locks import locked
+from storage.locks import hold, locked
 from storage.models import Officer, SignupState, TelegramBinding
 from storage.types import utcnow
 
@@ -307,7 +307,7 @@ def sign_up(
     group = group if table.group is not None else None
     within = True
     if terms.limits is not None:
-        locked(session, Officer, officer_id)
+        hold(session, Officer, officer_id)
         others = _other_starts(session, table, parent, parent_id, officer_id, terms, now)
         within = rules.within_limits(terms.limits, terms.starts_at, others, now)
     counts = tally(session, table, parent_id) if within else None

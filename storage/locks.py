@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import Session, SQLModel
 
 from storage.db import in_unit
@@ -19,12 +19,30 @@ def locked(session: Session, model: type[Row], row_id: int) -> Row | None:
     holds its write lock from the start (BEGIN IMMEDIATE), and elsewhere a no-op write takes it
     first, so two presses at once are serialised there as PostgreSQL serialises them.
     """
-    if session.get_bind().dialect.name == "sqlite" and not in_unit(session):
-        key: Any = model.id  # type: ignore[attr-defined]
-        session.execute(
-            update(model)
-            .where(key == row_id)
-            .values({key: key})
-            .execution_options(synchronize_session=False)
-        )
+    if _sqlite(session) and not in_unit(session):
+        _take_write_lock(session, model, row_id)
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
+
+
+def hold(session: Session, model: type[Row], row_id: int) -> None:
+    """Lock the row until the transaction ends, as `locked` does, without reading it."""
+    key: Any = model.id  # type: ignore[attr-defined]
+    if not _sqlite(session):
+        session.execute(select(key).where(key == row_id).with_for_update())
+    elif not in_unit(session):  # in a unit, SQLite's write lock is already held
+        _take_write_lock(session, model, row_id)
+
+
+def _sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _take_write_lock(session: Session, model: type[Row], row_id: int) -> None:
+    """SQLite: a no-op write, which takes the database's write lock."""
+    key: Any = model.id  # type: ignore[attr-defined]
+    session.execute(
+        update(model)
+        .where(key == row_id)
+        .values({key: key})
+        .execution_options(synchronize_session=False)
+    )
