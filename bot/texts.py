@@ -1381,6 +1381,15 @@ DRIVE_CHANGED_NOTICE = (
     "🩸 您报名的献血活动 #{id} 有变动：{field}改为 {new}。\n"
     "现在是：{when}，{place}。去不了请发送 /drives 取消报名，把名额让给其他同事。"
 )
+DRIVE_TYPES_RELEASED_NOTICE = (
+    "🩸 献血活动 #{id}（{when}，{place}）现在只需要 {types} 型血，您的报名（{blood} 型）已取消。"
+    "谢谢您的热心，期待下次活动再见！"
+)
+DRIVE_EDITED_RELEASED = "{count} 位血型不再需要的会员的报名已取消，已分别告诉他们。"
+DRIVE_PROMOTED_FREED_PLACE = (
+    "🎉 好消息：献血活动有名额空出，您已从候补递补为正式报名：献血活动 #{id}，{when}，{place}。"
+    "请按时到场；去不了请发送 /drives 取消报名。"
+)
 DRIVE_PROMOTED_MORE_PLACES = (
     "🎉 好消息：献血活动增加了名额，您已从候补递补为正式报名：献血活动 #{id}，{when}，{place}。"
     "请按时到场；去不了请发送 /drives 取消报名。"

@@ -943,6 +943,7 @@ class _Edit:
     told: int = 0
     promoted: list[int] = dataclasses.field(default_factory=list)
     signed: int = 0
+    released: int = 0  # sign-ups let go: their blood group is no longer wanted
 
 
 def _edit_in(session: Session, draft: DriveDraft, caller: Caller, zone: ZoneInfo) -> _Edit:
@@ -972,6 +973,12 @@ def _edit_in(session: Session, draft: DriveDraft, caller: Caller, zone: ZoneInfo
     if changed is None:
         return _Edit("gone")
     promoted = drive_storage.promote_waiting(session, changed) if field == "capacity" else []
+    released: list[tuple[int, str]] = []
+    if field == "types":
+        # Those whose blood group is no longer wanted are let go (and told so), and the first
+        # in line take their places.
+        let_go = drive_storage.release_unwanted(session, changed, utcnow())
+        released, promoted = let_go.officers, let_go.promoted
     if field in ("when", "place"):
         # Whoever has not had the announcement yet would read the old time or place.
         drive_storage.stop_announcement(session, draft.drive_id)
@@ -991,6 +998,8 @@ def _edit_in(session: Session, draft: DriveDraft, caller: Caller, zone: ZoneInfo
         for recipient in drive_storage.concerned(session, draft.drive_id)
         if recipient.officer_id not in moved
     ]
+    if released:
+        _tell_released(session, changed, released, caller, zone)
     told = 0
     if recipients:
         soon = notice_is_urgent(min(before, changed.starts_at), utcnow())
@@ -1012,7 +1021,45 @@ def _edit_in(session: Session, draft: DriveDraft, caller: Caller, zone: ZoneInfo
         told=told,
         promoted=len(promoted),
     )
-    return _Edit("done", changed, new, told, promoted)
+    return _Edit("done", changed, new, told, promoted, released=len(released))
+
+
+def _tell_released(
+    session: Session,
+    drive: BloodDrive,
+    released: list[tuple[int, str]],
+    caller: Caller,
+    zone: ZoneInfo,
+) -> None:
+    """Tell each officer let go by a change of the wanted types why (their own blood group in
+    their text), through the broadcast engine in the edit's transaction."""
+    chats = officers.bound_chats(session, [officer_id for officer_id, _ in released])
+
+    def told(blood: str) -> str:
+        return texts.DRIVE_TYPES_RELEASED_NOTICE.format(
+            id=drive.id,
+            when=when_text(drive.starts_at, zone),
+            place=drive.place,
+            types="、".join(drive_storage.wanted_types(drive)),
+            blood=blood,
+        )
+
+    recipients = [
+        Recipient(officer_id, chats[officer_id], told(blood))
+        for officer_id, blood in released
+        if officer_id in chats
+    ]
+    if recipients:
+        soon = notice_is_urgent(drive.starts_at, utcnow())
+        broadcasts.create(
+            session,
+            kind=BroadcastKind.ANNOUNCEMENT,
+            priority=Priority.URGENT if soon else Priority.NORMAL,
+            text=recipients[0].text or "",
+            recipients=recipients,
+            created_by=caller.actor,
+            expires_at=drive.starts_at,
+        )
 
 
 async def _confirm_edit(update: Update, context: Context, turn: Press) -> State | int | None:
@@ -1045,24 +1092,31 @@ async def _confirm_edit(update: Update, context: Context, turn: Press) -> State 
     ]
     if edit.told:
         lines.append(texts.DRIVE_EDITED_TOLD.format(count=edit.told))
+    if edit.released:
+        lines.append(texts.DRIVE_EDITED_RELEASED.format(count=edit.released))
     if edit.promoted:
         lines.append(texts.DRIVE_EDITED_PROMOTED.format(count=len(edit.promoted)))
     await answer(update)
     await show_step(update, context, "\n".join(lines))
     # Committed: those moved up hear of it, then the notice goes out.
-    await _tell_promoted(context, drive, edit.promoted)
-    if edit.told:
+    freed = draft.field == "types"
+    await _tell_promoted(context, drive, edit.promoted, freed=freed)
+    if edit.told or edit.released:
         services(context).broadcaster.wake()
     return END
 
 
-async def _tell_promoted(context: Context, drive: BloodDrive, officer_ids: list[int]) -> None:
-    """Tell officers moved up from the waitlist; after the commit that moved them."""
+async def _tell_promoted(
+    context: Context, drive: BloodDrive, officer_ids: list[int], *, freed: bool = False
+) -> None:
+    """Tell officers moved up from the waitlist (into new places, or `freed` ones); after the
+    commit that moved them."""
     if not officer_ids:
         return
     with services(context).database.session() as session:
         chats = officers.bound_chats(session, officer_ids)
-    text = texts.DRIVE_PROMOTED_MORE_PLACES.format(
+    template = texts.DRIVE_PROMOTED_FREED_PLACE if freed else texts.DRIVE_PROMOTED_MORE_PLACES
+    text = template.format(
         id=drive.id, when=when_text(drive.starts_at, services(context).zone), place=drive.place
     )
     for chat_id in chats.values():

@@ -351,6 +351,38 @@ def signed_count(session: Session, drive_id: int) -> int:
     return engine.tally(session, SIGNUPS, drive_id).signed
 
 
+@dataclass(frozen=True)
+class Released:
+    """Sign-ups a change of the wanted blood types let go, and who moved up in their place."""
+
+    officers: list[tuple[int, str]]  # (officer id, blood group)
+    promoted: list[int]
+
+
+def release_unwanted(session: Session, drive: BloodDrive, now: datetime) -> Released:
+    """After the wanted types changed: the sign-ups (places and waitlist) of officers whose
+    known blood group is no longer wanted are cancelled, whatever the cancellation deadline,
+    and the first in line moves up to each freed place. Call it with the drive locked."""
+    assert drive.id is not None
+    wanted = set(wanted_types(drive))
+    if not wanted:
+        return Released([], [])
+    let_go = [
+        (attendee.officer_id, attendee.blood_group)
+        for attendee in attendees(session, drive.id)
+        if attendee.blood_group and attendee.blood_group not in wanted
+    ]
+    promoted: list[int] = []
+    for officer_id, _ in let_go:
+        left = engine.cancel(
+            session, SIGNUPS, drive.id, officer_id, terms_of=terms, now=now, deadline=False
+        )
+        if left.promoted is not None:
+            promoted.append(left.promoted)
+    gone = {officer_id for officer_id, _ in let_go}
+    return Released(let_go, [moved for moved in promoted if moved not in gone])
+
+
 def promote_waiting(session: Session, drive: BloodDrive) -> list[int]:
     """After more places were made: move up everyone in line who now has one, in order.
 

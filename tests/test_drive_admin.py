@@ -374,11 +374,16 @@ async def test_edits_are_told_to_everyone_signed_up_or_waiting(bot: BotHarness) 
         (ZHAO, Press("🩸 血型"), [edits("需要哪些血型", "还没选")]),
         (ZHAO, Press("O 型"), [edits("现在选了：O 型")]),
         (ZHAO, Press("完成"), [edits("血型：各血型都欢迎 → O 型", "3 位")]),
-        (ZHAO, Press("✅ 确认修改"), [edits("血型改为 O 型")]),
+        (
+            ZHAO,
+            Press("✅ 确认修改"),
+            [edits("血型改为 O 型", "已通知 2 位", "1 位血型不再需要的会员的报名已取消")],
+        ),
         (WANG, None, [says("血型改为 O 型")]),
-        (QIAN, None, [says("血型改为 O 型")]),
+        # 钱 (A) is let go, told why in words of his own, once.
+        (QIAN, None, [says("现在只需要 O 型血", "您的报名（A 型）已取消", absent=["有变动"])]),
         (SUN, None, [says("血型改为 O 型")]),
-        (ZHAO, f"/drives {drive_id}", [says("已报名 3 人，候补 0 人", "人民广场献血屋")]),
+        (ZHAO, f"/drives {drive_id}", [says("已报名 2 人，候补 0 人", "人民广场献血屋")]),
     ]
     await bot.dialog.play(rows)
     with bot.database.session() as session:
@@ -388,8 +393,37 @@ async def test_edits_are_told_to_everyone_signed_up_or_waiting(bot: BotHarness) 
     assert drive is not None
     assert (drive.starts_at, drive.place, drive.capacity) == (_at(10, 15), "人民广场献血屋", 10)
     assert drive.blood_types_wanted == "O"
-    assert states == [("100001", "signed"), ("100005", "signed"), ("100004", "signed")]
+    assert states == [("100001", "signed"), ("100004", "signed")]
     assert len(edits_made) == 4
+
+
+async def test_a_type_no_longer_wanted_lets_go_and_the_next_in_line_moves_up(
+    bot: BotHarness,
+) -> None:
+    people = await _seed(bot)
+    drive_id = _drive(bot.database, capacity=1, signed=(people["qian"],))
+    with bot.database.session() as session:
+        drive_storage.sign_up(session, drive_id, people["sun"].id or 0, now=datetime.now(UTC))
+    await bot.dialog.play(
+        [
+            (ZHAO, "/drives", [says("献血活动 #1", buttons=["✏️ 修改"])]),
+            (ZHAO, PressData(f"drm:edit:{drive_id}"), [says("要改哪一项")]),
+            (ZHAO, Press("🩸 血型"), [edits("需要哪些血型")]),
+            (ZHAO, Press("O 型"), [edits("现在选了：O 型")]),
+            (ZHAO, Press("完成"), [edits("血型：各血型都欢迎 → O 型")]),
+            (
+                ZHAO,
+                Press("✅ 确认修改"),
+                [edits("血型改为 O 型", "1 位血型不再需要", "1 位递补为正式报名")],
+            ),
+            (QIAN, None, [says("您的报名（A 型）已取消")]),
+            # 孙 (O) waited: the freed place is hers, told once in words of its own.
+            (SUN, None, [says("有名额空出", "递补为正式报名", absent=["增加了名额"])]),
+        ]
+    )
+    with bot.database.session() as session:
+        states = [(a.police_id, a.state) for a in drive_storage.attendees(session, drive_id)]
+    assert states == [("100004", "signed")]
 
 
 async def test_cancelling_asks_first_tells_everyone_and_closes_sign_ups(bot: BotHarness) -> None:
