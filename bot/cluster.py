@@ -41,6 +41,7 @@ from bot.leader import (
     holder_gone,
     leadership,
     new_holder,
+    terminate_self,
 )
 from storage import broadcasts, leases
 from storage import inbox as inbox_storage
@@ -88,11 +89,21 @@ class Cluster:
         Should it be lost, the task that entered is cancelled and LeadershipLost comes out.
         """
         async with leadership(
-            self.database, name=INSTANCE_PREFIX + self.holder, holder=self.holder
+            self.database,
+            name=INSTANCE_PREFIX + self.holder,
+            holder=self.holder,
+            on_lost=self._instance_lost,
         ):
             log.info("instance %s: one of several on this database", self.holder)
             async with _alongside(self._watch_unreachable(), "unreachable"):
                 yield
+
+    def _instance_lost(self, reason: str) -> None:
+        """This instance's own lease is gone: the leader may adopt its work any moment now.
+        Take nothing more (a webhook POST is answered 503, so Telegram retries it elsewhere)
+        and exit within HARD_EXIT_AFTER seconds whatever is under way."""
+        inbox_of(self.application).close()
+        terminate_self(reason)
 
     def standing_by(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Stand by for the lead during the body; on leaving, stop leading and let it go."""

@@ -787,11 +787,16 @@ class Inbox:
         Only the leader calls this (bot/cluster.py), and one UPDATE moves the rows, so no
         reply is made by two instances (beyond one in flight when its instance died).
         """
-        assert self.owner is not None
-        async with self.database.gate:
+        owner = self.owner
+        assert owner is not None
+
+        def take_over() -> tuple[list[tuple[int, str]], list[tuple[int | None, str, str | None]]]:
+            # In a worker thread: a row lock held by a frozen instance must not stop the loop.
             with self.database.session() as session:
-                waiting, rows = inbox_storage.adopt(session, gone, self.owner)
-                pending = [(row.id, row.payload, row.on_sent) for row in rows]
+                waiting, rows = inbox_storage.adopt(session, gone, owner)
+                return waiting, [(row.id, row.payload, row.on_sent) for row in rows]
+
+        waiting, pending = await asyncio.to_thread(take_over)
         await self._take_up(pending, waiting, "of an instance that stopped")
         return len(waiting)
 

@@ -279,13 +279,15 @@ async def leadership(
     retry_every: float = RETRY_EVERY,
     safety: float = SAFETY,
     holder: str | None = None,
+    on_lost: Callable[[str], None] | None = None,
 ) -> AsyncIterator[Leadership]:
     """Hold the lease `name` for the body's duration; enter before the bot starts polling.
 
     Raises LeadershipRefused on entry if another process holds it (unless `standby`, which
     waits for it). Should the lease be lost while held, the task that entered is cancelled (so
     its polling stops, its cleanup running as for Ctrl-C) and LeadershipLost comes out of the
-    `async with`. `lease.lost` says why. `holder` names the holder (default: a new name).
+    `async with`. `lease.lost` says why. `holder` names the holder (default: a new name);
+    `on_lost(reason)` is called first, when the lease is lost.
     """
     lease = Leadership(database, name, ttl, timedelta(seconds=safety))
     if holder is not None:
@@ -310,6 +312,8 @@ async def leadership(
             return
         if task.exception() is not None:
             lease.lose(f"the lease {name!r} could not be kept ({type(task.exception()).__name__})")
+        if lease.lost is not None and on_lost is not None:
+            on_lost(lease.lost)
         if lease.lost is not None and not owner.done():
             cancelled = True
             owner.cancel()

@@ -192,6 +192,8 @@ def erase_since(session: Session, user_id: int, first: int, last: int) -> int:
 # Advisory lock keys of officers' turns: bit 62 keeps them apart from any other advisory lock
 # (Telegram's user ids stay below 2**53).
 _USER_LOCK_SPACE = 1 << 62
+# How long adopting waits for a row another transaction holds before giving up this round.
+ADOPT_LOCK_WAIT_MS = 2000
 _TRY_USER_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
 _OLDER_WAITING = (
     select(_inbox.c.update_id, _inbox.c.payload)
@@ -278,6 +280,10 @@ def adopt(
     """
     if not owners:
         return [], []
+    if session.get_bind().dialect.name == "postgresql":
+        # A row still locked by an instance that froze (not died) is left for a later round
+        # instead of holding the adopter, and the lead, until that transaction ends.
+        session.execute(text(f"SET LOCAL lock_timeout = '{ADOPT_LOCK_WAIT_MS}ms'"))
     which = _of_owners(owners)
     moved = session.connection().execute(
         update(_inbox)

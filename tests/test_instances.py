@@ -265,3 +265,18 @@ async def test_two_instances_share_flows_one_leads_and_the_other_takes_over(
     logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
     assert "leads: the sender and the scheduled jobs run here" in logs
     assert "Traceback" not in logs
+
+
+@on_postgres
+def test_adopting_gives_up_on_a_row_a_frozen_instance_still_locks(database: Database) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    _store(database, 30, 901, "frozen")
+    with database.session() as frozen:
+        # The frozen instance took the update in a transaction that never ends (yet).
+        assert inbox_storage.claim(frozen, 30, utcnow(), "frozen") is True
+        with pytest.raises(OperationalError), database.session() as adopter:
+            inbox_storage.adopt(adopter, {"frozen"}, "leader")
+        frozen.rollback()
+    with database.session() as adopter:  # once it is gone, the row is taken
+        assert inbox_storage.adopt(adopter, {"frozen"}, "leader") == ([(30, "sealed-30")], [])
