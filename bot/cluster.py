@@ -36,7 +36,6 @@ from telegram.ext import Job
 from bot.app import SHARED_KEY, BotApplication, inbox_of, sender_of, start_leading, stop_leading
 from bot.leader import (
     INSTANCE_PREFIX,
-    POLLER,
     LeadershipLost,
     holder_gone,
     leadership,
@@ -128,8 +127,6 @@ class Cluster:
         except LeadershipLost as exc:
             self.reason = str(exc)
             self.failed.set()
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:  # the lead cannot be kept: stop, a restart goes on
             log.exception("the lead failed")
             self.reason = f"the lead failed: {type(exc).__name__}"
@@ -198,4 +195,4 @@ async def _alongside(work: Coroutine[Any, Any, None], name: str) -> AsyncIterato
             await task
 
 
-__all__ = ["INSTANCE_PREFIX", "POLLER", "Cluster", "shared"]
+__all__ = ["INSTANCE_PREFIX", "Cluster", "shared"]

@@ -161,11 +161,10 @@ def _block_of(unit: _Unit) -> Iterator[Session]:
     except BaseException:
         unit.blocks.pop()
         nested.close()
-        unit.scratch.clear()  # it may hold what is rolled back now
-        if block.made:
-            # A failed flush may have ended the transaction already: the unit fails anyway.
-            with contextlib.suppress(Exception):
-                unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
+        # A failed flush may have ended the transaction already: the unit fails anyway.
+        with contextlib.suppress(Exception):
+            _undo(unit, block)
+            if block.made:
                 unit.connection.exec_driver_sql(f"RELEASE SAVEPOINT {block.name}")
         raise
     unit.blocks.pop()
@@ -187,6 +186,7 @@ class _BlockSession(Session):
 
 
 def _undo(unit: _Unit, block: _Block) -> None:
+    """Undo the block's writes; the unit's scratch may hold what they wrote."""
     unit.scratch.clear()
     if block.made:
         # The savepoint stays: the block may go on writing.
