@@ -54,6 +54,7 @@ from bot.policy import GreetingPolicy
 from bot.rules.events import in_quiet_hours
 from bot.rules.messages import split_text
 from bot.settings import SettingsError
+from bot.transport import NOTHING_SENT
 from handlers.callbacks import BroadcastCancel
 from storage import broadcasts
 from storage.broadcasts import Claimed, Progress
@@ -651,8 +652,9 @@ def _stop_markup(broadcast_id: int) -> InlineKeyboardMarkup:
 
 
 def may_have_arrived(exc: TimedOut) -> bool:
-    """False only for timeouts before the request left: connecting, or waiting for the pool."""
-    return not isinstance(exc.__cause__, (httpx.ConnectTimeout, httpx.PoolTimeout))
+    """False only for timeouts before the request left: connecting, or waiting for the pool
+    (of the bot's transport, or of PTB's default one)."""
+    return not isinstance(exc.__cause__, (*NOTHING_SENT, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
 def _reason(exc: Exception) -> str:

@@ -32,6 +32,7 @@ from bot.cluster import Cluster, shared
 from bot.http import Listener, ListenError, bind, drop_webhook_if_set, serving, set_webhook
 from bot.policy import Policy
 from bot.settings import Settings
+from bot.transport import AiohttpRequest
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,12 @@ def listening_socket(settings: Settings) -> socket.socket | None:
 
 async def _no_webhook(settings: Settings, token: str) -> None:
     """Delete a webhook left set (by a webhook-mode run): Telegram refuses getUpdates then."""
-    bot = Bot(token, base_url=settings.api_base_url, base_file_url=settings.file_base_url)
+    bot = Bot(
+        token,
+        base_url=settings.api_base_url,
+        base_file_url=settings.file_base_url,
+        request=AiohttpRequest(),
+    )
     try:
         async with bot:
             await drop_webhook_if_set(bot)
