@@ -436,7 +436,7 @@ async def _book(
     outcome: Outcome | None = None
     with found.database.session() as session:
         row = booking_storage.slot_row(
-            session, service.key, slot.start, slot.end, service.places_per_slot
+            session, service.key, slot.start, slot.end, service.places_per_slot, lock=True
         )
         assert row.id is not None
         until = _blocked_until(session, service, officer_id, now, zone)
@@ -445,7 +445,7 @@ async def _book(
             refusal = texts.BOOKING_PROBLEMS["blocked"].format(until=f"{label}（{weekday}）")
         else:
             joined = booking_storage.book(
-                session, offer_of(service, zone), row.id, officer_id, now=now
+                session, offer_of(service, zone), row.id, officer_id, now=now, slot=row
             )
             outcome, position = joined.outcome, joined.position
             if outcome == Outcome.LIMIT:

@@ -18,7 +18,8 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -26,6 +27,7 @@ from sqlmodel import Session, col, select
 from bot.rules.capacity import Limits, PerPeriod, Places, Terms, Week
 from storage import audit, capacity
 from storage.broadcasts import Recipient
+from storage.locks import locked_first
 from storage.models import (
     Booking,
     Officer,
@@ -82,10 +84,17 @@ def terms(offer: Offer, slot: ServiceSlot) -> Terms:
 
 
 def slot_row(
-    session: Session, service_key: str, starts_at: datetime, ends_at: datetime, places: int
+    session: Session,
+    service_key: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    places: int,
+    *,
+    lock: bool = False,
 ) -> ServiceSlot:
-    """The slot's row, written now if this is its first booking (or closing)."""
-    found = _slot_at(session, service_key, starts_at)
+    """The slot's row, written now if this is its first booking (or closing); with `lock`, read
+    fresh and locked until the transaction ends (storage.locks), as `book` wants it."""
+    found = _slot_at(session, service_key, starts_at, lock=lock)
     if found is not None:
         return found  # the common case: read, not written
     values = {
@@ -103,17 +112,20 @@ def slot_row(
         .values(values)
         .on_conflict_do_nothing(index_elements=["service_key", "starts_at"])
     )
-    written = _slot_at(session, service_key, starts_at)
+    written = _slot_at(session, service_key, starts_at, lock=lock)
     assert written is not None
     return written
 
 
-def _slot_at(session: Session, service_key: str, starts_at: datetime) -> ServiceSlot | None:
-    return session.exec(
-        select(ServiceSlot).where(
-            ServiceSlot.service_key == service_key, ServiceSlot.starts_at == starts_at
-        )
-    ).first()
+def _slot_at(
+    session: Session, service_key: str, starts_at: datetime, *, lock: bool
+) -> ServiceSlot | None:
+    query = select(ServiceSlot).where(
+        ServiceSlot.service_key == service_key, ServiceSlot.starts_at == starts_at
+    )
+    if lock:
+        return locked_first(session, ServiceSlot, query)
+    return session.exec(query).first()
 
 
 def slot(session: Session, slot_id: int) -> ServiceSlot | None:
@@ -173,9 +185,11 @@ def book(
     *,
     now: datetime,
     pseudonym_cipher: str | None = None,
+    slot: ServiceSlot | None = None,
 ) -> capacity.Joined[ServiceSlot]:
     """Book a place on the slot, or its waitlist when it is full; within the officer's limits
-    for this service. Call it at the start of a transaction of its own."""
+    for this service. Call it at the start of a transaction of its own, or pass the `slot` read
+    there with `slot_row(..., lock=True)`."""
     return capacity.sign_up(
         session,
         BOOKINGS,
@@ -184,6 +198,7 @@ def book(
         terms_of=lambda parent: terms(offer, parent),
         now=now,
         extra={"service_key": offer.key, "pseudonym_cipher": pseudonym_cipher},
+        parent=slot,
     )
 
 
@@ -267,14 +282,21 @@ def missed_days(
     session: Session, service_key: str, officer_id: int, since: datetime
 ) -> list[datetime]:
     """Starts of the officer's bookings of the service since `since` marked absent."""
-    rows = session.exec(
-        select(ServiceSlot.starts_at)
-        .join(Booking, col(Booking.slot_id) == col(ServiceSlot.id))
-        .where(Booking.officer_id == officer_id, Booking.service_key == service_key)
-        .where(Booking.state == SignupState.SIGNED, col(Booking.attended).is_(False))
-        .where(col(ServiceSlot.starts_at) >= since)
-    ).all()
-    return list(rows)
+    parameters = {"officer_id": officer_id, "service_key": service_key, "since": since}
+    return list(session.connection().execute(_MISSED, parameters).scalars())
+
+
+# Built once and run without the ORM: every booking press asks it.
+_MISSED = (
+    sa_select(col(ServiceSlot.starts_at))
+    .join(Booking, col(Booking.slot_id) == col(ServiceSlot.id))
+    .where(
+        col(Booking.officer_id) == bindparam("officer_id"),
+        col(Booking.service_key) == bindparam("service_key"),
+    )
+    .where(col(Booking.state) == SignupState.SIGNED, col(Booking.attended).is_(False))
+    .where(col(ServiceSlot.starts_at) >= bindparam("since"))
+)
 
 
 # --- staff -------------------------------------------------------------------------------------

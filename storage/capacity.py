@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, case, false, func, or_, true
+from sqlalchemy import and_, bindparam, case, func, or_, true
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.rules import capacity as rules
@@ -214,17 +216,101 @@ def standings(
 
 def waitlist_position(session: Session, table: SignupTable[Row, Parent], row: Row) -> int:
     """The place of a waiting row on its parent's waitlist, from 1."""
-    return int(
-        session.exec(
-            select(func.count())
-            .select_from(table.model)
-            .where(
-                table.column(table.parent_key) == getattr(row, table.parent_key),
-                table.column(table.state) == SignupState.WAITLISTED,
-                table.column(table.position) <= getattr(row, table.position),
-            )
-        ).one()
+    return _line_place(
+        session, table, int(getattr(row, table.parent_key)), int(getattr(row, table.position))
     )
+
+
+def _line_place(
+    session: Session, table: SignupTable[Row, Parent], parent_id: int, position: int
+) -> int:
+    """The place on the parent's waitlist of the waiting row at `position`, from 1."""
+    parameters = {"parent_id": parent_id, "position": position}
+    return int(session.connection().execute(_built(table).line_place, parameters).scalar_one())
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """A table's statements of a sign-up, built once and run without the ORM: a button press
+    runs each of them, and building a statement or loading an ORM row costs more than the
+    query."""
+
+    mine: Any  # id, state and position of one officer's row on one parent
+    counts: Any  # per state (and group): rows and the highest position, of one parent
+    line_place: Any  # the place in line of a waiting position
+    insert: Any  # a new sign-up row, returning its id
+    other_starts: dict[tuple[bool, bool], Any]  # by (a reach around the start, open_at_most)
+
+
+_BUILT: dict[SignupTable[Any, Any], _Statements] = {}
+
+
+def _built(table: SignupTable[Row, Parent]) -> _Statements:
+    """The table's statements, built on first use."""
+    found = _BUILT.get(table)
+    if found is not None:
+        return found
+    rows = table.model.__table__  # type: ignore[attr-defined]
+    parent_key, state, position = (
+        rows.c[table.parent_key],
+        rows.c[table.state],
+        rows.c[table.position],
+    )
+    officer_key = rows.c[table.officer_key]
+    grouped = [state] + ([rows.c[table.group]] if table.group else [])
+    parents = table.parent.__table__  # type: ignore[attr-defined]
+    starts = parents.c[table.parent_starts]
+    base = (
+        sa_select(starts)
+        .join(rows, parent_key == parents.c.id)
+        .where(officer_key == bindparam("officer_id"), parent_key != bindparam("parent_id"))
+        .where(state.in_(OPEN_STATES))
+    )
+    if table.parent_status is not None:
+        base = base.where(parents.c[table.parent_status] == table.live_status)
+    if table.parent_scope is not None:
+        base = base.where(parents.c[table.parent_scope] == bindparam("scope"))
+    near = and_(starts > bindparam("low"), starts < bindparam("high"))
+    later = starts > bindparam("now")
+    found = _Statements(
+        mine=sa_select(rows.c.id, state, position).where(
+            parent_key == bindparam("parent_id"), officer_key == bindparam("officer_id")
+        ),
+        counts=sa_select(*grouped, func.count(), func.max(position))
+        .where(parent_key == bindparam("parent_id"))
+        .group_by(*grouped),
+        line_place=sa_select(func.count()).where(
+            parent_key == bindparam("parent_id"),
+            state == SignupState.WAITLISTED,
+            position <= bindparam("position"),
+        ),
+        insert=sa_insert(rows).returning(rows.c.id),
+        other_starts={
+            (True, False): base.where(near),
+            (False, True): base.where(later),
+            (True, True): base.where(or_(later, near)),
+        },
+    )
+    _BUILT[table] = found
+    return found
+
+
+def _counts(session: Session, table: SignupTable[Row, Parent], parent_id: int) -> tuple[Tally, int]:
+    """`tally` of one parent and the highest position given on it (0: none yet), in one query."""
+    rows = session.connection().execute(_built(table).counts, {"parent_id": parent_id}).all()
+    signed = waitlisted = last = 0
+    by_group: dict[str, int] = {}
+    for row in rows:
+        found, count = str(row[0]), int(row[-2])
+        last = max(last, int(row[-1] or 0))
+        if found == SignupState.WAITLISTED:
+            waitlisted += count
+        elif found == SignupState.SIGNED:
+            signed += count
+            group = row[1] if table.group else None
+            if group is not None:
+                by_group[str(group)] = by_group.get(str(group), 0) + count
+    return Tally(signed, waitlisted, by_group), last
 
 
 def standing(
@@ -252,23 +338,18 @@ def _other_starts(
     """Starts of the officer's other live places and waitlist places a limit may count (in the
     parent's scope, if the table has one)."""
     assert terms.limits is not None
-    starts = table.parent_column(table.parent_starts)
-    near: Any = false()
     span = rules.reach(terms.limits)
+    counts_open = terms.limits.open_at_most is not None
+    if span is None and not counts_open:
+        return []  # no limit looks at any other sign-up
+    parameters: dict[str, Any] = {"officer_id": officer_id, "parent_id": parent_id, "now": now}
     if span is not None:
-        near = and_(starts > terms.starts_at - span, starts < terms.starts_at + span)
-    wanted = near if terms.limits.open_at_most is None else or_(starts > now, near)
-    query = (
-        select(starts)
-        .join(table.model, table.joins_parent())
-        .where(table.column(table.officer_key) == officer_id)
-        .where(table.column(table.parent_key) != parent_id)
-        .where(table.column(table.state).in_(OPEN_STATES), table.live(), wanted)
-    )
+        parameters["low"] = terms.starts_at - span
+        parameters["high"] = terms.starts_at + span
     if table.parent_scope is not None:
-        scope = table.parent_column(table.parent_scope)
-        query = query.where(scope == getattr(parent, table.parent_scope))
-    return list(session.exec(query).all())
+        parameters["scope"] = getattr(parent, table.parent_scope)
+    statement = _built(table).other_starts[(span is not None, counts_open)]
+    return list(session.connection().execute(statement, parameters).scalars())
 
 
 def sign_up(
@@ -281,36 +362,45 @@ def sign_up(
     now: datetime,
     group: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    parent: Parent | None = None,
 ) -> Joined[Parent]:
     """Take a place, or join the waitlist when there is none for the officer's group (if the
     parent keeps one); once per officer, within their limits. `group` is ignored by a table
     without a group column; `extra` are values of the table's own columns, written with the
     row (a new one, or one joining again).
 
-    Locks the parent first: call it at the start of its own transaction. With limits, the
-    officer's row is locked next (always in that order), so that two sign-ups of one officer
-    on two parents cannot both pass the limit.
+    Locks the parent first: call it at the start of its own transaction, or pass the `parent`
+    the caller has just read under that lock (storage.locks). With limits, the officer's row is
+    locked next (always in that order), so that two sign-ups of one officer on two parents
+    cannot both pass the limit. `Joined.entry` of a first sign-up is a copy of the new row, not
+    an object of the session.
     """
-    parent = lock(session, table, parent_id)
+    if parent is None:
+        parent = lock(session, table, parent_id)
     if parent is None:
         return Joined(Outcome.CLOSED, None)
     terms = terms_of(parent)
     refused = rules.join_refusal(terms, now)
     if refused is not None:
         return Joined(refused, parent)
-    row = entry(session, table, parent_id, officer_id)
-    current = None if row is None else str(getattr(row, table.state))
-    if row is not None and current in OPEN_STATES:
+    statements = _built(table)
+    connection = session.connection()
+    mine = connection.execute(
+        statements.mine, {"parent_id": parent_id, "officer_id": officer_id}
+    ).first()
+    current = None if mine is None else str(mine[1])
+    if mine is not None and current in OPEN_STATES:
         outcome = rules.decide_join(current, fits=False, waitlist=terms.places.waitlist)
         waiting = current == SignupState.WAITLISTED
-        return Joined(outcome, parent, waitlist_position(session, table, row) if waiting else None)
+        place = _line_place(session, table, parent_id, int(mine[2])) if waiting else None
+        return Joined(outcome, parent, place)
     group = group if table.group is not None else None
     within = True
     if terms.limits is not None:
         hold(session, Officer, officer_id)
         others = _other_starts(session, table, parent, parent_id, officer_id, terms, now)
         within = rules.within_limits(terms.limits, terms.starts_at, others, now)
-    counts = tally(session, table, parent_id) if within else None
+    counts, last = _counts(session, table, parent_id) if within else (None, 0)
     fits = counts is not None and rules.has_place(terms.places, counts, group)
     outcome = rules.decide_join(
         None, fits=fits, waitlist=terms.places.waitlist, within_limits=within
@@ -318,25 +408,26 @@ def sign_up(
     if outcome not in (Outcome.SIGNED, Outcome.WAITLISTED):
         return Joined(outcome, parent)
     state = SignupState.SIGNED if outcome == Outcome.SIGNED else SignupState.WAITLISTED
-    last = session.exec(
-        select(func.max(table.column(table.position))).where(
-            table.column(table.parent_key) == parent_id
-        )
-    ).one()
     values: dict[str, Any] = {**(extra or {}), table.state: state}
-    values[table.position] = int(last or 0) + 1
+    values[table.position] = last + 1
     if table.group is not None:
         values[table.group] = group
-    if row is None:
+    if mine is None:
         row = table.model(**{table.parent_key: parent_id, table.officer_key: officer_id}, **values)
+        columns = table.model.__table__.columns  # type: ignore[attr-defined]
+        written = {c.name: getattr(row, c.name) for c in columns if not c.primary_key}
+        row.id = connection.execute(statements.insert, written).scalar_one()
     else:  # signed up before and cancelled: back at the end of the line
+        again = session.get(table.model, int(mine[0]), populate_existing=True)
+        assert again is not None
+        row = again
         if table.attended is not None:
             values[table.attended] = None
         values[table.changed_at] = utcnow()
         for name, value in values.items():
             setattr(row, name, value)
-    session.add(row)
-    session.flush()
+        session.add(row)
+        session.flush()
     if state == SignupState.WAITLISTED:
         # Under the parent's lock the new row is the last in line.
         assert counts is not None

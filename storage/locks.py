@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlmodel import Session, SQLModel
+from sqlmodel.sql.expression import SelectOfScalar
 
 from storage.db import in_unit
 
@@ -22,6 +23,19 @@ def locked(session: Session, model: type[Row], row_id: int) -> Row | None:
     if _sqlite(session) and not in_unit(session):
         _take_write_lock(session, model, row_id)
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
+
+
+def locked_first(session: Session, model: type[Row], query: SelectOfScalar[Row]) -> Row | None:
+    """The first row of `query` (a select of `model`), read fresh and locked as `locked` locks
+    it: one statement where the caller knows the row by other columns than its id."""
+    if not _sqlite(session):
+        fresh = query.with_for_update().execution_options(populate_existing=True)
+        return session.exec(fresh).first()
+    found = session.exec(query.execution_options(populate_existing=True)).first()
+    if found is None or in_unit(session):
+        return found
+    # Outside a unit the write lock comes after the read: read again under it.
+    return locked(session, model, found.id)  # type: ignore[attr-defined]
 
 
 def hold(session: Session, model: type[Row], row_id: int) -> None:
