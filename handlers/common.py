@@ -191,13 +191,15 @@ def conversation_key(update: Update) -> str:
 def load_caller(context: Context, telegram_user_id: int) -> Caller | None:
     """The bound, active officer behind this Telegram account, with roles; None for strangers."""
     with services(context).database.session() as session:
-        officer = officers.bound_officer(session, telegram_user_id)
-        if officer is None or officer.id is None:
+        found = officers.bound_with_roles(session, telegram_user_id)
+        if found is None:
             return None
+        officer, held = found
+        assert officer.id is not None
         officer_id = officer.id
         return Caller(
             officer=officer,
-            roles=frozenset(roles.roles_of(session, officer.id)),
+            roles=frozenset(Role(role) for role in held),
             load_leads=lambda: _leads_of(context, officer_id),
             load_staffs=lambda: _staffs_of(context, officer_id),
             load_contact_units=lambda: _contact_units_of(context, officer_id),

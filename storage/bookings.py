@@ -117,15 +117,20 @@ def slot_row(
     return written
 
 
+# Built once: a booking press reads its slot, and building the statement costs more than the read.
+_SLOT_AT = select(ServiceSlot).where(
+    col(ServiceSlot.service_key) == bindparam("service_key"),
+    col(ServiceSlot.starts_at) == bindparam("starts_at"),
+)
+
+
 def _slot_at(
     session: Session, service_key: str, starts_at: datetime, *, lock: bool
 ) -> ServiceSlot | None:
-    query = select(ServiceSlot).where(
-        ServiceSlot.service_key == service_key, ServiceSlot.starts_at == starts_at
-    )
+    parameters = {"service_key": service_key, "starts_at": starts_at}
     if lock:
-        return locked_first(session, ServiceSlot, query)
-    return session.exec(query).first()
+        return locked_first(session, ServiceSlot, _SLOT_AT, parameters)
+    return session.exec(_SLOT_AT, params=parameters).first()
 
 
 def slot(session: Session, slot_id: int) -> ServiceSlot | None:

@@ -44,14 +44,11 @@ def store(
         }
         for u in updates
     ]
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(InboxUpdate)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(col(InboxUpdate.update_id))
-    )
-    return {row[0] for row in session.execute(statement)}
+    connection = session.connection()
+    statement = _STORE[connection.dialect.name]
+    # Many parameter sets to one prebuilt statement: SQLAlchemy batches them into one INSERT
+    # ("insertmanyvalues") whose SQL is compiled once, where .values(rows) compiled each batch.
+    return set(connection.execute(statement, rows).scalars())
 
 
 def last_update_id(session: Session) -> int | None:
@@ -85,6 +82,12 @@ _TAKE_OWNED = (
     .values(handled_at=bindparam("taken_at"), owner=bindparam("taken_by"))
     .returning(_inbox.c.update_id)
 )
+_STORE = {
+    name: dialect_insert(_inbox)
+    .on_conflict_do_nothing(index_elements=["update_id"])
+    .returning(_inbox.c.update_id)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 _HANDLED_AT = select(_inbox.c.handled_at).where(_inbox.c.update_id == bindparam("update_id"))
 _ADD_REPLY = insert(_pending).returning(_pending.c.id, sort_by_parameter_order=True)
 _FORGET = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import select, update
@@ -25,17 +27,29 @@ def locked(session: Session, model: type[Row], row_id: int) -> Row | None:
     return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
-def locked_first(session: Session, model: type[Row], query: SelectOfScalar[Row]) -> Row | None:
-    """The first row of `query` (a select of `model`), read fresh and locked as `locked` locks
-    it: one statement where the caller knows the row by other columns than its id."""
-    if not _sqlite(session):
-        fresh = query.with_for_update().execution_options(populate_existing=True)
-        return session.exec(fresh).first()
-    found = session.exec(query.execution_options(populate_existing=True)).first()
-    if found is None or in_unit(session):
+def locked_first(
+    session: Session,
+    model: type[Row],
+    query: SelectOfScalar[Row],
+    parameters: Mapping[str, Any] | None = None,
+) -> Row | None:
+    """The first row of `query` (a select of `model`, with its bound `parameters`), read fresh
+    and locked as `locked` locks it: one statement where the caller knows the row by other
+    columns than its id."""
+    sqlite = _sqlite(session)
+    statement = _fresh(query, locking=not sqlite)
+    found = session.exec(statement, params=parameters).first()
+    if found is None or not sqlite or in_unit(session):
         return found
     # Outside a unit the write lock comes after the read: read again under it.
-    return locked(session, model, found.id)  # type: ignore[attr-defined]
+    return locked(session, model, found.id)
+
+
+@functools.lru_cache(maxsize=64)
+def _fresh(query: SelectOfScalar[Row], *, locking: bool) -> SelectOfScalar[Row]:
+    """The query reading rows afresh (and FOR UPDATE): built once per prebuilt query."""
+    fresh = query.execution_options(populate_existing=True)
+    return fresh.with_for_update() if locking else fresh
 
 
 def hold(session: Session, model: type[Row], row_id: int) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
-from storage.models import BindingMethod, Officer, TelegramBinding
+from storage.models import BindingMethod, Officer, RoleGrant, TelegramBinding
 from storage.types import utcnow
 
 
@@ -44,6 +44,28 @@ def bound_officer(session: Session, telegram_user_id: int) -> Officer | None:
     """The active officer bound to this Telegram account, or None for a stranger."""
     result = session.execute(_BOUND_OFFICER, {"telegram_user_id": telegram_user_id})
     return result.scalars().first()
+
+
+# One statement where two would do the same: every update from an officer loads both.
+_BOUND_WITH_ROLES = (
+    select(Officer, RoleGrant.role)
+    .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+    .outerjoin(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id))
+    .where(
+        TelegramBinding.telegram_user_id == bindparam("telegram_user_id"),
+        col(Officer.active).is_(True),
+    )
+)
+
+
+def bound_with_roles(
+    session: Session, telegram_user_id: int
+) -> tuple[Officer, frozenset[str]] | None:
+    """`bound_officer` and the privileged roles it holds (as stored), or None for a stranger."""
+    rows = session.execute(_BOUND_WITH_ROLES, {"telegram_user_id": telegram_user_id}).all()
+    if not rows:
+        return None
+    return rows[0][0], frozenset(str(role) for _, role in rows if role is not None)
 
 
 def binding_of(session: Session, officer_id: int) -> TelegramBinding | None:
