@@ -13,7 +13,10 @@ echo bot on the same sandbox under another token:
 The echo bot is PTB with the bot's concurrency (``bot.app.CONCURRENT_UPDATES``) and as many
 pooled connections, so that only the work differs: it answers a text with as many copies of it
 as the bot sends messages for it (one for ``/me``, one per card for ``/events``) and a press with
-answerCallbackQuery plus an edit of the message to the button's data.
+answerCallbackQuery plus an edit of the message to the button's data. Its HTTP client is PTB's
+own (httpx): the targets compare the bot with the bare framework. The bot talks to the Bot API
+through aiohttp (bot.transport), which costs less CPU a call; ``--echo-transport aiohttp`` gives
+the echo that client too, so that the ratios measure the bot's own work alone.
 
 Both bots start once, each in a process of its own as in production, and are warmed up; then
 ``--runs`` runs each time every kind through both bots, alternating which goes first. A run is
@@ -74,6 +77,7 @@ from telegram.ext import (
 from bot.app import CONCURRENT_UPDATES, BotApplication, build_application, polling
 from bot.policy import load_policy
 from bot.settings import Settings
+from bot.transport import AiohttpRequest
 from handlers.callbacks import ProfileAction
 from storage import events as event_storage
 from storage import officers
@@ -90,6 +94,9 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 BOT, ECHO = "bot", "echo"
 SIDES = (BOT, ECHO)
+# The echo's HTTP client: PTB's stock one (the bare framework), or the one the bot uses.
+PTB_TRANSPORT, BOT_TRANSPORT = "httpx", "aiohttp"
+TRANSPORTS = (PTB_TRANSPORT, BOT_TRANSPORT)
 # Separate tokens give each bot its own update queue and chats in the one sandbox.
 TOKENS = {BOT: "710001:bench-nuanjing-bot", ECHO: "710002:bench-echo-bot"}
 ME, EVENTS, PRESS = "me", "events", "press"
@@ -399,6 +406,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "and the libraries by cumulative time; the profiler slows the bot, so the figures of "
         "such a run are not comparable",
     )
+    parser.add_argument(
+        "--echo-transport",
+        choices=TRANSPORTS,
+        default=PTB_TRANSPORT,
+        help="the echo bot's HTTP client: PTB's own, httpx (the bare framework, as the targets "
+        "mean), or aiohttp, the bot's (bot.transport), to compare the bot's own work alone "
+        "(default: httpx)",
+    )
     # Internal: how this script starts the bot under test in a process of its own.
     parser.add_argument("--serve", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--api-base-url", help=argparse.SUPPRESS)
@@ -507,17 +522,23 @@ async def _echo_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             raise
 
 
-def build_echo(settings: Settings) -> BotApplication:
-    """The baseline: PTB with the bot's concurrency and connection pool, and two handlers."""
-    application = (
+def build_echo(settings: Settings, transport: str = PTB_TRANSPORT) -> BotApplication:
+    """The baseline: PTB with the bot's concurrency and connection pool, and two handlers; its
+    HTTP client PTB's own (httpx) or, with `transport` "aiohttp", the bot's (bot.transport)."""
+    builder = (
         ApplicationBuilder()
         .token(TOKENS[ECHO])
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_base_url)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONCURRENT_UPDATES)
-        .build()
     )
+    if transport == BOT_TRANSPORT:
+        builder = builder.request(AiohttpRequest(CONCURRENT_UPDATES)).get_updates_request(
+            AiohttpRequest(1)
+        )
+    else:
+        builder = builder.connection_pool_size(CONCURRENT_UPDATES)
+    application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, _echo))
     application.add_handler(CallbackQueryHandler(_echo_press))
     return application
@@ -575,7 +596,9 @@ class _Commands:
         return f"unknown command {line.strip()!r}"
 
 
-async def serve(kind: str, api_base_url: str, database_url: str) -> int:
+async def serve(
+    kind: str, api_base_url: str, database_url: str, echo_transport: str = PTB_TRANSPORT
+) -> int:
     """Poll as the full bot or the echo bot until stdin closes; non-zero if errors were logged."""
     errors = ErrorCounter()
     logging.getLogger().addHandler(errors)
@@ -592,7 +615,7 @@ async def serve(kind: str, api_base_url: str, database_url: str) -> int:
         if kind == BOT:
             application = build_application(settings, database, load_policy(None))
         else:
-            application = build_echo(settings)
+            application = build_echo(settings, echo_transport)
         loop = asyncio.get_running_loop()
         commands = asyncio.StreamReader()
         pipe, _ = await loop.connect_read_pipe(
@@ -678,7 +701,9 @@ class BotProcess:
 
 
 @asynccontextmanager
-async def bot_process(kind: str, sandbox: Sandbox, database_url: str) -> AsyncIterator[BotProcess]:
+async def bot_process(
+    kind: str, sandbox: Sandbox, database_url: str, echo_transport: str = PTB_TRANSPORT
+) -> AsyncIterator[BotProcess]:
     """Start the bot of this kind in a child process, polling the sandbox, and stop it after."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -689,6 +714,8 @@ async def bot_process(kind: str, sandbox: Sandbox, database_url: str) -> AsyncIt
         sandbox.api_base_url,
         "--database-url",
         database_url,
+        "--echo-transport",
+        echo_transport,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
@@ -1075,7 +1102,7 @@ async def benchmark(
             SandboxClient(sandbox.base_url, TOKENS[BOT]) as bot_client,
             SandboxClient(sandbox.base_url, TOKENS[ECHO]) as echo_client,
             bot_process(BOT, sandbox, database.url) as bot,
-            bot_process(ECHO, sandbox, database.url) as echo,
+            bot_process(ECHO, sandbox, database.url, args.echo_transport) as echo,
         ):
             sides = {
                 BOT: Side(BOT, bot, bot_client, sandbox),
@@ -1231,7 +1258,8 @@ def header(args: argparse.Namespace, backend: str) -> None:
     )
     print(
         f"  echo: PTB, concurrent_updates={CONCURRENT_UPDATES}, "
-        f"connection_pool_size={CONCURRENT_UPDATES}; /events lists {len(SEEDED_EVENTS)} cards "
+        f"connection_pool_size={CONCURRENT_UPDATES}, HTTP client {args.echo_transport} "
+        f"(the bot's: {BOT_TRANSPORT}); /events lists {len(SEEDED_EVENTS)} cards "
         f"(the echo sends {len(SEEDED_EVENTS)} copies); a press is answered and its message "
         "edited (refused: not modified)",
         flush=True,
@@ -1347,7 +1375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.serve:
-        return asyncio.run(serve(args.serve, args.api_base_url, args.database_url))
+        return asyncio.run(
+            serve(args.serve, args.api_base_url, args.database_url, args.echo_transport)
+        )
     database_url: str | None = None
     if args.database_url:
         try:

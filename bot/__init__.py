@@ -1,0 +1,9 @@
+"""NuanJing, the union's welfare bot: the composition root, rules, jobs and services."""
+
+import sys
+
+# httpx (python-telegram-bot's HTTP client) imports its command-line client when it can: with
+# click installed (uvicorn brings it) that loads click and, if present, pygments, about 2.5 MB of
+# every bot process for a tool the bot never runs. A None entry makes that one import fail as if
+# they were missing, which httpx expects and handles; its `httpx` command is a process of its own.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from storage.models import BloodDonation, Officer
 from storage.types import utcnow
+from storage.upsert import insert_for
 
 WHOLE_BLOOD = "whole_blood"
 PLATELETS = "platelets"
@@ -73,7 +73,7 @@ def record(
     # Two organizers recording the same donation at once must not fail either transaction:
     # the unique constraint decides, and the second insert writes nothing.
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(dialect)
     statement = (
         insert(BloodDonation)
         .values(**values)

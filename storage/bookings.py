@@ -20,8 +20,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.rules.capacity import Limits, PerPeriod, Places, Terms, Week
@@ -38,6 +36,7 @@ from storage.models import (
     TelegramBinding,
 )
 from storage.types import utcnow
+from storage.upsert import insert_for
 
 BOOKINGS: capacity.SignupTable[Booking, ServiceSlot] = capacity.SignupTable(
     model=Booking,
@@ -106,7 +105,7 @@ def slot_row(
         "created_at": utcnow(),
         "updated_at": utcnow(),
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(session.get_bind().dialect.name)
     session.execute(
         insert(ServiceSlot)
         .values(values)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 from sqlmodel import select as model_select
 
 from storage.models import InboxUpdate, PendingReply
+from storage.upsert import insert_for
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ def store(
         for u in updates
     ]
     connection = session.connection()
-    statement = _STORE[connection.dialect.name]
+    statement = _store_statement(connection.dialect.name)
     # Many parameter sets to one prebuilt statement: SQLAlchemy batches them into one INSERT
     # ("insertmanyvalues") whose SQL is compiled once, where .values(rows) compiled each batch.
     return set(connection.execute(statement, rows).scalars())
@@ -82,12 +83,18 @@ _TAKE_OWNED = (
     .values(handled_at=bindparam("taken_at"), owner=bindparam("taken_by"))
     .returning(_inbox.c.update_id)
 )
-_STORE = {
-    name: dialect_insert(_inbox)
-    .on_conflict_do_nothing(index_elements=["update_id"])
-    .returning(_inbox.c.update_id)
-    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
-}
+
+
+@functools.cache
+def _store_statement(dialect: str) -> Any:
+    """`store`'s INSERT of the dialect, built once."""
+    return (
+        insert_for(dialect, "the update inbox")(_inbox)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(_inbox.c.update_id)
+    )
+
+
 _HANDLED_AT = select(_inbox.c.handled_at).where(_inbox.c.update_id == bindparam("update_id"))
 _ADD_REPLY = insert(_pending).returning(_pending.c.id, sort_by_parameter_order=True)
 _FORGET = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))

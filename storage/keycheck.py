@@ -18,16 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from storage.crypto import CipherError, FieldCipher
 from storage.db import Database
 from storage.models import Lease, Setting
 from storage.sealed import SEALED, Sealed, table_of
 from storage.types import utcnow
+from storage.upsert import insert_for
 
 CHECK_NAME = "secret_key_check"
 CHECK_TEXT = "NuanJing secret key check, version 1"
@@ -137,9 +136,7 @@ def _insert_check(connection: Connection, value: str) -> bool:
     """Write the check value unless another process just did; True if this one wrote it."""
     table = _settings_table()
     dialect = connection.dialect.name
-    inserts: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if inserts is None:
-        raise NotImplementedError(f"the key check needs SQLite or PostgreSQL, not {dialect}")
+    inserts = insert_for(dialect, "the key check")
     statement = (
         inserts(table)
         .values(name=CHECK_NAME, value=value)

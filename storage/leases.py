@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from storage.models import Lease
+from storage.upsert import insert_for
 
 
 def _aware(now: datetime) -> datetime:
@@ -40,9 +40,7 @@ def acquire(session: Session, name: str, holder: str, ttl: timedelta, now: datet
     now = _aware(now)
     connection = session.connection()
     dialect = connection.dialect.name
-    inserts: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if inserts is None:
-        raise NotImplementedError(f"leases need SQLite or PostgreSQL, not {dialect}")
+    inserts = insert_for(dialect, "a lease")
     table: Any = Lease.__table__  # type: ignore[attr-defined]
     statement = inserts(table).values(
         name=name, holder=holder, acquired_at=now, expires_at=now + ttl

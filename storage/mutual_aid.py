@@ -20,8 +20,6 @@ from enum import StrEnum
 
 from sqlalchemy import func
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.rules import mutual_aid as rules
@@ -40,6 +38,7 @@ from storage.models import (
     TelegramBinding,
 )
 from storage.types import utcnow
+from storage.upsert import insert_for
 
 HOSPITALIZATION = "hospitalization"  # the care case event (bot.policy.CareEvent)
 # Officers per INSERT of an enrolment run: bounded statements whatever the roster's size.
@@ -139,7 +138,7 @@ def _insert_missing(session: Session, year: int, scheme: str, ids: Sequence[int]
         for officer_id in ids
     ]
     dialect = session.get_bind().dialect.name
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(dialect)
     statement = (
         insert(MutualAidEnrolment)
         .values(values)

@@ -24,8 +24,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.rules import surveys as rules
@@ -42,6 +40,7 @@ from storage.models import (
     SurveyRespondent,
     SurveyStatus,
 )
+from storage.upsert import insert_for
 
 # Events' audience rules, read for surveys: a survey is no matchmaking and has no club.
 AUDIENCE_KIND = "survey"
@@ -218,7 +217,7 @@ def _claim(session: Session, survey_id: int, officer_id: int, now: datetime) -> 
     """Write the has-answered row unless it is there; True if this call wrote it."""
     values = {"survey_id": survey_id, "officer_id": officer_id, "answered_on": now.date()}
     dialect = session.get_bind().dialect.name
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(dialect)
     statement = (
         insert(SurveyRespondent)
         .values(values)

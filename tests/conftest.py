@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import ssl
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,10 +45,16 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """The markers these fixtures read."""
+    """The markers these fixtures read; bytecode written as Python writes it by default."""
     config.addinivalue_line(
         "markers", "progress_every(seconds): how often the bot's sender reports progress"
     )
+    # With PYTHONDONTWRITEBYTECODE set (some machines set it for every process), each xdist
+    # worker and each `nuanjing run` a test starts compiles the whole project again, and pytest
+    # rewrites every test module's asserts again: about 20 s of the suite. The bytecode goes to
+    # __pycache__/ (ignored by git), as without the variable.
+    sys.dont_write_bytecode = False
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
+from typing import TYPE_CHECKING
 
-from lunar_python import Lunar, LunarYear, Solar
+if TYPE_CHECKING:
+    from lunar_python import Solar
 
 
 class Festival(StrEnum):
@@ -154,6 +156,10 @@ def _solar_date(solar: Solar) -> date:
 @cache
 def _lunar_year(year: int) -> tuple[_Month, ...]:
     """The months of a lunar year, 正月 first, a leap month right after its ordinary namesake."""
+    # Imported when first needed (lunar_python's tables take about 1.4 MB of a process's
+    # memory): a greetings run or a lunar birthday asks once a year per year, then it is cached.
+    from lunar_python import LunarYear, Solar
+
     return tuple(
         _Month(
             number=abs(month.getMonth()),  # lunar-python numbers a leap month negatively
@@ -172,6 +178,8 @@ def _solar_terms(year: int) -> dict[str, date]:
     # end; its Chinese-named entries are the terms from the 冬至 of December Y-1 to the 大雪 of
     # December Y (those after it are named in pinyin). So lunar year Y gives 小寒 … 大雪 of
     # Gregorian year Y and lunar year Y+1 its 冬至. Their times are Beijing times.
+    from lunar_python import Lunar  # when first needed, as in _lunar_year
+
     terms = {}
     for lunar_year in (year, year + 1):
         for name, solar in Lunar.fromYmd(lunar_year, 1, 1).getJieQiTable().items():
