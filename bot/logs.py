@@ -2,7 +2,7 @@
 
 `setup` is the one place logging is configured (bot/cli.py calls it before any command). Every
 handler of the root logger gets the `Redactor`, a filter that rewrites each record before it
-is written, whatever its level or its logger (PTB's and httpx's debug output included):
+is written, whatever its level or its logger (PTB's, aiohttp's and httpx's debug output included):
 
 - a Bot API payload handed to a log call (PTB logs every call's parameters and return value,
   every update it processes, a webhook's body at DEBUG) is replaced by a summary of its keys:
@@ -33,7 +33,7 @@ LOG_FORMATS = (TEXT, JSON)
 # Today's plain format; newlines inside an event are written as \n so an event stays one line.
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers that are chatty at INFO: each request, each job run, each migration step.
-NOISY = ("httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler", "alembic")
+NOISY = ("aiohttp", "httpx", "httpcore", "telegram.ext.ExtBot", "apscheduler", "alembic")
 
 # A secret shorter than this is not looked for literally: it would blank out ordinary words.
 MIN_SECRET_LENGTH = 6

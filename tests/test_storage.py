@@ -6,10 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from storage import audit, bindings, conversations, officers, roles
 from storage.db import MIGRATIONS, Database, shipped_head
+from storage.locks import locked_first
 from storage.models import BindingMethod, Officer, Role
 from storage.types import utcnow
 
@@ -78,6 +81,51 @@ def test_inactive_officer_is_not_bound(database: Database) -> None:
         officers.update_profile(session, officer, active=False)
     with database.session() as session:
         assert officers.bound_officer(session, 42) is None
+
+
+def test_the_caller_and_their_roles_come_in_one_read(database: Database) -> None:
+    """bound_with_roles: every role once, none for a plain officer, nothing for the inactive."""
+    with database.session() as session:
+        organizer = officers.create(session, _officer("100001", "+8613800000001"))
+        plain = officers.create(session, _officer("100002", "+8613800000002"))
+        gone = officers.create(session, _officer("100003", "+8613800000003"))
+        for officer, user_id in ((organizer, 41), (plain, 42), (gone, 43)):
+            officers.bind(
+                session,
+                officer,
+                telegram_user_id=user_id,
+                chat_id=user_id,
+                method=BindingMethod.CONTACT,
+            )
+        assert organizer.id is not None and gone.id is not None
+        for role in (Role.ORGANIZER, Role.ADMIN):
+            roles.grant(session, organizer.id, role, granted_by="cli")
+        roles.grant(session, gone.id, Role.ADMIN, granted_by="cli")
+        officers.update_profile(session, gone, active=False)
+    with database.session() as session:
+        found = officers.bound_with_roles(session, 41)
+        assert found is not None
+        assert (found[0].police_id, found[1]) == ("100001", {"organizer", "admin"})
+        found = officers.bound_with_roles(session, 42)
+        assert found is not None and (found[0].police_id, found[1]) == ("100002", frozenset())
+        assert officers.bound_with_roles(session, 43) is None
+        assert officers.bound_with_roles(session, 44) is None
+
+
+async def test_locked_first_finds_by_other_columns_in_a_unit_and_outside(
+    database: Database,
+) -> None:
+    with database.session() as session:
+        officers.create(session, _officer("100001", "+8613800000001"))
+    query = select(Officer).where(col(Officer.police_id) == bindparam("police_id"))
+    with database.session() as session:
+        found = locked_first(session, Officer, query, {"police_id": "100001"})
+        assert found is not None and found.name == "张三"
+        assert locked_first(session, Officer, query, {"police_id": "999999"}) is None
+        assert locked_first(session, Officer, query, {"police_id": "100001"}) is found
+    with database.unit(), database.session() as session:
+        found = locked_first(session, Officer, query, {"police_id": "100001"})
+        assert found is not None and found.police_id == "100001"
 
 
 def test_police_id_is_unique(database: Database) -> None:
@@ -192,3 +240,12 @@ def test_a_year_card_reads_the_send_ledger_by_index(database: Database) -> None:
             ledger_steps = [str(row[-1]) for row in plan if "send_ledger" in str(row[-1])]
             assert ledger_steps, plan
             assert all("INDEX ix_send_ledger_" in step for step in ledger_steps), plan
+
+
+def test_an_upsert_names_the_databases_it_needs() -> None:
+    from storage.upsert import insert_for
+
+    assert insert_for("sqlite").__module__ == "sqlalchemy.dialects.sqlite.dml"
+    assert insert_for("postgresql").__module__ == "sqlalchemy.dialects.postgresql.dml"
+    with pytest.raises(NotImplementedError, match="a lease needs SQLite or PostgreSQL, not mysql"):
+        insert_for("mysql", "a lease")
