@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from sqlalchemy import insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from storage.models import AuditEntry
@@ -20,7 +21,7 @@ _INSERT = insert(_audit).returning(_audit.c.id)
 def record(
     session: Session, *, actor: str, action: str, target: str = "", **detail: object
 ) -> AuditEntry:
-    """Write one audit entry in the caller's transaction; a copy of it (not in the session)."""
+    """Write one audit entry in the caller's transaction; the entry, detached from the session."""
     entry = AuditEntry(
         at=utcnow(),
         actor=actor,
@@ -39,6 +40,7 @@ def record(
         # As an ORM write would: the caller's pending changes first (their ids, their errors).
         session.flush()
     entry.id = session.connection().execute(_INSERT, values).scalar_one()
+    make_transient_to_detached(entry)  # the stored row, as the ORM would know it
     return entry
 
 

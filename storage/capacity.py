@@ -30,6 +30,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, bindparam, case, func, or_, true
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.rules import capacity as rules
@@ -372,7 +373,7 @@ def sign_up(
     Locks the parent first: call it at the start of its own transaction, or pass the `parent`
     the caller has just read under that lock (storage.locks). With limits, the officer's row is
     locked next (always in that order), so that two sign-ups of one officer on two parents
-    cannot both pass the limit. `Joined.entry` of a first sign-up is a copy of the new row, not
+    cannot both pass the limit. `Joined.entry` of a first sign-up is the new row detached, not
     an object of the session.
     """
     if parent is None:
@@ -417,6 +418,8 @@ def sign_up(
         columns = table.model.__table__.columns  # type: ignore[attr-defined]
         written = {c.name: getattr(row, c.name) for c in columns if not c.primary_key}
         row.id = connection.execute(statements.insert, written).scalar_one()
+        # Known to the ORM as the stored row (an add would update it, not insert it again).
+        make_transient_to_detached(row)
     else:  # signed up before and cancelled: back at the end of the line
         again = session.get(table.model, int(mine[0]), populate_existing=True)
         assert again is not None
