@@ -2,8 +2,9 @@
 
 import sys
 
-# httpx (python-telegram-bot's HTTP client) imports its command-line client when it can: with
-# click installed (uvicorn brings it) that loads click and, if present, pygments, about 2.5 MB of
-# every bot process for a tool the bot never runs. A None entry makes that one import fail as if
-# they were missing, which httpx expects and handles; its `httpx` command is a process of its own.
+# httpx (python-telegram-bot's HTTP client) imports its command-line client when it can: click
+# and, if installed, pygments, about 2.5 MB, for a tool the bot never runs. A None entry makes
+# that one import fail as if they were missing, which httpx expects and handles; its `httpx`
+# command is a process of its own. (`nuanjing run` still loads click through uvicorn, the HTTP
+# listener's server: there this spares pygments where it is installed.)
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]

@@ -32,7 +32,7 @@ from bot.inbox import (
 from bot.policy import Policy
 from bot.processing import PerUserUpdateProcessor
 from bot.settings import Settings
-from bot.transport import AiohttpRequest
+from bot.transport import bot_api_request
 from handlers import (
     announce,
     appeals,
@@ -91,8 +91,8 @@ def build_application(
     processor = PerUserUpdateProcessor(CONCURRENT_UPDATES)
     # As many connections as updates in flight: every request scans the pool, so a wide,
     # mostly idle pool costs more CPU than it saves (measured with bench/updates.py).
-    request = DeferringRequest(AiohttpRequest(connection_pool_size=CONCURRENT_UPDATES))
-    updates_request = RawUpdatesRequest(AiohttpRequest(connection_pool_size=1))
+    request = DeferringRequest(bot_api_request(CONCURRENT_UPDATES))
+    updates_request = RawUpdatesRequest(bot_api_request(1))
     application = (
         ApplicationBuilder()
         .token(token or settings.token())
@@ -118,7 +118,7 @@ def build_application(
             token or settings.token(),
             base_url=settings.api_base_url,
             base_file_url=settings.file_base_url,
-            request=AiohttpRequest(connection_pool_size=SENDER_IN_FLIGHT + 1),
+            request=bot_api_request(SENDER_IN_FLIGHT + 1),
         ),
         database,
         rate=settings.broadcast_rate,

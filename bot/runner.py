@@ -32,7 +32,7 @@ from bot.cluster import Cluster, shared
 from bot.http import Listener, ListenError, bind, drop_webhook_if_set, serving, set_webhook
 from bot.policy import Policy
 from bot.settings import Settings
-from bot.transport import AiohttpRequest
+from bot.transport import bot_api_request
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ async def _no_webhook(settings: Settings, token: str) -> None:
         token,
         base_url=settings.api_base_url,
         base_file_url=settings.file_base_url,
-        request=AiohttpRequest(),
+        request=bot_api_request(),
     )
     try:
         async with bot:

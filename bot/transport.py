@@ -2,22 +2,29 @@
 
 PTB's default transport (HTTPXRequest) spends about 1.6 ms of CPU on a call here, aiohttp about
 0.3 ms (measured with a local server, 8 calls in flight). Every reply is such a call, so the
-transport was the largest single cost of a button press. The contract is PTB's: the same default
-timeouts as HTTPXRequest, `TimedOut` for any timeout, `NetworkError` for any other failure of
-the connection, and the status and body of every answer (PTB reads Telegram's errors from it).
+transport was the largest single cost of a button press. The contract is PTB's: HTTPXRequest's
+default timeouts, `TimedOut` for any timeout, `NetworkError` for any other failure of the
+connection, and the status and body of every answer (PTB reads Telegram's errors from it).
+
+Where aiohttp's timeouts differ from httpx's: waiting for a pooled connection and opening one
+share one limit (the longer of PTB's pool and connect timeouts), and as aiohttp cannot bound
+the writing of a request, a POST as a whole is bounded by the sum of the four. A proxy aiohttp
+cannot use (an https:// or SOCKS proxy, ALL_PROXY) makes `bot_api_request` fall back to PTB's
+HTTPXRequest, which reads the environment as the bot always did.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.request import getproxies
 
 import aiohttp
 from aiohttp.helpers import BasicAuth, get_env_proxy_for_url
 from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from yarl import URL
 
-# HTTPXRequest's defaults, so that switching transports changes no timing the bot relies on.
+# HTTPXRequest's defaults.
 READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 5.0
@@ -47,6 +54,24 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
     for name, (filename, content, mime) in request_data.multipart_data.items():
         form.add_field(name, content, filename=filename, content_type=mime)
     return form
+
+
+def aiohttp_reads_the_proxy() -> bool:
+    """False if the environment names a proxy aiohttp cannot use: one for another scheme than
+    http and https (ALL_PROXY, SOCKS), or one that is not itself plain http."""
+    for scheme, address in getproxies().items():
+        if scheme == "no":
+            continue
+        if scheme not in ("http", "https") or URL(address).scheme != "http":
+            return False
+    return True
+
+
+def bot_api_request(connection_pool_size: int = 1) -> BaseRequest:
+    """The Bot API's transport: AiohttpRequest, or PTB's own where the proxy needs it."""
+    if aiohttp_reads_the_proxy():
+        return AiohttpRequest(connection_pool_size)
+    return HTTPXRequest(connection_pool_size=connection_pool_size)
 
 
 class AiohttpRequest(BaseRequest):
@@ -126,10 +151,12 @@ class AiohttpRequest(BaseRequest):
         )
         connect = _seconds(connect_timeout, self._connect_timeout)
         pool = _seconds(pool_timeout, self._pool_timeout)
-        # aiohttp has no timeout on writing the request: the whole call is bounded by the sum
-        # of its parts instead, as long as none of them is unbounded.
+        # aiohttp has no timeout on writing the request: a POST as a whole is bounded by the
+        # sum of its parts instead, as long as none of them is unbounded. A GET (a file's
+        # download) writes nothing, and its body may take longer than any one read.
         parts = (read, write, connect, pool)
-        total = None if None in parts else sum(p for p in parts if p is not None)
+        bounded = method == "POST" and None not in parts
+        total = sum(p for p in parts if p is not None) if bounded else None
         timeout = aiohttp.ClientTimeout(
             total=total,
             # aiohttp's `connect` covers both waiting for a pooled connection and opening one: it
@@ -147,6 +174,8 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
                 proxy=proxy,
                 proxy_auth=proxy_auth,
+                # As PTB's httpx client: a redirect is an answer, not followed.
+                allow_redirects=False,
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:

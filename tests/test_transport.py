@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from telegram import Bot, InputFile
 from telegram.error import BadRequest, NetworkError, TimedOut
-from telegram.request import RequestData
+from telegram.request import HTTPXRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.broadcast import may_have_arrived
-from bot.transport import AiohttpRequest
+from bot.transport import AiohttpRequest, aiohttp_reads_the_proxy, bot_api_request
 
 TOKEN = "123:transport"
 ME = {"id": 123, "is_bot": True, "first_name": "暖警", "username": "nuanjing_bot"}
@@ -53,6 +53,8 @@ async def _handle(request: web.Request, seen: Seen) -> web.Response:
         await seen.never.wait()
     if method == "getMe":
         return web.json_response({"ok": True, "result": ME})
+    if method == "moved":
+        raise web.HTTPFound("/elsewhere")
     if method == "sendMessage" and record["fields"].get("text") == "":
         return web.json_response(
             {"ok": False, "error_code": 400, "description": "Bad Request: message text is empty"},
@@ -224,3 +226,41 @@ async def test_a_read_timeout_may_have_arrived(server: tuple[str, Seen]) -> None
     finally:
         await request.shutdown()
     assert may_have_arrived(raised.value)
+
+
+async def test_a_redirect_is_an_answer_not_followed(server: tuple[str, Seen]) -> None:
+    """As PTB's httpx client: the 302 comes back, the new place is not asked."""
+    base, seen = server
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        status, _ = await request.do_request(f"{base}/bot{TOKEN}/moved", "POST")
+    finally:
+        await request.shutdown()
+    assert status == 302
+    assert len(seen.requests) == 1
+
+
+PROXIES = [
+    ({}, True),
+    ({"HTTP_PROXY": "http://127.0.0.1:3128", "HTTPS_PROXY": "http://[::1]:3128"}, True),
+    ({"NO_PROXY": "localhost"}, True),
+    ({"HTTPS_PROXY": "https://proxy.invalid:443"}, False),
+    ({"ALL_PROXY": "http://127.0.0.1:3128"}, False),
+    ({"HTTPS_PROXY": "socks5://127.0.0.1:1080"}, False),
+]
+
+
+@pytest.mark.parametrize(("environment", "aiohttp_can"), PROXIES)
+def test_a_proxy_aiohttp_cannot_use_falls_back_to_ptbs_own_client(
+    environment: dict[str, str], aiohttp_can: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert aiohttp_reads_the_proxy() is aiohttp_can
+    if "socks" not in str(environment):  # httpx needs socksio for SOCKS, as it always did
+        expected = AiohttpRequest if aiohttp_can else HTTPXRequest
+        assert type(bot_api_request(4)) is expected
