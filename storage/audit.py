@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import make_transient_to_detached
@@ -22,24 +23,18 @@ def record(
     session: Session, *, actor: str, action: str, target: str = "", **detail: object
 ) -> AuditEntry:
     """Write one audit entry in the caller's transaction; the entry, detached from the session."""
-    entry = AuditEntry(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        target=target,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
-    )
-    values = {
-        "at": entry.at,
-        "actor": entry.actor,
-        "action": entry.action,
-        "target": entry.target,
-        "detail": entry.detail,
+    values: dict[str, Any] = {
+        "at": utcnow(),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
     }
     if session.new or session.dirty or session.deleted:
         # As an ORM write would: the caller's pending changes first (their ids, their errors).
         session.flush()
-    entry.id = session.connection().execute(_INSERT, values).scalar_one()
+    entry_id = session.connection().execute(_INSERT, values).scalar_one()
+    entry = AuditEntry(id=entry_id, **values)
     make_transient_to_detached(entry)  # the stored row, as the ORM would know it
     return entry
 

@@ -141,25 +141,7 @@ def entry(
 
 def tally(session: Session, table: SignupTable[Row, Parent], parent_id: int) -> Tally:
     """Places held (in all and per group) and the waitlist's length, in one query."""
-    state = table.column(table.state)
-    columns = [state] + ([table.column(table.group)] if table.group else [])
-    rows = session.exec(
-        select(*columns, func.count())  # type: ignore[call-overload]
-        .where(table.column(table.parent_key) == parent_id, state.in_(OPEN_STATES))
-        .group_by(*columns)
-    ).all()
-    signed = waitlisted = 0
-    by_group: dict[str, int] = {}
-    for row in rows:
-        found, count = str(row[0]), int(row[-1])
-        if found == SignupState.WAITLISTED:
-            waitlisted += count
-            continue
-        signed += count
-        group = row[1] if table.group else None
-        if group is not None:
-            by_group[str(group)] = by_group.get(str(group), 0) + count
-    return Tally(signed, waitlisted, by_group)
+    return _counts(session, table, parent_id)[0]
 
 
 def tallies(

@@ -30,13 +30,14 @@ def by_id(session: Session, officer_id: int) -> Officer | None:
 
 
 # Built once: it runs for nearly every update, and building a statement costs more than running it.
+_BOUND_TO = (
+    TelegramBinding.telegram_user_id == bindparam("telegram_user_id"),
+    col(Officer.active).is_(True),
+)
 _BOUND_OFFICER = (
     select(Officer)
     .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-    .where(
-        TelegramBinding.telegram_user_id == bindparam("telegram_user_id"),
-        col(Officer.active).is_(True),
-    )
+    .where(*_BOUND_TO)
 )
 
 
@@ -51,10 +52,7 @@ _BOUND_WITH_ROLES = (
     select(Officer, RoleGrant.role)
     .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
     .outerjoin(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id))
-    .where(
-        TelegramBinding.telegram_user_id == bindparam("telegram_user_id"),
-        col(Officer.active).is_(True),
-    )
+    .where(*_BOUND_TO)
 )
 
 
