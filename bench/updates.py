@@ -18,7 +18,9 @@ own (httpx): the targets compare the bot with the bare framework. The bot talks 
 through aiohttp (bot.transport), which costs less CPU a call; ``--echo-transport aiohttp`` gives
 the echo that client too, so that the ratios measure the bot's own work alone.
 
-Both bots start once, each in a process of its own as in production, and are warmed up; then
+Both bots start once, each in a process of its own as in production (with the interpreter's
+optimisation deploy/nuanjing.service gives the bot: ``--optimize``, 2 by default, docstrings and
+asserts left out; both sides the same), and are warmed up; then
 ``--runs`` runs each time every kind through both bots, alternating which goes first. A run is
 timed from its first update sent to the last Bot API call the sandbox logged for it; every reply
 and every call is checked (each update answered exactly once with the right content). Each bot
@@ -117,6 +119,8 @@ GREET_KEPT = ProfileAction("greet", "1").pack()
 FIRST_USER_ID = 810_000_001
 FIRST_POLICE_ID = 300_001
 TARGET_RATIO = 0.6
+# PYTHONOPTIMIZE as deploy/nuanjing.service sets it for the bot (tests/test_deploy.py checks it).
+DEPLOYED_OPTIMIZE = 2
 TARGET_CPU_RATIO = 0.5
 TARGET_RSS_MB = 120.0
 TARGET_BURST_P95 = 1.0
@@ -300,6 +304,9 @@ class Results:
     memory: Memory
     echo_memory: Memory
     bursts: dict[str, Burst]
+    # How both bot processes ran: the echo's HTTP client and PYTHONOPTIMIZE.
+    echo_transport: str = PTB_TRANSPORT
+    optimize: int = DEPLOYED_OPTIMIZE
     profiles: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -413,6 +420,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="the echo bot's HTTP client: PTB's own, httpx (the bare framework, as the targets "
         "mean), or aiohttp, the bot's (bot.transport), to compare the bot's own work alone "
         "(default: httpx)",
+    )
+    parser.add_argument(
+        "--optimize",
+        type=int,
+        choices=(0, 1, 2),
+        default=DEPLOYED_OPTIMIZE,
+        metavar="LEVEL",
+        help="PYTHONOPTIMIZE of both bot processes: 0 none, 1 without asserts, 2 also without "
+        f"docstrings (default: {DEPLOYED_OPTIMIZE}, as deploy/nuanjing.service runs the bot; "
+        "it saves about 7 MB of resident memory)",
     )
     # Internal: how this script starts the bot under test in a process of its own.
     parser.add_argument("--serve", choices=SIDES, help=argparse.SUPPRESS)
@@ -702,9 +719,16 @@ class BotProcess:
 
 @asynccontextmanager
 async def bot_process(
-    kind: str, sandbox: Sandbox, database_url: str, echo_transport: str = PTB_TRANSPORT
+    kind: str,
+    sandbox: Sandbox,
+    database_url: str,
+    echo_transport: str = PTB_TRANSPORT,
+    optimize: int = DEPLOYED_OPTIMIZE,
 ) -> AsyncIterator[BotProcess]:
     """Start the bot of this kind in a child process, polling the sandbox, and stop it after."""
+    environment = {**os.environ, "PYTHONOPTIMIZE": str(optimize)}
+    if not optimize:
+        environment.pop("PYTHONOPTIMIZE")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(Path(__file__).resolve()),
@@ -718,6 +742,7 @@ async def bot_process(
         echo_transport,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
+        env=environment,
     )
     handle = BotProcess(kind, process)
     try:
@@ -1101,8 +1126,8 @@ async def benchmark(
             Sandbox() as sandbox,
             SandboxClient(sandbox.base_url, TOKENS[BOT]) as bot_client,
             SandboxClient(sandbox.base_url, TOKENS[ECHO]) as echo_client,
-            bot_process(BOT, sandbox, database.url) as bot,
-            bot_process(ECHO, sandbox, database.url, args.echo_transport) as echo,
+            bot_process(BOT, sandbox, database.url, optimize=args.optimize) as bot,
+            bot_process(ECHO, sandbox, database.url, args.echo_transport, args.optimize) as echo,
         ):
             sides = {
                 BOT: Side(BOT, bot, bot_client, sandbox),
@@ -1142,7 +1167,16 @@ async def benchmark(
             # After all of the load, the burst included.
             memory, echo_memory = await bot.memory(), await echo.memory()
     kinds = [KindResult(kind, phases[kind, BOT], phases[kind, ECHO]) for kind in args.kinds]
-    results = Results(kinds, warm_memory, runs_memory, memory, echo_memory, bursts)
+    results = Results(
+        kinds,
+        warm_memory,
+        runs_memory,
+        memory,
+        echo_memory,
+        bursts,
+        echo_transport=args.echo_transport,
+        optimize=args.optimize,
+    )
     if args.profile is not None:
         for kind in args.kinds:
             paths = sorted(args.profile.glob(f"bot-{kind}-run*.prof"))
@@ -1241,6 +1275,8 @@ def summary(results: Results) -> JSON:
         "rss_mb": round(current, 1) if current is not None else None,
         "max_rss_mb": round(results.memory.peak_mb, 1),
         "burst_p95_s": round(percentile(burst.from_press, 0.95), 3) if burst else None,
+        "echo_transport": results.echo_transport,
+        "optimize": results.optimize,
     }
 
 
@@ -1264,6 +1300,7 @@ def header(args: argparse.Namespace, backend: str) -> None:
         "edited (refused: not modified)",
         flush=True,
     )
+    print(f"  both processes: PYTHONOPTIMIZE={args.optimize}", flush=True)
 
 
 def report(args: argparse.Namespace, results: Results, started: float) -> None:

@@ -15,12 +15,13 @@ HTTPXRequest, which reads the environment as the bot always did.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 from urllib.request import getproxies
 
 import aiohttp
 from aiohttp.helpers import BasicAuth, get_env_proxy_for_url
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from yarl import URL
 
@@ -112,6 +113,19 @@ class AiohttpRequest(BaseRequest):
                 trust_env=False,
             )
             self._proxies = {}
+
+    # PTB marks post final (a transport implements do_request): this one calls it unchanged.
+    async def post(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+        """PTB's post; a refused call's finished frames are cleared as its error leaves."""
+        try:
+            return await super().post(*args, **kwargs)
+        except TelegramError as error:
+            # PTB's _request_wrapper holds the error it raises in a local of its own frame,
+            # which the error's traceback holds in turn: a reference cycle per refused call
+            # ("message is not modified", an old query), kept with its request and answer
+            # until the cyclic collector's full pass: 4-5 MB after 600 double presses.
+            traceback.clear_frames(error.__traceback__)
+            raise
 
     def _proxy(self, url: str) -> tuple[URL | None, BasicAuth | None]:
         """The proxy for this URL's host from HTTP(S)_PROXY and NO_PROXY, as httpx reads them."""

@@ -9,14 +9,18 @@ NUANJING_HTTP_LISTEN and keeps /healthz and /metrics off the internet.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from bench.updates import DEPLOYED_OPTIMIZE
 from bot import cli
 from bot.settings import Settings
 from storage.crypto import FieldCipher
@@ -103,6 +107,37 @@ def test_the_service_runs_existing_commands_as_a_dedicated_user() -> None:
     timeout = re.fullmatch(r"(\d+)s?", unit["Service.TimeoutStopSec"][0])
     assert timeout is not None and int(timeout.group(1)) >= 15
     assert "Install.WantedBy" in unit
+
+
+def _demo(optimize: int) -> subprocess.Popen[str]:
+    """`nuanjing demo` in a process of its own, with this PYTHONOPTIMIZE (0: none)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NUANJING_")}
+    environment.pop("PYTHONOPTIMIZE", None)
+    if optimize:
+        environment["PYTHONOPTIMIZE"] = str(optimize)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "demo"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_the_bot_runs_as_the_service_runs_it_without_docstrings_and_asserts() -> None:
+    """The unit's PYTHONOPTIMIZE=2 (what bench/updates.py measures) changes no answer."""
+    assert "PYTHONOPTIMIZE=2" in _unit("nuanjing.service")["Service.Environment"]
+    assert DEPLOYED_OPTIMIZE == 2
+    deployed, plain = _demo(2), _demo(0)
+    transcripts = []
+    for process in (deployed, plain):
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        # The summary line ends with the demo's duration: the same but for the seconds.
+        transcripts.append(re.sub(r" in [0-9.]+ s$", "", out, flags=re.MULTILINE).splitlines())
+    assert transcripts[0] == transcripts[1]
+    assert "  暖警 ◀ 绑定成功！王建国，欢迎回家。以后有事，找工会。" in transcripts[0]
+    assert re.fullmatch(r"demo finished: \d+ lines", transcripts[0][-1])
 
 
 def test_the_nightly_backup_runs_an_existing_command() -> None:

@@ -5,6 +5,7 @@ NetworkError) and the proxy from the environment."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -115,6 +116,25 @@ async def test_ptb_bot_reads_answers_and_errors_through_it(server: tuple[str, Se
         assert await bot.send_message(7, "x") is True  # type: ignore[comparison-overlap]
         with pytest.raises(BadRequest, match="text is empty"):
             await bot.send_message(7, "")
+
+
+async def test_a_refused_call_leaves_no_reference_cycle(server: tuple[str, Seen]) -> None:
+    """PTB's wrapper keeps its error in its own frame: the error must not outlive its catch."""
+    base, _seen = server
+    request = AiohttpRequest()
+    await request.initialize()
+    url = f"{base}/bot{TOKEN}/sendMessage"
+    gc.collect()
+    gc.disable()  # what refcounting alone frees, as between the collector's rare full passes
+    try:
+        for _ in range(3):
+            with pytest.raises(BadRequest, match="text is empty"):
+                await request.post(url, request_data=_form(chat_id="7", text=""))
+        left = [o for o in gc.get_objects() if isinstance(o, BadRequest)]
+    finally:
+        gc.enable()
+        await request.shutdown()
+    assert left == []
 
 
 async def test_uploads_files_as_multipart(server: tuple[str, Seen]) -> None:
