@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -305,19 +305,23 @@ def is_enrolled(session: Session, year: int, scheme: str, officer_id: int) -> bo
     )
 
 
+_enrolment_table = MutualAidEnrolment.__table__  # type: ignore[attr-defined]
+# Built once: every /me card reads it.
+_SCHEMES_OF = (
+    sa_select(_enrolment_table.c.scheme)
+    .where(
+        _enrolment_table.c.officer_id == bindparam("officer_id"),
+        _enrolment_table.c.year == bindparam("year"),
+        _enrolment_table.c.status == EnrolmentStatus.ENROLLED.value,
+    )
+    .order_by(_enrolment_table.c.scheme)
+)
+
+
 def schemes_of(session: Session, officer_id: int, year: int) -> list[str]:
     """The keys of the schemes a member is enrolled in this year."""
-    return list(
-        session.exec(
-            select(MutualAidEnrolment.scheme)
-            .where(
-                MutualAidEnrolment.officer_id == officer_id,
-                MutualAidEnrolment.year == year,
-                MutualAidEnrolment.status == EnrolmentStatus.ENROLLED,
-            )
-            .order_by(col(MutualAidEnrolment.scheme))
-        ).all()
-    )
+    rows = session.connection().execute(_SCHEMES_OF, {"officer_id": officer_id, "year": year})
+    return [str(scheme) for (scheme,) in rows]
 
 
 def members_of_year(session: Session, year: int) -> list[tuple[str, str, str, str, str]]:
