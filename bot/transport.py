@@ -122,8 +122,8 @@ class AiohttpRequest(BaseRequest):
         except TelegramError as error:
             # PTB's _request_wrapper holds the error it raises in a local of its own frame,
             # which the error's traceback holds in turn: a reference cycle per refused call
-            # ("message is not modified", an old query), kept with its request and answer
-            # until the cyclic collector's full pass: 4-5 MB after 600 double presses.
+            # ("message is not modified", an old query), kept with its frames until the cyclic
+            # collector's next full pass (185 of them waiting after 600 double presses).
             traceback.clear_frames(error.__traceback__)
             raise
 
