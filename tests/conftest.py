@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import httpx._transports.default as httpx_transports
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import event
 
 from bot import scheduler
@@ -244,10 +245,10 @@ def bot_settings(sandbox: Sandbox, database_url: str) -> Settings:
     """Settings that point the bot at the sandbox and the test database, ignoring .env."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        TELEGRAM_BOT_TOKEN=TEST_TOKEN,
+        TELEGRAM_BOT_TOKEN=SecretStr(TEST_TOKEN),
         NUANJING_API_BASE_URL=sandbox.api_base_url,
         NUANJING_DATABASE_URL=database_url,
-        NUANJING_SECRET_KEY=TEST_SECRET_KEY,
+        NUANJING_SECRET_KEY=SecretStr(TEST_SECRET_KEY),
     )
 
 

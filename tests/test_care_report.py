@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from storage import audit, conversations
 from storage.models import CareCase, CaseStatus, ConversationState, Role
@@ -55,7 +55,7 @@ async def _seed(bot: BotHarness) -> None:
 
 def _cases(bot: BotHarness) -> list[CareCase]:
     with bot.database.session() as session:
-        return list(session.exec(select(CareCase).order_by(CareCase.id)).all())
+        return list(session.exec(select(CareCase).order_by(col(CareCase.id))).all())
 
 
 def hospitalization_rows(who: Person, for_self: bool = True) -> list[Row]:

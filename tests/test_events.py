@@ -336,7 +336,7 @@ def _audit(database: Database) -> list[Any]:
 async def test_each_kind_reaches_its_audience_only(bot: BotHarness) -> None:
     await _seed(bot)
     # An outing for women only.
-    rows = [(ZHAO, "/events new", [says("要发布哪类活动")])]
+    rows: list[Row] = [(ZHAO, "/events new", [says("要发布哪类活动")])]
     rows += _publish_rows(
         ZHAO,
         choose=[("户外活动", "谁可以报名"), ("仅女警", "请输入活动名称")],
@@ -643,9 +643,9 @@ async def test_reminders_24_and_2_hours_before_once_and_not_to_the_waitlist(
             (SUN, None, []),
         ]
     )
-    clock = starts - timedelta(hours=1, minutes=30)
-    assert queue_reminders(bot.database, clock, zone=SHANGHAI) == 1
-    assert queue_reminders(bot.database, clock, zone=SHANGHAI) == 0
+    now = starts - timedelta(hours=1, minutes=30)
+    assert queue_reminders(bot.database, now, zone=SHANGHAI) == 1
+    assert queue_reminders(bot.database, now, zone=SHANGHAI) == 0
     services_of(bot.application).broadcaster.wake()
     await bot.dialog.play(
         [(WANG, None, [says("即将开始", "羽毛球赛", local.strftime("%H:%M"))]), (SUN, None, [])]
@@ -700,8 +700,8 @@ def test_quiet_hours_move_a_night_reminder_to_the_evening_before(database: Datab
     _sign_up(database, event_id, officer, "F")
     quiet = (time(21), time(8))
 
-    def queue(*parts: int) -> int:
-        now = datetime(*parts, tzinfo=SHANGHAI)  # type: ignore[misc]
+    def queue(year: int, month: int, day: int, hour: int, minute: int) -> int:
+        now = datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
         return queue_reminders(database, now.astimezone(UTC), zone=SHANGHAI, quiet=quiet)
 
     assert queue(2030, 6, 1, 9, 29) == 0
@@ -747,7 +747,7 @@ async def test_a_capped_event_needs_the_officers_gender(bot: BotHarness) -> None
 
 async def test_a_double_press_on_publish_publishes_once(bot: BotHarness) -> None:
     await _seed(bot)
-    rows = [(ZHAO, "/events new", [says("要发布哪类活动")])]
+    rows: list[Row] = [(ZHAO, "/events new", [says("要发布哪类活动")])]
     rows += _publish_rows(
         ZHAO,
         choose=[("兴趣课堂", "谁可以报名"), ("全体会员", "请输入活动名称")],

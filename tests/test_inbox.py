@@ -111,7 +111,9 @@ def test_claim_mark_and_purge(database: Database) -> None:
     with database.session() as session:
         # Only what was handled more than a week ago goes; the unhandled stay.
         assert inbox_storage.purge(session, now - timedelta(days=7)) == 1
-        left = session.exec(select(InboxUpdate.update_id).order_by(InboxUpdate.update_id)).all()
+        left = session.exec(
+            select(InboxUpdate.update_id).order_by(col(InboxUpdate.update_id))
+        ).all()
         assert list(left) == [2, 3]
 
 

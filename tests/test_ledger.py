@@ -178,6 +178,7 @@ def test_drive_reminders_are_claimed_once_even_by_racing_runs(database: Database
         for n in range(5)
     ]
     starts = datetime(2030, 6, 2, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+    signed_ids: list[int] = []
     with database.session() as session:
         drive = drive_storage.create(
             session,
@@ -190,6 +191,7 @@ def test_drive_reminders_are_claimed_once_even_by_racing_runs(database: Database
         assert drive.id is not None
         for officer in signed:
             assert officer.id is not None
+            signed_ids.append(officer.id)
             drive_storage.sign_up(session, drive.id, officer.id, now=datetime.now(UTC))
     the_day_before = datetime(2030, 6, 1, 2, 0, tzinfo=UTC)
     barrier = threading.Barrier(3)
@@ -204,6 +206,6 @@ def test_drive_reminders_are_claimed_once_even_by_racing_runs(database: Database
     assert queue_reminders(database, the_day_before + timedelta(hours=5), zone=SHANGHAI) == 0
     with database.session() as session:
         officers = session.exec(select(Delivery.officer_id)).all()
-        occasions = session.exec(select(SendLedger.occasion, SendLedger.on_date)).all()
-    assert sorted(officers) == sorted(o.id for o in signed)
+        occasions = session.exec(select(col(SendLedger.occasion), col(SendLedger.on_date))).all()
+    assert sorted(officers) == sorted(signed_ids)
     assert set(occasions) == {(f"drive:{drive.id}", date(2030, 6, 2))}

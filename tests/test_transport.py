@@ -113,7 +113,7 @@ async def test_ptb_bot_reads_answers_and_errors_through_it(server: tuple[str, Se
     bot = Bot(TOKEN, base_url=f"{base}/bot", request=AiohttpRequest())
     async with bot:
         assert bot.username == "nuanjing_bot"
-        assert await bot.send_message(7, "x") is True  # type: ignore[comparison-overlap]
+        assert await bot.send_message(7, "x") is True
         with pytest.raises(BadRequest, match="text is empty"):
             await bot.send_message(7, "")
 
