@@ -20,7 +20,8 @@ the echo that client too, so that the ratios measure the bot's own work alone.
 
 Both bots start once, each in a process of its own as in production (with the interpreter's
 optimisation deploy/nuanjing.service gives the bot: ``--optimize``, 2 by default, docstrings and
-asserts left out; both sides the same), and are warmed up; then
+asserts left out; both sides the same, from bytecode brought up to date first, as an install's
+``compileall`` step does), and are warmed up; then
 ``--runs`` runs each time every kind through both bots, alternating which goes first. A run is
 timed from its first update sent to the last Bot API call the sandbox logged for it; every reply
 and every call is checked (each update answered exactly once with the right content). Each bot
@@ -575,14 +576,17 @@ class ErrorCounter(logging.Handler):
 
 def memory_now() -> Memory:
     """This process's peak resident memory so far and its resident memory now, in MB."""
-    # Linux gives ru_maxrss in KiB.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM and VmRSS belong to this process's own address space: ru_maxrss would carry the
+    # benchmark's own peak over the fork that started the process.
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return Memory(peak, None)
-    current = pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    # The kernel counts the two a little apart (per-thread caches): the peak is at least now.
+        status = dict(
+            line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines()
+        )
+        peak, current = (int(status[key].split()[0]) / 1024 for key in ("VmHWM", "VmRSS"))
+    except (OSError, KeyError, IndexError, ValueError):
+        # Not Linux: the peak alone (KiB there, bytes on macOS).
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return Memory(kib / 1024 / (1024 if sys.platform == "darwin" else 1), None)
     return Memory(max(peak, current), current)
 
 
@@ -731,7 +735,11 @@ async def bot_process(
         environment.pop("PYTHONOPTIMIZE")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(Path(__file__).resolve()),
+        # As a module, not this file: a script run as __main__ is compiled from source at every
+        # start (Python caches no bytecode for it), which left about 3 MB of the compiler's
+        # garbage in both processes that `nuanjing run`, a five-line script, does not have.
+        "-m",
+        "bench.updates",
         "--serve",
         kind,
         "--api-base-url",
@@ -743,6 +751,7 @@ async def bot_process(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         env=environment,
+        cwd=REPO,
     )
     handle = BotProcess(kind, process)
     try:
@@ -1405,6 +1414,30 @@ def postgres_url(url: str) -> str:
     return normalised
 
 
+def precompile(optimize: int, progress: Callable[[str], None]) -> None:
+    """Write the bytecode the bot processes load, as a deployment does (README, Production).
+
+    A module without bytecode for the interpreter's optimisation level is compiled in the
+    process that imports it, and the compiler's garbage stays in its memory. A deployment
+    compiles everything once (`python -OO -m compileall`); so does this, before the processes
+    start (the first time it takes a while; after that, up-to-date files are skipped).
+    """
+    import compileall
+    import sysconfig
+
+    started = time.monotonic()
+    paths = sysconfig.get_paths()
+    folders = {paths["purelib"], paths["platlib"]} | {
+        str(REPO / package) for package in ("bot", "handlers", "storage", "bench")
+    }
+    for folder in sorted(folders):
+        # quiet=2: a library's files that do not compile (tests, templates) are not ours.
+        compileall.compile_dir(folder, quiet=2, optimize=optimize, workers=0)
+    progress(
+        f"  bytecode for PYTHONOPTIMIZE={optimize} up to date ({time.monotonic() - started:.1f} s)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, run, print; non-zero when the run measured nothing trustworthy."""
     args = parse_args(argv)
@@ -1425,6 +1458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = "PostgreSQL" if database_url else "SQLite"
     started = time.monotonic()
     header(args, backend)
+    precompile(args.optimize, lambda line: print(line, flush=True))
     try:
         results = asyncio.run(benchmark(args, database_url, lambda line: print(line, flush=True)))
     except BenchmarkError as exc:
