@@ -347,10 +347,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         f"{TARGET_RATIO}), bot_cpu_ms, echo_cpu_ms and cpu_ratio (echo's CPU per update / the "
         f"bot's; target >= {TARGET_CPU_RATIO}) of the kind with the lowest median cpu_ratio, "
         "kinds (each kind's medians), rss_mb and max_rss_mb (the bot's resident memory after "
-        f"the load, now and at its peak; target < {TARGET_RSS_MB:.0f} MB) and burst_p95_s "
+        f"the load, now and at its peak; target < {TARGET_RSS_MB:.0f} MB), burst_p95_s "
         "(95th percentile of a press's time to its answer in the burst; target < "
-        f"{TARGET_BURST_P95:.0f} s). Exits non-zero if any update is not answered exactly once "
-        "with the right content.",
+        f"{TARGET_BURST_P95:.0f} s), then echo_transport and optimize (how both processes ran). "
+        "Exits non-zero if any update is not answered exactly once with the right content.",
     )
     parser.add_argument(
         "--updates",
@@ -1458,9 +1458,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = "PostgreSQL" if database_url else "SQLite"
     started = time.monotonic()
     header(args, backend)
-    precompile(args.optimize, lambda line: print(line, flush=True))
+
+    def progress(line: str) -> None:
+        print(line, flush=True)
+
+    precompile(args.optimize, progress)
     try:
-        results = asyncio.run(benchmark(args, database_url, lambda line: print(line, flush=True)))
+        results = asyncio.run(benchmark(args, database_url, progress))
     except BenchmarkError as exc:
         print(f"bench: FAILED: {exc}", file=sys.stderr)
         return EXIT_FAILED
