@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 import warnings
 from collections import deque
@@ -268,8 +269,11 @@ class Sender:
                 await self._idle()
                 continue
             self._schedule_next()
-            # Taken now, not when the send starts: the next claim must already see this chat busy.
-            self._last_send[claimed.chat_id] = self.clock()
+            # Busy from now on: the next claim must already see it. Its second counts from when
+            # the send starts (_deliver): the wait for a place in flight, a slot or a picture
+            # came between, and a second counted from here let two messages to one chat go
+            # 0.3 s apart.
+            self._last_send[claimed.chat_id] = math.inf
             await self._in_flight.acquire()
             # A send that just freed its place may have brought a 429: honour that pause first.
             await self._wait_for_slot()
@@ -353,6 +357,7 @@ class Sender:
                     except Exception:
                         # A picture that cannot be drawn must not cost the person the message.
                         log.exception("picture for delivery %d failed; text sent", claimed.id)
+                self._last_send[claimed.chat_id] = self.clock()
                 if picture is None:
                     message = await self.bot.send_message(
                         claimed.chat_id,
@@ -407,6 +412,8 @@ class Sender:
             with contextlib.suppress(Exception):
                 await self._retry_or_fail(claimed, exc)
         finally:
+            if self._last_send.get(claimed.chat_id) == math.inf:  # failed before its send
+                self._last_send[claimed.chat_id] = self.clock()
             self._in_flight.release()
 
     async def _record_sent(self, claimed: Claimed, message_id: int) -> None:

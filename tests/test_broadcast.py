@@ -14,10 +14,10 @@ from sqlmodel import select
 from telegram import Bot
 from telegram.error import RetryAfter
 
-from bot.broadcast import Sender
+from bot.broadcast import Picture, Sender
 from bot.sandbox import Sandbox
 from storage import broadcasts, officers
-from storage.broadcasts import Recipient
+from storage.broadcasts import Claimed, Recipient
 from storage.db import Database
 from storage.models import BroadcastKind, Delivery, DeliveryState, Priority, TelegramBinding
 from storage.types import utcnow
@@ -333,6 +333,38 @@ async def test_two_messages_to_one_chat_are_a_second_apart(
             if c.chat_id == recipient.chat_id and c.method == "sendMessage"
         ]
         assert len(times) == 2 and times[1] - times[0] >= 0.95
+
+
+async def test_a_chat_second_counts_from_the_send_not_from_the_claim(
+    limited_sandbox: Sandbox, database: Database
+) -> None:
+    """The first message's picture takes most of a second to draw: the second message still
+    waits a whole second after the first one went out."""
+
+    def slow_then_broken(claimed: Claimed) -> Picture:
+        if claimed.text == "第一条":
+            time.sleep(0.8)  # a slow drawing, in the sender's worker thread
+        raise RuntimeError("no font")  # the text goes instead
+
+    recipients = await seed(database, limited_sandbox, 1)
+    sender = await running_sender(limited_sandbox, database, rate=30.0)
+    sender.pictures["test"] = slow_then_broken
+    try:
+        first = queue(database, recipients, text="第一条")
+        second = queue(database, recipients, text="第二条")
+        await settled(database, first)
+        await settled(database, second)
+    finally:
+        await stop(sender)
+    chat_id = recipients[0].chat_id
+    events = limited_sandbox.events(TEST_TOKEN, chat_id)
+    assert [event["message"]["text"] for event in events] == ["第一条", "第二条"]
+    times = [
+        call.time
+        for call in limited_sandbox.calls(TEST_TOKEN)
+        if call.chat_id == chat_id and call.method == "sendMessage"
+    ]
+    assert len(times) == 2 and times[1] - times[0] >= 0.95
 
 
 def test_queueing_twice_the_same_officer_is_impossible(database: Database) -> None:
