@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 from bot.app import BotApplication, build_application, inbox_of, polling
+from bot.inbox import POLL_BACKLOG, Inbox
 from bot.policy import load_policy
 from bot.sandbox import Sandbox, SandboxClient
 from storage import broadcasts, conversations
@@ -439,3 +440,45 @@ async def test_updates_are_kept_as_telegram_sent_them() -> None:
     assert raw.take() == {}, "taken once"
     await raw.do_request("https://api/bot1:x/getMe", "POST")
     assert raw.take() == {}
+
+
+# The most updates one getUpdates call returns (the Bot API's limit, the poller's default).
+GET_UPDATES_LIMIT = 100
+
+
+async def test_the_poller_takes_no_more_than_the_handlers_keep_up_with(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the handlers are held up the poller stops asking, the rest waiting at Telegram;
+    once they go on it takes the rest, and every update is answered once."""
+    _seed(bot.database)
+    inbox = inbox_of(bot.application)
+    handlers_go = asyncio.Event()
+    backlogs: list[int] = []
+    handle = Inbox._handle
+
+    async def held_up(self: Inbox, update: Update, coroutine: Any) -> None:
+        backlogs.append(self.backlog)
+        await handlers_go.wait()
+        await handle(self, update, coroutine)
+
+    monkeypatch.setattr(Inbox, "_handle", held_up)
+    sent = POLL_BACKLOG + 2 * GET_UPDATES_LIMIT
+    for _ in range(sent):
+        await bot.client.send_command(WANG.as_user(), "/me")
+    deadline = asyncio.get_running_loop().time() + 10
+    while not inbox.poller_waits:
+        assert asyncio.get_running_loop().time() < deadline, "the poller never stopped asking"
+        await asyncio.sleep(0.01)
+    with bot.database.session() as session:
+        taken = len(session.exec(select(InboxUpdate.update_id)).all())
+    assert taken == inbox.backlog
+    assert POLL_BACKLOG < taken <= POLL_BACKLOG + GET_UPDATES_LIMIT
+    assert len(await bot.client.pending_updates()) >= sent - taken, "the rest wait at Telegram"
+
+    handlers_go.set()
+    cards = await bot.client.replies(WANG.as_user(), count=sent, timeout=30)
+    assert len(cards) == sent and all("王建国" in card.text for card in cards)
+    assert max(backlogs) <= POLL_BACKLOG + GET_UPDATES_LIMIT
+    assert await bot.quiet(WANG) == [], "each answered once"
+    assert inbox.backlog == 0 and not inbox.poller_waits
