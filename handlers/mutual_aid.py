@@ -29,7 +29,6 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
@@ -64,6 +63,7 @@ from storage import blood as blood_storage
 from storage import mutual_aid as storage
 from storage.models import ClaimStatus, EnrolmentStatus, MutualAidClaim, Officer
 from storage.mutual_aid import Change, Decided
+from storage.profile import Programmes
 from storage.types import utcnow
 
 NAME = "mutual_aid"
@@ -140,9 +140,9 @@ def _problem_text(problem: Problem, *, cap: int = 0, year: int = 0) -> str:
     return texts.MUTUAL_AID_TEXT_PROBLEMS[problem.value].format(limit=limit, year=year)
 
 
-def profile_lines(session: Session, officer_id: int, policy: Policy, year: int) -> str:
+def profile_lines(programmes: Programmes, policy: Policy, year: int) -> str:
     """/me: one line per scheme the officer is enrolled in this year ("" if none)."""
-    keys = set(storage.schemes_of(session, officer_id, year))
+    keys = set(programmes.schemes)
     return "".join(
         texts.PROFILE_MUTUAL_AID.format(year=year, name=scheme.name)
         for scheme in policy.mutual_aid.of_year(year)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlmodel import Session
@@ -24,6 +25,7 @@ from handlers.common import (
     PRIVATE_MESSAGE,
     Caller,
     Context,
+    SharedKeyboard,
     answer,
     contact_keyboard,
     conversation_key,
@@ -35,6 +37,7 @@ from handlers.context import services
 from handlers.nominations import member as nominations
 from storage import audit, conversations, officers
 from storage import events as event_storage
+from storage import profile as profile_store
 from storage.models import Officer
 from storage.types import utcnow
 
@@ -94,44 +97,62 @@ def _birthday_line(officer: Officer) -> str:
 
 def profile_markup(officer: Officer, *, organizer: bool = False) -> InlineKeyboardMarkup:
     """The card's buttons; each carries the value it sets, so a double press changes nothing."""
+    return _profile_markup(
+        single=officer.single_opt_in,
+        greetings_off=officer.greetings_opt_out,
+        year_card_off=officer.year_card_opt_out,
+        digest_off=officer.digest_opt_out if organizer else None,
+        lunar_on=lunar_label(officer) is None,
+    )
+
+
+@functools.cache
+def _profile_markup(
+    *,
+    single: bool,
+    greetings_off: bool,
+    year_card_off: bool,
+    digest_off: bool | None,
+    lunar_on: bool,
+) -> SharedKeyboard:
+    """One keyboard per combination of the officer's choices (at most 48), shared by all."""
 
     def button(text: str, action: str, value: str = "") -> InlineKeyboardButton:
         return InlineKeyboardButton(text, callback_data=ProfileAction(action, value).pack())
 
-    single = (
+    single_button = (
         button(texts.PROFILE_SINGLE_OFF_BUTTON, "single", "0")
-        if officer.single_opt_in
+        if single
         else button(texts.PROFILE_SINGLE_ON_BUTTON, "single", "1")
     )
     greet = (
         button(texts.PROFILE_GREETINGS_ON_BUTTON, "greet", "1")
-        if officer.greetings_opt_out
+        if greetings_off
         else button(texts.PROFILE_GREETINGS_OFF_BUTTON, "greet", "0")
     )
     figures_row = [
         button(texts.PROFILE_YEAR_CARD_ON_BUTTON, "yearcard", "1")
-        if officer.year_card_opt_out
+        if year_card_off
         else button(texts.PROFILE_YEAR_CARD_OFF_BUTTON, "yearcard", "0")
     ]
-    if organizer:
+    if digest_off is not None:  # an organizer's card
         figures_row.insert(
             0,
             button(texts.PROFILE_DIGEST_ON_BUTTON, "digest", "1")
-            if officer.digest_opt_out
+            if digest_off
             else button(texts.PROFILE_DIGEST_OFF_BUTTON, "digest", "0"),
         )
-    lunar_on = lunar_label(officer) is None
     lunar = InlineKeyboardButton(
         texts.PROFILE_LUNAR_ON_BUTTON if lunar_on else texts.PROFILE_LUNAR_OFF_BUTTON,
         callback_data=LunarBirthday(lunar_on).pack(),
     )
-    return InlineKeyboardMarkup(
+    return SharedKeyboard(
         [
             [
                 button(texts.PROFILE_PHONE_BUTTON, "phone"),
                 button(texts.PROFILE_BLOOD_BUTTON, "blood"),
             ],
-            [single, greet],
+            [single_button, greet],
             figures_row,
             [lunar],
             # 「资料有误？」: a note to the union on a wrong roster field (handlers/roster_notes).
@@ -164,18 +185,18 @@ def _blood_markup() -> InlineKeyboardMarkup:
 async def show_profile(update: Update, context: Context, caller: Caller) -> None:
     """/me or the menu button: the officer's own profile card."""
     found = services(context)
+    year = mutual_aid.this_year(context)
     with found.database.session() as session:
-        # Their retreats and honours (issue 12), under the card.
-        programmes = nominations.profile_lines(session, caller.officer.id or 0, found.policy)
-        # This year's medical mutual-aid cover (issue 13), one line per scheme.
-        programmes += mutual_aid.profile_lines(
-            session, caller.officer.id or 0, found.policy, mutual_aid.this_year(context)
-        )
+        programmes = profile_store.programmes_of(session, caller.officer.id or 0, year)
+    # Their retreats and honours (issue 12), then this year's medical mutual-aid cover (issue
+    # 13), one line per scheme, under the card.
+    lines = nominations.profile_lines(programmes, found.policy)
+    lines += mutual_aid.profile_lines(programmes, found.policy, year)
     await answer(update)
     await reply(
         update,
         context,
-        profile_card(caller.officer, organizer=caller.organizer) + programmes,
+        profile_card(caller.officer, organizer=caller.organizer) + lines,
         profile_markup(caller.officer, organizer=caller.organizer),
     )
 

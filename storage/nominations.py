@@ -38,8 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, bindparam, func
-from sqlalchemy import select as core_select
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from bot.rules import nominations as rules
@@ -1613,37 +1612,6 @@ def honours_of(session: Session, officer_id: int) -> list[HonourAward]:
 _nomination_table = Nomination.__table__  # type: ignore[attr-defined]
 _batch_table = RetreatBatch.__table__  # type: ignore[attr-defined]
 _award_table = HonourAward.__table__  # type: ignore[attr-defined]
-# Built once: every /me card reads them.
-_RETREAT_PERIODS = (
-    core_select(_batch_table.c.starts_on, _batch_table.c.ends_on, _batch_table.c.place)
-    .select_from(
-        _nomination_table.join(_batch_table, _batch_table.c.id == _nomination_table.c.batch_id)
-    )
-    .where(
-        _nomination_table.c.officer_id == bindparam("officer_id"),
-        _nomination_table.c.status == S.FINAL.value,
-    )
-    .order_by(_batch_table.c.starts_on.desc())
-)
-_HONOUR_TITLES = (
-    core_select(_award_table.c.year, _award_table.c.title)
-    .where(_award_table.c.officer_id == bindparam("officer_id"))
-    .order_by(_award_table.c.year.desc(), _award_table.c.title)
-)
-
-
-def retreat_periods(session: Session, officer_id: int) -> list[tuple[date, date, str]]:
-    """The officer's final retreats as (first day, last day, place), newest first (for /me)."""
-    rows = session.connection().execute(_RETREAT_PERIODS, {"officer_id": officer_id})
-    return [(first, last, str(place)) for first, last, place in rows]
-
-
-def honour_titles(session: Session, officer_id: int) -> list[tuple[int, str]]:
-    """The officer's honours as (year, title key), newest first (for /me)."""
-    rows = session.connection().execute(_HONOUR_TITLES, {"officer_id": officer_id})
-    return [(int(year), str(title)) for year, title in rows]
-
-
 def retreats_of(session: Session, officer_id: int) -> list[tuple[NominationRound, RetreatBatch]]:
     """The officer's final retreats with their batches, newest first (for /me)."""
     rows = session.exec(

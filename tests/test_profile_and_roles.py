@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from telegram import InlineKeyboardMarkup
+
+from bot import texts
 from bot.app import announce_commands
+from handlers.profile import profile_markup
 from storage import audit, officers
 from storage import roles as role_storage
-from storage.models import Role
+from storage.models import Officer, Role
 from tests.conftest import BotHarness, add_officer
 from tests.dialogs import Contact, Person, Press, PressData, Row, edits, says
 
@@ -205,3 +209,21 @@ async def test_help_free_text_and_stale_buttons(bot: BotHarness) -> None:
         (WANG, Press("👤 我的资料"), [says("我的资料", "100001")]),
     ]
     await bot.dialog.play(rows)
+
+
+def test_the_card_keyboard_is_built_once_per_choice_and_reads_as_a_plain_one() -> None:
+    """The /me keyboard is shared by every officer with the same choices; its JSON is the one
+    PTB would make for the same buttons."""
+    officer = Officer(police_id="100001", name="王建国", unit="一大队", phone="+8613800000001")
+    card = profile_markup(officer)
+    assert profile_markup(officer) is card
+    assert card.to_dict() == InlineKeyboardMarkup(card.inline_keyboard).to_dict()
+    assert card.to_json() == InlineKeyboardMarkup(card.inline_keyboard).to_json()
+
+    officer.greetings_opt_out = True
+    greetings_off = profile_markup(officer)
+    labels = [button.text for row in greetings_off.inline_keyboard for button in row]
+    assert greetings_off is not card and texts.PROFILE_GREETINGS_ON_BUTTON in labels
+    organizer = profile_markup(officer, organizer=True)
+    labels = [button.text for row in organizer.inline_keyboard for button in row]
+    assert texts.PROFILE_DIGEST_OFF_BUTTON in labels

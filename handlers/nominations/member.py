@@ -73,6 +73,7 @@ from storage import nominations as store
 from storage import officers, roles
 from storage.models import Nomination, NominationRound, Officer, Programme, RoundStatus
 from storage.nominations import Refusal, Refused
+from storage.profile import Programmes
 from storage.types import utcnow
 
 S = NominationStatus
@@ -1303,10 +1304,9 @@ async def wall_pressed(update: Update, context: Context, data: HonourWall, calle
     await edit_or_send(update, context, text, markup)
 
 
-def profile_lines(session: Session, officer_id: int, policy: Policy) -> str:
+def profile_lines(programmes: Programmes, policy: Policy) -> str:
     """/me: the officer's own retreats and honours ("" if none)."""
-    retreats = store.retreat_periods(session, officer_id)
-    honours = store.honour_titles(session, officer_id)
+    retreats, honours = programmes.retreats, programmes.honours
     text = ""
     if retreats:
         items = "、".join(
