@@ -150,13 +150,9 @@ def tallies(
     """`tally` of several parents in one query (a listing of cards)."""
     if not parent_ids:
         return {}
-    state, parent = table.column(table.state), table.column(table.parent_key)
-    columns = [parent, state] + ([table.column(table.group)] if table.group else [])
-    rows = session.exec(
-        select(*columns, func.count())  # type: ignore[call-overload]
-        .where(parent.in_(list(parent_ids)), state.in_(OPEN_STATES))
-        .group_by(*columns)
-    ).all()
+    rows = (
+        session.connection().execute(_built(table).tallies, {"parent_ids": list(parent_ids)}).all()
+    )
     counted: dict[int, tuple[int, int, dict[str, int]]] = {}
     for row in rows:
         parent_id, found, count = int(row[0]), str(row[1]), int(row[-1])
@@ -180,20 +176,17 @@ def standings(
     """`standing` of one officer on several parents, in one query (and one per waiting row)."""
     if not parent_ids:
         return {}
-    rows = session.exec(
-        select(table.model).where(
-            table.column(table.parent_key).in_(list(parent_ids)),
-            table.column(table.officer_key) == officer_id,
-            table.column(table.state).in_(OPEN_STATES),
-        )
-    ).all()
+    rows = session.connection().execute(
+        _built(table).standings, {"parent_ids": list(parent_ids), "officer_id": officer_id}
+    )
     found: dict[int, Standing] = {}
-    for row in rows:
-        state = str(getattr(row, table.state))
-        position = (
-            waitlist_position(session, table, row) if state == SignupState.WAITLISTED else None
+    for parent_id, state, position in rows.all():
+        place = (
+            _line_place(session, table, int(parent_id), int(position))
+            if state == SignupState.WAITLISTED
+            else None
         )
-        found[int(getattr(row, table.parent_key))] = Standing(state, position)
+        found[int(parent_id)] = Standing(str(state), place)
     return {parent_id: found.get(parent_id, Standing()) for parent_id in parent_ids}
 
 
@@ -222,6 +215,8 @@ class _Statements:
     counts: Any  # per state (and group): rows and the highest position, of one parent
     line_place: Any  # the place in line of a waiting position
     insert: Any  # a new sign-up row, returning its id
+    tallies: Any  # per parent and state (and group): rows, of several parents
+    standings: Any  # parent, state and position of one officer's open rows on several parents
     other_starts: dict[tuple[bool, bool], Any]  # by (a reach around the start, open_at_most)
 
 
@@ -268,6 +263,14 @@ def _built(table: SignupTable[Row, Parent]) -> _Statements:
             position <= bindparam("position"),
         ),
         insert=sa_insert(rows).returning(rows.c.id),
+        tallies=sa_select(parent_key, *grouped, func.count())
+        .where(parent_key.in_(bindparam("parent_ids", expanding=True)), state.in_(OPEN_STATES))
+        .group_by(parent_key, *grouped),
+        standings=sa_select(parent_key, state, position).where(
+            parent_key.in_(bindparam("parent_ids", expanding=True)),
+            officer_key == bindparam("officer_id"),
+            state.in_(OPEN_STATES),
+        ),
         other_starts={
             (True, False): base.where(near),
             (False, True): base.where(later),

@@ -15,7 +15,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from storage import audit
@@ -74,28 +75,30 @@ def members(session: Session, club: str) -> list[Member]:
     ]
 
 
+_membership_table = ClubMembership.__table__  # type: ignore[attr-defined]
+# Built once: every /events and every club leader's caller reads them.
+_CLUBS_OF = (
+    core_select(_membership_table.c.club)
+    .where(_membership_table.c.officer_id == bindparam("officer_id"))
+    .order_by(_membership_table.c.club)
+)
+_LED_BY = _CLUBS_OF.where(_membership_table.c.leader.is_(True))
+
+
 def clubs_of(
     session: Session, officer_id: int, *, within: Collection[str] | None = None
 ) -> list[str]:
     """The clubs the officer belongs to (name order), only those `within` when given."""
-    rows = session.exec(
-        select(ClubMembership.club)
-        .where(ClubMembership.officer_id == officer_id)
-        .order_by(col(ClubMembership.club))
-    ).all()
-    return _within(list(rows), within)
+    rows = session.connection().execute(_CLUBS_OF, {"officer_id": officer_id}).scalars()
+    return _within([str(club) for club in rows], within)
 
 
 def led_by(
     session: Session, officer_id: int, *, within: Collection[str] | None = None
 ) -> list[str]:
     """The clubs the officer leads (name order), only those `within` when given."""
-    rows = session.exec(
-        select(ClubMembership.club)
-        .where(ClubMembership.officer_id == officer_id, col(ClubMembership.leader).is_(True))
-        .order_by(col(ClubMembership.club))
-    ).all()
-    return _within(list(rows), within)
+    rows = session.connection().execute(_LED_BY, {"officer_id": officer_id}).scalars()
+    return _within([str(club) for club in rows], within)
 
 
 def is_leader(session: Session, officer_id: int, club: str) -> bool:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from bot.rules import capacity as rules
@@ -231,15 +232,17 @@ def views(session: Session, events: Sequence[Event], officer_id: int) -> list[Ev
     ]
 
 
+# Built once: every /events reads it.
+_UPCOMING = (
+    select(Event)
+    .where(Event.status == EventStatus.OPEN, col(Event.starts_at) > bindparam("now"))
+    .order_by(col(Event.starts_at), col(Event.id))
+)
+
+
 def upcoming(session: Session, now: datetime) -> list[Event]:
     """Open events that have not started, soonest first."""
-    return list(
-        session.exec(
-            select(Event)
-            .where(Event.status == EventStatus.OPEN, col(Event.starts_at) > now)
-            .order_by(col(Event.starts_at), col(Event.id))
-        ).all()
-    )
+    return list(session.exec(_UPCOMING, params={"now": now}).all())
 
 
 def recent(session: Session, now: datetime, *, since: datetime) -> list[Event]:
