@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from handlers import announce, event_admin
 from handlers.announce import AnnouncementDraft, Reach
 from handlers.event_admin import EventChanges, EventDraft
-from handlers.flow import Draft, DraftError, Sealed
+from handlers.flow import Draft, DraftError, Sealed, _buttons_of
 from storage import conversations
 from storage.models import Audience, ConversationState, EventKind, Role
 from tests.conftest import BotHarness, add_officer
@@ -141,3 +153,48 @@ async def test_a_row_it_cannot_read_ends_the_flow_kindly(
     )
     with bot.database.session() as session:
         assert conversations.load_states(session, announce.NAME) == {}
+
+
+async def _nothing(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A step that is never run: these tests only route."""
+
+
+def test_a_flow_routes_a_button_by_one_pattern_of_all_its_steps() -> None:
+    """The pattern a flow checks a press against first: every step's button and no other."""
+    steps = [
+        CallbackQueryHandler(_nothing, pattern=r"^an:(:|$)"),
+        CallbackQueryHandler(_nothing, pattern=r"^ev:edit:"),
+        MessageHandler(filters.TEXT, _nothing),
+        CommandHandler("cancel", _nothing),
+    ]
+    buttons = _buttons_of(steps)
+    assert buttons is not None
+    for data in ("an:", "an::x", "ev:edit:7"):
+        assert buttons.match(data), data
+    for data in ("ann:", "ev:edi", "pf:greet:1", "xan:"):
+        assert not buttons.match(data), data
+    # A flag scoped to its group stays its own in the joined pattern.
+    scoped = _buttons_of([CallbackQueryHandler(_nothing, pattern=r"^(?i:AN):")])
+    assert scoped is not None and scoped.match("an:") and not scoped.match("ev:")
+    # Typed messages only: no button at all.
+    only_typed = _buttons_of([MessageHandler(filters.TEXT, _nothing)])
+    assert only_typed is not None and not only_typed.match("an:")
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        CallbackQueryHandler(_nothing),  # any button
+        CallbackQueryHandler(_nothing, pattern=lambda data: data == "x"),
+        CallbackQueryHandler(_nothing, pattern=r"(?i)^an:"),
+        CallbackQueryHandler(_nothing, pattern=re.compile(r"^an:", re.IGNORECASE)),
+        CallbackQueryHandler(_nothing, pattern=r"^(a)\1:"),
+        TypeHandler(Update, _nothing),
+    ],
+)
+def test_a_step_no_single_pattern_describes_leaves_every_check_to_the_steps(
+    step: BaseHandler[Any, Any, Any],
+) -> None:
+    """Any button, a callable, flags, a back reference, another kind of handler: the steps
+    are checked one by one, as PTB does."""
+    assert _buttons_of([CallbackQueryHandler(_nothing, pattern=r"^an:"), step]) is None
