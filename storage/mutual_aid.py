@@ -306,7 +306,8 @@ def is_enrolled(session: Session, year: int, scheme: str, officer_id: int) -> bo
 
 
 _enrolment_table = MutualAidEnrolment.__table__  # type: ignore[attr-defined]
-# Built once: every /me card reads it.
+# Built once: the reminder after a hospital stay reads it per officer (/me reads the schemes
+# with its other programmes, storage/profile.py).
 _SCHEMES_OF = (
     sa_select(_enrolment_table.c.scheme)
     .where(

@@ -1609,11 +1609,6 @@ def honours_of(session: Session, officer_id: int) -> list[HonourAward]:
     )
 
 
-_nomination_table = Nomination.__table__  # type: ignore[attr-defined]
-_batch_table = RetreatBatch.__table__  # type: ignore[attr-defined]
-_award_table = HonourAward.__table__  # type: ignore[attr-defined]
-
-
 def retreats_of(session: Session, officer_id: int) -> list[tuple[NominationRound, RetreatBatch]]:
     """The officer's final retreats with their batches, newest first (for /me)."""
     rows = session.exec(
