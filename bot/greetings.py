@@ -29,7 +29,7 @@ from storage import greeting_texts, ledger
 from storage import greetings as greeting_storage
 from storage.broadcasts import Recipient
 from storage.db import Database
-from storage.greetings import Greetee
+from storage.greetings import Greetee, RosterBirthdays
 from storage.models import BroadcastKind, Gender, GreetingText, Priority
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,17 @@ def occasions_on(day: date, policy: Policy) -> list[str]:
     """The occasion keys greeted on a day: the policy's enabled festivals that fall on it, in
     the policy's order, then birthdays."""
     return [*occasion_keys_on(policy.greetings.rules(), day), BIRTHDAY]
+
+
+def may_greet(day: date, policy: Policy, birthdays: RosterBirthdays) -> bool:
+    """Whether a greeting run on this day can find anyone: a festival falls on it, or one of
+    the roster's birthdays is greeted on it (a run on any other day queues nothing)."""
+    if occasion_keys_on(policy.greetings.rules(), day):
+        return True
+    if gregorian_birthday_keys(day) & birthdays.gregorian:
+        return True
+    lunar = lunar_birthday_keys(day)
+    return any((key.month, key.day, key.leap) in birthdays.lunar for key in lunar)
 
 
 def gender_of(policy: Policy, occasion: str) -> str | None:

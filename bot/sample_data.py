@@ -22,12 +22,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.greetings import queue_greetings
+from bot.greetings import may_greet, queue_greetings
 from bot.policy import Policy
 from bot.rules.capacity import Outcome
 from bot.rules.care import price
 from storage import appeals, blood, care, clubs, drives, events, officers, roster
 from storage import bookings as booking_storage
+from storage import greetings as greeting_storage
 from storage import statistics as st
 from storage.crypto import FieldCipher
 from storage.db import Database
@@ -579,13 +580,22 @@ def _greetings(
     zone: ZoneInfo,
     show: Progress,
 ) -> int:
-    """Every day's greeting run at 10:00, through the bot's own greeting run; delivered."""
-    day, total, sent = date(year, 1, 1), (last_day - date(year, 1, 1)).days + 1, 0
+    """Every day's greeting run at 10:00, through the bot's own greeting run; delivered.
+
+    The days when no run can find anyone (no festival, no birthday on the roster) are passed
+    over: a run there would write nothing, and with a small roster they are most of the year.
+    The first day always runs, delivering whatever the earlier steps left sending.
+    """
+    first = date(year, 1, 1)
+    day, total, sent = first, (last_day - first).days + 1, 0
     number = 0
+    with database.session() as session:
+        birthdays = greeting_storage.roster_birthdays(session)
     while day <= last_day:
-        queue_greetings(database, policy, _moment(day, 10, zone), zone=zone)
-        with database.session() as session:
-            sent += _deliver_waiting(session, _moment(day, 10, zone))
+        if day == first or may_greet(day, policy, birthdays):
+            queue_greetings(database, policy, _moment(day, 10, zone), zone=zone)
+            with database.session() as session:
+                sent += _deliver_waiting(session, _moment(day, 10, zone))
         number += 1
         if number % 30 == 0 or day == last_day:
             show("greetings", number, total)

@@ -30,6 +30,32 @@ class Greetee(NamedTuple):
     name: str
 
 
+class RosterBirthdays(NamedTuple):
+    """The birthdays on the roster as the greeting run matches them."""
+
+    gregorian: set[tuple[int, int]]  # (month, day), of officers without a lunar birthday
+    lunar: set[tuple[int, int, bool]]  # (month, day, leap)
+
+
+def roster_birthdays(session: Session) -> RosterBirthdays:
+    """Every birthday on the roster, greetable or not: the days a birthday run can find anyone."""
+    found = RosterBirthdays(set(), set())
+    rows = session.connection().execute(
+        select(
+            col(Officer.birthday),
+            col(Officer.lunar_birth_month),
+            col(Officer.lunar_birth_day),
+            col(Officer.lunar_birth_leap),
+        ).distinct()
+    )
+    for birthday, lunar_month, lunar_day, leap in rows:
+        if lunar_month is not None and lunar_day is not None:
+            found.lunar.add((lunar_month, lunar_day, bool(leap)))
+        elif birthday is not None:
+            found.gregorian.add((birthday.month, birthday.day))
+    return found
+
+
 def _greetable(occasion: str, on_date: date) -> Any:
     """Greetable officers with their chats, less those the ledger has for this occasion today.
 

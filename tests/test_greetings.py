@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.app import build_application
-from bot.greetings import BIRTHDAY, greeting_day, queue_greetings, renderer
+from bot.greetings import BIRTHDAY, greeting_day, may_greet, queue_greetings, renderer
 from bot.policy import Policy, load_policy
 from bot.rules.calendar import LunarDate, festivals_on, lunar_of, occasion_keys_on
 from bot.rules.greeting_text import render
@@ -23,6 +24,7 @@ from bot.scheduler import clock_of, greetings_job, run_greetings
 from handlers.context import install, services_of
 from storage import broadcasts, greeting_texts, ledger
 from storage.db import Database
+from storage.greetings import RosterBirthdays, roster_birthdays
 from storage.models import (
     Broadcast,
     Delivery,
@@ -132,6 +134,45 @@ def test_greetings_go_out_from_nine_until_nine_pm_of_the_same_day() -> None:
     assert greeting_day(at(day, 23, 30), POLICY, SHANGHAI) is None
     # 09:00 in Shanghai is 01:00 UTC: the local date counts, not the UTC one.
     assert greeting_day(at(day, 9, 0).astimezone(ZoneInfo("UTC")), POLICY, SHANGHAI) == day
+
+
+@pytest.mark.parametrize(
+    ("day", "gregorian", "lunar", "expected"),
+    [
+        (date(2025, 3, 5), {(3, 5)}, set(), True),  # a birthday on the roster
+        (date(2025, 3, 5), {(3, 6)}, set(), False),  # nobody born that day
+        (date(2025, 2, 28), {(2, 29)}, set(), True),  # 29 February, greeted on the 28th
+        (date(2024, 2, 28), {(2, 29)}, set(), False),  # a leap year has its own 29th
+        (date(2025, 3, 31), set(), {(3, 3, False)}, True),  # the lunar 3rd of the 3rd month
+        (date(2025, 3, 31), {(3, 31)}, {(3, 4, False)}, True),  # its Gregorian date counts too
+        (date(2025, 4, 1), set(), {(3, 3, False)}, False),
+        (date(2025, 10, 1), set(), set(), True),  # 国庆节: everyone
+    ],
+)
+def test_a_greeting_run_can_find_someone_only_on_a_festival_or_a_birthday_on_the_roster(
+    day: date, gregorian: set[tuple[int, int]], lunar: set[tuple[int, int, bool]], expected: bool
+) -> None:
+    assert may_greet(day, POLICY, RosterBirthdays(gregorian, lunar)) is expected
+
+
+def test_the_roster_birthdays_are_read_as_the_runs_match_them(database: Database) -> None:
+    add_officer(database, "100001", "甲", "13800000001", birthday=date(1980, 3, 5))
+    add_officer(database, "100002", "乙", "13800000002", birthday=date(1990, 3, 5))
+    add_officer(
+        database,
+        "100003",
+        "丙",
+        "13800000003",
+        birthday=date(1985, 7, 1),
+        lunar_birth_month=5,
+        lunar_birth_day=20,
+        lunar_birth_leap=False,
+    )
+    add_officer(database, "100004", "丁", "13800000004")  # no birthday on the roster
+    with database.session() as session:
+        found = roster_birthdays(session)
+    # The lunar birthday replaces the Gregorian one, as in birthday_recipients.
+    assert found == RosterBirthdays({(3, 5)}, {(5, 20, False)})
 
 
 # --- festivals ----------------------------------------------------------------------------

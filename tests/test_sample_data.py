@@ -3,19 +3,21 @@ written through the bot's storage (so the statistics count it), and refused on a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import func, select
 
 from bot import cli
+from bot.greetings import may_greet, queue_greetings
 from bot.policy import load_policy
 from bot.sample_data import SampleRefused, Summary, fill
+from storage import greetings as greeting_storage
 from storage import statistics as st
 from storage.crypto import FieldCipher
 from storage.db import Database
-from storage.models import Broadcast, BroadcastStatus, Delivery, DeliveryState
+from storage.models import Broadcast, BroadcastStatus, Delivery, DeliveryState, SendLedger
 from tests.conftest import SHANGHAI, TEST_SECRET_KEY
 
 POLICY = load_policy(None)
@@ -38,6 +40,21 @@ def _figures(database: Database) -> st.Figures:
             clubs_named=POLICY.clubs,
             services=[(s.key, s.kind == "counselling") for s in POLICY.services],
         )
+
+
+def test_the_days_passed_over_had_nobody_to_greet(database: Database) -> None:
+    """fill() runs the greetings only on a festival or a roster birthday: a second run on
+    every day of the year finds nobody left, so the days it passed over had nobody to greet."""
+    _fill(database, officers=30)
+    with database.session() as session:
+        birthdays = greeting_storage.roster_birthdays(session)
+        greeted = session.exec(select(func.count()).select_from(SendLedger)).one()
+    days = [date(YEAR, 1, 1) + timedelta(days=n) for n in range(365)]
+    passed_over = [day for day in days if not may_greet(day, POLICY, birthdays)]
+    assert greeted > 0 and len(passed_over) > 150
+    for day in days:
+        at_ten = datetime.combine(day, time(10), tzinfo=SHANGHAI)
+        assert queue_greetings(database, POLICY, at_ten, zone=SHANGHAI) == 0, day
 
 
 def test_a_year_of_every_programme_that_the_figures_count(database: Database) -> None:
