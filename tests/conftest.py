@@ -67,13 +67,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
 
 
+@pytest.hookimpl(trylast=True)  # after the test's fixtures, whose teardown may write too
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     """Each mapper's cache of compiled INSERTs and UPDATEs forgets this test's database.
 
     The cache is keyed by the engine's dialect and holds a hundred entries a mapper: a deployed
     bot has one engine, but here each test has its own, and the cache kept the compiled
-    statements (and the dialects) of the last hundred tests alive, some 300,000 objects that
-    every full garbage collection walked again (10 s of CPU a worker).
+    statements (and the dialects) of the last hundred tests alive, hundreds of thousands of
+    objects that every full garbage collection walked again (10-14 s of CPU a worker).
     """
     for mapper in default_registry.mappers:
         cache = mapper.__dict__.get("_compiled_cache")  # made on first use, see Mapper
