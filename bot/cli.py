@@ -331,9 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LeadershipLost as exc:
         print(f"nuanjing: {exc}", file=sys.stderr)
         return EXIT_FAILED
-
     except KeyboardInterrupt:
         return EXIT_OK
+    finally:
+        while _opened:
+            _opened.pop().dispose()
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -432,9 +434,16 @@ def _one_instance_why(database: Database, settings: Settings) -> str:
     return "(Polling serves one instance; several need webhook mode: NUANJING_WEBHOOK_URL.)"
 
 
+# The databases the command opened, disposed when main() returns: a caller in the same process
+# (the tests, a program calling main()) keeps no pooled connection behind, which PostgreSQL's
+# driver would otherwise close with a ResourceWarning whenever the collector came by.
+_opened: list[Database] = []
+
+
 def _open_database(settings: Settings) -> Database:
     """Connect and apply pending migrations, or stop with one sentence."""
     database = Database(settings.database_url)
+    _opened.append(database)
     try:
         pending = database.pending_migrations()
         if pending:

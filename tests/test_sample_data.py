@@ -131,6 +131,19 @@ def test_the_same_seed_gives_the_same_year(database: Database, tmp_path: Path) -
         other.dispose()
 
 
+def _disposals(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs of the databases disposed from now on."""
+    disposed: list[str] = []
+    real = Database.dispose
+
+    def dispose(database: Database) -> None:
+        disposed.append(database.url)
+        real(database)
+
+    monkeypatch.setattr(Database, "dispose", dispose)
+    return disposed
+
+
 def test_a_database_with_officers_is_refused(
     database: Database,
     database_url: str,
@@ -142,9 +155,11 @@ def test_a_database_with_officers_is_refused(
         _fill(database, officers=5)
     monkeypatch.setenv("NUANJING_DATABASE_URL", database_url)
     monkeypatch.setenv("NUANJING_SECRET_KEY", TEST_SECRET_KEY)
+    disposed = _disposals(monkeypatch)
     code = cli.main(["sample-data", "--officers", "5", "--year", str(YEAR)])
     err = capsys.readouterr().err
     assert code == cli.EXIT_FAILED
+    assert disposed == [database_url]  # refused, and no pooled connection left behind
     assert err.strip().splitlines()[-1] == (
         "nuanjing: the database already has officers on its roster: sample data goes only "
         "into an empty database."
@@ -156,9 +171,13 @@ def test_the_command_fills_an_empty_database_and_says_what_it_wrote(
 ) -> None:
     monkeypatch.setenv("NUANJING_DATABASE_URL", database_url)
     monkeypatch.setenv("NUANJING_SECRET_KEY", TEST_SECRET_KEY)
+    disposed = _disposals(monkeypatch)
     code = cli.main(["sample-data", "--officers", "40", "--year", str(YEAR), "--seed", "5"])
     out = capsys.readouterr().out.strip().splitlines()
     assert code == cli.EXIT_OK
+    # The command's database is disposed when main() returns: on PostgreSQL a pooled
+    # connection left to the garbage collector was closed with a ResourceWarning.
+    assert disposed == [database_url]
     assert len(out) == 1 and out[0].startswith(f"sample data for {YEAR}: 40 officers")
 
 
