@@ -71,10 +71,14 @@ def may_greet(day: date, policy: Policy, birthdays: RosterBirthdays) -> bool:
     the roster's birthdays is greeted on it (a run on any other day queues nothing)."""
     if occasion_keys_on(policy.greetings.rules(), day):
         return True
-    if gregorian_birthday_keys(day) & birthdays.gregorian:
-        return True
-    lunar = lunar_birthday_keys(day)
-    return any((key.month, key.day, key.leap) in birthdays.lunar for key in lunar)
+    return bool(
+        gregorian_birthday_keys(day) & birthdays.gregorian or _lunar_keys_on(day) & birthdays.lunar
+    )
+
+
+def _lunar_keys_on(day: date) -> set[tuple[int, int, bool]]:
+    """The lunar birthdays greeted on a day as (month, day, leap), the roster's columns."""
+    return {(key.month, key.day, key.leap) for key in lunar_birthday_keys(day)}
 
 
 def gender_of(policy: Policy, occasion: str) -> str | None:
@@ -144,7 +148,7 @@ def recipients_of(
             occasion,
             day,
             gregorian=gregorian_birthday_keys(day),
-            lunar={(key.month, key.day, key.leap) for key in lunar_birthday_keys(day)},
+            lunar=_lunar_keys_on(day),
         )
 
 
