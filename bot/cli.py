@@ -10,13 +10,9 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any
 
 from bot import logs
-from bot.leader import LeadershipLost, LeadershipRefused
 from bot.policy import Policy, load_policy
 from bot.settings import (
     Settings,
@@ -26,8 +22,12 @@ from bot.settings import (
     policy_file_setting,
 )
 from storage.crypto import CipherError, FieldCipher
-from storage.db import Database
-from storage.models import Role
+from storage.enums import Role
+
+if TYPE_CHECKING:
+    # SQLAlchemy, the tables and the leader are imported by the commands that use them:
+    # `--help` and a settings error answer without loading them.
+    from storage.db import Database
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 # The key `secret-key rotate` seals with: from the environment only, never the command line.
@@ -325,12 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     try:
         return _dispatch(args)
-    except (SettingsError, LeadershipRefused) as exc:
+    except SettingsError as exc:
         print(f"nuanjing: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except LeadershipLost as exc:
-        print(f"nuanjing: {exc}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
     finally:
@@ -375,19 +372,24 @@ def _dispatch(args: argparse.Namespace) -> int:
         _check_secret_key(database, cipher)
         from bot import runner
         from bot.cluster import shared
-        from bot.leader import held
+        from bot.leader import LeadershipLost, LeadershipRefused, held
 
-        if shared(database, settings.webhook_url is not None):
-            # Several instances may share PostgreSQL in webhook mode: each takes updates, the
-            # one that holds the lead runs the sender and the jobs (bot/cluster.py).
-            return _run(runner.run(settings, database, policy, token=token))
-        # One poller and one sender per database: refuse (or with --standby wait) while another
-        # `nuanjing run` holds the lease, and stop if it is ever lost (bot/leader.py).
         try:
+            if shared(database, settings.webhook_url is not None):
+                # Several instances may share PostgreSQL in webhook mode: each takes updates,
+                # the one that holds the lead runs the sender and the jobs (bot/cluster.py).
+                return _run(runner.run(settings, database, policy, token=token))
+            # One poller and one sender per database: refuse (or with --standby wait) while
+            # another `nuanjing run` holds the lease; stop if it is ever lost (bot/leader.py).
             with held(database, standby=args.standby):
                 return _run(runner.run(settings, database, policy, token=token))
         except LeadershipRefused as exc:
-            raise LeadershipRefused(f"{exc} {_one_instance_why(database, settings)}") from None
+            # Only a single instance's lease refuses: say what would serve several.
+            print(f"nuanjing: {exc} {_one_instance_why(database, settings)}", file=sys.stderr)
+            return EXIT_CONFIG
+        except LeadershipLost as exc:
+            print(f"nuanjing: {exc}", file=sys.stderr)
+            return EXIT_FAILED
     if args.command == "report" and not args.year.isdigit():
         print(f"nuanjing: not a year: {args.year!r}", file=sys.stderr)
         return EXIT_FAILED
@@ -442,6 +444,11 @@ _opened: list[Database] = []
 
 def _open_database(settings: Settings) -> Database:
     """Connect and apply pending migrations, or stop with one sentence."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db import Database
+
     database = Database(settings.database_url)
     _opened.append(database)
     try:

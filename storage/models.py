@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from storage.enums import Role as Role  # re-exported: the roles beside the tables
 from storage.types import UTCDateTime, utcnow
 
 
@@ -30,13 +31,6 @@ class Gender(StrEnum):
 
     MALE = "M"
     FEMALE = "F"
-
-
-class Role(StrEnum):
-    """Privileged roles; every bound officer is implicitly an officer."""
-
-    ORGANIZER = "organizer"
-    ADMIN = "admin"
 
 
 class BindingMethod(StrEnum):
