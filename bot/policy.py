@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Iterable
@@ -565,10 +566,17 @@ def policy_text_without_quiet_hours() -> str:
     )
 
 
+@functools.cache
+def _default_policy_data() -> dict[str, Any]:
+    """The shipped policy parsed once a process: reading TOML is most of a load's time, and
+    validation makes a new Policy (new lists and tables) from it each time."""
+    return tomllib.loads(default_policy_text())
+
+
 def load_policy(path: Path | None) -> Policy:
     """Load the policy file (or the shipped default), or raise SettingsError in one sentence."""
     if path is None:
-        return Policy.model_validate(tomllib.loads(default_policy_text()))
+        return Policy.model_validate(_default_policy_data())
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:

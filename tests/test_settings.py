@@ -85,6 +85,18 @@ def test_missing_token() -> None:
         load_settings().token()
 
 
+def test_each_default_policy_is_its_own() -> None:
+    """The shipped policy is parsed once a process; what one caller changes, the next never sees."""
+    first = load_policy(None)
+    first.clubs.append("围棋")
+    first.greetings.texts["spring"] = "changed"
+    first.care.rules.clear()
+    second = load_policy(None)
+    assert "围棋" not in second.clubs
+    assert second.greetings.texts.get("spring") != "changed"
+    assert second.care.rules and second == load_policy(None)
+
+
 def test_policy_default_and_errors(tmp_path: Path) -> None:
     policy = load_policy(None)
     assert policy.union_name == "株洲市公安局工会"
