@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot import texts
+from bot import cli, texts
 from bot.app import build_application, polling
 from bot.care_export import export_bytes
 from bot.policy import load_policy
@@ -639,7 +639,11 @@ async def test_cases_export_defaults_to_this_year(bot: BotHarness) -> None:
 
 
 def test_cli_export_writes_the_same_workbook(
-    database: Database, database_url: str, tmp_path: Path
+    database: Database,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     ids = _seed(database)
     _list_seed(database, ids)
@@ -668,24 +672,20 @@ def test_cli_export_writes_the_same_workbook(
     assert count == 5 and from_cli == _sheet_rows(in_chat)
     _no_health_details(from_cli)
     assert _audit(database, "care.export")[-1].actor == "cli"
-    # A reversed period or a file that is not .xlsx is refused in one line.
+    # A reversed period or a file that is not .xlsx is refused in one line (in this process:
+    # the run above already went through `python -m bot`).
+    monkeypatch.setenv("NUANJING_DATABASE_URL", database_url)
+    monkeypatch.setenv("NUANJING_SECRET_KEY", TEST_SECRET_KEY)
+    capsys.readouterr()
     for args, message in (
         (["--from", "2026-12-31", "--to", "2026-01-01", str(target)], "is after"),
         (["--from", "2026-01-01", "--to", "2026-12-31", str(tmp_path / "x.csv")], ".xlsx"),
     ):
-        failed = subprocess.run(
-            [*command, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
-        )
-        assert failed.returncode == 1 and message in failed.stderr
-    bad_date = subprocess.run(
-        [*command, "--from", "soon", "--to", "2026-12-31", str(target)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert bad_date.returncode == 2 and "not a date" in bad_date.stderr
+        assert cli.main(["export", "cases", *args]) == cli.EXIT_FAILED
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit) as bad_date:
+        cli.main(["export", "cases", "--from", "soon", "--to", "2026-12-31", str(target)])
+    assert bad_date.value.code == 2 and "not a date" in capsys.readouterr().err
 
 
 async def test_cases_stats(bot: BotHarness) -> None:

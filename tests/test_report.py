@@ -3,7 +3,10 @@ statistics module counts them; `nuanjing report year YEAR FILE`."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,10 @@ POLICY = load_policy(None)
 YEAR = datetime.now(SHANGHAI).year - 1
 
 
-@pytest.fixture
-def year_report(database: Database) -> report.YearReport:
+@pytest.fixture(scope="module")
+def filled_database(module_database_url: str) -> Iterator[Database]:
+    """A sample year of 120 officers, made once: the tests here only read it."""
+    database = Database(module_database_url)
     fill(
         database,
         POLICY,
@@ -35,18 +40,49 @@ def year_report(database: Database) -> report.YearReport:
         zone=SHANGHAI,
         cipher=FieldCipher(TEST_SECRET_KEY),
     )
-    return report.gather(database, POLICY, YEAR, SHANGHAI)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def year_report(filled_database: Database) -> report.YearReport:
+    return report.gather(filled_database, POLICY, YEAR, SHANGHAI)
+
+
+@dataclass(frozen=True)
+class WrittenPdf:
+    """What `nuanjing report year YEAR FILE.pdf` did: its exit code, what it printed, the file."""
+
+    exit_code: int
+    out: str
+    path: Path
+
+
+@pytest.fixture(scope="module")
+def written_pdf(
+    year_report: report.YearReport,
+    module_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> WrittenPdf:
+    """The command writes the PDF once (a PDF takes seconds): the tests here read that file."""
+    target = tmp_path_factory.mktemp("pdf") / "year.pdf"
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as monkeypatch, contextlib.redirect_stdout(out):
+        monkeypatch.setenv("NUANJING_DATABASE_URL", module_database_url)
+        monkeypatch.setenv("NUANJING_SECRET_KEY", TEST_SECRET_KEY)
+        exit_code = cli.main(["report", "year", str(YEAR), str(target)])
+    return WrittenPdf(exit_code, out.getvalue(), target)
 
 
 def test_the_workbook_holds_the_statistics_numbers(
-    year_report: report.YearReport, database: Database, tmp_path: Path
+    year_report: report.YearReport, filled_database: Database, tmp_path: Path
 ) -> None:
     path = tmp_path / "report.xlsx"
     assert report.write(year_report, path) == len(report.SECTIONS) + 1
     assert path.stat().st_mode & 0o777 == 0o600
     book = load_workbook(path, read_only=True)
     assert book.sheetnames == [*texts.STATS_SECTIONS.values(), texts.REPORT_SHEET_UNITS]
-    with database.session() as session:
+    with filled_database.session() as session:
         now = st.figures(
             session,
             st.Period.year(YEAR, SHANGHAI),
@@ -92,10 +128,9 @@ def test_the_workbook_holds_the_statistics_numbers(
 
 
 def test_the_pdf_has_a_cover_a_page_per_programme_and_per_unit(
-    year_report: report.YearReport,
+    year_report: report.YearReport, written_pdf: WrittenPdf
 ) -> None:
-    data = report.pdf_bytes(year_report)
-    pdf = PdfReader(io.BytesIO(data))
+    pdf = PdfReader(written_pdf.path)
     assert len(pdf.pages) == 1 + len(report.SECTIONS) + len(year_report.units)
     assert len(year_report.units) > 3
     cover = pdf.pages[0].extract_text()
@@ -133,23 +168,30 @@ def test_compared_with_the_year_before(year_report: report.YearReport) -> None:
     assert texts.REPORT_CHANGE_NEW in report.compared("care", year_report)
 
 
-def test_the_command_writes_either_kind(
-    year_report: report.YearReport,
-    database_url: str,
+def test_the_command_writes_the_pdf(
+    year_report: report.YearReport, written_pdf: WrittenPdf
+) -> None:
+    assert written_pdf.exit_code == cli.EXIT_OK
+    pages = report.page_count(year_report)
+    assert written_pdf.out.strip() == (
+        f"wrote the {YEAR} report ({pages} pages) to {written_pdf.path}"
+    )
+    assert written_pdf.path.read_bytes().startswith(b"%PDF")
+    assert written_pdf.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_command_refuses_another_kind_or_year(
+    module_database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("NUANJING_DATABASE_URL", database_url)
+    monkeypatch.setenv("NUANJING_DATABASE_URL", module_database_url)
     monkeypatch.setenv("NUANJING_SECRET_KEY", TEST_SECRET_KEY)
-    target = tmp_path / "year.pdf"
-    assert cli.main(["report", "year", str(YEAR), str(target)]) == cli.EXIT_OK
-    pages = report.page_count(year_report)
-    assert capsys.readouterr().out.strip() == f"wrote the {YEAR} report ({pages} pages) to {target}"
-    assert target.read_bytes().startswith(b"%PDF")
     assert cli.main(["report", "year", str(YEAR), str(tmp_path / "year.docx")]) == cli.EXIT_FAILED
     assert "not" in capsys.readouterr().err
-    assert cli.main(["report", "year", "去年", str(target)]) == cli.EXIT_FAILED
+    assert cli.main(["report", "year", "去年", str(tmp_path / "year.pdf")]) == cli.EXIT_FAILED
+    assert not (tmp_path / "year.pdf").exists()
 
 
 def test_the_report_is_dated_by_the_unions_day(
