@@ -63,9 +63,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What the imports and the collection made lives as long as the run: frozen out of the
-    collector, so the full collections (about 20 a worker) no longer walk it."""
+    collector, so the full collections no longer walk it.
+
+    Tests allocate millions of short-lived objects: collecting the young generation every
+    50,000 allocations instead of 700 promotes fewer of them to the older generations, and
+    full collections fall from 13-19 a worker to 5-7 (collecting took 3.4-4.4 s a worker,
+    now 2.1-3.6 s).
+    """
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 10, 10)
 
 
 @pytest.hookimpl(trylast=True)  # after the test's fixtures, whose teardown may write too
