@@ -169,6 +169,32 @@ def test_secret_key_command_prints_a_usable_key() -> None:
     assert load_settings(NUANJING_SECRET_KEY=key).cipher() is not None
 
 
+def test_help_and_a_settings_error_load_no_database_code() -> None:
+    """`nuanjing --help` and `run` without a token answer before SQLAlchemy, the tables or the
+    bot are imported (a third of a second, not a second)."""
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['nuanjing', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "heavy = ('sqlalchemy', 'sqlmodel', 'storage.models', 'telegram', 'bot.app')\n"
+        "print('loaded', [name for name in heavy if name in sys.modules])\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
+    for args, code in ((["--help"], 0), (["run"], 2)):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.stdout.splitlines()[-2:] == [f"exit {code}", "loaded []"], done.stderr
+
+
 def test_help_lists_every_command() -> None:
     result = _nuanjing("--help", env={})
     assert result.returncode == 0
