@@ -118,16 +118,21 @@ def test_policy_default_and_errors(tmp_path: Path) -> None:
         load_policy(wrong)
 
 
-def _nuanjing(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _python(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """This Python with these arguments, none of our settings in its environment but `env`."""
     clean = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        [sys.executable, *args],
         env={**clean, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def _nuanjing(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _python("-m", "bot", *args, env=env)
 
 
 @pytest.mark.parametrize(
@@ -182,16 +187,8 @@ def test_help_and_a_settings_error_load_no_database_code() -> None:
         "heavy = ('sqlalchemy', 'sqlmodel', 'storage.models', 'telegram', 'bot.app')\n"
         "print('loaded', [name for name in heavy if name in sys.modules])\n"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
     for args, code in ((["--help"], 0), (["run"], 2)):
-        done = subprocess.run(
-            [sys.executable, "-c", probe, *args],
-            env=clean,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = _python("-c", probe, *args, env={})
         assert done.stdout.splitlines()[-2:] == [f"exit {code}", "loaded []"], done.stderr
 
 
