@@ -593,9 +593,10 @@ def _greetings(
         birthdays = greeting_storage.roster_birthdays(session)
     while day <= last_day:
         if day == first or may_greet(day, policy, birthdays):
-            queue_greetings(database, policy, _moment(day, 10, zone), zone=zone)
+            at_ten = _moment(day, 10, zone)
+            queue_greetings(database, policy, at_ten, zone=zone)
             with database.session() as session:
-                sent += _deliver_waiting(session, _moment(day, 10, zone))
+                sent += _deliver_waiting(session, at_ten)
         number += 1
         if number % 30 == 0 or day == last_day:
             show("greetings", number, total)
