@@ -76,6 +76,12 @@ STRIKE_DELAY = 0.2
 # kept 3-5 MB more resident, and spent more CPU per update. Telegram keeps what is not yet
 # asked for, and what was taken is already stored, so nothing waits longer for it.
 POLL_BACKLOG = 50
+# The most updates held in memory (queued for the handlers or under way), whatever brought them:
+# a webhook's POSTs, a restart's recovery, an adopted instance's work. Beyond it they wait in
+# update_inbox alone and are read back, oldest first, each time the handlers are down to
+# POLL_BACKLOG. Telegram pushes webhooks as fast as the listener answers (max_connections at a
+# time), and each update held costs a parsed Update and a task: a rush must queue on disk.
+MEMORY_WINDOW = 200
 # How long the poller waits before asking again when SQLite's write lock was taken.
 STORE_BUSY_PAUSE = 0.05
 # Tries at an update whose transaction the database refused (about a minute of waiting).
@@ -387,11 +393,21 @@ class Inbox:
         self._active = 0
         self._none_active = asyncio.Event()
         self._none_active.set()
-        # The ids of polled updates queued or under way, and whether the poller may ask for more
-        # (see POLL_BACKLOG); set as well when it is told to stop, so that it sees it.
-        self._polled: set[int] = set()
+        # The ids of updates queued or under way, and whether there is room for more (see
+        # POLL_BACKLOG); set as well when the inbox is told to stop, so that waiters see it.
+        self._queued: set[int] = set()
         self._room = asyncio.Event()
         self._room.set()
+        # Set while stored updates wait that memory had no room for (MEMORY_WINDOW): they are
+        # read back in order (`_read_behind`), and newer ones queue behind them, so that each
+        # officer's updates keep their order. Each update left behind bumps the count.
+        self._behind = False
+        self._left_behind = 0
+        self._caught_up = asyncio.Event()
+        self._caught_up.set()
+        self._reader: asyncio.Task[None] | None = None
+        # Stored updates that could not be read back: left out of every later read.
+        self._unreadable: set[int] = set()
         # Set when several instances share the database (bot/cluster.py): this instance's name.
         # Updates it receives and handles are marked with it; an officer's updates are then
         # taken in order across instances, one at a time (an advisory lock per officer).
@@ -430,14 +446,81 @@ class Inbox:
             self._settled(update.update_id)
 
     def _settled(self, update_id: int) -> None:
-        self._polled.discard(update_id)
-        if len(self._polled) <= POLL_BACKLOG:
+        self._queued.discard(update_id)
+        if len(self._queued) <= POLL_BACKLOG:
             self._room.set()
+
+    async def _queue(self, update: Update) -> None:
+        """Hand a stored update to the handlers (once while it is in hand)."""
+        if update.update_id in self._queued:
+            return
+        self._queued.add(update.update_id)
+        if len(self._queued) > POLL_BACKLOG:
+            self._room.clear()
+        await self.application.update_queue.put(update)
+
+    def _fall_behind(self) -> None:
+        """Stored updates wait that are not in memory: read them back as room appears."""
+        self._left_behind += 1
+        self._behind = True
+        self._caught_up.clear()
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_behind(), name="inbox-read-behind")
+            self._reader.add_done_callback(self._reader_ended)
+
+    def _reader_ended(self, task: asyncio.Task[None]) -> None:
+        """The reader may only end caught up or told to stop: otherwise the updates behind
+        would wait for good, so the inbox stops and the restart reads them."""
+        if task.cancelled() or self._stopping.is_set() or not self._behind:
+            return
+        error = task.exception()
+        self._halt(f"reading waiting updates back ended: {type(error).__name__ if error else '?'}")
+
+    async def _read_behind(self) -> None:
+        """Queue the stored updates memory had no room for, oldest first, a window at a time,
+        until none is left that is not queued."""
+        while self._behind and not self._stopping.is_set():
+            await self._room.wait()
+            if self._stopping.is_set():
+                return
+            left_behind = self._left_behind
+            room = MEMORY_WINDOW - len(self._queued)
+            if room <= 0:
+                self._room.clear()
+                continue
+            try:
+                async with self.database.gate:
+                    with self.database.session() as session:
+                        rows = inbox_storage.waiting(
+                            session,
+                            self.owner,
+                            leave_out=self._queued | self._unreadable,
+                            limit=room,
+                        )
+            except SQLAlchemyError as exc:
+                log.warning("could not read waiting updates back (%s)", type(exc).__name__)
+                await self._pause(1.0)
+                continue
+            for update_id, payload in rows:
+                update = self._read_back(update_id, payload)
+                if update is None:
+                    self._unreadable.add(update_id)
+                else:
+                    await self._queue(update)
+            if len(rows) < room and left_behind == self._left_behind:
+                # Nothing stored is left out of memory, and nothing was left behind meanwhile.
+                self._behind = False
+                self._caught_up.set()
 
     @property
     def backlog(self) -> int:
-        """Polled updates queued or under way."""
-        return len(self._polled)
+        """Updates queued or under way in memory."""
+        return len(self._queued)
+
+    @property
+    def behind(self) -> bool:
+        """True while stored updates wait that memory had no room for."""
+        return self._behind
 
     @property
     def poller_waits(self) -> bool:
@@ -602,8 +685,7 @@ class Inbox:
         if not self.halted:
             log.error("%s; the update inbox stops until the bot restarts", reason)
         self.halted = True
-        self._stopping.set()
-        self._room.set()
+        self.stop()
         self.failed.set()
 
     async def _run_handlers(self, update: Update, coroutine: Awaitable[Any]) -> effects.Journal:
@@ -775,22 +857,19 @@ class Inbox:
             pending = [
                 (row.id, row.payload, row.on_sent) for row in inbox_storage.pending_replies(session)
             ]
-            waiting = [(row.update_id, row.payload) for row in inbox_storage.unhandled(session)]
+            waiting = inbox_storage.count_waiting(session)
             purged = inbox_storage.purge(session, utcnow() - KEEP_HANDLED)
         if purged:
             log.info("purged %d handled updates older than a week", purged)
         if await self._take_up(pending, waiting, "left by the last run"):
             await self.strike_now()
-        return len(waiting)
+        return waiting
 
     async def _take_up(
-        self,
-        pending: Sequence[tuple[int | None, str, str | None]],
-        waiting: Sequence[tuple[int, str]],
-        whose: str,
+        self, pending: Sequence[tuple[int | None, str, str | None]], waiting: int, whose: str
     ) -> int:
-        """Make stored replies (each chat's in order), then queue stored updates; how many
-        replies."""
+        """Make stored replies (each chat's in order), then read the `waiting` stored updates
+        back, a window at a time; how many replies."""
         replies = [
             Reply(reply_id, unseal_call(self.cipher, payload, on_sent))
             for reply_id, payload, on_sent in pending
@@ -803,12 +882,9 @@ class Inbox:
             for reply in replies:
                 by_chat.setdefault(_chat_of(reply.call), []).append(reply)
             await asyncio.gather(*(self.deliver(group) for group in by_chat.values()))
-        for update_id, payload in waiting:
-            update = self._read_back(update_id, payload)
-            if update is not None:
-                await self.application.update_queue.put(update)
         if waiting:
-            log.info("handling %d updates %s", len(waiting), whose)
+            log.info("handling %d updates %s", waiting, whose)
+            self._fall_behind()
         return len(replies)
 
     async def adopt(self, gone: set[str | None]) -> int:
@@ -821,14 +897,14 @@ class Inbox:
         owner = self.owner
         assert owner is not None
 
-        def take_over() -> tuple[list[tuple[int, str]], list[tuple[int | None, str, str | None]]]:
+        def take_over() -> tuple[list[int], list[tuple[int | None, str, str | None]]]:
             # In a worker thread: a row lock held by a frozen instance must not stop the loop.
             with self.database.session() as session:
                 waiting, rows = inbox_storage.adopt(session, gone, owner)
                 return waiting, [(row.id, row.payload, row.on_sent) for row in rows]
 
         waiting, pending = await asyncio.to_thread(take_over)
-        await self._take_up(pending, waiting, "of an instance that stopped")
+        await self._take_up(pending, len(waiting), "of an instance that stopped")
         return len(waiting)
 
     def purge(self) -> int:
@@ -851,6 +927,10 @@ class Inbox:
         allowed = list(allowed_updates if allowed_updates is not None else ALLOWED_UPDATES)
         while not self._stopping.is_set():
             await self._room.wait()
+            if self._behind:
+                # Updates stored at the last run go first: Telegram keeps the newer ones.
+                await self._caught_up.wait()
+                continue
             if self._stopping.is_set():
                 break
             try:
@@ -887,11 +967,12 @@ class Inbox:
                 await self._pause(1.0)
                 continue
             for update in updates:
-                if update.update_id in stored:
-                    self._polled.add(update.update_id)
-                    await self.application.update_queue.put(update)
-            if len(self._polled) > POLL_BACKLOG:
-                self._room.clear()
+                if update.update_id not in stored:
+                    continue
+                if self._behind:
+                    self._fall_behind()
+                else:
+                    await self._queue(update)
             offset = updates[-1].update_id + 1
 
     def poller_ended(self, task: asyncio.Task[None]) -> None:
@@ -922,14 +1003,16 @@ class Inbox:
                 return inbox_storage.store(session, rows, utcnow(), self.owner)
 
     def stop(self) -> None:
-        """End `poll` at its next turn."""
+        """End `poll`, and the reading back of waiting updates, at their next turn."""
         self._stopping.set()
         self._room.set()
+        self._caught_up.set()
 
     # --- webhook mode and a graceful stop -----------------------------------------------
 
     async def receive(self, data: object) -> bool:
-        """A webhook's update (its JSON as Telegram sent it): stored sealed, then queued.
+        """A webhook's update (its JSON as Telegram sent it): stored sealed, then queued, or
+        left in the database until memory has room for it (MEMORY_WINDOW).
 
         True if it was new; False if it was stored before (Telegram retried it), in which case
         it is not queued again. NotAnUpdate for a body that is no update; the database's errors
@@ -948,7 +1031,10 @@ class Inbox:
                 await asyncio.sleep(STORE_BUSY_PAUSE)
         if update.update_id not in stored:
             return False
-        await self.application.update_queue.put(update)
+        if self._behind or len(self._queued) >= MEMORY_WINDOW:
+            self._fall_behind()
+        else:
+            await self._queue(update)
         return True
 
     def _parse(self, data: object) -> Update:
@@ -971,8 +1057,7 @@ class Inbox:
         """Stop taking updates (a graceful stop): polling ends, and updates not yet begun are
         left in the database, handled at the next start; those under way finish."""
         self.closing = True
-        self._stopping.set()
-        self._room.set()
+        self.stop()
 
     @property
     def in_progress(self) -> int:

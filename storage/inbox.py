@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,15 +57,29 @@ def last_update_id(session: Session) -> int | None:
     return session.execute(select(func.max(InboxUpdate.update_id))).scalar()
 
 
-def unhandled(session: Session) -> list[InboxUpdate]:
-    """Updates stored but not handled, oldest first."""
-    return list(
-        session.exec(
-            model_select(InboxUpdate)
-            .where(col(InboxUpdate.handled_at).is_(None))
-            .order_by(col(InboxUpdate.update_id))
-        ).all()
-    )
+def waiting(
+    session: Session,
+    owner: str | None = None,
+    *,
+    leave_out: Collection[int] = (),
+    limit: int | None = None,
+) -> list[tuple[int, str]]:
+    """Updates stored but not handled, oldest first: (id, sealed JSON), at most `limit`, those
+    in `leave_out` (already in hand) left out. With several instances, `owner`'s own; with one
+    (None), every one there is."""
+    statement = select(_inbox.c.update_id, _inbox.c.payload).where(_inbox.c.handled_at.is_(None))
+    if owner is not None:
+        statement = statement.where(_inbox.c.owner == owner)
+    if leave_out:
+        statement = statement.where(_inbox.c.update_id.not_in(list(leave_out)))
+    statement = statement.order_by(_inbox.c.update_id).limit(limit)
+    return [(int(update_id), str(payload)) for update_id, payload in session.execute(statement)]
+
+
+def count_waiting(session: Session) -> int:
+    """How many updates are stored but not handled."""
+    statement = select(func.count()).select_from(_inbox).where(_inbox.c.handled_at.is_(None))
+    return int(session.execute(statement).scalar_one())
 
 
 _inbox = InboxUpdate.__table__  # type: ignore[attr-defined]
@@ -281,9 +295,10 @@ def _of_owners(owners: set[str | None]) -> object:
 
 def adopt(
     session: Session, owners: set[str | None], adopter: str
-) -> tuple[list[tuple[int, str]], list[PendingReply]]:
-    """Take over the work of instances that are gone: their updates not yet handled (id and
-    sealed JSON, oldest first) and the replies of their handled updates not yet made (in order).
+) -> tuple[list[int], list[PendingReply]]:
+    """Take over the work of instances that are gone: the ids of their updates not yet handled
+    (oldest first; `waiting` reads them back) and the replies of their handled updates not yet
+    made (in order).
 
     One UPDATE moves the rows to `adopter`; an instance adopting at the same moment waits for
     it and then finds nothing left to take.
@@ -305,13 +320,13 @@ def adopt(
             ),
         )
         .values(owner=adopter)
-        .returning(_inbox.c.update_id, _inbox.c.handled_at, _inbox.c.payload)
+        .returning(_inbox.c.update_id, _inbox.c.handled_at)
     )
-    waiting: list[tuple[int, str]] = []
+    waiting: list[int] = []
     handled: list[int] = []
-    for update_id, handled_at, payload in moved:
+    for update_id, handled_at in moved:
         if handled_at is None:
-            waiting.append((int(update_id), str(payload)))
+            waiting.append(int(update_id))
         else:
             handled.append(int(update_id))
     waiting.sort()

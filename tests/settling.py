@@ -17,6 +17,7 @@ edit) run on their clocks and are not waited for: tests of those wait for what t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -114,3 +115,12 @@ async def unsettled(database: Database, application: Any = None) -> str | None:
         if deliveries:
             return f"{deliveries} delivery(ies) still to send"
     return None
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Return once check() is true, looking every 50 ms; AssertionError after `timeout` s."""
+    for _ in range(int(timeout / 0.05)):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")

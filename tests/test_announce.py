@@ -21,6 +21,7 @@ from storage.models import Broadcast, BroadcastStatus, Role
 from tests.conftest import TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Dialog, Person, Photo, Press, PressData, Row, edits, says
 from tests.racing import racing
+from tests.settling import until
 
 ORG = Person(7_400_000_001, "赵干事")
 WANG = Person(7_400_000_002, "王警官")
@@ -74,15 +75,6 @@ def sent(text: str) -> str:
 def _got(bot: BotHarness, person: Person, wanted: list[str]) -> Callable[[], bool]:
     """True once this person has received exactly these messages."""
     return lambda: _received(bot, person) == wanted
-
-
-async def _until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Poll until check() is true."""
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
 
 
 async def _progress_text(bot: BotHarness, fragment: str, timeout: float = SUMMARY_TIMEOUT) -> str:
@@ -161,8 +153,8 @@ async def test_announce_to_everyone_reaches_every_bound_officer(bot: BotHarness)
     assert await _press(bot, ORG, confirm, message_id) == ""
     # Everyone bound gets exactly the text once; the organizer too (after their own preview).
     for person in (WANG, LI, ADMIN):
-        await _until(_got(bot, person, [sent(NOTICE)]), what=person.first_name)
-    await _until(lambda: _received(bot, ORG).count(sent(NOTICE)) == 2, what="the organizer's copy")
+        await until(_got(bot, person, [sent(NOTICE)]), what=person.first_name)
+    await until(lambda: _received(bot, ORG).count(sent(NOTICE)) == 2, what="the organizer's copy")
     summary = await _progress_text(bot, "发送完成")
     assert "已送达 4/4" in summary and "失败 0" in summary
     history = await bot.client.history(ORG.as_user())
@@ -193,7 +185,7 @@ async def test_unit_audience_reaches_only_that_unit(bot: BotHarness) -> None:
     ]
     await bot.dialog.play(rows)
     for person in (LI, ADMIN):
-        await _until(_got(bot, person, [sent(text)]), what=person.first_name)
+        await until(_got(bot, person, [sent(text)]), what=person.first_name)
     await bot.settle()
     assert _received(bot, WANG) == []
     assert _received(bot, ORG).count(sent(text)) == 1  # only the preview
@@ -213,7 +205,7 @@ async def test_role_audience_and_a_unit_nobody_can_receive(bot: BotHarness) -> N
         (ORG, Press(CONFIRM), [says("准备发送给 1 位会员"), edits("已确认")]),
     ]
     await bot.dialog.play(rows)
-    await _until(_got(bot, ADMIN, [sent(text)]), what="the admin")
+    await until(_got(bot, ADMIN, [sent(text)]), what="the admin")
     await bot.settle()
     assert _received(bot, WANG) == [] and _received(bot, LI) == []
 
@@ -235,7 +227,7 @@ async def test_text_limits_and_photo(bot: BotHarness) -> None:
     ]
     await bot.dialog.play(rows)
     for person in (LI, ADMIN):
-        await _until(_got(bot, person, [sent(longest)]), what=person.first_name)
+        await until(_got(bot, person, [sent(longest)]), what=person.first_name)
 
 
 async def test_cancel_and_menu_leave_nothing_behind(bot: BotHarness) -> None:
@@ -303,7 +295,7 @@ async def test_officers_and_strangers_cannot_announce(bot: BotHarness) -> None:
     assert actions.count("forged.broadcast_cancel") == 1
     # The organizer's preview is still open and still works.
     await bot.dialog.play([(ORG, Press(CONFIRM), [says("准备发送给 2 位会员"), edits("已确认")])])
-    await _until(_got(bot, LI, [sent(NOTICE)]), what="李")
+    await until(_got(bot, LI, [sent(NOTICE)]), what="李")
     assert len(_broadcasts(bot.database)) == 1
 
 
@@ -320,7 +312,7 @@ async def test_double_confirm_creates_one_broadcast(bot: BotHarness) -> None:
     assert all(answer is not None for answer in answers)
     assert sorted(str((a or {}).get("text") or "") for a in answers) == ["", "此按钮已失效"]
     for person in (LI, ADMIN):
-        await _until(_got(bot, person, [sent(NOTICE)]), what=person.first_name)
+        await until(_got(bot, person, [sent(NOTICE)]), what=person.first_name)
     await bot.settle()
     assert _received(bot, LI) == [sent(NOTICE)] and _received(bot, ADMIN) == [sent(NOTICE)]
     assert len(_broadcasts(bot.database)) == 1

@@ -24,7 +24,8 @@ from storage.conversations import key_of
 from storage.models import BloodAppeal
 from tests.conftest import BotHarness
 from tests.dialogs import Person, Press, PressData, Row, edits, says
-from tests.test_appeals import APPEAL, ASKED, LEFT_OUT, NEW1, ORG, _has, _seed, _until
+from tests.settling import until
+from tests.test_appeals import APPEAL, ASKED, LEFT_OUT, NEW1, ORG, _has, _seed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOMORROW = datetime.now(SHANGHAI).date() + timedelta(days=1)
@@ -129,7 +130,7 @@ async def test_the_whole_dialog_by_taps_reaches_the_officers(bot: BotHarness) ->
         [(ORG, Press("✅ 确认发送"), [says("🆘 紧急用血呼吁 #"), edits("已确认")])]
     )
     for person in ASKED:
-        await _until(_has(bot, person, APPEAL), what=person.first_name)
+        await until(_has(bot, person, APPEAL), what=person.first_name)
     appeal = _the_appeal(bot)
     assert (appeal.blood_group, appeal.rh_negative, appeal.component) == ("O", True, "platelets")
     assert (appeal.units_needed, appeal.hospital, appeal.address) == (2, "市中心医院", "长沙路1号")

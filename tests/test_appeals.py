@@ -29,6 +29,7 @@ from storage.models import (
 )
 from tests.conftest import TEST_TOKEN, BotHarness, add_officer
 from tests.dialogs import Person, says
+from tests.settling import until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = datetime.now(SHANGHAI).date()
@@ -131,14 +132,6 @@ def _received(bot: BotHarness, person: Person) -> list[str]:
     ]
 
 
-async def _until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
-
-
 def _has(bot: BotHarness, person: Person, fragment: str, count: int = 1) -> Callable[[], bool]:
     return lambda: sum(fragment in text for text in _received(bot, person)) >= count
 
@@ -199,7 +192,7 @@ async def _open_appeal(bot: BotHarness) -> None:
     )
     assert await _press(bot, ORG, "✅ 确认发送") == ""
     for person in ASKED:
-        await _until(_has(bot, person, APPEAL), what=person.first_name)
+        await until(_has(bot, person, APPEAL), what=person.first_name)
     await _tally(bot, "已询问 4 人｜我能去 0｜已到达 0｜去不了 0")
 
 
@@ -224,9 +217,9 @@ async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -
 
     # 我能去 gives the address and contact; a second press counts once, and brings them again.
     assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
-    await _until(_has(bot, NEW1, GO), what="the address")
+    await until(_has(bot, NEW1, GO), what="the address")
     assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
-    await _until(_has(bot, NEW1, GO, count=2), what="the address again")
+    await until(_has(bot, NEW1, GO, count=2), what="the address again")
     assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
     assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
     await _tally(bot, "已询问 4 人｜我能去 1｜已到达 0｜去不了 1")
@@ -248,8 +241,8 @@ async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -
     tally = await _tally(bot, "已满足")
     assert "我能去 2｜已到达 1｜去不了 1" in tally
     for person in (PLT20, WB100):
-        await _until(_has(bot, person, STAND_DOWN), what=f"stand-down to {person.first_name}")
-    await _until(_has(bot, NEW2, STILL), what="still expected")
+        await until(_has(bot, person, STAND_DOWN), what=f"stand-down to {person.first_name}")
+    await until(_has(bot, NEW2, STILL), what="still expected")
     await bot.settle()
     assert not any(STAND_DOWN in t or STILL in t for t in _received(bot, NEW1))
     assert not any(STAND_DOWN in t for t in _received(bot, NEW2))
@@ -270,7 +263,7 @@ async def test_an_appeal_from_preview_to_fulfilment_and_close(bot: BotHarness) -
     assert await _press(bot, ORG, "确认结束") == "呼吁已结束，已通知尚未到达的会员。"
     await _tally(bot, "已结束")
     for person in (PLT20, WB100):
-        await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
+        await until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
     await bot.settle()
     assert not any(CLOSED in t for t in _received(bot, NEW1) + _received(bot, NEW2))
     assert await _press(bot, WB100, "去不了") == "此呼吁已结束"
@@ -297,7 +290,7 @@ async def test_the_deadline_closes_an_open_appeal(bot: BotHarness) -> None:
     await appeal_jobs.deadline_job(CallbackContext(bot.application))
     await _tally(bot, "已结束")
     for person in ASKED:
-        await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
+        await until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
     assert await _press(bot, NEW1, "📍 已到达") == "此呼吁已结束"
     assert await _press(bot, NEW2, "🙋 我能去") == "此呼吁已结束"
     # Who was coming presses 我能去 again: it is over, the address is not sent again.
@@ -353,7 +346,7 @@ async def test_the_organizer_gets_the_list_privately_and_others_are_refused(
     assert [b.text for row in tally.buttons for b in row] == ["👥 名单", "⏹ 结束呼吁"]
     # Nobody yet: the list says so.
     assert await _press(bot, ORG, "👥 名单") == "名单已私信发给您。"
-    await _until(_has(bot, ORG, "🙋 我能去（0 人）：\n（暂无）"), what="the empty list")
+    await until(_has(bot, ORG, "🙋 我能去（0 人）：\n（暂无）"), what="the empty list")
     assert await _press(bot, PLT20, "去不了") == "已记录，谢谢告诉我们。"
     assert await _press(bot, NEW1, "🙋 我能去") == "谢谢！地址和联系人已发给您。"
     assert await _press(bot, NEW1, "📍 已到达") == "已记录到达，谢谢您的爱心！"
@@ -365,7 +358,7 @@ async def test_the_organizer_gets_the_list_privately_and_others_are_refused(
         "🙋 我能去（1 人）：\n1. 全一百｜天元分局｜+8613800000012\n\n"
         "📍 已到达（1 人）：\n1. 新一｜天元分局｜+8613800000002"
     )
-    await _until(_has(bot, ORG, expected), what="the list with names")
+    await until(_has(bot, ORG, expected), what="the list with names")
     # An ordinary officer pressing forged list data is refused and gets nothing.
     forged = AppealAction("list", appeal_id).pack()
     _, coming = await _button(bot, NEW2, "🙋 我能去")
@@ -404,7 +397,7 @@ async def _shows(bot: BotHarness, message_id: int, fragment: str) -> None:
 async def test_ending_asks_for_confirmation_first(bot: BotHarness) -> None:
     await _open_appeal(bot)
     assert await _press(bot, ORG, "⏹ 结束呼吁") == ""
-    await _until(_has(bot, ORG, "确定结束紧急用血呼吁 #"), what="the question")
+    await until(_has(bot, ORG, "确定结束紧急用血呼吁 #"), what="the question")
     question, _ = await _button(bot, ORG, "先不结束")
     assert await _press(bot, ORG, "先不结束") == ""
     await _shows(bot, question, "继续进行")
@@ -422,13 +415,13 @@ async def test_ending_asks_for_confirmation_first(bot: BotHarness) -> None:
     assert appeal.status == "open"
     # Asked again, and confirmed: closed, everyone told.
     assert await _press(bot, ORG, "⏹ 结束呼吁") == ""
-    await _until(_has(bot, ORG, "确定结束紧急用血呼吁 #", count=2), what="the question again")
+    await until(_has(bot, ORG, "确定结束紧急用血呼吁 #", count=2), what="the question again")
     question, _ = await _button(bot, ORG, "确认结束")
     assert await _press(bot, ORG, "确认结束") == "呼吁已结束，已通知尚未到达的会员。"
     await _shows(bot, question, "已结束，已通知尚未到达的会员")
     await _tally(bot, "已结束")
     for person in ASKED:
-        await _until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
+        await until(_has(bot, person, CLOSED), what=f"closed to {person.first_name}")
     # The tally's 结束呼吁 pressed again, and a second 确认结束: it is over already.
     assert await _press(bot, ORG, "⏹ 结束呼吁") == "此呼吁已结束"
     assert await _press_data(bot, ORG, question, AppealAction("endok", _appeal_id(bot)).pack()) == (

@@ -29,6 +29,7 @@ from storage.models import (
 from storage.types import utcnow
 from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, BotHarness, add_officer
 from tests.dialogs import Person, Press, PressData, Row, edits, says
+from tests.settling import until
 
 ORG = Person(7_950_000_001, "赵干事")
 WANG = Person(7_950_000_002, "王警官")
@@ -254,14 +255,6 @@ def _got(bot: BotHarness, person: Person, wanted: list[str]) -> Callable[[], boo
     return lambda: _received(bot, person) == wanted
 
 
-async def _until(check: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
-
-
 async def _button_data(bot: BotHarness, person: Person, text: str) -> tuple[int, str]:
     """Message id and callback data of the newest button with this text."""
     for event in reversed(await bot.client.history(person.as_user())):
@@ -476,8 +469,8 @@ async def test_a_leader_notice_reaches_the_club_members_only(bot: BotHarness) ->
     answers = [await bot.client.callback_answer(q, timeout=10) for q in queries]
     assert sorted(str((a or {}).get("text") or "") for a in answers) == ["", "此按钮已失效"]
     delivered = "【足球俱乐部】\n" + NOTICE
-    await _until(_got(bot, LI, [delivered]), what="李")
-    await _until(lambda: _received(bot, WANG).count(delivered) == 2, what="the leader's copy")
+    await until(_got(bot, LI, [delivered]), what="李")
+    await until(lambda: _received(bot, WANG).count(delivered) == 2, what="the leader's copy")
     await bot.settle()
     for person in (ZHANG, SUN, QIAN, ORG):
         assert _received(bot, person) == [], person.first_name
@@ -595,7 +588,7 @@ async def test_an_organizer_posts_to_any_club(bot: BotHarness) -> None:
     )
     delivered = "【瑜伽俱乐部】\n" + text
     for person in (ZHANG, SUN):
-        await _until(_got(bot, person, [delivered]), what=person.first_name)
+        await until(_got(bot, person, [delivered]), what=person.first_name)
     await bot.settle()
     for person in (WANG, LI, QIAN):
         assert _received(bot, person) == [], person.first_name

@@ -21,7 +21,7 @@ from telegram import Update
 from telegram.request import BaseRequest
 
 from bot.app import BotApplication, build_application, inbox_of, polling
-from bot.inbox import POLL_BACKLOG, Inbox
+from bot.inbox import MEMORY_WINDOW, POLL_BACKLOG, Inbox
 from bot.policy import load_policy
 from bot.sandbox import Sandbox, SandboxClient
 from storage import broadcasts, conversations
@@ -92,7 +92,9 @@ def test_an_update_is_stored_once_however_often_it_comes(database: Database) -> 
         again = [inbox_storage.Incoming(6, None, "b"), inbox_storage.Incoming(7, 2, "c")]
         assert inbox_storage.store(session, again, now) == {7}
         assert inbox_storage.last_update_id(session) == 7
-        assert [u.update_id for u in inbox_storage.unhandled(session)] == [5, 6, 7]
+        assert [i for i, _ in inbox_storage.waiting(session)] == [5, 6, 7]
+        assert inbox_storage.waiting(session, leave_out={5}, limit=1) == [(6, "b")]
+        assert inbox_storage.count_waiting(session) == 3
 
 
 def test_claim_mark_and_purge(database: Database) -> None:
@@ -105,7 +107,7 @@ def test_claim_mark_and_purge(database: Database) -> None:
         assert inbox_storage.claim(session, 99, now) is None
     with database.session() as session:
         assert inbox_storage.claim(session, 1, now) is False
-        assert inbox_storage.unhandled(session) == []
+        assert inbox_storage.waiting(session) == []
         inbox_storage.store(session, [inbox_storage.Incoming(2, 1, "y")], now)
         inbox_storage.mark_handled(session, 2, now - timedelta(days=6))
         inbox_storage.store(session, [inbox_storage.Incoming(3, 1, "z")], now)
@@ -163,7 +165,7 @@ def test_erase_since_blanks_one_senders_handled_updates_only(database: Database)
         ]
         # Still known as handled: never handled twice.
         assert inbox_storage.claim(session, 11, now) is False
-        assert [u.update_id for u in inbox_storage.unhandled(session)] == [14]
+        assert [i for i, _ in inbox_storage.waiting(session)] == [14]
 
 
 # --- the bot -------------------------------------------------------------------------------
@@ -210,7 +212,75 @@ async def test_an_update_stored_but_not_handled_is_handled_at_start(
             await settle(client, database)
             assert await client.quiet(WANG.as_user(), 0) == [], "/help was handled before"
     with database.session() as session:
-        assert inbox_storage.unhandled(session) == []
+        assert inbox_storage.waiting(session) == []
+
+
+async def test_a_backlog_larger_than_memory_is_read_back_a_window_at_a_time_in_order(
+    sandbox: Sandbox, database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart finds more stored updates than memory may hold: no more than MEMORY_WINDOW
+    are in hand at once, and each is handled once, every officer's in the order received."""
+    people = [WANG, Person(7_400_000_002, "李警官"), Person(7_400_000_003, "赵警官")]
+    _seed(database)
+    add_officer(database, "100002", "李卫东", "+8613800000002", bound_to=people[1].id)
+    add_officer(database, "100003", "赵红梅", "+8613800000003", bound_to=people[2].id)
+    total = 2 * MEMORY_WINDOW + 17
+    assert total % 3 == 0
+    first = _application(sandbox, database, database_url)
+    left = [_start_update(500_000 + n, people[n % 3], "/me") for n in range(total)]
+    assert len(await inbox_of(first).store(left)) == total
+    in_hand: list[int] = []
+    began: list[tuple[int, int]] = []
+    handle = Inbox._handle
+
+    async def recorded(self: Inbox, update: Update, coroutine: Any) -> None:
+        in_hand.append(self.backlog)
+        assert update.effective_user is not None
+        began.append((update.effective_user.id, update.update_id))
+        await handle(self, update, coroutine)
+
+    monkeypatch.setattr(Inbox, "_handle", recorded)
+    async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
+        for person in people:
+            await client.ensure_user(person.as_user())
+        application = _application(sandbox, database, database_url)
+        async with polling(application, poll_timeout=1):
+            await settle(client, database, application, timeout=60)
+            assert not inbox_of(application).behind
+        names = {WANG.id: "王建国", people[1].id: "李卫东", people[2].id: "赵红梅"}
+        for person in people:
+            cards = await client.history(person.as_user())
+            assert len(cards) == total // 3
+            assert all(names[person.id] in card.text for card in cards)
+    assert max(in_hand) == MEMORY_WINDOW, "a window in hand at a time, no more"
+    assert sorted(began) == sorted((u.effective_user.id, u.update_id) for u in left)  # type: ignore[union-attr]
+    for person in people:
+        ids = [update_id for officer, update_id in began if officer == person.id]
+        assert ids == sorted(ids), "each officer's in order"
+    with database.session() as session:
+        assert inbox_storage.count_waiting(session) == 0
+
+
+async def test_an_error_reading_waiting_updates_back_stops_the_inbox(
+    sandbox: Sandbox, database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updates left behind must not wait for good: a reader that fails halts the inbox, so
+    that the process restarts and reads them again."""
+    _seed(database)
+    first = _application(sandbox, database, database_url)
+    assert await inbox_of(first).store([_start_update(600_000, WANG, "/me")]) == {600_000}
+
+    def broken(*_args: Any, **_kwargs: Any) -> list[tuple[int, str]]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(inbox_storage, "waiting", broken)
+    application = _application(sandbox, database, database_url)
+    async with polling(application, poll_timeout=1):
+        inbox = inbox_of(application)
+        await asyncio.wait_for(inbox.failed.wait(), timeout=10)
+        assert inbox.halted and inbox.behind
+    with database.session() as session:
+        assert inbox_storage.count_waiting(session) == 1, "left for the next start"
 
 
 class Crash(BaseException):
@@ -257,7 +327,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
             # The step was saved inside the handling; the crash took it back with everything.
             assert conversations.state_of(session, "care_report", key) == "hospital"
             assert "hospital" not in conversations.draft(session, "care_report", key)
-            assert [u.update_id for u in inbox_storage.unhandled(session)] == crashes
+            assert [i for i, _ in inbox_storage.waiting(session)] == crashes
             assert inbox_storage.pending_replies(session) == []
         assert await client.quiet(WANG.as_user(), 0) == [], "no prompt escaped the crash"
         restarted = _application(sandbox, database, database_url)

@@ -68,7 +68,7 @@ def test_the_work_of_a_stopped_instance_is_adopted_once(database: Database) -> N
     with database.session() as session:
         assert inbox_storage.owners_with_work(session) == {"gone", "alive", None}
         waiting, replies = inbox_storage.adopt(session, {"gone", None}, "leader")
-    assert waiting == [(1, "sealed-1"), (4, "sealed-4")]
+    assert waiting == [1, 4]
     assert [(reply.update_id, reply.payload, reply.on_sent) for reply in replies] == [
         (2, "r1", None),
         (2, "r2", "tag:1"),
@@ -78,6 +78,11 @@ def test_the_work_of_a_stopped_instance_is_adopted_once(database: Database) -> N
         assert inbox_storage.adopt(session, {"gone", None}, "other") == ([], [])
         owners = dict(session.exec(select(InboxUpdate.update_id, InboxUpdate.owner)).all())
     assert owners == {1: "leader", 2: "leader", 3: "alive", 4: "leader"}
+    with database.session() as session:
+        # The adopter reads its waiting updates back as its own; the live one keeps its own.
+        assert inbox_storage.waiting(session, "leader") == [(1, "sealed-1"), (4, "sealed-4")]
+        assert inbox_storage.waiting(session, "alive") == [(3, "sealed-3")]
+        assert inbox_storage.waiting(session, "leader", leave_out={1}, limit=5) == [(4, "sealed-4")]
 
 
 def test_an_officers_older_waiting_updates_are_found_oldest_first(database: Database) -> None:
@@ -279,4 +284,4 @@ def test_adopting_gives_up_on_a_row_a_frozen_instance_still_locks(database: Data
             inbox_storage.adopt(adopter, {"frozen"}, "leader")
         frozen.rollback()
     with database.session() as adopter:  # once it is gone, the row is taken
-        assert inbox_storage.adopt(adopter, {"frozen"}, "leader") == ([(30, "sealed-30")], [])
+        assert inbox_storage.adopt(adopter, {"frozen"}, "leader") == ([30], [])

@@ -427,7 +427,7 @@ async def test_an_anonymous_submission_leaves_no_answers_in_the_update_inbox(
         for answer in ("荷塘区", '"text": "456"', "首套", "svf:"):
             assert answer in li
         with database.session() as session:
-            assert inbox_storage.unhandled(session) == []
+            assert inbox_storage.waiting(session) == []
             assert inbox_storage.pending_replies(session) == []
         restarted = build_application(settings, database, load_policy(None))
         async with polling(restarted, poll_timeout=1):

@@ -24,8 +24,9 @@ from aiohttp import web
 from sqlmodel import col, func, select
 from telegram import Update
 
-from bot.app import BotApplication, build_application
+from bot.app import BotApplication, build_application, inbox_of
 from bot.http import Listener, bind
+from bot.inbox import MEMORY_WINDOW, Inbox
 from bot.policy import load_policy
 from bot.runner import taking_updates
 from bot.sandbox import Sandbox, SandboxClient
@@ -35,7 +36,7 @@ from storage.db import Database
 from storage.models import InboxUpdate
 from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, add_officer
 from tests.dialogs import Dialog, Person, Press, edits, says
-from tests.settling import settle
+from tests.settling import settle, until
 
 SECRET = "webhook_Secret-2026"
 HOOK_PATH = "/telegram/nuanjing"
@@ -410,3 +411,62 @@ async def test_polling_after_a_webhook_deletes_it_first_and_only_then(
             assert all(call.status != 409 for call in (await client.calls())[seen:])
     _, info = await bot_api(sandbox, "getWebhookInfo")
     assert info["result"]["url"] == ""
+
+
+async def test_a_flood_waits_in_the_database_not_in_memory(
+    hooked: WebhookBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram pushes faster than the handlers go: every update is stored and acknowledged,
+    no more than MEMORY_WINDOW wait in memory (parsed, each a task), the rest in the inbox;
+    once the handlers go on, each is handled once, every officer's in the order sent."""
+    people = [Person(7_500_100_000 + n, f"警官{n:02d}") for n in range(30)]
+    for n, person in enumerate(people):
+        add_officer(
+            hooked.database, f"2{n:05d}", f"郑{n:02d}号", f"+86139000{n:05d}", bound_to=person.id
+        )
+        await hooked.client.ensure_user(person.as_user())
+    per_person = 15
+    total = len(people) * per_person
+    assert total > 2 * MEMORY_WINDOW
+    inbox = inbox_of(hooked.application)
+    handlers_go = asyncio.Event()
+    began: list[tuple[int, int]] = []  # (officer, update id) as each handling began
+    in_memory: list[int] = []
+    handle = Inbox._handle
+
+    async def held_up(self: Inbox, update: Update, coroutine: Any) -> None:
+        in_memory.append(self.backlog)
+        await handlers_go.wait()
+        assert update.effective_user is not None
+        began.append((update.effective_user.id, update.update_id))
+        await handle(self, update, coroutine)
+
+    monkeypatch.setattr(Inbox, "_handle", held_up)
+    for _ in range(per_person):
+        for person in people:
+            await hooked.client.send_command(person.as_user(), "/me")
+    await until(
+        lambda: stored_updates(hooked.database) == total, timeout=30, what="every update stored"
+    )
+    await hooked.client.wait_idle(settle=0.0, timeout=10)
+    _, info = await bot_api(hooked.sandbox, "getWebhookInfo")
+    assert info["result"]["pending_update_count"] == 0, "every POST was acknowledged"
+    assert inbox.behind and inbox.backlog == MEMORY_WINDOW
+    processing = [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().endswith(":process_concurrent_update")
+    ]
+    assert len(processing) == MEMORY_WINDOW, "one task per update in memory, no more"
+
+    handlers_go.set()
+    await settle(hooked.client, hooked.database, hooked.application, timeout=60)
+    assert max(in_memory) <= MEMORY_WINDOW
+    assert len(began) == total and len(set(began)) == total, "each handled once"
+    for person in people:
+        ids = [update_id for officer, update_id in began if officer == person.id]
+        assert len(ids) == per_person and ids == sorted(ids), "each officer's in order"
+    assert not inbox.behind and inbox.backlog == 0
+    for n, person in enumerate(people):
+        cards = await hooked.client.history(person.as_user())
+        assert len(cards) == per_person and all(f"郑{n:02d}号" in card.text for card in cards)
