@@ -9,6 +9,9 @@ The path of an update:
    calls `Inbox.handle`: one database transaction (`Database.unit`) holds everything the
    handlers change; their Bot API calls are held back (bot/effects.py, `DeferringRequest`) and
    written as `pending_reply` rows in the same transaction, with the update marked handled.
+   Updates of different officers that wait for the database at the same time share that
+   transaction (a batch, one instance only); if one of them fails, the batch keeps nothing and
+   each is handled again in a transaction of its own.
 3. After the commit the calls are made in order and their rows dropped.
 
 After a SIGKILL anywhere: an update not yet committed is handled again from the start (nothing of
@@ -26,7 +29,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
@@ -50,7 +53,7 @@ from bot.broadcast import may_have_arrived
 from storage import appeals, bindings, broadcasts
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
-from storage.db import Database, DatabaseBusy
+from storage.db import Database, DatabaseBusy, unit_scratch
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -129,6 +132,11 @@ class _OlderFirst(Exception):
     def __init__(self, waiting: list[tuple[int, str]]) -> None:
         super().__init__(f"{len(waiting)} older")
         self.waiting = waiting
+
+
+class _AloneAgain(Exception):
+    """A batch of updates failed as a whole (one handler's error, the database's): nothing of
+    it was kept, and each of its updates is handled again in a transaction of its own."""
 
 
 class _BeforeHandlers(Exception):
@@ -360,6 +368,34 @@ class Reply:
     call: effects.Call
 
 
+@dataclass(frozen=True)
+class _Done:
+    """An update handled in a batch: its calls to make, and its handlers' journal (None if
+    it was handled before)."""
+
+    replies: list[Reply]
+    journal: effects.Journal | None
+    started: float
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """An update waiting for the database, and where its batch's outcome for it goes."""
+
+    update: Update
+    coroutine: Awaitable[Any]
+    done: asyncio.Future[_Done]
+    # Set when its outcome is in, or when it may lead the next batch.
+    turn: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def _fail_all(batch: Sequence[_Waiting], error: Exception) -> None:
+    for entry in batch:
+        if not entry.done.done():
+            entry.done.set_exception(error)
+        entry.turn.set()
+
+
 class Inbox:
     """Stores, hands out and settles the updates of one Application."""
 
@@ -396,6 +432,9 @@ class Inbox:
         # The ids of updates queued or under way, and whether there is room for more (see
         # POLL_BACKLOG); set as well when the inbox is told to stop, so that waiters see it.
         self._queued: set[int] = set()
+        # Updates waiting for the database, taken as one batch by the next to get it.
+        self._waiting: list[_Waiting] = []
+        self._leading = False
         self._room = asyncio.Event()
         self._room.set()
         # Set while stored updates wait that memory had no room for (MEMORY_WINDOW): they are
@@ -531,14 +570,22 @@ class Inbox:
         attempt = 0
         turn_pause = TURN_PAUSE_FIRST
         replies_waited = 0.0
+        # Several instances take turns per officer, so they handle one update at a time.
+        alone = self.owner is not None
         while True:
             attempt += 1
             pause: float | None = None  # set when the next try need not back off
             earlier: list[tuple[int, str]] = []
             try:
-                in_order = replies_waited < REPLY_ORDER_PATIENCE
-                await self._handle_once(update, coroutine, replies_in_order=in_order)
+                if alone:
+                    in_order = replies_waited < REPLY_ORDER_PATIENCE
+                    await self._handle_once(update, coroutine, replies_in_order=in_order)
+                else:
+                    await self._handle_batched(update, coroutine)
                 return
+            except _AloneAgain:
+                attempt -= 1
+                pause, alone = 0.0, True
             except _UserBusy as busy:
                 # Not a failure: another instance is handling this officer's previous update.
                 attempt -= 1
@@ -575,6 +622,129 @@ class Inbox:
             await asyncio.sleep(min(0.02 * 2**attempt, 2.0) if pause is None else pause)
             coroutine = self.application.process_update(update)
 
+    async def _handle_batched(self, update: Update, coroutine: Awaitable[Any]) -> None:
+        """Handle the update in one transaction with the others waiting for the database
+        (one instance), then make its calls.
+
+        The task that takes the gate handles every update waiting for it, each officer's one
+        at most (bot/processing.py): in a rush one BEGIN, claim and COMMIT serve them all,
+        where each update paid for its own. If any of them fails, nothing of the batch is kept
+        and each is handled again alone (`_AloneAgain`), where failures are dealt with as ever.
+        """
+        entry = _Waiting(update, coroutine, asyncio.get_running_loop().create_future())
+        self._waiting.append(entry)
+        try:
+            while not entry.done.done():
+                if self._leading:
+                    # A batch is under way: this update goes in the next one, which it leads
+                    # if nobody else has begun it by the time this one ends.
+                    await entry.turn.wait()
+                    entry.turn.clear()
+                    continue
+                self._leading = True
+                try:
+                    # Let the updates that are ready to run join this batch first.
+                    await asyncio.sleep(0)
+                    async with self.database.gate:
+                        batch, self._waiting = self._waiting, []
+                        await self._handle_batch(batch)
+                finally:
+                    self._leading = False
+                    if self._waiting:
+                        self._waiting[0].turn.set()
+        except asyncio.CancelledError:
+            if entry in self._waiting:
+                self._waiting.remove(entry)
+            raise
+        done = entry.done.result()
+        self._after_commit(update, done.journal, done.started)
+        await self.deliver(done.replies)
+
+    async def _handle_batch(self, batch: list[_Waiting]) -> None:
+        """One transaction for the updates of `batch`; each one's outcome on its future."""
+        started = time.perf_counter()
+        try:
+            unit = self.database.unit()
+            session = unit.__enter__()
+        except DatabaseBusy as busy:
+            _fail_all(batch, busy)
+            return
+        except SQLAlchemyError as exc:
+            _fail_all(batch, _BeforeHandlers(type(exc).__name__))
+            return
+        struck: Struck = ([], [])
+        outcomes: list[_Done] = []
+        try:
+            try:
+                claimed = inbox_storage.claim_many(
+                    session, [entry.update.update_id for entry in batch], utcnow()
+                )
+            except SQLAlchemyError as exc:
+                raise _BeforeHandlers(type(exc).__name__) from exc
+            for entry in batch:
+                update_id = entry.update.update_id
+                if claimed[update_id] is False:
+                    # Handled before (a restart): never twice; its calls still to make are made.
+                    cast(Any, entry.coroutine).close()
+                    outcomes.append(_Done(self._pending_of(session, update_id), None, started))
+                    continue
+                # What a unit keeps for its handlers is the update's own.
+                scratch = unit_scratch(session)
+                if scratch is not None:
+                    scratch.clear()
+                journal = await self._run_handlers(entry.update, entry.coroutine)
+                if journal.error is not None:
+                    raise HandlerFailed(journal.error)
+                outcomes.append(
+                    _Done(self._stored_replies(session, update_id, journal), journal, started)
+                )
+            struck = self._strike(session)
+        except BaseException as exc:
+            self._unstrike(struck)
+            unit.__exit__(*sys.exc_info())
+            if len(batch) == 1 or not isinstance(exc, Exception):
+                _fail_all(batch, exc if isinstance(exc, Exception) else _AloneAgain())
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                _fail_all(batch, _AloneAgain())
+            return
+        try:
+            unit.__exit__(None, None, None)
+        except BaseException as exc:
+            self._unstrike(struck)
+            # Whether the commit kept the batch is unknown: every update of it halts the inbox.
+            _fail_all(batch, exc if isinstance(exc, Exception) else _AloneAgain())
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for entry, outcome in zip(batch, outcomes, strict=True):
+            entry.done.set_result(outcome)
+            entry.turn.set()
+
+    def _stored_replies(
+        self, session: Any, update_id: int, journal: effects.Journal
+    ) -> list[Reply]:
+        """The update's calls, the durable ones written as pending_reply rows."""
+        durable = [c for c in journal.calls if c.durable]
+        sealed = [(seal_call(self.cipher, c), c.on_sent) for c in durable]
+        ids = iter(inbox_storage.add_replies(session, update_id, sealed, utcnow()))
+        return [Reply(next(ids) if c.durable else None, c) for c in journal.calls]
+
+    def _after_commit(
+        self, update: Update, journal: effects.Journal | None, started: float
+    ) -> None:
+        """The handlers' work for after the commit, and the update counted (if it ran now)."""
+        if journal is None:
+            return
+        for callback in journal.after_commit:
+            try:
+                callback()
+            except Exception:
+                log.exception("after-commit work of update %s failed", update.update_id)
+        metrics.HANDLER_SECONDS.observe(time.perf_counter() - started)
+        metrics.UPDATES_HANDLED.labels(metrics.update_kind(update)).inc()
+
     async def _handle_once(
         self, update: Update, coroutine: Awaitable[Any], *, replies_in_order: bool = True
     ) -> None:
@@ -608,12 +778,7 @@ class Inbox:
                     journal = await self._run_handlers(update, coroutine)
                     if journal.error is not None:
                         raise HandlerFailed(journal.error)
-                    durable = [c for c in journal.calls if c.durable]
-                    sealed = [(seal_call(self.cipher, c), c.on_sent) for c in durable]
-                    ids = iter(
-                        inbox_storage.add_replies(session, update.update_id, sealed, utcnow())
-                    )
-                    replies = [Reply(next(ids) if c.durable else None, c) for c in journal.calls]
+                    replies = self._stored_replies(session, update.update_id, journal)
                 struck = self._strike(session)
             except BaseException:
                 self._unstrike(struck)
@@ -624,14 +789,7 @@ class Inbox:
             except BaseException:
                 self._unstrike(struck)
                 raise
-        if claimed is not False:
-            for callback in journal.after_commit:
-                try:
-                    callback()
-                except Exception:
-                    log.exception("after-commit work of update %s failed", update.update_id)
-            metrics.HANDLER_SECONDS.observe(time.perf_counter() - started)
-            metrics.UPDATES_HANDLED.labels(metrics.update_kind(update)).inc()
+        self._after_commit(update, None if claimed is False else journal, started)
         await self.deliver(replies)
 
     def _take_turn(self, session: Any, update: Update, replies_in_order: bool) -> None:

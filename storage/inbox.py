@@ -134,6 +134,37 @@ def claim(session: Session, update_id: int, now: datetime, owner: str | None = N
     return None if handled is None else False
 
 
+_TAKE_MANY = (
+    update(_inbox)
+    .where(
+        _inbox.c.update_id.in_(bindparam("taken_ids", expanding=True)),
+        _inbox.c.handled_at.is_(None),
+    )
+    .values(handled_at=bindparam("taken_at"))
+    .returning(_inbox.c.update_id)
+)
+_STORED = select(_inbox.c.update_id).where(
+    _inbox.c.update_id.in_(bindparam("update_ids", expanding=True))
+)
+
+
+def claim_many(
+    session: Session, update_ids: Sequence[int], now: datetime
+) -> dict[int, bool | None]:
+    """`claim` for several updates at once (one instance), in one statement when all waited:
+    each id to True if it waited, False if already handled, None if absent."""
+    connection = session.connection()
+    taken = set(
+        connection.execute(_TAKE_MANY, {"taken_ids": list(update_ids), "taken_at": now}).scalars()
+    )
+    claimed: dict[int, bool | None] = {update_id: True for update_id in taken}
+    others = [update_id for update_id in update_ids if update_id not in taken]
+    if others:
+        stored = set(connection.execute(_STORED, {"update_ids": others}).scalars())
+        claimed.update({update_id: False if update_id in stored else None for update_id in others})
+    return claimed
+
+
 def mark_handled(session: Session, update_id: int, now: datetime) -> None:
     """The update counts as handled (one whose handling failed for good is set aside so)."""
     session.execute(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlmodel import col, select
 from telegram import Update
@@ -281,6 +282,90 @@ async def test_an_error_reading_waiting_updates_back_stops_the_inbox(
         assert inbox.halted and inbox.behind
     with database.session() as session:
         assert inbox_storage.count_waiting(session) == 1, "left for the next start"
+
+
+def _three_officers(database: Database) -> list[Person]:
+    people = [WANG, Person(7_400_000_002, "李警官"), Person(7_400_000_003, "赵警官")]
+    _seed(database)
+    add_officer(database, "100002", "李卫东", "+8613800000002", bound_to=people[1].id)
+    add_officer(database, "100003", "赵红梅", "+8613800000003", bound_to=people[2].id)
+    return people
+
+
+class Claims:
+    """The inbox's claim statements sent, each with the number of updates it takes."""
+
+    def __init__(self, database: Database) -> None:
+        self.sizes: list[int] = []
+        self._engine = database.engine
+        event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("UPDATE update_inbox SET handled_at") and "RETURNING" in statement:
+            self.sizes.append(len(parameters) - 1)  # the ids, and when they were taken
+
+    def close(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+async def _handle_at_once(bot: BotHarness, updates: list[Update]) -> list[int]:
+    """Store the updates, then hand them to the inbox at the same moment, as the processor
+    does with different officers' updates; the claims made, by how many updates each took."""
+    inbox = inbox_of(bot.application)
+    assert await inbox.store(updates) == {update.update_id for update in updates}
+    # As the poller hands them over: tied to the bot that answers them.
+    bound = [Update.de_json(update.to_dict(), bot.application.bot) for update in updates]
+    claims = Claims(bot.database)
+    try:
+        await asyncio.gather(
+            *(inbox.handle(update, bot.application.process_update(update)) for update in bound)
+        )
+    finally:
+        claims.close()
+    return claims.sizes
+
+
+async def test_updates_waiting_together_are_handled_in_one_transaction(bot: BotHarness) -> None:
+    """Different officers' updates that wait for the database at once are taken by one claim
+    and committed together; each is answered once, with its own card."""
+    people = _three_officers(bot.database)
+    await bot.meet(*people)
+    updates = [_start_update(700_000 + n, person, "/me") for n, person in enumerate(people)]
+    assert await _handle_at_once(bot, updates) == [3], "one claim for the three"
+    for person, name in zip(people, ("王建国", "李卫东", "赵红梅"), strict=True):
+        (card,) = await bot.client.history(person.as_user())
+        assert name in card.text
+    with bot.database.session() as session:
+        assert inbox_storage.count_waiting(session) == 0
+
+
+async def test_a_failure_in_a_batch_keeps_nothing_of_it_and_each_goes_again_alone(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One officer's handler fails in a batch: the batch is rolled back whole, then each update
+    is handled in a transaction of its own: the others are answered once, the failing one
+    counts as handled and answers nothing."""
+    people = _three_officers(bot.database)
+    await bot.meet(*people)
+    from handlers import profile
+
+    card = profile.profile_card
+
+    def broken_for_li(officer: Any, **kwargs: Any) -> str:
+        if officer.name == "李卫东":
+            raise ValueError("a bug in one card")
+        return card(officer, **kwargs)
+
+    monkeypatch.setattr(profile, "profile_card", broken_for_li)
+    updates = [_start_update(710_000 + n, person, "/me") for n, person in enumerate(people)]
+    claims = await _handle_at_once(bot, updates)
+    assert claims == [3, 1, 1, 1], "the batch's claim, then each alone"
+    (wang_card,) = await bot.client.history(WANG.as_user())
+    (zhao_card,) = await bot.client.history(people[2].as_user())
+    assert "王建国" in wang_card.text and "赵红梅" in zhao_card.text
+    assert await bot.client.history(people[1].as_user()) == []
+    with bot.database.session() as session:
+        assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
 
 
 class Crash(BaseException):
