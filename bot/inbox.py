@@ -652,9 +652,11 @@ class Inbox:
                     self._leading = False
                     if self._waiting:
                         self._waiting[0].turn.set()
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled, or killed in its batch (what a SIGKILL does)
             if entry in self._waiting:
                 self._waiting.remove(entry)
+            elif entry.done.done() and not entry.done.cancelled():
+                entry.done.exception()  # its batch's outcome for it goes nowhere now
             raise
         done = entry.done.result()
         self._after_commit(update, done.journal, done.started)
@@ -673,7 +675,7 @@ class Inbox:
             _fail_all(batch, _BeforeHandlers(type(exc).__name__))
             return
         struck: Struck = ([], [])
-        outcomes: list[_Done] = []
+        ran: list[tuple[effects.Journal | None, list[Reply]]] = []
         try:
             try:
                 claimed = inbox_storage.claim_many(
@@ -686,7 +688,7 @@ class Inbox:
                 if claimed[update_id] is False:
                     # Handled before (a restart): never twice; its calls still to make are made.
                     cast(Any, entry.coroutine).close()
-                    outcomes.append(_Done(self._pending_of(session, update_id), None, started))
+                    ran.append((None, self._pending_of(session, update_id)))
                     continue
                 # What a unit keeps for its handlers is the update's own.
                 scratch = unit_scratch(session)
@@ -695,9 +697,8 @@ class Inbox:
                 journal = await self._run_handlers(entry.update, entry.coroutine)
                 if journal.error is not None:
                     raise HandlerFailed(journal.error)
-                outcomes.append(
-                    _Done(self._stored_replies(session, update_id, journal), journal, started)
-                )
+                ran.append((journal, []))
+            outcomes = self._with_stored_replies(session, batch, ran, started)
             struck = self._strike(session)
         except BaseException as exc:
             self._unstrike(struck)
@@ -730,6 +731,35 @@ class Inbox:
         sealed = [(seal_call(self.cipher, c), c.on_sent) for c in durable]
         ids = iter(inbox_storage.add_replies(session, update_id, sealed, utcnow()))
         return [Reply(next(ids) if c.durable else None, c) for c in journal.calls]
+
+    def _with_stored_replies(
+        self,
+        session: Any,
+        batch: Sequence[_Waiting],
+        ran: Sequence[tuple[effects.Journal | None, list[Reply]]],
+        started: float,
+    ) -> list[_Done]:
+        """Each update's outcome: the calls of those whose handlers ran, the durable ones
+        written as pending_reply rows (one statement for the batch), or those still to make of
+        an update handled before."""
+        sealed = [
+            (entry.update.update_id, seal_call(self.cipher, call), call.on_sent)
+            for entry, (journal, _) in zip(batch, ran, strict=True)
+            if journal is not None
+            for call in journal.calls
+            if call.durable
+        ]
+        ids = iter(inbox_storage.add_replies_of(session, sealed, utcnow()))
+        return [
+            _Done(
+                pending
+                if journal is None
+                else [Reply(next(ids) if c.durable else None, c) for c in journal.calls],
+                journal,
+                started,
+            )
+            for journal, pending in ran
+        ]
 
     def _after_commit(
         self, update: Update, journal: effects.Journal | None, started: float

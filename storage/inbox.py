@@ -179,11 +179,21 @@ def add_replies(
     session: Session, update_id: int, replies: Sequence[tuple[str, str | None]], now: datetime
 ) -> list[int]:
     """Store the sealed calls of a handled update, in order; returns their ids."""
+    return add_replies_of(
+        session, [(update_id, payload, on_sent) for payload, on_sent in replies], now
+    )
+
+
+def add_replies_of(
+    session: Session, replies: Sequence[tuple[int, str, str | None]], now: datetime
+) -> list[int]:
+    """Store the sealed calls of handled updates (update id, payload, tag), in order, in one
+    statement; returns their ids in the same order."""
     if not replies:
         return []
     rows = [
         {"update_id": update_id, "payload": payload, "on_sent": on_sent, "created_at": now}
-        for payload, on_sent in replies
+        for update_id, payload, on_sent in replies
     ]
     return list(session.connection().execute(_ADD_REPLY, rows).scalars())
 

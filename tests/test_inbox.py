@@ -379,11 +379,11 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
     process dies just before the commit: after the restart it is handled from the start, the
     officer hears the ward question once, and the ward lands under the ward."""
     _seed(database)
-    original = inbox_storage.add_replies
+    original = inbox_storage.add_replies_of
     crashes: list[int] = []
 
-    def die_before_the_commit(session: Any, update_id: int, replies: Any, now: Any) -> None:
-        crashes.append(update_id)
+    def die_before_the_commit(session: Any, replies: Any, now: Any) -> None:
+        crashes.extend(sorted({update_id for update_id, _, _ in replies}))
         raise Crash
 
     async with SandboxClient(sandbox.base_url, TEST_TOKEN) as client:
@@ -392,7 +392,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
         async with polling(application, poll_timeout=1):
             await dialog.play(hospitalization_rows(WANG))
             await settle(client, database)
-            monkeypatch.setattr(inbox_storage, "add_replies", die_before_the_commit)
+            monkeypatch.setattr(inbox_storage, "add_replies_of", die_before_the_commit)
             loop = asyncio.get_running_loop()
             previous = loop.get_exception_handler()
             loop.set_exception_handler(lambda _loop, _context: None)
@@ -406,7 +406,7 @@ async def test_a_crash_before_the_commit_leaves_nothing_and_the_update_is_handle
                 await _wait_until_confirmed(client)
             finally:
                 loop.set_exception_handler(previous)
-        monkeypatch.setattr(inbox_storage, "add_replies", original)
+        monkeypatch.setattr(inbox_storage, "add_replies_of", original)
         with database.session() as session:
             key = conversations.key_of(WANG.id, WANG.id)
             # The step was saved inside the handling; the crash took it back with everything.
