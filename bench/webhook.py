@@ -1,21 +1,24 @@
-"""A webhook flood: Telegram pushes updates faster than the handlers go.
+"""A webhook flood: Telegram pushes a backlog of updates faster than the handlers go.
 
 The real bot runs in webhook mode (``nuanjing run``'s way: its HTTP listener, setWebhook with
 Telegram's default of 40 connections) in a child process, against the local Bot API sandbox in
-this process. ``--officers`` seeded, bound officers each send ``--messages`` /me as fast as
-the sandbox takes them; the sandbox POSTs each to the bot, each chat's in order, the next once
-the last was answered 200 (the bot answers once the update is stored), up to 40 at once. Every
-/me must be answered with exactly one card.
+this process. While no webhook is set (as while the bot was down), ``--officers`` seeded,
+bound officers each send ``--messages`` /me, which wait at the sandbox; then the bot starts and
+sets its webhook, and the sandbox POSTs the backlog to it, each chat's in order (the next once
+the last was answered 200; the bot answers once the update is stored), up to 40 at once, as
+Telegram does after an outage or in a rush. Every /me must be answered with exactly one card.
 
 Each run floods two fresh bot processes, alternating which goes first: the bot as shipped,
 which keeps at most ``MEMORY_WINDOW`` updates in memory and leaves the rest in the database,
 and the same bot with no such bound (every update received held in memory, parsed, with a
-task each: what the bot did before). Each side reports the time from the first message sent to
-the last card, the bot process's peak resident memory (VmHWM) and the cards lost or repeated.
+task each: what the bot did before). Each side reports the time from the bot being ready (its
+webhook set) to the last card, the bot process's peak resident memory (VmHWM), the cards lost
+or repeated and the answers that are not the officer's own card (``check_card`` of
+bench/updates.py).
 
 The last line of stdout is JSON: officers, updates, lost, duplicates, peak_rss_mb,
-all_answered_s, unbounded_peak_rss_mb, unbounded_all_answered_s (medians over the runs; lost and
-duplicates summed over both sides and all runs), runs, database.
+all_answered_s, unbounded_peak_rss_mb, unbounded_all_answered_s (medians over the runs; lost,
+duplicates and wrong summed over both sides and all runs), wrong, runs, database.
 
 Run from the repository root: ``python bench/webhook.py`` or ``python -m bench.webhook``.
 """
@@ -53,9 +56,11 @@ from bench.updates import (
     Spread,
     _Commands,
     bench_database,
+    check_card,
     load_average,
     positive,
     postgres_url,
+    precompile,
     seed_officers,
 )
 from bot import inbox as inbox_module
@@ -82,6 +87,8 @@ STALL_SECONDS = 20.0
 QUIET_SECONDS = 0.5
 START_SECONDS = 60.0
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# As deployed (deploy/nuanjing.service), from bytecode brought up to date first.
+OPTIMIZE = 2
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class Flood:
     peak_rss_mb: float
     lost: int
     duplicates: int
+    wrong: int  # answers that are not the officer's own card
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -100,15 +108,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.webhook",
         description=(
-            "A webhook flood: N bound officers each send M /me at once; the local Bot API "
-            "sandbox POSTs them to the real bot in webhook mode (a child process) faster than "
-            "it handles them. Each run floods the bot as shipped (at most MEMORY_WINDOW updates "
-            "in memory, the rest read back from the database) and the same bot with no bound, "
-            "alternating which goes first, and prints for each the time until every card "
-            "arrived, the bot process's peak resident memory and the cards lost or repeated. "
-            "The last line is JSON: officers, updates, lost, duplicates, peak_rss_mb, "
-            "all_answered_s, unbounded_peak_rss_mb, unbounded_all_answered_s, runs, database. "
-            "Exits non-zero if a card was lost or repeated."
+            "A webhook flood: N bound officers each send M /me while no webhook is set; then "
+            "the real bot starts in webhook mode (a child process) and the local Bot API "
+            "sandbox POSTs the backlog to it, 40 at a time, faster than it handles them. Each "
+            "run floods the bot as shipped (at most MEMORY_WINDOW updates in memory, the rest "
+            "read back from the database) and the same bot with no bound, alternating which "
+            "goes first, and prints for each the time from the bot's start until every card "
+            "arrived, the bot process's peak resident memory and the cards lost, repeated or "
+            "wrong. The last line is JSON: officers, updates, lost, duplicates, peak_rss_mb, "
+            "all_answered_s, unbounded_peak_rss_mb, unbounded_all_answered_s, wrong, runs, "
+            "database. Exits non-zero if a card was lost, repeated or wrong."
         ),
     )
     parser.add_argument("--officers", type=positive, default=1000, metavar="N")
@@ -184,7 +193,7 @@ async def bot_process(side: str, sandbox: Sandbox, database_url: str) -> AsyncIt
         database_url,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONOPTIMIZE": "2"},
+        env={**os.environ, "PYTHONOPTIMIZE": str(OPTIMIZE)},
         cwd=REPO,
     )
     handle = BotProcess(side, process)
@@ -204,16 +213,15 @@ async def flood(
     side: str, sandbox: Sandbox, database_url: str, users: list[int], messages: int
 ) -> Flood:
     """Every officer sends `messages` /me; wait for every card; the bot's peak memory."""
-    from bot.sandbox import SandboxClient
+    from bot.sandbox import BotEvent, SandboxClient
 
     total = len(users) * messages
-    async with (
-        bot_process(side, sandbox, database_url) as bot,
-        SandboxClient(sandbox.base_url, TOKEN) as client,
-    ):
-        sent_before = sandbox.stats(TOKEN)["sends"]
-        calls_before = len(sandbox.calls(TOKEN))
-        started = time.monotonic()
+    seen = {user_id: len(sandbox.events(TOKEN, user_id)) for user_id in users}
+    sent_before = sandbox.stats(TOKEN)["sends"]
+    calls_before = len(sandbox.calls(TOKEN))
+    async with SandboxClient(sandbox.base_url, TOKEN) as client:
+        # No webhook while the officers send: their updates wait at the sandbox.
+        await _bot_api(sandbox, "deleteWebhook")
         gate = asyncio.Semaphore(CLIENT_CONNECTIONS)
 
         async def send(user_id: int) -> None:
@@ -223,6 +231,11 @@ async def flood(
         # Round by round: each officer's next /me after everyone's last, as a rush comes.
         for _ in range(messages):
             await asyncio.gather(*(send(user_id) for user_id in users))
+    async with (
+        bot_process(side, sandbox, database_url) as bot,
+        SandboxClient(sandbox.base_url, TOKEN) as client,
+    ):
+        started = time.monotonic()
         last_count, last_change = 0, time.monotonic()
         while (count := sandbox.stats(TOKEN)["sends"] - sent_before) < total:
             if count != last_count:
@@ -233,14 +246,33 @@ async def flood(
         seconds = time.monotonic() - started
         await client.wait_idle(settle=QUIET_SECONDS, timeout=STALL_SECONDS)
         memory = await bot.memory()
-        cards = Counter(
+        sends = Counter(
             call.chat_id
             for call in sandbox.calls(TOKEN)[calls_before:]
             if call.method == "sendMessage"
         )
-    lost = sum(max(0, messages - cards[user_id]) for user_id in users)
-    duplicates = sum(max(0, cards[user_id] - messages) for user_id in users)
-    return Flood(side, seconds, memory.peak_mb, lost, duplicates)
+    lost = duplicates = wrong = 0
+    for user_id in users:
+        events = [BotEvent.from_json(e) for e in sandbox.events(TOKEN, user_id)[seen[user_id] :]]
+        cards = sum(check_card(user_id, event) is None for event in events)
+        wrong += len(events) - cards
+        lost += max(0, messages - cards)
+        duplicates += max(0, cards - messages)
+    if sum(sends.values()) != sum(len(sandbox.events(TOKEN, u)) - seen[u] for u in users):
+        raise BenchmarkError("the sandbox's call log and its chats disagree")
+    return Flood(side, seconds, memory.peak_mb, lost, duplicates, wrong)
+
+
+async def _bot_api(sandbox: Sandbox, method: str) -> None:
+    """Call a Bot API method of the benchmark's bot on the sandbox, as the bot would."""
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{sandbox.api_base_url}{TOKEN}/{method}") as response,
+    ):
+        if response.status != 200:
+            raise BenchmarkError(f"{method} answered {response.status}")
 
 
 async def benchmark(args: argparse.Namespace, database_url: str | None) -> list[Flood]:
@@ -249,6 +281,7 @@ async def benchmark(args: argparse.Namespace, database_url: str | None) -> list[
 
     users = list(range(FIRST_USER_ID, FIRST_USER_ID + args.officers))
     floods: list[Flood] = []
+    precompile(OPTIMIZE, lambda line: print(line, flush=True))
     with bench_database(database_url) as database:
         seed_officers(database, users)
         async with Sandbox() as sandbox:
@@ -263,7 +296,7 @@ async def benchmark(args: argparse.Namespace, database_url: str | None) -> list[
                     print(
                         f"  run {run + 1}, {side}: every card after {result.seconds:.2f} s, "
                         f"peak RSS {result.peak_rss_mb:.1f} MB, lost {result.lost}, "
-                        f"repeated {result.duplicates}",
+                        f"repeated {result.duplicates}, not a card {result.wrong}",
                         flush=True,
                     )
     return floods
@@ -284,6 +317,7 @@ def summary(args: argparse.Namespace, floods: list[Flood], backend: str) -> dict
         "all_answered_s": median(SHIPPED, "seconds"),
         "unbounded_peak_rss_mb": median(UNBOUNDED, "peak_rss_mb"),
         "unbounded_all_answered_s": median(UNBOUNDED, "seconds"),
+        "wrong": sum(f.wrong for f in floods),
         "runs": args.runs,
         "database": backend,
     }
@@ -327,8 +361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(f"  took {time.monotonic() - started:.0f} s, load average now {load_average()}")
     print(json.dumps(figures), flush=True)
-    if figures["lost"] or figures["duplicates"]:
-        print("bench: FAILED: cards lost or repeated", file=sys.stderr)
+    if figures["lost"] or figures["duplicates"] or figures["wrong"]:
+        print("bench: FAILED: cards lost, repeated or wrong", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
 

@@ -508,12 +508,14 @@ class Inbox:
             self._reader.add_done_callback(self._reader_ended)
 
     def _reader_ended(self, task: asyncio.Task[None]) -> None:
-        """The reader may only end caught up or told to stop: otherwise the updates behind
-        would wait for good, so the inbox stops and the restart reads them."""
-        if task.cancelled() or self._stopping.is_set() or not self._behind:
+        """The reader ends caught up or told to stop. If it failed instead, the updates behind
+        would wait for good: the inbox stops, and the restart reads them."""
+        if task.cancelled() or self._stopping.is_set():
             return
         error = task.exception()
-        self._halt(f"reading waiting updates back ended: {type(error).__name__ if error else '?'}")
+        # Ended caught up: anything left behind since has a reader of its own.
+        if error is not None:
+            self._halt(f"reading waiting updates back failed: {type(error).__name__}")
 
     async def _read_behind(self) -> None:
         """Queue the stored updates memory had no room for, oldest first, a window at a time,

@@ -368,6 +368,25 @@ async def test_a_failure_in_a_batch_keeps_nothing_of_it_and_each_goes_again_alon
         assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
 
 
+async def test_a_reader_that_caught_up_never_stops_the_inbox(bot: BotHarness) -> None:
+    """The race bench/webhook.py met: the reader catches up and ends, and an update is left
+    behind again before the ended reader's callback runs (a new reader takes that one). The
+    callback must not take the reader for a failed one."""
+    inbox = inbox_of(bot.application)
+
+    async def caught_up() -> None:
+        return None
+
+    ended = asyncio.create_task(caught_up())
+    await ended
+    inbox._behind = True  # left behind again, its own reader already started
+    try:
+        inbox._reader_ended(ended)
+        assert not inbox.halted and not inbox.failed.is_set()
+    finally:
+        inbox._behind = False
+
+
 class Crash(BaseException):
     """What a SIGKILL does to a handler: nothing after it runs, nothing is caught."""
 
