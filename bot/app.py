@@ -82,9 +82,10 @@ SENDER_IN_FLIGHT = 4
 # Updates under way at once (each of a different officer), from the database's turn to the last
 # Bot API answer. The ones that wait for the database together are handled in one transaction
 # (bot/inbox.py), so in a rush more of them in flight means fewer transactions: with 8 a batch
-# held about 1.3 updates and the rush of bench/bookings.py took 5.0 s (p95, PostgreSQL); with 32,
-# about 5, and 3.6 s. The HTTP pool to the Bot API has as many connections.
-CONCURRENT_UPDATES = 32
+# held about 1.3 updates and the rush of bench/bookings.py took 4.7 s (p95, PostgreSQL); with 32,
+# about 5, and 3.55 s; with 64, 3.05 s, the bot's RSS after bench/updates.py's load unchanged
+# (116 MB). The HTTP pool to the Bot API has as many connections.
+CONCURRENT_UPDATES = 64
 
 
 def build_application(
