@@ -26,7 +26,10 @@ object: officers, places, booked, overbooked, p95_reply_s (the median over the r
 run's 95th percentile), then echo_p95_reply_s (the echo's, likewise; null with --no-echo),
 echo_p95_min_s, echo_p95_max_s, waitlisted, runs, p95_min_s, p95_max_s, cpu_ms_per_press and
 echo_cpu_ms_per_press (each process's CPU over a rush per press, median over the runs),
-sql_per_press (SQL statements the bot sent per press, commits included) and database.
+sql_per_press (SQL statements the bot sent per press, commits included), machine_cpu_s (the CPU
+every process on the machine used over the bot's rush, the database server's included, median
+over the runs; null off Linux), echo_transport (the echo's HTTP client, ``--echo-transport``)
+and database.
 
 Run from the repository root: ``python bench/bookings.py`` or ``python -m bench.bookings``.
 """
@@ -61,10 +64,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bench.updates import (
+    BOT_TRANSPORT,
     ECHO,
     FIRST_USER_ID,
+    PTB_TRANSPORT,
     READY,
     TOKENS,
+    TRANSPORTS,
     BotProcess,
     ErrorCounter,
     Spread,
@@ -144,6 +150,8 @@ class Rush:
     seconds: float  # from the release to the last answer
     cpu_seconds: float  # the bot process's, from just before the release to the quiet after
     harness_cpu_seconds: float  # this process's (the sandbox and the officers) meanwhile
+    # every process's on the machine meanwhile (the database server's too); None off Linux
+    machine_cpu_seconds: float | None
     calls: Counter[str]  # the Bot API calls it made meanwhile, by method (no getUpdates)
     statements: Counter[str] = field(default_factory=Counter)  # its SQL (the bot only)
 
@@ -172,7 +180,19 @@ class Rush:
             f"max {max(self.from_press):.3f} s; all answered {self.seconds:.2f} s after the "
             f"release (presses posted within {self.posting_seconds:.2f} s); CPU "
             f"{self.cpu_seconds:.2f} s ({self.cpu_ms:.1f} ms a press; sandbox+officers "
-            f"{self.harness_cpu_seconds:.2f} s); Bot API calls a press: {calls}"
+            f"{self.harness_cpu_seconds:.2f} s{self._machine_text()}); Bot API calls a press: "
+            f"{calls}"
+        )
+
+    def _machine_text(self) -> str:
+        if self.machine_cpu_seconds is None:
+            return ""
+        # Work the machine's cores shared out: no bot could have answered the last press
+        # before this, whatever its own share.
+        floor = self.machine_cpu_seconds / (os.cpu_count() or 1)
+        return (
+            f"; all processes {self.machine_cpu_seconds:.2f} s, {floor:.2f} s of the "
+            f"{os.cpu_count()} cores"
         )
 
 
@@ -280,7 +300,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "press; then the median [min-max] of the p95 over the runs. The last line is JSON: "
         "officers, places, booked, overbooked, p95_reply_s, echo_p95_reply_s, echo_p95_min_s, "
         "echo_p95_max_s, waitlisted, runs, p95_min_s, p95_max_s, cpu_ms_per_press, "
-        "echo_cpu_ms_per_press, sql_per_press, database. Targets: booked == places, "
+        "echo_cpu_ms_per_press, sql_per_press, machine_cpu_s, echo_transport, database. "
+        "Targets: booked == places, "
         f"overbooked == 0, p95 < {TARGET_P95:.0f} s. Exits non-zero if any run overbooked, or "
         "any officer's press went unanswered, was answered twice or refused.",
     )
@@ -310,6 +331,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         dest="echo",
         action="store_false",
         help="leave the echo bot's rushes out (its keys are null in the JSON line)",
+    )
+    parser.add_argument(
+        "--echo-transport",
+        choices=TRANSPORTS,
+        default=PTB_TRANSPORT,
+        help=f"the echo's HTTP client: {PTB_TRANSPORT} (python-telegram-bot's own, the default) "
+        f"or {BOT_TRANSPORT} (the bot's, bot/transport.py)",
     )
     parser.add_argument(
         "--profile",
@@ -638,15 +666,32 @@ def check(
     return first, sum(1 for user in users if user not in first)
 
 
+def machine_cpu_seconds() -> float | None:
+    """CPU seconds every process on the machine has used since boot (Linux); None elsewhere."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal: all but idle and iowait were busy
+    ticks = [int(value) for value in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 async def timed_rush(side: Side, data: str, *, profile_to: Path | None = None) -> tuple[Rush, int]:
     """One side's rush, checked; its timings and costs, and how many presses went unanswered."""
     bot = side.process if isinstance(side.process, BookingBot) else None
     statements = await bot.statements() if bot is not None else Counter[str]()
     if profile_to is not None:
         await side.process.profile(None)
-    harness = time.process_time()
+    harness, machine = time.process_time(), machine_cpu_seconds()
     made, pressed_at, answers, queries, released, cpu = await rush(side, data)
     harness = time.process_time() - harness
+    after = machine_cpu_seconds()
+    machine = None if machine is None or after is None else after - machine
     if profile_to is not None:
         await side.process.profile(profile_to)
     if bot is not None:
@@ -661,6 +706,7 @@ async def timed_rush(side: Side, data: str, *, profile_to: Path | None = None) -
         seconds=last - released,
         cpu_seconds=cpu,
         harness_cpu_seconds=harness,
+        machine_cpu_seconds=machine,
         calls=Counter(call.method for call in made if call.method != GET_UPDATES),
         statements=statements,
     )
@@ -695,7 +741,9 @@ async def benchmark(
                 )
                 echo = Side(
                     ECHO,
-                    await stack.enter_async_context(echo_process(ECHO, sandbox, database.url)),
+                    await stack.enter_async_context(
+                        echo_process(ECHO, sandbox, database.url, args.echo_transport)
+                    ),
                     echo_client,
                     lambda: sandbox.calls(TOKENS[ECHO]),
                 )
@@ -768,6 +816,7 @@ def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON
     p95 = Spread.of([run.p95 for run in runs])
     echoes = [run.echo for run in runs if run.echo is not None]
     echo = Spread.of([rush.p95 for rush in echoes]) if echoes else None
+    machine = [run.bot.machine_cpu_seconds for run in runs if run.bot.machine_cpu_seconds]
     return {
         "officers": args.officers,
         "places": args.places,
@@ -784,6 +833,8 @@ def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON
         "cpu_ms_per_press": _median([run.bot.cpu_ms for run in runs], 2),
         "echo_cpu_ms_per_press": _median([rush.cpu_ms for rush in echoes], 2),
         "sql_per_press": _median([run.bot.sql_per_press for run in runs], 1),
+        "machine_cpu_s": _median(machine, 2) if len(machine) == len(runs) else None,
+        "echo_transport": args.echo_transport if echoes else None,
         "database": backend,
     }
 
@@ -846,7 +897,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"NuanJing booking rush on {backend}, {os.cpu_count()} CPUs, load average "
         f"{load_average()}: {args.officers} bound officers press 预约 at one instant for "
         f"{args.places} places, {args.runs} runs"
-        f"{', each also through the echo bot' if args.echo else ''}; {CLIENT_CONNECTIONS} "
+        f"{f', each also through the echo bot ({args.echo_transport})' if args.echo else ''}; "
+        f"{CLIENT_CONNECTIONS} "
         "client connections",
         flush=True,
     )

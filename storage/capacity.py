@@ -211,8 +211,10 @@ class _Statements:
     runs each of them, and building a statement or loading an ORM row costs more than the
     query."""
 
-    mine: Any  # id, state and position of one officer's row on one parent
     counts: Any  # per state (and group): rows and the highest position, of one parent
+    # `counts`, and in the group holding one officer's row its id and position (a sign-up's
+    # first read under the parent's lock, one round trip for two questions)
+    counts_and_mine: Any
     line_place: Any  # the place in line of a waiting position
     insert: Any  # a new sign-up row, returning its id
     tallies: Any  # per parent and state (and group): rows, of several parents
@@ -250,11 +252,19 @@ def _built(table: SignupTable[Row, Parent]) -> _Statements:
         base = base.where(parents.c[table.parent_scope] == bindparam("scope"))
     near = and_(starts > bindparam("low"), starts < bindparam("high"))
     later = starts > bindparam("now")
+    reaches = {(True, False): near, (False, True): later, (True, True): or_(later, near)}
+    mine_only = officer_key == bindparam("officer_id")
     found = _Statements(
-        mine=sa_select(rows.c.id, state, position).where(
-            parent_key == bindparam("parent_id"), officer_key == bindparam("officer_id")
-        ),
         counts=sa_select(*grouped, func.count(), func.max(position))
+        .where(parent_key == bindparam("parent_id"))
+        .group_by(*grouped),
+        counts_and_mine=sa_select(
+            *grouped,
+            func.max(case((mine_only, rows.c.id))),
+            func.max(case((mine_only, position))),
+            func.count(),
+            func.max(position),
+        )
         .where(parent_key == bindparam("parent_id"))
         .group_by(*grouped),
         line_place=sa_select(func.count()).where(
@@ -271,11 +281,7 @@ def _built(table: SignupTable[Row, Parent]) -> _Statements:
             officer_key == bindparam("officer_id"),
             state.in_(OPEN_STATES),
         ),
-        other_starts={
-            (True, False): base.where(near),
-            (False, True): base.where(later),
-            (True, True): base.where(or_(later, near)),
-        },
+        other_starts={key: base.where(reach) for key, reach in reaches.items()},
     )
     _BUILT[table] = found
     return found
@@ -284,6 +290,35 @@ def _built(table: SignupTable[Row, Parent]) -> _Statements:
 def _counts(session: Session, table: SignupTable[Row, Parent], parent_id: int) -> tuple[Tally, int]:
     """`tally` of one parent and the highest position given on it (0: none yet), in one query."""
     rows = session.connection().execute(_built(table).counts, {"parent_id": parent_id}).all()
+    return _counted(table, rows)
+
+
+@dataclass(frozen=True)
+class _Mine:
+    """One officer's row on one parent: its id, state and position."""
+
+    id: int
+    state: str
+    position: int
+
+
+def _counts_and_mine(
+    session: Session, table: SignupTable[Row, Parent], parent_id: int, officer_id: int
+) -> tuple[Tally, int, _Mine | None]:
+    """`_counts`, and the officer's row on the parent if any, in one query."""
+    parameters = {"parent_id": parent_id, "officer_id": officer_id}
+    rows = session.connection().execute(_built(table).counts_and_mine, parameters).all()
+    mine = None
+    for row in rows:
+        found_id, found_position = row[-4], row[-3]
+        if found_id is not None:
+            mine = _Mine(int(found_id), str(row[0]), int(found_position))
+    tally, last = _counted(table, [(*row[:-4], *row[-2:]) for row in rows])
+    return tally, last, mine
+
+
+def _counted(table: SignupTable[Row, Parent], rows: Sequence[Any]) -> tuple[Tally, int]:
+    """The tally and the highest position of rows of (state, [group,] count, highest)."""
     signed = waitlisted = last = 0
     by_group: dict[str, int] = {}
     for row in rows:
@@ -371,23 +406,24 @@ def sign_up(
         return Joined(refused, parent)
     statements = _built(table)
     connection = session.connection()
-    mine = connection.execute(
-        statements.mine, {"parent_id": parent_id, "officer_id": officer_id}
-    ).first()
-    current = None if mine is None else str(mine[1])
+    # Under the parent's lock nothing of its sign-ups changes until the transaction ends: the
+    # counts read now still hold after the limits' reads.
+    counts, last, mine = _counts_and_mine(session, table, parent_id, officer_id)
+    current = None if mine is None else mine.state
     if mine is not None and current in OPEN_STATES:
         outcome = rules.decide_join(current, fits=False, waitlist=terms.places.waitlist)
         waiting = current == SignupState.WAITLISTED
-        place = _line_place(session, table, parent_id, int(mine[2])) if waiting else None
+        place = _line_place(session, table, parent_id, mine.position) if waiting else None
         return Joined(outcome, parent, place)
     group = group if table.group is not None else None
     within = True
     if terms.limits is not None:
+        # Read after the officer's row is locked, in a statement of its own: a statement that
+        # waited for the lock would still read what its start saw (PostgreSQL's READ COMMITTED).
         hold(session, Officer, officer_id)
         others = _other_starts(session, table, parent, parent_id, officer_id, terms, now)
         within = rules.within_limits(terms.limits, terms.starts_at, others, now)
-    counts, last = _counts(session, table, parent_id) if within else (None, 0)
-    fits = counts is not None and rules.has_place(terms.places, counts, group)
+    fits = within and rules.has_place(terms.places, counts, group)
     outcome = rules.decide_join(
         None, fits=fits, waitlist=terms.places.waitlist, within_limits=within
     )
@@ -406,7 +442,7 @@ def sign_up(
         # Known to the ORM as the stored row (an add would update it, not insert it again).
         make_transient_to_detached(row)
     else:  # signed up before and cancelled: back at the end of the line
-        again = session.get(table.model, int(mine[0]), populate_existing=True)
+        again = session.get(table.model, mine.id, populate_existing=True)
         assert again is not None
         row = again
         if table.attended is not None:
@@ -418,7 +454,6 @@ def sign_up(
         session.flush()
     if state == SignupState.WAITLISTED:
         # Under the parent's lock the new row is the last in line.
-        assert counts is not None
         return Joined(outcome, parent, counts.waitlisted + 1, row)
     return Joined(outcome, parent, entry=row)
 

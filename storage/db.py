@@ -169,8 +169,9 @@ def _block_of(unit: _Unit) -> Iterator[Session]:
         raise
     unit.blocks.pop()
     nested.close()
-    if block.made:
-        unit.connection.exec_driver_sql(f"RELEASE SAVEPOINT {block.name}")
+    # A block that ended well keeps its savepoint: the unit's commit releases it with the rest,
+    # and a RELEASE now would cost a round trip for nothing. A later block rolls back to its
+    # own (later) savepoint only, and an outer block's rollback drops this one with its own.
 
 
 class _BlockSession(Session):

@@ -42,6 +42,9 @@ def test_the_rush_books_exactly_the_places_and_ends_with_its_json_line(
     assert 0 < figures["echo_p95_min_s"] <= figures["echo_p95_reply_s"] <= figures["echo_p95_max_s"]
     assert figures["cpu_ms_per_press"] > 0 and figures["echo_cpu_ms_per_press"] > 0
     assert figures["sql_per_press"] > 0
+    # Every process's CPU over the rush: at least the bot's own.
+    assert figures["machine_cpu_s"] is None or figures["machine_cpu_s"] > 0
+    assert figures["echo_transport"] == "httpx"
     [echo_line] = [line for line in lines if line.startswith("  run 1 echo: ")]
     assert "answerCallbackQuery 1.00, editMessageText 1.00" in echo_line
 
@@ -56,6 +59,7 @@ def test_without_the_echo_its_keys_are_null() -> None:
         seconds=0.3,
         cpu_seconds=0.03,
         harness_cpu_seconds=0.02,
+        machine_cpu_seconds=0.08,
         calls=Counter({bench.ANSWER: 3, bench.EDIT: 3}),
         statements=Counter({"SELECT": 6, "COMMIT": 3}),
     )
@@ -65,3 +69,5 @@ def test_without_the_echo_its_keys_are_null() -> None:
     assert figures["p95_reply_s"] == 0.3 and figures["sql_per_press"] == 3.0
     assert figures["cpu_ms_per_press"] == 10.0
     assert figures["echo_p95_reply_s"] is None and figures["echo_cpu_ms_per_press"] is None
+    assert figures["echo_transport"] is None and figures["machine_cpu_s"] == 0.08
+    assert "all processes 0.08 s" in rush.line()

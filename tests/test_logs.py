@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import select
 
@@ -97,6 +98,10 @@ async def test_a_ward_a_phone_and_the_token_never_reach_the_debug_log(
         (case,) = session.exec(select(CareCase)).all()
         assert services_of(bot.application).cipher.decrypt(case.ward_cipher) == WARD
         assert case.event_date == yesterday
+    # httpx logs each request's URL, the token in its path: PTB's own transport, which the bot
+    # takes where a proxy needs it, would write such lines.
+    async with httpx.AsyncClient() as http:
+        await http.post(f"{bot.sandbox.api_base_url}{TEST_TOKEN}/getMe")
     text = debug_log.getvalue()
     # The capture saw PTB's payload logging and httpx's request lines at DEBUG…
     assert "Calling Bot API endpoint `sendMessage` with parameters `[payload: chat_id" in text
