@@ -13,9 +13,10 @@ exactly one answer, a plain one (booked or waitlisted, never refused). Between r
 bookings are deleted, so each run starts from P free places.
 
 The floor, in the same run: a bare python-telegram-bot echo bot (bench/updates.py's, with the
-bot's concurrency and connection pool, in a child process of its own under another token of the
-same sandbox) gets the same rush from the same officers: each sends it ``/book`` (answered with
-a copy), then all press a ``BookStep("ok", …)`` button on that message at one instant, and the
+bot's concurrency, connection pool and HTTP client, in a child process of its own under another
+token of the same sandbox; ``--echo-transport httpx`` gives it PTB's own client instead) gets
+the same rush from the same officers: each sends it ``/book`` (answered with a copy), then all
+press a ``BookStep("ok", …)`` button on that message at one instant, and the
 echo answers each press and edits the message to the button's data: the same two Bot API calls
 the bot makes for a booking (answerCallbackQuery, editMessageText). The echo's data names
 another day in each run, so that its edit always changes the message. Bot and echo alternate
@@ -64,17 +65,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from bench.updates import (
-    BOT_TRANSPORT,
     ECHO,
     FIRST_USER_ID,
-    PTB_TRANSPORT,
     READY,
     TOKENS,
-    TRANSPORTS,
     BotProcess,
     ErrorCounter,
     Spread,
     _Commands,
+    add_floor_transport,
     bench_database,
     load_average,
     met_or_not,
@@ -293,17 +292,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="N bound officers press 预约 (the confirm button of one slot) at one instant "
         "for P places, through the real NuanJing bot (a child process) and the local Bot API "
         "sandbox; in each run the same officers rush a bare python-telegram-bot echo bot too "
-        "(bench/updates.py's, the bot's concurrency and pool; it answers each press and edits "
-        "the message: the bot's two Bot API calls), alternating which goes first. Prints per "
-        "run how many were booked, overbooked and waitlisted and, for each bot, the time from "
-        "each press to its answer (p50, p95, max), CPU per press and the Bot API calls per "
-        "press; then the median [min-max] of the p95 over the runs. The last line is JSON: "
-        "officers, places, booked, overbooked, p95_reply_s, echo_p95_reply_s, echo_p95_min_s, "
-        "echo_p95_max_s, waitlisted, runs, p95_min_s, p95_max_s, cpu_ms_per_press, "
-        "echo_cpu_ms_per_press, sql_per_press, machine_cpu_s, echo_transport, database. "
-        "Targets: booked == places, "
-        f"overbooked == 0, p95 < {TARGET_P95:.0f} s. Exits non-zero if any run overbooked, or "
-        "any officer's press went unanswered, was answered twice or refused.",
+        "(bench/updates.py's, the bot's concurrency, pool and HTTP client; it answers each "
+        "press and edits the message: the bot's two Bot API calls), alternating which goes "
+        "first. Prints per run how many were booked, overbooked and waitlisted and, for each "
+        "bot, the time from each press to its answer (p50, p95, max), CPU per press and the Bot "
+        "API calls per press; then the median [min-max] of the p95 over the runs. The last line "
+        "is JSON: officers, places, booked, overbooked, p95_reply_s, echo_p95_reply_s, "
+        "echo_p95_min_s, echo_p95_max_s, waitlisted, runs, p95_min_s, p95_max_s, "
+        "cpu_ms_per_press, echo_cpu_ms_per_press, sql_per_press, machine_cpu_s, echo_transport, "
+        f"database. Targets: booked == places, overbooked == 0, p95 < {TARGET_P95:.0f} s. Exits "
+        "non-zero if any run overbooked, or any officer's press went unanswered, was answered "
+        "twice or refused.",
     )
     parser.add_argument(
         "--officers",
@@ -332,13 +331,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="leave the echo bot's rushes out (its keys are null in the JSON line)",
     )
-    parser.add_argument(
-        "--echo-transport",
-        choices=TRANSPORTS,
-        default=PTB_TRANSPORT,
-        help=f"the echo's HTTP client: {PTB_TRANSPORT} (python-telegram-bot's own, the default) "
-        f"or {BOT_TRANSPORT} (the bot's, bot/transport.py)",
-    )
+    add_floor_transport(parser)
     parser.add_argument(
         "--profile",
         metavar="DIR",

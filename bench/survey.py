@@ -15,9 +15,10 @@ what the officers chose. Then the organizer presses 📊 结果 and the time to 
 message is ``results_s``.
 
 The floor, in the same run: a bare python-telegram-bot echo bot (bench/updates.py's, with the
-bot's concurrency and connection pool, in a child process of its own under another token of the
-same sandbox) gets the same updates from the same officers: each sends it ``/surveys`` once
-(answered with a copy), then in each run all press the same 📝 开始填写 on that message at once,
+bot's concurrency, connection pool and HTTP client, in a child process of its own under another
+token of the same sandbox; ``--echo-transport httpx`` gives it PTB's own client instead) gets
+the same updates from the same officers: each sends it ``/surveys`` once (answered with a copy),
+then in each run all press the same 📝 开始填写 on that message at once,
 wait for the echo's answer to it (as they wait for the first question) and send the same nine
 updates after it (presses with data of the same shape, the two texts). The echo answers a press
 with answerCallbackQuery and an edit of the message to the data, a text with one message; the
@@ -31,7 +32,7 @@ object: officers, answers, lost, duplicates, results_s (the median over the runs
 answering_s, echo_answering_s (median; null with --no-echo), echo_answering_min_s,
 echo_answering_max_s, updates_per_officer, runs, results_min_s, results_max_s, cpu_ms_per_update
 and echo_cpu_ms_per_update (each process's CPU over the answering per update, median over the
-runs), counts_exact and database.
+runs), counts_exact, echo_transport and database.
 
 Run from the repository root: ``python bench/survey.py`` or ``python -m bench.survey``.
 """
@@ -73,6 +74,7 @@ from bench.updates import (
     BotProcess,
     ErrorCounter,
     Spread,
+    add_floor_transport,
     bench_database,
     load_average,
     met_or_not,
@@ -240,6 +242,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="leave the echo bot's runs out (its keys are null in the JSON line)",
     )
+    add_floor_transport(parser)
     parser.add_argument(
         "--database-url",
         metavar="URL",
@@ -635,7 +638,9 @@ async def benchmark(
             echo: EchoSide | None = None
             if args.echo:
                 echo = EchoSide(
-                    await stack.enter_async_context(echo_process(ECHO, sandbox, database.url)),
+                    await stack.enter_async_context(
+                        echo_process(ECHO, sandbox, database.url, args.echo_transport)
+                    ),
                     await stack.enter_async_context(SandboxClient(sandbox.base_url, TOKENS[ECHO])),
                     lambda: sandbox.calls(TOKENS[ECHO]),
                 )
@@ -775,6 +780,7 @@ def summary(args: argparse.Namespace, runs: Sequence[Run], backend: str) -> JSON
         "cpu_ms_per_update": _median([1000 * run.cpu_seconds / updates for run in runs], 2),
         "echo_cpu_ms_per_update": _median([answering.cpu_ms for answering in echoes], 2),
         "counts_exact": all(run.counts_exact and run.double_press_ok for run in runs),
+        "echo_transport": args.echo_transport if echoes else None,
         "database": backend,
     }
 
@@ -826,7 +832,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"NuanJing survey on {backend}, {os.cpu_count()} CPUs, load average {load_average()}: "
         f"{args.officers} bound officers answer a {len(QUESTIONS)}-question survey, "
-        f"{args.runs} runs{', each also through the echo bot' if args.echo else ''}",
+        f"{args.runs} runs"
+        f"{f', each also through the echo bot ({args.echo_transport})' if args.echo else ''}",
         flush=True,
     )
     started = time.monotonic()

@@ -328,6 +328,19 @@ def _non_negative(value: str) -> int:
     return number
 
 
+def add_floor_transport(parser: argparse.ArgumentParser) -> None:
+    """--echo-transport for a benchmark whose echo is the bot's floor: the bot's own client by
+    default, like with like."""
+    parser.add_argument(
+        "--echo-transport",
+        choices=TRANSPORTS,
+        default=BOT_TRANSPORT,
+        help=f"the echo's HTTP client: {BOT_TRANSPORT} (the bot's, bot/transport.py: like with "
+        f"like, the default) or {PTB_TRANSPORT} (python-telegram-bot's own, which costs the "
+        "echo several times the CPU a call)",
+    )
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(

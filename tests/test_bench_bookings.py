@@ -44,7 +44,7 @@ def test_the_rush_books_exactly_the_places_and_ends_with_its_json_line(
     assert figures["sql_per_press"] > 0
     # Every process's CPU over the rush: at least the bot's own.
     assert figures["machine_cpu_s"] is None or figures["machine_cpu_s"] > 0
-    assert figures["echo_transport"] == "httpx"
+    assert figures["echo_transport"] == "aiohttp"
     [echo_line] = [line for line in lines if line.startswith("  run 1 echo: ")]
     assert "answerCallbackQuery 1.00, editMessageText 1.00" in echo_line
 

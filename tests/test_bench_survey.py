@@ -44,6 +44,7 @@ def test_every_answer_is_stored_once_and_the_line_is_json(
     low, median, high = (figures[f"echo_answering{part}_s"] for part in ("_min", "", "_max"))
     assert 0 < low <= median <= high
     assert figures["cpu_ms_per_update"] > 0 and figures["echo_cpu_ms_per_update"] > 0
+    assert figures["echo_transport"] == "aiohttp"
     echo_lines = [line for line in lines if line.startswith("  run 1 echo: ")]
     assert len(echo_lines) == 1
     assert all(

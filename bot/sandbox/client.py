@@ -174,7 +174,9 @@ class SandboxClient:
         try:
             payload = json.loads(text)
         except ValueError:
-            raise AssertionError(f"sandbox answered {status} with non-JSON: {text[:200]!r}") from None
+            raise AssertionError(
+                f"sandbox answered {status} with non-JSON: {text[:200]!r}"
+            ) from None
         if not payload.get("ok"):
             raise AssertionError(f"sandbox: {payload.get('description', payload)}")
         return payload["result"]
