@@ -50,7 +50,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot import effects, metrics
 from bot.broadcast import may_have_arrived
-from storage import appeals, bindings, broadcasts
+from storage import appeals, bindings, broadcasts, officers
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
 from storage.db import Database, DatabaseBusy, unit_scratch
@@ -685,6 +685,15 @@ class Inbox:
                 )
             except SQLAlchemyError as exc:
                 raise _BeforeHandlers(type(exc).__name__) from exc
+            # Nearly every handler first asks who its caller is: one read for the batch.
+            officers.expect_callers(
+                session,
+                [
+                    entry.update.effective_user.id
+                    for entry in batch
+                    if entry.update.effective_user is not None and claimed[entry.update.update_id]
+                ],
+            )
             for entry in batch:
                 update_id = entry.update.update_id
                 if claimed[update_id] is False:

@@ -98,6 +98,8 @@ class _Unit:
     task: asyncio.Task[Any] | None
     # What storage functions read once per transaction (see `unit_scratch`).
     scratch: dict[Any, Any] = field(default_factory=dict)
+    # What they read once for all the updates of the unit (see `unit_memo`).
+    memo: _Memo = field(default_factory=lambda: _Memo())
     # The session blocks open in the unit, innermost last (see `Database.session`).
     blocks: list[_Block] = field(default_factory=list)
     numbers: Iterator[int] = field(default_factory=itertools.count)
@@ -114,6 +116,43 @@ class _Block:
     name: str
     made: bool = False
 
+
+class _Memo:
+    """Values read once for a unit's updates, each let go when a table it was read from is
+    written in the unit, or when a block of the unit rolls back."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, tuple[frozenset[str], Any]] = {}
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found = self._values.get(key)
+        return default if found is None else found[1]
+
+    def put(self, key: Any, value: Any, tables: frozenset[str]) -> None:
+        self._values[key] = (tables, value)
+
+    def pop(self, key: Any, default: Any = None) -> Any:
+        found = self._values.pop(key, None)
+        return default if found is None else found[1]
+
+    def written(self, statement: str) -> None:
+        """Let go of what was read from the table `statement` writes to."""
+        if not self._values:
+            return
+        target = _WRITE_TARGET.match(statement)
+        table = target.group(1).lower() if target else None
+        for key, (tables, _) in list(self._values.items()):
+            # A write whose table is not recognised lets everything go.
+            if table is None or table in tables:
+                del self._values[key]
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+_WRITE_TARGET = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+)
 
 # Statements that change nothing: no savepoint needed before them.
 _READS = ("SELECT", "PRAGMA")
@@ -133,9 +172,12 @@ def _savepoint_before_write(
     """Before a unit's block first writes, make its savepoint (and those of the blocks around
     it that have none yet, outermost first)."""
     unit = _current_unit.get()
-    if unit is None or connection is not unit.connection or not unit.blocks:
+    if unit is None or connection is not unit.connection:
         return
-    if unit.blocks[-1].made or statement.lstrip()[:9].upper().startswith(_READS + _SAVEPOINTS):
+    if statement.lstrip()[:9].upper().startswith(_READS + _SAVEPOINTS):
+        return
+    unit.memo.written(statement)
+    if not unit.blocks or unit.blocks[-1].made:
         return
     for block in unit.blocks:
         if not block.made:
@@ -187,8 +229,9 @@ class _BlockSession(Session):
 
 
 def _undo(unit: _Unit, block: _Block) -> None:
-    """Undo the block's writes; the unit's scratch may hold what they wrote."""
+    """Undo the block's writes; the unit's scratch and memo may hold what they wrote."""
     unit.scratch.clear()
+    unit.memo.clear()
     if block.made:
         # The savepoint stays: the block may go on writing.
         unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
@@ -209,6 +252,20 @@ def unit_scratch(session: Session) -> dict[Any, Any] | None:
     if unit is None or session.bind is not unit.connection or not unit.owned_here():
         return None
     return unit.scratch
+
+
+def unit_memo(session: Session) -> _Memo | None:
+    """What lives as long as the unit `session` belongs to, across all its updates (None
+    outside a unit).
+
+    For what several updates of a batch would each read (their callers): read once for them
+    all, each value let go as soon as the unit writes to a table it was read from, or a block
+    of the unit rolls back.
+    """
+    unit = _current_unit.get()
+    if unit is None or session.bind is not unit.connection or not unit.owned_here():
+        return None
+    return unit.memo
 
 
 _current_unit: ContextVar[_Unit | None] = ContextVar("nuanjing_unit", default=None)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
+from storage.db import unit_memo
 from storage.models import BindingMethod, Officer, RoleGrant, TelegramBinding
 from storage.types import utcnow
 
@@ -56,14 +57,64 @@ _BOUND_WITH_ROLES = (
 )
 
 
-def bound_with_roles(
-    session: Session, telegram_user_id: int
-) -> tuple[Officer, frozenset[str]] | None:
+_CALLERS_OF = (
+    select(TelegramBinding.telegram_user_id, Officer, RoleGrant.role)
+    .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+    .outerjoin(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id))
+    .where(
+        col(TelegramBinding.telegram_user_id).in_(bindparam("telegram_user_ids", expanding=True)),
+        col(Officer.active).is_(True),
+    )
+)
+# What `bound_with_roles` reads (a write to any of them lets the batch's callers go).
+_CALLER_TABLES = frozenset({"officer", "telegram_binding", "role_grant"})
+# Keys of the unit's memo (storage.db.unit_memo).
+_EXPECTED, _CALLERS = "officers.expected_callers", "officers.callers"
+
+Caller = tuple[Officer, frozenset[str]]
+
+
+def expect_callers(session: Session, telegram_user_ids: Sequence[int]) -> None:
+    """The accounts whose updates the unit is about to handle: the first of them to ask for
+    its caller (`bound_with_roles`) reads them all, in one statement."""
+    memo = unit_memo(session)
+    if memo is not None and len(set(telegram_user_ids)) > 1:
+        memo.pop(_CALLERS)
+        memo.put(_EXPECTED, frozenset(telegram_user_ids), _CALLER_TABLES)
+
+
+def bound_with_roles(session: Session, telegram_user_id: int) -> Caller | None:
     """`bound_officer` and the privileged roles it holds (as stored), or None for a stranger."""
+    memo = unit_memo(session)
+    if memo is not None:
+        callers: dict[int, Caller | None] | None = memo.get(_CALLERS)
+        expected: frozenset[int] = memo.get(_EXPECTED, frozenset())
+        if callers is None and telegram_user_id in expected:
+            memo.pop(_EXPECTED)
+            callers = _callers_of(session, expected)
+            memo.put(_CALLERS, callers, _CALLER_TABLES)
+        if callers is not None and telegram_user_id in callers:
+            # Each account's once: its own update may change what it was read from.
+            return callers.pop(telegram_user_id)
     rows = session.execute(_BOUND_WITH_ROLES, {"telegram_user_id": telegram_user_id}).all()
     if not rows:
         return None
     return rows[0][0], frozenset(str(role) for _, role in rows if role is not None)
+
+
+def _callers_of(session: Session, telegram_user_ids: frozenset[int]) -> dict[int, Caller | None]:
+    """`bound_with_roles` of each account, strangers None, in one statement."""
+    rows = session.execute(_CALLERS_OF, {"telegram_user_ids": sorted(telegram_user_ids)}).all()
+    officers: dict[int, Officer] = {}
+    roles: dict[int, set[str]] = {user_id: set() for user_id in telegram_user_ids}
+    for user_id, officer, role in rows:
+        officers[user_id] = officer
+        if role is not None:
+            roles[user_id].add(str(role))
+    return {
+        user_id: (officers[user_id], frozenset(roles[user_id])) if user_id in officers else None
+        for user_id in telegram_user_ids
+    }
 
 
 def binding_of(session: Session, officer_id: int) -> TelegramBinding | None:
