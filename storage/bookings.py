@@ -20,11 +20,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from bot.rules.capacity import Limits, PerPeriod, Places, Terms, Week
 from storage import audit, capacity
 from storage.broadcasts import Recipient
+from storage.db import unit_memo
 from storage.locks import locked_first
 from storage.models import (
     Booking,
@@ -123,13 +125,30 @@ _SLOT_AT = select(ServiceSlot).where(
 )
 
 
+# What a locked slot was read from (a write to it lets the unit's copy go).
+_SLOT_TABLES = frozenset({"service_slot"})
+
+
 def _slot_at(
     session: Session, service_key: str, starts_at: datetime, *, lock: bool
 ) -> ServiceSlot | None:
     parameters = {"service_key": service_key, "starts_at": starts_at}
-    if lock:
-        return locked_first(session, ServiceSlot, _SLOT_AT, parameters)
-    return session.exec(_SLOT_AT, params=parameters).first()
+    if not lock:
+        return session.exec(_SLOT_AT, params=parameters).first()
+    memo = unit_memo(session)
+    key = ("bookings.locked_slot", service_key, starts_at)
+    if memo is not None:
+        values = memo.get(key)
+        if values is not None:
+            # Locked by this unit since it was read, and written by nobody since: as read then.
+            kept = ServiceSlot(**values)
+            make_transient_to_detached(kept)
+            return kept
+    found = locked_first(session, ServiceSlot, _SLOT_AT, parameters)
+    if found is not None and memo is not None:
+        # The batch's other presses on this slot read it from here.
+        memo.put(key, found.model_dump(), _SLOT_TABLES)
+    return found
 
 
 def slot(session: Session, slot_id: int) -> ServiceSlot | None:

@@ -9,7 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import event
+from sqlmodel import Session, select
 
 from bot.policy import ServicePolicy, load_policy
 from bot.rules import slots as slot_rules
@@ -230,6 +231,72 @@ def test_the_last_place_goes_to_one_of_two_racing_officers(database: Database) -
         outcomes = sorted(pool.map(race, people))
     assert outcomes == sorted([Outcome.SIGNED, Outcome.WAITLISTED])
     assert sorted(state for _, state in _states(database, slot_id)) == ["signed", "waitlisted"]
+
+
+def _pressed(
+    database: Database, svc: ServicePolicy, slot: slot_rules.Slot, officer: Officer
+) -> tuple[Outcome, int | None]:
+    """What a 确认预约 press does in its block: the slot read and locked, then the booking."""
+    assert officer.id is not None
+    with database.session() as session:
+        row = bookings.slot_row(
+            session, svc.key, slot.start, slot.end, svc.places_per_slot, lock=True
+        )
+        assert row.id is not None and row.starts_at == slot.start
+        joined = bookings.book(
+            session, offer_of(svc, SHANGHAI), row.id, officer.id, now=NOW, slot=row
+        )
+        return joined.outcome, joined.position
+
+
+def _slot_reads(statements: list[str]) -> int:
+    """Reads of a slot's row (the limits' reads join the slots too, for their starts only)."""
+    return sum(1 for statement in statements if statement.startswith("SELECT service_slot.id"))
+
+
+async def test_a_batchs_presses_read_their_locked_slot_once(database: Database) -> None:
+    """In one unit (a batch of presses) the slot is read and locked by the first press only;
+    a write to the slots, or a block that rolls back, has it read again."""
+    people = _people(database, 5)
+    slot = _slot(HEALTH)
+    _slot_id(database, HEALTH, slot)  # the slot's row exists, as after its first booking
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(database.engine, "before_cursor_execute", listen)
+    try:
+        with database.unit():
+            assert _pressed(database, HEALTH, slot, people[0]) == (Outcome.SIGNED, None)
+            assert _pressed(database, HEALTH, slot, people[1]) == (Outcome.SIGNED, None)
+            assert _slot_reads(statements) == 1
+            # Another slot's first booking writes its row: this slot is read again.
+            _slot_id(database, HEALTH, _slot(HEALTH, index=1))
+            assert _pressed(database, HEALTH, slot, people[2]) == (Outcome.SIGNED, None)
+            assert _slot_reads(statements) == 4  # the other slot's two reads, this one's
+            with pytest.raises(RuntimeError), database.session() as session:
+                _add_undone(session)
+            assert _pressed(database, HEALTH, slot, people[3]) == (Outcome.WAITLISTED, 1)
+            assert _slot_reads(statements) == 5
+            assert _pressed(database, HEALTH, slot, people[4]) == (Outcome.WAITLISTED, 2)
+            assert _slot_reads(statements) == 5
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+    slot_id = _slot_id(database, HEALTH, slot)
+    assert [state for _, state in _states(database, slot_id)] == [
+        "signed",
+        "signed",
+        "signed",
+        "waitlisted",
+        "waitlisted",
+    ]
+
+
+def _add_undone(session: Session) -> None:
+    session.add(AuditEntry(at=NOW, actor="test", action="undone", target="", detail="{}"))
+    session.flush()
+    raise RuntimeError("the block fails")
 
 
 def test_counselling_counts_by_month_never_names(database: Database) -> None:
