@@ -140,7 +140,7 @@ class _Memo:
         if not self._values:
             return
         target = _WRITE_TARGET.match(statement)
-        table = target.group(1).lower() if target else None
+        table = (target.group(2) or target.group(1)).lower() if target else None
         for key, (tables, _) in list(self._values.items()):
             # A write whose table is not recognised lets everything go.
             if table is None or table in tables:
@@ -150,8 +150,10 @@ class _Memo:
         self._values.clear()
 
 
+# The table a write goes to, after its schema if it names one.
 _WRITE_TARGET = re.compile(
-    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?(?:\."?(\w+)"?)?',
+    re.IGNORECASE,
 )
 
 # Statements that change nothing: no savepoint needed before them.

@@ -121,3 +121,26 @@ async def test_a_savepoint_is_made_only_before_a_blocks_first_write(database: Da
         assert not made(), "a read needs no savepoint"
         _add(session, "written")
         assert made()
+
+
+MEMO_WRITES = [
+    ("INSERT INTO officer (police_id) VALUES (?)", {"lease"}),
+    ('UPDATE "role_grant" SET role=%(role)s', {"officer", "lease"}),
+    ("DELETE FROM bench_1.telegram_binding WHERE id = 1", {"officer", "lease"}),
+    ("INSERT INTO lease (name) VALUES (?)", {"officer", "roles"}),
+    ("INSERT INTO booking (slot_id) VALUES (?)", {"officer", "roles", "lease"}),
+    # A write the memo cannot place lets everything go.
+    ("WITH moved AS (SELECT 1) INSERT INTO lease SELECT * FROM moved", set()),
+]
+
+
+@pytest.mark.parametrize(("statement", "kept"), MEMO_WRITES, ids=[s for s, _ in MEMO_WRITES])
+def test_a_write_lets_go_what_was_read_from_its_table(statement: str, kept: set[str]) -> None:
+    from storage.db import _Memo
+
+    memo = _Memo()
+    memo.put("officer", 1, frozenset({"officer"}))
+    memo.put("roles", 2, frozenset({"officer", "role_grant", "telegram_binding"}))
+    memo.put("lease", 3, frozenset({"lease"}))
+    memo.written(statement)
+    assert {key for key in ("officer", "roles", "lease") if memo.get(key) is not None} == kept
