@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from storage.db import unit_memo
@@ -31,10 +33,8 @@ def by_id(session: Session, officer_id: int) -> Officer | None:
 
 
 # Built once: it runs for nearly every update, and building a statement costs more than running it.
-_BOUND_TO = (
-    TelegramBinding.telegram_user_id == bindparam("telegram_user_id"),
-    col(Officer.active).is_(True),
-)
+_ACTIVE = col(Officer.active).is_(True)
+_BOUND_TO = (TelegramBinding.telegram_user_id == bindparam("telegram_user_id"), _ACTIVE)
 _BOUND_OFFICER = (
     select(Officer)
     .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
@@ -48,23 +48,22 @@ def bound_officer(session: Session, telegram_user_id: int) -> Officer | None:
     return result.scalars().first()
 
 
-# One statement where two would do the same: every update from an officer loads both.
-_BOUND_WITH_ROLES = (
-    select(Officer, RoleGrant.role)
-    .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-    .outerjoin(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id))
-    .where(*_BOUND_TO)
-)
-
-
-_CALLERS_OF = (
-    select(TelegramBinding.telegram_user_id, Officer, RoleGrant.role)
-    .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
-    .outerjoin(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id))
-    .where(
-        col(TelegramBinding.telegram_user_id).in_(bindparam("telegram_user_ids", expanding=True)),
-        col(Officer.active).is_(True),
+def _with_roles(*leading: Any) -> Any:
+    """Bound officers, a row for each role they hold (one with None for none), after
+    `leading` columns."""
+    return (
+        sa_select(*leading, Officer, col(RoleGrant.role))
+        .join(TelegramBinding, col(TelegramBinding.officer_id) == col(Officer.id))
+        .outerjoin(RoleGrant, col(RoleGrant.officer_id) == col(Officer.id))
     )
+
+
+# One statement where two would do the same: every update from an officer loads both.
+_BOUND_WITH_ROLES = _with_roles().where(*_BOUND_TO)
+# The same for several accounts, each row led by its account.
+_CALLERS_OF = _with_roles(TelegramBinding.telegram_user_id).where(
+    col(TelegramBinding.telegram_user_id).in_(bindparam("telegram_user_ids", expanding=True)),
+    _ACTIVE,
 )
 # What `bound_with_roles` reads (a write to any of them lets the batch's callers go).
 _CALLER_TABLES = frozenset({"officer", "telegram_binding", "role_grant"})
