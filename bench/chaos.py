@@ -70,6 +70,7 @@ from bench.harness import (
     is_notice,
     last_lines,
     lead,
+    listed,
     message,
     plan_officers,
     read_database,
@@ -946,16 +947,12 @@ def report(outcome: Outcome) -> None:
         print(
             f"  {name:<11} {len(problems)}; target {target} ({met_or_not(len(problems) <= target)})"
         )
-        for problem in problems[:SHOWN]:
-            print(f"    {problem}")
-        if len(problems) > SHOWN:
-            print(f"    … and {len(problems) - SHOWN} more")
+        listed(problems)
     print(
         f"  spinning    {len(verdict.spinning)} presses never answered (the button kept "
         "spinning; not counted as lost)"
     )
-    for problem in verdict.spinning[:SHOWN]:
-        print(f"    {problem}")
+    listed(verdict.spinning)
     histogram = Counter(copies for copies, _who, _text, _moments in verdict.duplicates)
     print(
         f"  duplicates_max {verdict.duplicates_max}; target <= {TARGETS['duplicates_max']} "

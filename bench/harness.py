@@ -87,6 +87,14 @@ def clock() -> float:
     return time.monotonic()
 
 
+def listed(problems: Sequence[str]) -> None:
+    """Print the first SHOWN problems, indented, and how many more there were."""
+    for problem in problems[:SHOWN]:
+        print(f"    {problem}")
+    if len(problems) > SHOWN:
+        print(f"    … and {len(problems) - SHOWN} more")
+
+
 def short(text: str, limit: int = 60) -> str:
     """The text on one line, cut to ``limit`` characters."""
     text = text.replace("\n", "⏎")

@@ -81,6 +81,7 @@ from bench.harness import (
     is_error,
     is_notice,
     last_lines,
+    listed,
     plan_officers,
     read_database,
     register_users,
@@ -1103,13 +1104,6 @@ def _quantiles(values: Sequence[float]) -> str:
     return f"median {ordered[len(ordered) // 2]:.2f} s, p95 {p95:.2f} s, max {ordered[-1]:.2f} s"
 
 
-def _listed(problems: Sequence[str]) -> None:
-    for problem in problems[:SHOWN]:
-        print(f"    {problem}")
-    if len(problems) > SHOWN:
-        print(f"    … and {len(problems) - SHOWN} more")
-
-
 def report(outcome: Outcome, backend: str) -> None:
     """The readable summary, each target's verdict, then the one JSON line."""
     world, verdict, view = outcome.world, outcome.verdict, outcome.view
@@ -1245,9 +1239,9 @@ def report(outcome: Outcome, backend: str) -> None:
     if outcome.logs_kept is not None:
         print(f"  logs        {outcome.logs_kept}")
     print(f"  lost        {numbers['lost']}; target 0 ({met_or_not(met['lost'])})")
-    _listed(verdict.lost)
+    listed(verdict.lost)
     print(f"  broken_flows {numbers['broken_flows']}; target 0 ({met_or_not(met['broken_flows'])})")
-    _listed([f"{who}: {'; '.join(why)}" for who, why in verdict.broken.items()])
+    listed([f"{who}: {'; '.join(why)}" for who, why in verdict.broken.items()])
     kinds = Counter[str]()
     for extra, kind, *_rest in verdict.duplicates:
         kinds[kind] += extra
@@ -1256,7 +1250,7 @@ def report(outcome: Outcome, backend: str) -> None:
         f"  duplicates  {numbers['duplicates']} ({split}); target <= {SENDER_IN_FLIGHT}, the "
         f"sender's sends in flight ({met_or_not(met['duplicates'])})"
     )
-    _listed(
+    listed(
         [
             f"{who}: {extra + 1}× {short(text, 40)!r} ({kind}) at "
             + ", ".join(f"{moment:.1f}" for moment in moments)
@@ -1269,7 +1263,7 @@ def report(outcome: Outcome, backend: str) -> None:
         f"  spinning    {len(verdict.spinning)} presses never answered (the button kept "
         "spinning; not counted as lost)"
     )
-    _listed(verdict.spinning)
+    listed(verdict.spinning)
     takeover = numbers["takeover_s"]
     print(
         f"  takeover_s  {'none' if takeover is None else f'{takeover:.2f}'}; target <= "
