@@ -10,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
+from storage.db import defer_insert
 from storage.models import AuditEntry
 from storage.types import utcnow
 
@@ -22,7 +23,11 @@ _INSERT = insert(_audit).returning(_audit.c.id)
 def record(
     session: Session, *, actor: str, action: str, target: str = "", **detail: object
 ) -> AuditEntry:
-    """Write one audit entry in the caller's transaction; the entry, detached from the session."""
+    """Write one audit entry in the caller's transaction; the entry, detached from the session.
+
+    In a unit (an update being handled) the entry is written when the unit commits, with the
+    unit's others in one statement (storage.db.defer_insert), and comes back without its id.
+    """
     values: dict[str, Any] = {
         "at": utcnow(),
         "actor": actor,
@@ -30,6 +35,8 @@ def record(
         "target": target,
         "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
     }
+    if defer_insert(session, _audit, values):
+        return AuditEntry(**values)
     if session.new or session.dirty or session.deleted:
         # As an ORM write would: the caller's pending changes first (their ids, their errors).
         session.flush()

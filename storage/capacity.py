@@ -22,6 +22,7 @@ the other. Call them at the start of a transaction of their own (a `database.ses
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -37,14 +38,20 @@ from bot.rules import capacity as rules
 from bot.rules.capacity import Outcome, Tally, Terms
 from storage import ledger
 from storage.broadcasts import Recipient
+from storage.db import unit_memo
 from storage.locks import hold, locked
 from storage.models import Officer, SignupState, TelegramBinding
+from storage.officers import officers_ahead
 from storage.types import utcnow
 
 Row = TypeVar("Row", bound=SQLModel)
 Parent = TypeVar("Parent", bound=SQLModel)
 
 OPEN_STATES = (SignupState.SIGNED, SignupState.WAITLISTED)
+
+# The kind (storage.db's unit memo) of facts read from sign-ups' attendance marks: a new
+# sign-up, whose mark is unset, leaves them true.
+ATTENDANCE = "attendance"
 
 
 @dataclass(frozen=True)
@@ -220,6 +227,10 @@ class _Statements:
     tallies: Any  # per parent and state (and group): rows, of several parents
     standings: Any  # parent, state and position of one officer's open rows on several parents
     other_starts: dict[tuple[bool, bool], Any]  # by (a reach around the start, open_at_most)
+    # Of several officers at once (a batch's presses, see `sign_up`): their rows on one
+    # parent, and `other_starts` led by the officer
+    rows_of: Any
+    others_of: dict[tuple[bool, bool], Any]
 
 
 _BUILT: dict[SignupTable[Any, Any], _Statements] = {}
@@ -240,16 +251,23 @@ def _built(table: SignupTable[Row, Parent]) -> _Statements:
     grouped = [state] + ([rows.c[table.group]] if table.group else [])
     parents = table.parent.__table__  # type: ignore[attr-defined]
     starts = parents.c[table.parent_starts]
-    base = (
-        sa_select(starts)
-        .join(rows, parent_key == parents.c.id)
-        .where(officer_key == bindparam("officer_id"), parent_key != bindparam("parent_id"))
-        .where(state.in_(OPEN_STATES))
-    )
-    if table.parent_status is not None:
-        base = base.where(parents.c[table.parent_status] == table.live_status)
-    if table.parent_scope is not None:
-        base = base.where(parents.c[table.parent_scope] == bindparam("scope"))
+
+    def elsewhere(*columns: Any) -> Any:
+        """The officers' open rows on other parents (in the parent's scope, if any)."""
+        found = (
+            sa_select(*columns, starts)
+            .join(rows, parent_key == parents.c.id)
+            .where(parent_key != bindparam("parent_id"), state.in_(OPEN_STATES))
+        )
+        if table.parent_status is not None:
+            found = found.where(parents.c[table.parent_status] == table.live_status)
+        if table.parent_scope is not None:
+            found = found.where(parents.c[table.parent_scope] == bindparam("scope"))
+        return found
+
+    base = elsewhere().where(officer_key == bindparam("officer_id"))
+    several = officer_key.in_(bindparam("officer_ids", expanding=True))
+    base_of = elsewhere(officer_key).where(several)
     near = and_(starts > bindparam("low"), starts < bindparam("high"))
     later = starts > bindparam("now")
     reaches = {(True, False): near, (False, True): later, (True, True): or_(later, near)}
@@ -282,6 +300,10 @@ def _built(table: SignupTable[Row, Parent]) -> _Statements:
             state.in_(OPEN_STATES),
         ),
         other_starts={key: base.where(reach) for key, reach in reaches.items()},
+        rows_of=sa_select(officer_key, rows.c.id, state, position).where(
+            parent_key == bindparam("parent_id"), several
+        ),
+        others_of={key: base_of.where(reach) for key, reach in reaches.items()},
     )
     _BUILT[table] = found
     return found
@@ -357,20 +379,161 @@ def _other_starts(
     now: datetime,
 ) -> list[datetime]:
     """Starts of the officer's other live places and waitlist places a limit may count (in the
-    parent's scope, if the table has one)."""
+    parent's scope, if the table has one), read after the officer's row is locked.
+
+    In a unit whose batch has more officers to come, their rows are locked (in id order) and
+    their starts read with the officer's, one statement each: kept in the unit's memo for
+    their own presses on this parent, until a write to either table (other than a sign-up on
+    this parent, which is not among them) or a rollback.
+    """
     assert terms.limits is not None
     span = rules.reach(terms.limits)
     counts_open = terms.limits.open_at_most is not None
     if span is None and not counts_open:
         return []  # no limit looks at any other sign-up
-    parameters: dict[str, Any] = {"officer_id": officer_id, "parent_id": parent_id, "now": now}
+    parameters: dict[str, Any] = {"parent_id": parent_id, "now": now}
     if span is not None:
         parameters["low"] = terms.starts_at - span
         parameters["high"] = terms.starts_at + span
     if table.parent_scope is not None:
         parameters["scope"] = getattr(parent, table.parent_scope)
-    statement = _built(table).other_starts[(span is not None, counts_open)]
-    return list(session.connection().execute(statement, parameters).scalars())
+    reach = (span is not None, counts_open)
+    memo = unit_memo(session)
+    ahead = officers_ahead(session) - {officer_id} if memo is not None else frozenset()
+    if memo is None:
+        hold(session, Officer, officer_id)
+        parameters["officer_id"] = officer_id
+        statement = _built(table).other_starts[reach]
+        return list(session.connection().execute(statement, parameters).scalars())
+    name = _name(table)
+    asked = (reach, parameters.get("low"), parameters.get("high"), parameters.get("scope"))
+    key = ("capacity.others", name, parent_id, officer_id, asked)
+    found: tuple[datetime, list[datetime]] | None = memo.get(key)
+    if found is not None and found[0] <= now:
+        # Read at an earlier `now`: a superset of the open ones, which the rules count by now.
+        return found[1]
+    officer_ids = sorted(ahead | {officer_id}) if found is None else [officer_id]
+    _hold_officers(session, officer_ids, memo)
+    statement = _built(table).others_of[reach]
+    starts: dict[int, list[datetime]] = {each: [] for each in officer_ids}
+    for each, start in session.connection().execute(
+        statement, {**parameters, "officer_ids": officer_ids}
+    ):
+        starts[int(each)].append(start)
+    tables = frozenset({name, _name_of(table.parent)})
+    for each, theirs in starts.items():
+        memo.put(
+            ("capacity.others", name, parent_id, each, asked),
+            (now, theirs),
+            tables,
+            kind=_kind("others", table, parent_id),
+        )
+    return starts[officer_id]
+
+
+_LOCKED_OFFICERS = "capacity.locked_officers"
+_LOCK_OFFICERS = (
+    sa_select(col(Officer.id))
+    .where(col(Officer.id).in_(bindparam("officer_ids", expanding=True)))
+    .order_by(col(Officer.id))
+    .with_for_update()
+)
+
+
+def _hold_officers(session: Session, officer_ids: Sequence[int], memo: Any) -> None:
+    """Lock the officers' rows until the unit ends, in id order, those not locked yet."""
+    if session.get_bind().dialect.name == "sqlite":
+        return  # a unit holds SQLite's write lock from its start (storage.locks)
+    held: frozenset[int] = memo.get(_LOCKED_OFFICERS, frozenset())
+    wanted = [each for each in officer_ids if each not in held]
+    if wanted:
+        session.connection().execute(_LOCK_OFFICERS, {"officer_ids": wanted}).all()
+        # Let go by a rollback only (which may undo the locks), not by writes.
+        memo.put(_LOCKED_OFFICERS, held | frozenset(wanted), frozenset())
+
+
+def _name(table: SignupTable[Any, Any]) -> str:
+    """The sign-up table's name in the database."""
+    return _name_of(table.model)
+
+
+def _name_of(model: type[SQLModel]) -> str:
+    return str(model.__tablename__)
+
+
+def _kind(what: str, table: SignupTable[Any, Any], parent_id: int) -> str:
+    """The kind (storage.db's unit memo) of facts about one parent's sign-ups, kept true by
+    `sign_up` itself."""
+    return f"{what}:{_name(table)}:{parent_id}"
+
+
+def _known_key(table: SignupTable[Any, Any], parent_id: int) -> tuple[str, str, int]:
+    return ("capacity.known", _name(table), parent_id)
+
+
+@dataclass
+class _Known:
+    """A parent's tally and highest position, and some officers' rows on it (None: no row),
+    as read under the parent's lock and brought up to date by the unit's sign-ups since."""
+
+    tally: Tally
+    last: int
+    mine: dict[int, _Mine | None]
+
+
+def _known_on(
+    session: Session, table: SignupTable[Row, Parent], parent_id: int, officer_id: int
+) -> tuple[Tally, int, _Mine | None]:
+    """`_counts_and_mine`; in a unit whose batch has more officers to come, the tally and all
+    their rows on the parent are read once (two statements) and kept in the unit's memo, where
+    `sign_up` keeps them up to date, until any other write to the sign-ups or a rollback."""
+    memo = unit_memo(session)
+    if memo is None:
+        return _counts_and_mine(session, table, parent_id, officer_id)
+    key = _known_key(table, parent_id)
+    known: _Known | None = memo.get(key)
+    if known is None:
+        ahead = officers_ahead(session) - {officer_id}
+        if not ahead:
+            return _counts_and_mine(session, table, parent_id, officer_id)
+        tally, last = _counts(session, table, parent_id)
+        officer_ids = sorted(ahead | {officer_id})
+        mine: dict[int, _Mine | None] = dict.fromkeys(officer_ids)
+        parameters = {"parent_id": parent_id, "officer_ids": officer_ids}
+        for each, row_id, state, position in session.connection().execute(
+            _built(table).rows_of, parameters
+        ):
+            mine[int(each)] = _Mine(int(row_id), str(state), int(position))
+        known = _Known(tally, last, mine)
+        memo.put(key, known, frozenset({_name(table)}), kind=_kind("signups", table, parent_id))
+    elif officer_id not in known.mine:
+        known.tally, known.last, known.mine[officer_id] = _counts_and_mine(
+            session, table, parent_id, officer_id
+        )
+    return known.tally, known.last, known.mine[officer_id]
+
+
+def _joined(
+    session: Session,
+    table: SignupTable[Row, Parent],
+    parent_id: int,
+    officer_id: int,
+    mine: _Mine,
+    group: str | None,
+) -> None:
+    """Count the officer's new row in the unit's memo of the parent, if it keeps one."""
+    memo = unit_memo(session)
+    known: _Known | None = None if memo is None else memo.get(_known_key(table, parent_id))
+    if known is None:
+        return
+    if mine.state == SignupState.WAITLISTED:
+        known.tally = Tally(
+            known.tally.signed, known.tally.waitlisted + 1, known.tally.signed_by_group
+        )
+    else:
+        known.tally = known.tally.plus(group)
+    known.last = max(known.last, mine.position)
+    known.mine[officer_id] = mine
 
 
 def sign_up(
@@ -408,7 +571,7 @@ def sign_up(
     connection = session.connection()
     # Under the parent's lock nothing of its sign-ups changes until the transaction ends: the
     # counts read now still hold after the limits' reads.
-    counts, last, mine = _counts_and_mine(session, table, parent_id, officer_id)
+    counts, last, mine = _known_on(session, table, parent_id, officer_id)
     current = None if mine is None else mine.state
     if mine is not None and current in OPEN_STATES:
         outcome = rules.decide_join(current, fits=False, waitlist=terms.places.waitlist)
@@ -420,7 +583,6 @@ def sign_up(
     if terms.limits is not None:
         # Read after the officer's row is locked, in a statement of its own: a statement that
         # waited for the lock would still read what its start saw (PostgreSQL's READ COMMITTED).
-        hold(session, Officer, officer_id)
         others = _other_starts(session, table, parent, parent_id, officer_id, terms, now)
         within = rules.within_limits(terms.limits, terms.starts_at, others, now)
     fits = within and rules.has_place(terms.places, counts, group)
@@ -438,9 +600,21 @@ def sign_up(
         row = table.model(**{table.parent_key: parent_id, table.officer_key: officer_id}, **values)
         columns = table.model.__table__.columns  # type: ignore[attr-defined]
         written = {c.name: getattr(row, c.name) for c in columns if not c.primary_key}
-        row.id = connection.execute(statements.insert, written).scalar_one()
+        memo = unit_memo(session)
+        # This one new row, unmarked, changes no other officer's row, no other parent's sign-ups
+        # and no attendance: what the unit's memo holds of them stays, and `_joined` counts it.
+        with (
+            memo.keeping(
+                _kind("signups", table, parent_id), _kind("others", table, parent_id), ATTENDANCE
+            )
+            if memo is not None
+            else contextlib.nullcontext()
+        ):
+            new_id = int(connection.execute(statements.insert, written).scalar_one())
+        row.id = new_id
         # Known to the ORM as the stored row (an add would update it, not insert it again).
         make_transient_to_detached(row)
+        _joined(session, table, parent_id, officer_id, _Mine(new_id, state, last + 1), group)
     else:  # signed up before and cancelled: back at the end of the line
         again = session.get(table.model, mine.id, populate_existing=True)
         assert again is not None

@@ -102,6 +102,8 @@ class _Unit:
     memo: _Memo = field(default_factory=lambda: _Memo())
     # The session blocks open in the unit, innermost last (see `Database.session`).
     blocks: list[_Block] = field(default_factory=list)
+    # Rows written at the unit's end, each with the blocks open when it came (see `defer_insert`).
+    deferred: list[tuple[Any, dict[str, Any], tuple[_Block, ...]]] = field(default_factory=list)
     numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def owned_here(self) -> bool:
@@ -119,21 +121,37 @@ class _Block:
 
 class _Memo:
     """Values read once for a unit's updates, each let go when a table it was read from is
-    written in the unit, or when a block of the unit rolls back."""
+    written in the unit, or when a block of the unit rolls back.
+
+    A value may name the kind of fact it is: a writer that keeps such facts true itself (it
+    knows what its write changes, and updates them) writes under `keeping`, and they stay.
+    """
 
     def __init__(self) -> None:
-        self._values: dict[Any, tuple[frozenset[str], Any]] = {}
+        self._values: dict[Any, tuple[frozenset[str], Any, str | None]] = {}
+        self._kept: frozenset[str] = frozenset()
 
     def get(self, key: Any, default: Any = None) -> Any:
         found = self._values.get(key)
         return default if found is None else found[1]
 
-    def put(self, key: Any, value: Any, tables: frozenset[str]) -> None:
-        self._values[key] = (tables, value)
+    def put(self, key: Any, value: Any, tables: frozenset[str], kind: str | None = None) -> None:
+        self._values[key] = (tables, value, kind)
 
     def pop(self, key: Any, default: Any = None) -> Any:
         found = self._values.pop(key, None)
         return default if found is None else found[1]
+
+    @contextmanager
+    def keeping(self, *kinds: str) -> Iterator[None]:
+        """Writes made inside leave values of these kinds alone: the writer vouches that they
+        still hold afterwards (or brings them up to date itself)."""
+        before = self._kept
+        self._kept = before | frozenset(kinds)
+        try:
+            yield
+        finally:
+            self._kept = before
 
     def written(self, statement: str) -> None:
         """Let go of what was read from the table `statement` writes to."""
@@ -141,7 +159,9 @@ class _Memo:
             return
         target = _WRITE_TARGET.match(statement)
         table = (target.group(2) or target.group(1)).lower() if target else None
-        for key, (tables, _) in list(self._values.items()):
+        for key, (tables, _, kind) in list(self._values.items()):
+            if kind is not None and kind in self._kept:
+                continue
             # A write whose table is not recognised lets everything go.
             if table is None or table in tables:
                 del self._values[key]
@@ -234,6 +254,9 @@ def _undo(unit: _Unit, block: _Block) -> None:
     """Undo the block's writes; the unit's scratch and memo may hold what they wrote."""
     unit.scratch.clear()
     unit.memo.clear()
+    unit.deferred[:] = [
+        row for row in unit.deferred if not any(open_then is block for open_then in row[2])
+    ]
     if block.made:
         # The savepoint stays: the block may go on writing.
         unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
@@ -268,6 +291,31 @@ def unit_memo(session: Session) -> _Memo | None:
     if unit is None or session.bind is not unit.connection or not unit.owned_here():
         return None
     return unit.memo
+
+
+def defer_insert(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """Leave a row of `table` (a Core table) to be written when the unit commits, with the
+    unit's other such rows in one statement a table; dropped if a block open now rolls back.
+    False outside a unit: the caller writes it now.
+
+    For rows nothing reads back while the unit runs (the audit log): each would otherwise cost
+    the update a statement of its own.
+    """
+    unit = _current_unit.get()
+    if unit is None or session.bind is not unit.connection or not unit.owned_here():
+        return False
+    unit.deferred.append((table, values, tuple(unit.blocks)))
+    return True
+
+
+def _write_deferred(unit: _Unit) -> None:
+    """Write the unit's deferred rows, in the order they came, one statement a table."""
+    by_table: dict[Any, list[dict[str, Any]]] = {}
+    for table, values, _ in unit.deferred:
+        by_table.setdefault(table, []).append(values)
+    unit.deferred.clear()
+    for table, rows in by_table.items():
+        unit.connection.execute(table.insert(), rows)
 
 
 _current_unit: ContextVar[_Unit | None] = ContextVar("nuanjing_unit", default=None)
@@ -362,6 +410,7 @@ class Database:
                 ) as session:
                     yield session
                     session.flush()
+                _write_deferred(unit)
                 connection.commit()
             except BaseException:
                 connection.rollback()

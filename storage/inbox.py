@@ -111,6 +111,10 @@ def _store_statement(dialect: str) -> Any:
 
 _HANDLED_AT = select(_inbox.c.handled_at).where(_inbox.c.update_id == bindparam("update_id"))
 _ADD_REPLY = insert(_pending).returning(_pending.c.id, sort_by_parameter_order=True)
+# SQLite: SQLAlchemy keeps the order above by inserting one row a statement there. Rows of one
+# INSERT get their ids in the order of its VALUES (each the highest so far plus one, under
+# the unit's write lock), so the ids sorted are in that order, from one statement.
+_ADD_REPLY_SQLITE = insert(_pending).returning(_pending.c.id)
 _FORGET = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -195,7 +199,10 @@ def add_replies_of(
         {"update_id": update_id, "payload": payload, "on_sent": on_sent, "created_at": now}
         for update_id, payload, on_sent in replies
     ]
-    return list(session.connection().execute(_ADD_REPLY, rows).scalars())
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        return sorted(connection.execute(_ADD_REPLY_SQLITE, rows).scalars())
+    return list(connection.execute(_ADD_REPLY, rows).scalars())
 
 
 def pending_replies(session: Session) -> list[PendingReply]:

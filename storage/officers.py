@@ -101,6 +101,19 @@ def bound_with_roles(session: Session, telegram_user_id: int) -> Caller | None:
     return rows[0][0], frozenset(str(role) for _, role in rows if role is not None)
 
 
+def officers_ahead(session: Session) -> frozenset[int]:
+    """The officers whose updates the unit has read the callers of and not yet handled (empty
+    outside a unit, or once a write let them go): what one update may read for the rest of
+    its batch too, in the same statement."""
+    memo = unit_memo(session)
+    callers: dict[int, Caller | None] | None = None if memo is None else memo.get(_CALLERS)
+    if not callers:
+        return frozenset()
+    return frozenset(
+        found[0].id for found in callers.values() if found is not None and found[0].id is not None
+    )
+
+
 def _callers_of(session: Session, telegram_user_ids: frozenset[int]) -> dict[int, Caller | None]:
     """`bound_with_roles` of each account, strangers None, in one statement."""
     rows = session.execute(_CALLERS_OF, {"telegram_user_ids": sorted(telegram_user_ids)}).all()

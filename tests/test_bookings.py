@@ -293,6 +293,101 @@ async def test_a_batchs_presses_read_their_locked_slot_once(database: Database) 
     ]
 
 
+def _reads(statements: list[str]) -> dict[str, int]:
+    """The reads a booking press makes, by what they ask."""
+    counted = {"missed": 0, "tally": 0, "rows": 0, "others": 0, "officer locks": 0}
+    for statement in statements:
+        if "booking.attended IS" in statement:
+            counted["missed"] += 1
+        elif statement.startswith("SELECT booking.state"):
+            counted["tally"] += 1
+        elif statement.startswith("SELECT booking.officer_id, booking.id"):
+            counted["rows"] += 1
+        elif "booking.slot_id !=" in statement:
+            counted["others"] += 1
+        elif statement.startswith("SELECT officer.id") and "FOR UPDATE" in statement:
+            counted["officer locks"] += 1
+    return counted
+
+
+def _read_counts(missed: int, tally: int, rows: int, others: int, locks: int) -> dict[str, int]:
+    return {
+        "missed": missed,
+        "tally": tally,
+        "rows": rows,
+        "others": others,
+        "officer locks": locks,
+    }
+
+
+async def test_a_batchs_presses_are_decided_on_what_its_first_press_read(
+    database: Database,
+) -> None:
+    """In a unit whose callers were read together (a batch of presses), the first press on a
+    slot reads the tally, every caller's row, missed days and other bookings for them all; the
+    presses after it are decided on that, kept up to date by their own bookings, until another
+    write to the bookings (a cancellation) has the next press read again."""
+    people = _people(database, 7)
+    first, second = _slot(HEALTH), _slot(HEALTH, index=1)
+    first_id, _ = _slot_id(database, HEALTH, first), _slot_id(database, HEALTH, second)
+    # 会员7 missed a booking last week.
+    missed = _slot(HEALTH, MONDAY - timedelta(days=7))
+    missed_id = _slot_id(database, HEALTH, missed)
+    assert _book(database, HEALTH, missed_id, people[6], missed.start - timedelta(days=1))[0] == (
+        Outcome.SIGNED
+    )
+    with database.session() as session:
+        assert bookings.mark_attendance(session, missed_id, people[6].id or 0, False)
+    since = NOW - timedelta(days=120)
+    statements: list[str] = []
+
+    def listen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def press(n: int, slot: slot_rules.Slot) -> tuple[Outcome, int | None, int]:
+        """One caller's update: its caller taken, its missed days, its press."""
+        officer = people[n]
+        with database.session() as session:
+            assert officers.bound_with_roles(session, 7_901 + n) is not None
+            days = bookings.missed_days(session, HEALTH.key, officer.id or 0, since)
+        return (*_pressed(database, HEALTH, slot, officer), len(days))
+
+    event.listen(database.engine, "before_cursor_execute", listen)
+    locks = 1 if database.dialect == "postgresql" else 0  # SQLite's unit holds its write lock
+    try:
+        with database.unit():
+            with database.session() as session:
+                officers.expect_callers(session, [7_901 + n for n in range(7)])
+            assert press(0, first) == (Outcome.SIGNED, None, 0)
+            assert _reads(statements) == _read_counts(1, 1, 1, 1, locks)
+            assert press(1, first) == (Outcome.SIGNED, None, 0)
+            # Another slot: its own tally and rows; the first slot's booking counts as open.
+            assert press(0, second) == (Outcome.LIMIT, None, 0)
+            assert press(2, first) == (Outcome.SIGNED, None, 0)
+            assert press(3, first) == (Outcome.WAITLISTED, 1, 0)
+            assert press(4, first) == (Outcome.WAITLISTED, 2, 0)
+            assert _reads(statements) == _read_counts(1, 2, 2, 2, locks)
+            # 会员2 cancels: 会员4 moves up, and the next press reads again.
+            left = _cancel(database, HEALTH, first_id, people[1])
+            assert left.promoted == people[3].id
+            statements.clear()
+            assert press(5, first) == (Outcome.WAITLISTED, 2, 0)
+            assert press(6, first) == (Outcome.WAITLISTED, 3, 1)
+            assert _reads(statements) == _read_counts(1, 1, 1, 1, 0)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+    assert _states(database, first_id) == [
+        ("会员1", "signed"),
+        ("会员2", "cancelled"),
+        ("会员3", "signed"),
+        ("会员4", "signed"),
+        ("会员5", "waitlisted"),
+        ("会员6", "waitlisted"),
+        ("会员7", "waitlisted"),
+    ]
+    assert _states(database, _slot_id(database, HEALTH, second)) == []
+
+
 def _add_undone(session: Session) -> None:
     session.add(AuditEntry(at=NOW, actor="test", action="undone", target="", detail="{}"))
     session.flush()

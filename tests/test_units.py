@@ -10,10 +10,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlalchemy import event
+from sqlmodel import Session, col, select
 
+from storage import audit
 from storage.db import Database
-from storage.models import Lease
+from storage.models import AuditEntry, Lease
 from storage.types import utcnow
 
 
@@ -144,3 +146,79 @@ def test_a_write_lets_go_what_was_read_from_its_table(statement: str, kept: set[
     memo.put("lease", 3, frozenset({"lease"}))
     memo.written(statement)
     assert {key for key in ("officer", "roles", "lease") if memo.get(key) is not None} == kept
+
+
+def test_a_writer_keeps_the_kinds_it_vouches_for() -> None:
+    """Values of a kind the writer keeps stay through its write (it brings them up to date
+    itself); other values read from that table go, and outside `keeping` so do those."""
+    from storage.db import _Memo
+
+    memo = _Memo()
+    memo.put("tally", 1, frozenset({"booking"}), kind="signups:booking:7")
+    memo.put("missed", 2, frozenset({"booking", "service_slot"}), kind="attendance")
+    memo.put("other slot", 3, frozenset({"booking"}), kind="signups:booking:8")
+    memo.put("slot", 4, frozenset({"service_slot"}))
+    insert = "INSERT INTO booking (slot_id) VALUES (?)"
+    with memo.keeping("signups:booking:7", "attendance"):
+        memo.written(insert)
+    assert {key for key in ("tally", "missed", "other slot", "slot") if memo.get(key)} == {
+        "tally",
+        "missed",
+        "slot",
+    }
+    memo.written(insert)
+    assert {key for key in ("tally", "missed", "slot") if memo.get(key)} == {"slot"}
+
+
+def _audited(database: Database, action: str) -> None:
+    with database.session() as session:
+        audit.record(session, actor="test", action=action)
+
+
+async def test_a_units_audit_entries_are_written_at_its_end_in_one_statement(
+    database: Database,
+) -> None:
+    """Entries a unit records wait for its end and go in one INSERT; those of a block that
+    rolls back (or of blocks inside it) are dropped with its writes."""
+    inserts: list[str] = []
+
+    def listen(*args: object) -> None:
+        if str(args[2]).startswith("INSERT INTO audit_entry"):
+            inserts.append(str(args[2]))
+
+    event.listen(database.engine, "before_cursor_execute", listen)
+    try:
+        with database.unit() as unit:
+            audit.record(unit, actor="test", action="the unit's own")
+            _audited(database, "a block's")
+            with pytest.raises(Refused), database.session() as failing:
+                audit.record(failing, actor="test", action="undone")
+                _audited(database, "undone inside")
+                raise Refused
+            with database.session() as outer:
+                audit.record(outer, actor="test", action="outer")
+                with pytest.raises(Refused), database.session() as inner:
+                    audit.record(inner, actor="test", action="undone inner")
+                    raise Refused
+            with database.session() as session:
+                audit.record(session, actor="test", action="rolled back")
+                session.rollback()
+                audit.record(session, actor="test", action="after the rollback")
+            assert inserts == [], "nothing written before the unit's end"
+            assert unit.exec(select(AuditEntry)).all() == []
+        with pytest.raises(Refused), database.unit() as unit:
+            audit.record(unit, actor="test", action="of a unit that fails")
+            raise Refused
+    finally:
+        event.remove(database.engine, "before_cursor_execute", listen)
+    assert len(inserts) == 1
+    with database.session() as session:
+        written = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
+        # Outside a unit an entry is written at once, and comes back with its id.
+        assert audit.record(session, actor="test", action="at once").id is not None
+    assert [entry.action for entry in written] == [
+        "the unit's own",
+        "a block's",
+        "outer",
+        "after the rollback",
+    ]
