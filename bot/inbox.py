@@ -53,7 +53,7 @@ from bot.broadcast import may_have_arrived
 from storage import appeals, bindings, broadcasts, officers
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
-from storage.db import Database, DatabaseBusy, unit_scratch
+from storage.db import Database, DatabaseBusy, unit_failure, unit_scratch
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -706,8 +706,9 @@ class Inbox:
                 if scratch is not None:
                     scratch.clear()
                 journal = await self._run_handlers(entry.update, entry.coroutine)
-                if journal.error is not None:
-                    raise HandlerFailed(journal.error)
+                error = journal.error or unit_failure(session)
+                if error is not None:
+                    raise HandlerFailed(error)
                 ran.append((journal, []))
             outcomes = self._with_stored_replies(session, batch, ran, started)
             struck = self._strike(session)
@@ -817,8 +818,9 @@ class Inbox:
                     replies = self._pending_of(session, update.update_id)
                 else:
                     journal = await self._run_handlers(update, coroutine)
-                    if journal.error is not None:
-                        raise HandlerFailed(journal.error)
+                    error = journal.error or unit_failure(session)
+                    if error is not None:
+                        raise HandlerFailed(error)
                     replies = self._stored_replies(session, update.update_id, journal)
                 struck = self._strike(session)
             except BaseException:

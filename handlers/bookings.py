@@ -434,7 +434,8 @@ async def _book(
     booking: Booking | None = None
     position: int | None = None
     outcome: Outcome | None = None
-    with found.database.session() as session:
+    # The busiest block (a rush for new places): no savepoint, as nothing here catches its errors.
+    with found.database.session(savepoint=False) as session:
         row = booking_storage.slot_row(
             session, service.key, slot.start, slot.end, service.places_per_slot, lock=True
         )

@@ -104,6 +104,8 @@ class _Unit:
     blocks: list[_Block] = field(default_factory=list)
     # Rows written at the unit's end, each with the blocks open when it came (see `defer_insert`).
     deferred: list[tuple[Any, dict[str, Any], tuple[_Block, ...]]] = field(default_factory=list)
+    # Why the unit can only fail now (a block without a savepoint left writes it could not undo).
+    failures: list[BlockNotUndone] = field(default_factory=list)
     numbers: Iterator[int] = field(default_factory=itertools.count)
 
     def owned_here(self) -> bool:
@@ -113,10 +115,18 @@ class _Unit:
 @dataclass
 class _Block:
     """A `Database.session()` block inside a unit. Its savepoint is made just before its first
-    write: most blocks only read, and a savepoint through the ORM costs more than the read."""
+    write: most blocks only read, and a savepoint through the ORM costs more than the read.
+    A block opened with `savepoint=False` makes none (see `Database.session`)."""
 
     name: str
-    made: bool = False
+    savepoint: bool = True
+    made: bool = False  # its savepoint is made
+    wrote: bool = False  # it, or a block inside it, has written
+
+
+class BlockNotUndone(Exception):
+    """A block without a savepoint raised (or rolled back) after writing: its writes cannot be
+    undone alone, so its unit fails as a whole."""
 
 
 class _Memo:
@@ -199,18 +209,20 @@ def _savepoint_before_write(
     if statement.lstrip()[:9].upper().startswith(_READS + _SAVEPOINTS):
         return
     unit.memo.written(statement)
-    if not unit.blocks or unit.blocks[-1].made:
+    if not unit.blocks or unit.blocks[-1].wrote:
         return
     for block in unit.blocks:
-        if not block.made:
-            cursor.execute(f"SAVEPOINT {block.name}")
-            block.made = True
+        if not block.wrote:
+            block.wrote = True
+            if block.savepoint:
+                cursor.execute(f"SAVEPOINT {block.name}")
+                block.made = True
 
 
-def _block_of(unit: _Unit) -> Iterator[Session]:
+def _block_of(unit: _Unit, savepoint: bool) -> Iterator[Session]:
     """A session block of the unit: its writes are undone if the block raises, the rest of the
     unit's are not (a savepoint, made before its first write: `_savepoint_before_write`)."""
-    block = _Block(f"nj_block_{next(unit.numbers)}")
+    block = _Block(f"nj_block_{next(unit.numbers)}", savepoint)
     unit.blocks.append(block)
     # The session never commits the unit's transaction; its rollback() goes back to the block's
     # savepoint; a failed flush rolls the whole unit back (no handler goes on after a database
@@ -260,6 +272,16 @@ def _undo(unit: _Unit, block: _Block) -> None:
     if block.made:
         # The savepoint stays: the block may go on writing.
         unit.connection.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {block.name}")
+    elif block.wrote:
+        unit.failures.append(BlockNotUndone(f"{block.name} wrote and then failed"))
+
+
+def unit_failure(session: Session) -> BlockNotUndone | None:
+    """Why the unit `session` belongs to can only fail now, if it can (None outside a unit)."""
+    unit = _current_unit.get()
+    if unit is None or session.bind is not unit.connection or not unit.failures:
+        return None
+    return unit.failures[0]
 
 
 def in_unit(session: Session) -> bool:
@@ -365,16 +387,22 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, *, savepoint: bool = True) -> Iterator[Session]:
         """A session that commits on success and rolls back on error.
 
         Inside a unit (an update being handled, see `unit`) the session is a savepoint of the
         unit's transaction: its commit and rollback keep their meaning for the block, and
         nothing is durable until the unit commits.
+
+        `savepoint=False`, for a block on the busiest path whose errors its handler does not
+        catch: the block makes no savepoint (a round trip before its first write, on
+        PostgreSQL), and if it raises or rolls back after writing, its unit fails as a whole
+        (`BlockNotUndone`; the inbox then handles the batch's updates one by one). Outside a
+        unit it changes nothing.
         """
         unit = _current_unit.get()
         if unit is not None and unit.database is self and unit.owned_here():
-            yield from _block_of(unit)
+            yield from _block_of(unit, savepoint)
             return
         with Session(self.engine, expire_on_commit=False) as session:
             try:
@@ -410,6 +438,8 @@ class Database:
                 ) as session:
                     yield session
                     session.flush()
+                if unit.failures:
+                    raise unit.failures[0]
                 _write_deferred(unit)
                 connection.commit()
             except BaseException:

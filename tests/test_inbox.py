@@ -29,7 +29,7 @@ from storage import broadcasts, conversations
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
 from storage.db import Database
-from storage.models import CareCase, InboxUpdate, PendingReply
+from storage.models import CareCase, InboxUpdate, Lease, PendingReply
 from storage.types import utcnow
 from tests.conftest import TEST_SECRET_KEY, TEST_TOKEN, BotHarness, add_officer, bot_settings
 from tests.dialogs import Dialog, Person, Press, edits, says
@@ -365,6 +365,43 @@ async def test_a_failure_in_a_batch_keeps_nothing_of_it_and_each_goes_again_alon
     assert "王建国" in wang_card.text and "赵红梅" in zhao_card.text
     assert await bot.client.history(people[1].as_user()) == []
     with bot.database.session() as session:
+        assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
+
+
+async def test_a_block_without_a_savepoint_that_fails_after_writing_fails_its_update(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler catches the error of a block that makes no savepoint, after the block wrote:
+    its writes cannot be undone alone, so the batch is rolled back whole and each update goes
+    again alone, where that one fails; the others are answered once, and nothing of the failed
+    block is kept."""
+    people = _three_officers(bot.database)
+    await bot.meet(*people)
+    from handlers import profile
+
+    card = profile.profile_card
+
+    def caught_for_li(officer: Any, **kwargs: Any) -> str:
+        if officer.name == "李卫东":
+            try:
+                with bot.database.session(savepoint=False) as session:
+                    session.add(Lease(name="half-done", holder="li", expires_at=utcnow()))
+                    session.flush()
+                    raise ValueError("an error the handler catches")
+            except ValueError:
+                pass
+        return card(officer, **kwargs)
+
+    monkeypatch.setattr(profile, "profile_card", caught_for_li)
+    updates = [_start_update(715_000 + n, person, "/me") for n, person in enumerate(people)]
+    claims = await _handle_at_once(bot, updates)
+    assert claims == [3, 1, 1, 1], "the batch's claim, then each alone"
+    (wang_card,) = await bot.client.history(WANG.as_user())
+    (zhao_card,) = await bot.client.history(people[2].as_user())
+    assert "王建国" in wang_card.text and "赵红梅" in zhao_card.text
+    assert await bot.client.history(people[1].as_user()) == []
+    with bot.database.session() as session:
+        assert session.exec(select(Lease)).all() == []
         assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
 
 

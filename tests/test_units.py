@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from storage import audit
-from storage.db import Database
+from storage.db import BlockNotUndone, Database, unit_failure
 from storage.models import AuditEntry, Lease
 from storage.types import utcnow
 
@@ -222,3 +222,37 @@ async def test_a_units_audit_entries_are_written_at_its_end_in_one_statement(
         "outer",
         "after the rollback",
     ]
+
+
+async def test_a_block_without_a_savepoint_writes_in_the_unit_or_fails_it(
+    database: Database,
+) -> None:
+    """`savepoint=False`: no savepoint before the block's writes; raising before any write
+    leaves the unit as it was, raising after one fails the whole unit (nothing kept), and a
+    block inside it keeps its own savepoint."""
+    from storage import db
+
+    def innermost() -> db._Block:
+        unit = db._current_unit.get()
+        assert unit is not None
+        return unit.blocks[-1]
+
+    with database.unit() as unit:
+        with database.session(savepoint=False) as session:
+            _add(session, "kept")
+            assert (innermost().wrote, innermost().made) == (True, False)
+            _inner_raises(database)
+        with pytest.raises(Refused), database.session(savepoint=False) as session:
+            session.exec(select(Lease)).all()
+            raise Refused
+        assert unit_failure(unit) is None
+        assert sorted(unit.exec(select(Lease.name)).all()) == ["kept", "outer"]
+    assert _names(database) == ["kept", "outer"]
+    with pytest.raises(BlockNotUndone), database.unit() as unit:
+        _add(unit, "first")
+        with pytest.raises(Refused), database.session(savepoint=False) as session:
+            _add(session, "written")
+            raise Refused
+        assert isinstance(unit_failure(unit), BlockNotUndone)
+        _add(unit, "after")
+    assert _names(database) == ["kept", "outer"]
