@@ -339,6 +339,21 @@ async def test_updates_waiting_together_are_handled_in_one_transaction(bot: BotH
         assert inbox_storage.count_waiting(session) == 0
 
 
+async def _li_fails_alone(bot: BotHarness, people: list[Person], first_update_id: int) -> None:
+    """The three officers send /me at once, and 李卫东's handler fails: the batch is taken by one
+    claim and each update again alone; the others get their cards, 李卫东 nothing, and every
+    update counts as handled."""
+    updates = [_start_update(first_update_id + n, person, "/me") for n, person in enumerate(people)]
+    claims = await _handle_at_once(bot, updates)
+    assert claims == [3, 1, 1, 1], "the batch's claim, then each alone"
+    (wang_card,) = await bot.client.history(WANG.as_user())
+    (zhao_card,) = await bot.client.history(people[2].as_user())
+    assert "王建国" in wang_card.text and "赵红梅" in zhao_card.text
+    assert await bot.client.history(people[1].as_user()) == []
+    with bot.database.session() as session:
+        assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
+
+
 async def test_a_failure_in_a_batch_keeps_nothing_of_it_and_each_goes_again_alone(
     bot: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -357,15 +372,7 @@ async def test_a_failure_in_a_batch_keeps_nothing_of_it_and_each_goes_again_alon
         return card(officer, **kwargs)
 
     monkeypatch.setattr(profile, "profile_card", broken_for_li)
-    updates = [_start_update(710_000 + n, person, "/me") for n, person in enumerate(people)]
-    claims = await _handle_at_once(bot, updates)
-    assert claims == [3, 1, 1, 1], "the batch's claim, then each alone"
-    (wang_card,) = await bot.client.history(WANG.as_user())
-    (zhao_card,) = await bot.client.history(people[2].as_user())
-    assert "王建国" in wang_card.text and "赵红梅" in zhao_card.text
-    assert await bot.client.history(people[1].as_user()) == []
-    with bot.database.session() as session:
-        assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
+    await _li_fails_alone(bot, people, first_update_id=710_000)
 
 
 async def test_a_block_without_a_savepoint_that_fails_after_writing_fails_its_update(
@@ -393,16 +400,9 @@ async def test_a_block_without_a_savepoint_that_fails_after_writing_fails_its_up
         return card(officer, **kwargs)
 
     monkeypatch.setattr(profile, "profile_card", caught_for_li)
-    updates = [_start_update(715_000 + n, person, "/me") for n, person in enumerate(people)]
-    claims = await _handle_at_once(bot, updates)
-    assert claims == [3, 1, 1, 1], "the batch's claim, then each alone"
-    (wang_card,) = await bot.client.history(WANG.as_user())
-    (zhao_card,) = await bot.client.history(people[2].as_user())
-    assert "王建国" in wang_card.text and "赵红梅" in zhao_card.text
-    assert await bot.client.history(people[1].as_user()) == []
+    await _li_fails_alone(bot, people, first_update_id=715_000)
     with bot.database.session() as session:
         assert session.exec(select(Lease)).all() == []
-        assert inbox_storage.count_waiting(session) == 0, "the failed one counts as handled"
 
 
 async def test_a_reader_that_caught_up_never_stops_the_inbox(bot: BotHarness) -> None:
