@@ -22,11 +22,11 @@ _INSERT = insert(_audit).returning(_audit.c.id)
 
 def record(
     session: Session, *, actor: str, action: str, target: str = "", **detail: object
-) -> AuditEntry:
+) -> AuditEntry | None:
     """Write one audit entry in the caller's transaction; the entry, detached from the session.
 
     In a unit (an update being handled) the entry is written when the unit commits, with the
-    unit's others in one statement (storage.db.defer_insert), and comes back without its id.
+    unit's others in one statement (storage.db.defer_insert), and None comes back.
     """
     values: dict[str, Any] = {
         "at": utcnow(),
@@ -36,7 +36,7 @@ def record(
         "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
     }
     if defer_insert(session, _audit, values):
-        return AuditEntry(**values)
+        return None
     if session.new or session.dirty or session.deleted:
         # As an ORM write would: the caller's pending changes first (their ids, their errors).
         session.flush()

@@ -96,7 +96,9 @@ def slot_row(
     lock: bool = False,
 ) -> ServiceSlot:
     """The slot's row, written now if this is its first booking (or closing); with `lock`, read
-    fresh and locked until the transaction ends (storage.locks), as `book` wants it."""
+    fresh and locked until the transaction ends (storage.locks), as `book` wants it. In a unit,
+    a locked row is one detached copy shared by the batch's presses on the slot: read it only
+    (a change goes through the slots' own functions, whose write lets the copy go)."""
     found = _slot_at(session, service_key, starts_at, lock=lock)
     if found is not None:
         return found  # the common case: read, not written
@@ -140,16 +142,16 @@ def _slot_at(
     memo = unit_memo(session)
     key = ("bookings.locked_slot", service_key, starts_at)
     if memo is not None:
-        values = memo.get(key)
-        if values is not None:
+        kept: ServiceSlot | None = memo.get(key)
+        if kept is not None:
             # Locked by this unit since it was read, and written by nobody since: as read then.
-            kept = ServiceSlot(**values)
-            make_transient_to_detached(kept)
             return kept
     found = locked_first(session, ServiceSlot, _SLOT_AT, parameters)
     if found is not None and memo is not None:
         # The batch's other presses on this slot read it from here.
-        memo.put(key, found.model_dump(), _SLOT_TABLES)
+        kept = ServiceSlot(**found.model_dump())
+        make_transient_to_detached(kept)
+        memo.put(key, kept, _SLOT_TABLES)
     return found
 
 

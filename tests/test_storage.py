@@ -152,6 +152,7 @@ def test_timestamps_round_trip_in_utc(database: Database) -> None:
         )
     with database.session() as session:
         entry = audit.record(session, actor="cli", action="test")
+    assert entry is not None, "written at once outside a unit"
     with database.session() as session:
         (stored,) = audit.recent(session, action="test")
         assert stored.at.tzinfo is not None and stored.at.utcoffset() == timedelta(0)

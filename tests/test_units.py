@@ -189,7 +189,7 @@ async def test_a_units_audit_entries_are_written_at_its_end_in_one_statement(
     event.listen(database.engine, "before_cursor_execute", listen)
     try:
         with database.unit() as unit:
-            audit.record(unit, actor="test", action="the unit's own")
+            assert audit.record(unit, actor="test", action="the unit's own") is None
             _audited(database, "a block's")
             with pytest.raises(Refused), database.session() as failing:
                 audit.record(failing, actor="test", action="undone")
@@ -215,7 +215,8 @@ async def test_a_units_audit_entries_are_written_at_its_end_in_one_statement(
     with database.session() as session:
         written = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
         # Outside a unit an entry is written at once, and comes back with its id.
-        assert audit.record(session, actor="test", action="at once").id is not None
+        entry = audit.record(session, actor="test", action="at once")
+        assert entry is not None and entry.id is not None
     assert [entry.action for entry in written] == [
         "the unit's own",
         "a block's",
