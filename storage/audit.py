@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from storage.db import defer_insert
 from storage.models import AuditEntry
-from storage.types import utcnow
+from storage.types import stored_row, utcnow
 
 _audit = AuditEntry.__table__  # type: ignore[attr-defined]
 # Built once and run without the ORM's unit of work: nearly every change writes one, and an ORM
@@ -41,9 +40,7 @@ def record(
         # As an ORM write would: the caller's pending changes first (their ids, their errors).
         session.flush()
     entry_id = session.connection().execute(_INSERT, values).scalar_one()
-    entry = AuditEntry(id=entry_id, **values)
-    make_transient_to_detached(entry)  # the stored row, as the ORM would know it
-    return entry
+    return stored_row(AuditEntry, {**values, "id": entry_id})
 
 
 def recent(

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from bot.rules.capacity import Limits, PerPeriod, Places, Terms, Week
@@ -39,7 +38,7 @@ from storage.models import (
     TelegramBinding,
 )
 from storage.officers import officers_ahead
-from storage.types import utcnow
+from storage.types import stored_row, utcnow
 from storage.upsert import insert_for
 
 BOOKINGS: capacity.SignupTable[Booking, ServiceSlot] = capacity.SignupTable(
@@ -149,9 +148,7 @@ def _slot_at(
     found = locked_first(session, ServiceSlot, _SLOT_AT, parameters)
     if found is not None and memo is not None:
         # The batch's other presses on this slot read it from here.
-        kept = ServiceSlot(**found.model_dump())
-        make_transient_to_detached(kept)
-        memo.put(key, kept, _SLOT_TABLES)
+        memo.put(key, stored_row(ServiceSlot, found.model_dump()), _SLOT_TABLES)
     return found
 
 

@@ -31,7 +31,6 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import and_, bindparam, case, func, or_, true
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.rules import capacity as rules
@@ -42,7 +41,7 @@ from storage.db import unit_memo
 from storage.locks import hold, locked
 from storage.models import Officer, SignupState, TelegramBinding
 from storage.officers import officers_ahead
-from storage.types import utcnow
+from storage.types import stored_row, utcnow, with_defaults
 
 Row = TypeVar("Row", bound=SQLModel)
 Parent = TypeVar("Parent", bound=SQLModel)
@@ -597,9 +596,9 @@ def sign_up(
     if table.group is not None:
         values[table.group] = group
     if mine is None:
-        row = table.model(**{table.parent_key: parent_id, table.officer_key: officer_id}, **values)
-        columns = table.model.__table__.columns  # type: ignore[attr-defined]
-        written = {c.name: getattr(row, c.name) for c in columns if not c.primary_key}
+        written = with_defaults(
+            table.model, {table.parent_key: parent_id, table.officer_key: officer_id, **values}
+        )
         memo = unit_memo(session)
         # This one new row, unmarked, changes no other officer's row, no other parent's sign-ups
         # and no attendance: what the unit's memo holds of them stays, and `_joined` counts it.
@@ -611,9 +610,8 @@ def sign_up(
             else contextlib.nullcontext()
         ):
             new_id = int(connection.execute(statements.insert, written).scalar_one())
-        row.id = new_id
         # Known to the ORM as the stored row (an add would update it, not insert it again).
-        make_transient_to_detached(row)
+        row = stored_row(table.model, {**written, "id": new_id})
         _joined(session, table, parent_id, officer_id, _Mine(new_id, state, last + 1), group)
     else:  # signed up before and cancelled: back at the end of the line
         again = session.get(table.model, mine.id, populate_existing=True)

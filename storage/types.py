@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -36,3 +39,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current instant, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def with_defaults(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
+    """A new row's column values (its key left out): `values`, and for the rest the model's
+    defaults, as its __init__ would give them."""
+    columns = model.__table__.columns  # type: ignore[attr-defined]
+    fields = model.model_fields
+    return {
+        column.name: values[column.name]
+        if column.name in values
+        else fields[column.name].get_default(call_default_factory=True)
+        for column in columns
+        if not column.primary_key
+    }
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def stored_row(model: type[Row], values: dict[str, Any]) -> Row:
+    """The row just written with these values (its key among them), detached, made as the ORM
+    makes a row it loads: without the model's __init__, which costs a booking press several
+    times this."""
+    row: Row = manager_of_class(model).new_instance()
+    row.__dict__.update(values)
+    make_transient_to_detached(row)
+    return row
