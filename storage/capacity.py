@@ -398,7 +398,6 @@ def _other_starts(
         parameters["scope"] = getattr(parent, table.parent_scope)
     reach = (span is not None, counts_open)
     memo = unit_memo(session)
-    ahead = officers_ahead(session) - {officer_id} if memo is not None else frozenset()
     if memo is None:
         hold(session, Officer, officer_id)
         parameters["officer_id"] = officer_id
@@ -411,7 +410,7 @@ def _other_starts(
     if found is not None and found[0] <= now:
         # Read at an earlier `now`: a superset of the open ones, which the rules count by now.
         return found[1]
-    officer_ids = sorted(ahead | {officer_id}) if found is None else [officer_id]
+    officer_ids = sorted(officers_ahead(session) | {officer_id}) if found is None else [officer_id]
     _hold_officers(session, officer_ids, memo)
     statement = _built(table).others_of[reach]
     starts: dict[int, list[datetime]] = {each: [] for each in officer_ids}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import make_transient_to_detached
@@ -44,15 +46,29 @@ def utcnow() -> datetime:
 def with_defaults(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
     """A new row's column values (its key left out): `values`, and for the rest the model's
     defaults, as its __init__ would give them."""
+    written: dict[str, Any] = {}
+    for name, default, factory in _defaults_of(model):
+        if name in values:
+            written[name] = values[name]
+        elif factory is not None:
+            written[name] = factory()
+        elif default is PydanticUndefined:
+            raise KeyError(f"{model.__name__}.{name} has no default and no value")
+        else:
+            written[name] = default
+    return written
+
+
+@functools.cache
+def _defaults_of(model: type[SQLModel]) -> tuple[tuple[str, Any, Any], ...]:
+    """Each column but the key, with the model's default for it and its default factory."""
     columns = model.__table__.columns  # type: ignore[attr-defined]
     fields = model.model_fields
-    return {
-        column.name: values[column.name]
-        if column.name in values
-        else fields[column.name].get_default(call_default_factory=True)
+    return tuple(
+        (column.name, fields[column.name].default, fields[column.name].default_factory)
         for column in columns
         if not column.primary_key
-    }
+    )
 
 
 Row = TypeVar("Row", bound=SQLModel)

@@ -6,15 +6,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage import audit, bindings, conversations, officers, roles
 from storage.db import MIGRATIONS, Database, shipped_head
 from storage.locks import locked_first
-from storage.models import BindingMethod, Officer, Role
-from storage.types import utcnow
+from storage.models import BindingMethod, Officer, Role, RoleGrant
+from storage.types import stored_row, utcnow, with_defaults
+from tests.conftest import add_officer
 
 
 def _officer(police_id: str = "100001", phone: str = "+8613800000001") -> Officer:
@@ -250,3 +251,31 @@ def test_an_upsert_names_the_databases_it_needs() -> None:
     assert insert_for("postgresql").__module__ == "sqlalchemy.dialects.postgresql.dml"
     with pytest.raises(NotImplementedError, match="a lease needs SQLite or PostgreSQL, not mysql"):
         insert_for("mysql", "a lease")
+
+
+def test_a_stored_row_is_what_the_orm_would_have_made_of_it(database: Database) -> None:
+    """`stored_row` makes the row just written as the model's __init__ would (defaults filled
+    in by `with_defaults`), detached and known by its key: a change to it, added to a session,
+    updates the stored row; a column with no default and no value is refused."""
+    officer = add_officer(database, "510001", "周警官", "+8613900510001")
+    assert officer.id is not None
+    values = {"officer_id": officer.id, "role": Role.ADMIN, "granted_by": "test"}
+    with database.session() as session:
+        written = with_defaults(RoleGrant, values)
+        assert written["granted_at"].tzinfo is not None
+        row_id = (
+            session.connection()
+            .execute(insert(RoleGrant).returning(col(RoleGrant.id)), written)
+            .scalar_one()
+        )
+    row = stored_row(RoleGrant, {**written, "id": row_id})
+    made = RoleGrant(**written, id=row_id)
+    assert row.model_dump() == made.model_dump()
+    with database.session() as session:
+        row.granted_by = "changed"
+        session.add(row)
+    with database.session() as session:
+        stored = session.get(RoleGrant, row_id)
+        assert stored is not None and stored.granted_by == "changed"
+    with pytest.raises(KeyError, match="officer_id"):
+        with_defaults(RoleGrant, {"role": Role.ADMIN, "granted_by": "test"})
