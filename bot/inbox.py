@@ -48,12 +48,12 @@ from telegram.error import (
 from telegram.ext import AIORateLimiter, Application
 from telegram.request import BaseRequest, RequestData
 
-from bot import effects, metrics
+from bot import effects, metrics, processing
 from bot.broadcast import may_have_arrived
 from storage import appeals, bindings, broadcasts, officers
 from storage import inbox as inbox_storage
 from storage.crypto import FieldCipher
-from storage.db import Database, DatabaseBusy, unit_failure, unit_scratch
+from storage.db import Database, DatabaseBusy, commit_unit, unit_failure, unit_scratch
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -389,6 +389,16 @@ class _Waiting:
     turn: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+async def _committed(unit: Any, session: Any) -> None:
+    """Commit the unit (its COMMIT off the event loop where it waits for the disk) and leave it."""
+    try:
+        await commit_unit(session)
+    except BaseException:
+        unit.__exit__(*sys.exc_info())
+        raise
+    unit.__exit__(None, None, None)
+
+
 def _fail_all(batch: Sequence[_Waiting], error: Exception) -> None:
     for entry in batch:
         if not entry.done.done():
@@ -662,6 +672,7 @@ class Inbox:
             raise
         done = entry.done.result()
         self._after_commit(update, done.journal, done.started)
+        processing.handled()
         await self.deliver(done.replies)
 
     async def _handle_batch(self, batch: list[_Waiting]) -> None:
@@ -723,7 +734,7 @@ class Inbox:
                 _fail_all(batch, _AloneAgain())
             return
         try:
-            unit.__exit__(None, None, None)
+            await _committed(unit, session)
         except BaseException as exc:
             self._unstrike(struck)
             # Whether the commit kept the batch is unknown: every update of it halts the inbox.
@@ -828,11 +839,12 @@ class Inbox:
                 unit.__exit__(*sys.exc_info())
                 raise
             try:
-                unit.__exit__(None, None, None)
+                await _committed(unit, session)
             except BaseException:
                 self._unstrike(struck)
                 raise
         self._after_commit(update, None if claimed is False else journal, started)
+        processing.handled()
         await self.deliver(replies)
 
     def _take_turn(self, session: Any, update: Update, replies_in_order: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import Update
@@ -12,6 +13,31 @@ from telegram.ext import BaseUpdateProcessor
 # PTB's own semaphore is taken before do_process_update runs; it is made too wide to matter,
 # and the real limit is applied after the user's turn has come (see do_process_update).
 _UNBOUNDED = 1 << 20
+
+
+class _Slot:
+    """A processing slot an update holds, given back once (`handled`, or at the end)."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots: asyncio.Semaphore | None = slots
+
+    def release(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+            self._slots = None
+
+
+_held: ContextVar[_Slot | None] = ContextVar("nuanjing_processing_slot", default=None)
+
+
+def handled() -> None:
+    """The current update's handling is over, all but making its replies: its processing
+    slot goes to the next update, while the officer's turn is kept until the replies are made
+    (they are made in order). In a rush the slots then go to updates that join the next
+    batch, not to replies waiting on the network."""
+    slot = _held.get()
+    if slot is not None:
+        slot.release()
 
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):
@@ -38,20 +64,30 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
         """
         user_id = _user_id(update)
         if user_id is None:
-            async with self._slots:
-                await self.handle(update, coroutine)
+            await self._in_slot(update, coroutine)
             return
         lock = self._locks.setdefault(user_id, asyncio.Lock())
         self._waiters[user_id] = self._waiters.get(user_id, 0) + 1
         try:
-            async with lock, self._slots:
-                await self.handle(update, coroutine)
+            async with lock:
+                await self._in_slot(update, coroutine)
         finally:
             self._waiters[user_id] -= 1
             if self._waiters[user_id] == 0:
                 # Forget idle users so the table does not grow with every officer ever seen.
                 del self._waiters[user_id]
                 del self._locks[user_id]
+
+    async def _in_slot(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Handle the update in a processing slot, held until the end or until `handled`."""
+        await self._slots.acquire()
+        slot = _Slot(self._slots)
+        token = _held.set(slot)
+        try:
+            await self.handle(update, coroutine)
+        finally:
+            _held.reset(token)
+            slot.release()
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -276,6 +276,25 @@ def _undo(unit: _Unit, block: _Block) -> None:
         unit.failures.append(BlockNotUndone(f"{block.name} wrote and then failed"))
 
 
+async def commit_unit(session: Session) -> None:
+    """Commit the unit `session` belongs to, all but the leaving (its exit then has nothing
+    left to commit). On PostgreSQL the COMMIT waits for the WAL to reach the disk, which
+    takes milliseconds: it is made in a worker thread, and the event loop answers others
+    meanwhile (nothing else uses the unit's connection until it is done). SQLite's commit
+    is cheap, and made here."""
+    unit = _current_unit.get()
+    if unit is None or session.bind is not unit.connection or not unit.owned_here():
+        return
+    session.flush()
+    if unit.failures:
+        raise unit.failures[0]
+    _write_deferred(unit)
+    if unit.database.dialect == "sqlite":
+        unit.connection.commit()
+        return
+    await asyncio.to_thread(unit.connection.commit)
+
+
 def unit_failure(session: Session) -> BlockNotUndone | None:
     """Why the unit `session` belongs to can only fail now, if it can (None outside a unit)."""
     unit = _current_unit.get()

@@ -6,7 +6,7 @@ import asyncio
 
 from telegram import Chat, Message, Update, User
 
-from bot.processing import PerUserUpdateProcessor
+from bot.processing import PerUserUpdateProcessor, handled
 
 
 def _update(update_id: int, user_id: int) -> Update:
@@ -42,3 +42,42 @@ async def test_one_users_backlog_does_not_stall_another_user() -> None:
     await asyncio.gather(*busy)
     user1 = [entry for entry in order if "u1-" in entry]
     assert user1 == [f"{what} u1-{i}" for i in range(6) for what in ("start", "end")]
+
+
+async def test_an_update_making_its_replies_gives_its_slot_but_not_its_turn() -> None:
+    """After `handled` (its transaction is over) an update's processing slot goes to the next
+    officer's update while its replies are still being made; the same officer's next update
+    waits for them."""
+    processor = PerUserUpdateProcessor(max_concurrent_updates=1)
+    replies_made = asyncio.Event()
+    order: list[str] = []
+
+    async def handle(name: str, replying: asyncio.Event | None = None) -> None:
+        order.append(f"start {name}")
+        if replying is not None:
+            handled()
+            await replying.wait()  # its replies on the network
+        order.append(f"end {name}")
+
+    first = asyncio.create_task(
+        processor.process_update(_update(1, 1), handle("u1-a", replies_made))
+    )
+    again = asyncio.create_task(processor.process_update(_update(2, 1), handle("u1-b")))
+    other = asyncio.create_task(processor.process_update(_update(3, 2), handle("u2")))
+    await asyncio.wait_for(other, timeout=5)  # would hang if the replies held the one slot
+    assert order == ["start u1-a", "start u2", "end u2"]
+    replies_made.set()
+    await asyncio.gather(first, again)
+    assert order[3:] == ["end u1-a", "start u1-b", "end u1-b"]
+
+
+async def test_a_slot_given_back_early_is_given_back_once() -> None:
+    """`handled` twice, then the end of the update: the semaphore counts one slot back."""
+    processor = PerUserUpdateProcessor(max_concurrent_updates=2)
+
+    async def handle() -> None:
+        handled()
+        handled()
+
+    await processor.process_update(_update(1, 1), handle())
+    assert processor._slots._value == 2
