@@ -79,12 +79,14 @@ SHARED_KEY = "nuanjing.shared"
 # Broadcast sends in flight at once: after a SIGKILL at most this many may go out twice.
 SENDER_IN_FLIGHT = 4
 
-# Updates under way at once (each of a different officer), from the database's turn to the last
-# Bot API answer. The ones that wait for the database together are handled in one transaction
-# (bot/inbox.py), so in a rush more of them in flight means fewer transactions: with 8 a batch
-# held about 1.3 updates and the rush of bench/bookings.py took 4.7 s (p95, PostgreSQL); with 32,
-# about 5, and 3.55 s; with 64, 3.05 s, the bot's RSS after bench/updates.py's load unchanged
-# (116 MB). The HTTP pool to the Bot API has as many connections.
+# Updates being handled at once (each of a different officer), from the database's turn to the
+# commit; an update then gives its slot back while its replies are made (bot/processing.py). The
+# ones that wait for the database together are handled in one transaction (bot/inbox.py), so in
+# a rush more of them in flight means fewer transactions: with 8 a batch held about 1.3 updates
+# and the rush of bench/bookings.py took 4.7 s (p95, PostgreSQL); with 32, about 5, and 3.55 s;
+# with 64, 3.05 s, the bot's RSS after bench/updates.py's load unchanged (116 MB). Since slots
+# are given back before the replies, 128 gained nothing measurable over 64. The HTTP pool to
+# the Bot API has as many connections.
 CONCURRENT_UPDATES = 64
 
 
