@@ -672,7 +672,7 @@ class Inbox:
             raise
         done = entry.done.result()
         self._after_commit(update, done.journal, done.started)
-        processing.handled()
+        processing.handled(update)
         await self.deliver(done.replies)
 
     async def _handle_batch(self, batch: list[_Waiting]) -> None:
@@ -844,7 +844,7 @@ class Inbox:
                 self._unstrike(struck)
                 raise
         self._after_commit(update, None if claimed is False else journal, started)
-        processing.handled()
+        processing.handled(update)
         await self.deliver(replies)
 
     def _take_turn(self, session: Any, update: Update, replies_in_order: bool) -> None:

@@ -16,10 +16,11 @@ _UNBOUNDED = 1 << 20
 
 
 class _Slot:
-    """A processing slot an update holds, given back once (`handled`, or at the end)."""
+    """The processing slot an update holds, given back once (`handled`, or at the end)."""
 
-    def __init__(self, slots: asyncio.Semaphore) -> None:
+    def __init__(self, slots: asyncio.Semaphore, update: object) -> None:
         self._slots: asyncio.Semaphore | None = slots
+        self.update = update
 
     def release(self) -> None:
         if self._slots is not None:
@@ -30,13 +31,14 @@ class _Slot:
 _held: ContextVar[_Slot | None] = ContextVar("nuanjing_processing_slot", default=None)
 
 
-def handled() -> None:
-    """The current update's handling is over, all but making its replies: its processing
-    slot goes to the next update, while the officer's turn is kept until the replies are made
-    (they are made in order). In a rush the slots then go to updates that join the next
-    batch, not to replies waiting on the network."""
+def handled(update: object) -> None:
+    """`update`'s handling is over, all but making its replies: its processing slot goes to
+    the next update, while the officer's turn is kept until the replies are made (they are
+    made in order). In a rush the slots then go to updates that join the next batch, not to
+    replies waiting on the network. Nothing for an update that holds no slot of its own (one
+    handled inside another's turn)."""
     slot = _held.get()
-    if slot is not None:
+    if slot is not None and slot.update is update:
         slot.release()
 
 
@@ -81,7 +83,7 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     async def _in_slot(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Handle the update in a processing slot, held until the end or until `handled`."""
         await self._slots.acquire()
-        slot = _Slot(self._slots)
+        slot = _Slot(self._slots, update)
         token = _held.set(slot)
         try:
             await self.handle(update, coroutine)

@@ -55,15 +55,16 @@ async def test_an_update_making_its_replies_gives_its_slot_but_not_its_turn() ->
     async def handle(name: str, replying: asyncio.Event | None = None) -> None:
         order.append(f"start {name}")
         if replying is not None:
-            handled()
+            handled(updates[name])
             await replying.wait()  # its replies on the network
         order.append(f"end {name}")
 
+    updates = {"u1-a": _update(1, 1), "u1-b": _update(2, 1), "u2": _update(3, 2)}
     first = asyncio.create_task(
-        processor.process_update(_update(1, 1), handle("u1-a", replies_made))
+        processor.process_update(updates["u1-a"], handle("u1-a", replies_made))
     )
-    again = asyncio.create_task(processor.process_update(_update(2, 1), handle("u1-b")))
-    other = asyncio.create_task(processor.process_update(_update(3, 2), handle("u2")))
+    again = asyncio.create_task(processor.process_update(updates["u1-b"], handle("u1-b")))
+    other = asyncio.create_task(processor.process_update(updates["u2"], handle("u2")))
     await asyncio.wait_for(other, timeout=5)  # would hang if the replies held the one slot
     assert order == ["start u1-a", "start u2", "end u2"]
     replies_made.set()
@@ -71,13 +72,18 @@ async def test_an_update_making_its_replies_gives_its_slot_but_not_its_turn() ->
     assert order[3:] == ["end u1-a", "start u1-b", "end u1-b"]
 
 
-async def test_a_slot_given_back_early_is_given_back_once() -> None:
-    """`handled` twice, then the end of the update: the semaphore counts one slot back."""
+async def test_a_slot_is_given_back_once_and_only_by_its_own_update() -> None:
+    """`handled` for another update (one handled inside this one's turn) gives nothing back;
+    `handled` twice, then the end of the update: the semaphore counts one slot back."""
     processor = PerUserUpdateProcessor(max_concurrent_updates=2)
+    update = _update(1, 1)
 
     async def handle() -> None:
-        handled()
-        handled()
+        handled(_update(2, 1))
+        assert processor._slots._value == 1, "still held"
+        handled(update)
+        handled(update)
+        assert processor._slots._value == 2
 
-    await processor.process_update(_update(1, 1), handle())
+    await processor.process_update(update, handle())
     assert processor._slots._value == 2
